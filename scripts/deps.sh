@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install the Debian 12 packages tunnus needs to build, test and demo.
+# Idempotent: installs only what is missing, and runs apt-get update only
+# when something is. Needs root (or sudo) only when something is missing.
+set -eu
+
+PKGS="gcc clang meson ninja-build pkg-config
+libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
+libcmocka-dev python3 python3-pytest valgrind time"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps: need root to install:$missing" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

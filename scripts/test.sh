@@ -1,0 +1,35 @@
+#!/bin/sh
+# The whole test suite: a -Werror build and an ASan+UBSan build, each
+# running the unit tests, fuzz-corpus replays and lint checks (meson test)
+# and the pytest integration suite against its own binary. Ends with one
+# line "N passed, N failed" over everything.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RESULTS=$(mktemp -d)
+trap 'rm -rf "$RESULTS"' EXIT
+status=0
+
+run_build() { # name dir meson-options...
+    name=$1 dir=$2
+    shift 2
+    echo "=== $name build ($dir)"
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" --werror "$@" >"$RESULTS/$name-setup.log" 2>&1 ||
+            { cat "$RESULTS/$name-setup.log"; return 1; }
+    fi
+    ninja -C "$dir" >"$RESULTS/$name-build.log" 2>&1 || { cat "$RESULTS/$name-build.log"; return 1; }
+    meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+    cp "$dir/meson-logs/testlog.junit.xml" "$RESULTS/$name-meson.xml" 2>/dev/null
+    echo "=== $name integration tests"
+    TUNNUS_BIN="$ROOT/$dir/tunnus" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+        --junitxml="$RESULTS/$name-pytest.xml" tests/integration || status=1
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_build release build || status=1
+run_build asan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
+
+/usr/bin/python3 scripts/junit_total.py "$RESULTS"/*.xml || status=1
+exit $status

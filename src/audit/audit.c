@@ -1,0 +1,137 @@
+#include "audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tn_mem.h"
+#include "tn_str.h"
+
+/* A queued read event. Fields are copied because the caller's buffers are
+ * gone by the time the queue is flushed. Sizes bound every field; the
+ * store row points into these. */
+typedef struct pending {
+    int64_t time_us;
+    char actor_kind[16];
+    char actor_id[128];
+    char channel[16];
+    char action[48];
+    char subject_id[40];
+    char attrs[512];
+    char request_id[40];
+    char source[64];
+} pending;
+
+#define AUDIT_QUEUE_MAX 4096
+
+struct audit {
+    store *st;
+    pending *q;
+    size_t n;
+    bool reads;
+};
+
+audit *audit_new(store *st)
+{
+    audit *a = tn_calloc(1, sizeof *a);
+    a->st = st;
+    a->q = tn_calloc(AUDIT_QUEUE_MAX, sizeof *a->q);
+    a->reads = true;
+    return a;
+}
+
+void audit_free(audit *a)
+{
+    if (!a)
+        return;
+    (void)audit_flush(a, NULL);
+    free(a->q);
+    free(a);
+}
+
+int64_t audit_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+tn_code audit_write(audit *a, const store_audit_row *r, tn_err *e)
+{
+    bool own = store_tx_depth(a->st) == 0;
+    tn_code rc = TN_OK;
+    if (own && (rc = store_tx_begin(a->st, e)) != TN_OK)
+        return rc;
+    rc = store_audit_append(a->st, r, NULL, e);
+    if (own) {
+        if (rc == TN_OK)
+            rc = store_tx_commit(a->st, e);
+        else
+            store_tx_rollback(a->st);
+    }
+    return rc;
+}
+
+tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
+{
+    if (!a->reads)
+        return TN_OK;
+    if (a->n == AUDIT_QUEUE_MAX) {
+        tn_code rc = audit_flush(a, e);
+        if (rc != TN_OK)
+            return rc;
+    }
+    pending *p = &a->q[a->n++];
+    p->time_us = r->time_us;
+    tn_strlcpy(p->actor_kind, r->actor_kind, sizeof p->actor_kind);
+    tn_strlcpy(p->actor_id, r->actor_id, sizeof p->actor_id);
+    tn_strlcpy(p->channel, r->channel, sizeof p->channel);
+    tn_strlcpy(p->action, r->action, sizeof p->action);
+    tn_strlcpy(p->subject_id, r->subject_id ? r->subject_id : "", sizeof p->subject_id);
+    tn_strlcpy(p->attrs, r->attrs ? r->attrs : "", sizeof p->attrs);
+    tn_strlcpy(p->request_id, r->request_id ? r->request_id : "", sizeof p->request_id);
+    tn_strlcpy(p->source, r->source ? r->source : "", sizeof p->source);
+    return TN_OK;
+}
+
+tn_code audit_flush(audit *a, tn_err *e)
+{
+    if (a->n == 0)
+        return TN_OK;
+    tn_code rc = store_tx_begin(a->st, e);
+    if (rc != TN_OK)
+        return rc;
+    for (size_t i = 0; i < a->n && rc == TN_OK; i++) {
+        const pending *p = &a->q[i];
+        store_audit_row r = {
+            .time_us = p->time_us,
+            .actor_kind = p->actor_kind,
+            .actor_id = p->actor_id,
+            .channel = p->channel,
+            .action = p->action,
+            .subject_id = p->subject_id[0] ? p->subject_id : NULL,
+            .attrs = p->attrs,
+            .result = "allowed",
+            .request_id = p->request_id,
+            .source = p->source,
+        };
+        rc = store_audit_append(a->st, &r, NULL, e);
+    }
+    if (rc == TN_OK)
+        rc = store_tx_commit(a->st, e);
+    else
+        store_tx_rollback(a->st);
+    if (rc == TN_OK)
+        a->n = 0;
+    return rc;
+}
+
+size_t audit_pending(const audit *a)
+{
+    return a->n;
+}
+
+void audit_set_reads(audit *a, bool on)
+{
+    a->reads = on;
+}

@@ -1,0 +1,219 @@
+#include "conf.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contact.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+#include "username.h"
+
+void conf_defaults(conf *c)
+{
+    memset(c, 0, sizeof *c);
+    tn_strlcpy(c->username_pattern, USERNAME_DEFAULT_PATTERN, sizeof c->username_pattern);
+    c->username_max = USERNAME_DEFAULT_MAX;
+    tn_strlcpy(c->email_pattern, "{preferred}.{family}", sizeof c->email_pattern);
+}
+
+struct parse_state {
+    conf *c;
+    const char *name;
+    tn_err *e;
+    bool failed;
+    unsigned seen;      /* bit per key, to reject duplicates */
+    const char *cursor; /* where the next key's line is searched from */
+    int line;           /* line number of cursor */
+};
+
+#define CONF_FILE_MAX (1 << 20)
+
+/* Debian's inih calls the handler without a line number. Keys arrive in
+ * file order, so the key's line is the next line, from the previous key's,
+ * that starts with the key name followed by '=' or ':'. */
+static int find_line(struct parse_state *st, const char *key)
+{
+    size_t klen = strlen(key);
+    const char *p = st->cursor;
+    int line = st->line;
+    while (p && *p) {
+        const char *q = p;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncmp(q, key, klen) == 0) {
+            const char *r = q + klen;
+            while (*r == ' ' || *r == '\t')
+                r++;
+            if (*r == '=' || *r == ':') {
+                const char *nl = strchr(p, '\n');
+                st->cursor = nl ? nl + 1 : p + strlen(p);
+                st->line = line + 1;
+                return line;
+            }
+        }
+        const char *nl = strchr(p, '\n');
+        if (!nl)
+            break;
+        p = nl + 1;
+        line++;
+    }
+    return st->line;
+}
+
+enum { K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN };
+
+static int fail(struct parse_state *st, int line, const char *key, const char *msg)
+{
+    if (!st->failed)
+        tn_err_set(st->e, TN_EINVAL, key, "%s line %d: %s", st->name, line, msg);
+    st->failed = true;
+    return 0;
+}
+
+static int set_str(struct parse_state *st, int line, const char *key, char *dst, size_t cap,
+                   const char *value)
+{
+    if (!tn_strlcpy(dst, value, cap))
+        return fail(st, line, key, "value is too long");
+    return 1;
+}
+
+/* inih hands us one key at a time; returning 0 makes ini_parse report the
+ * line, but we keep our own message so it names the key and the reason. */
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct parse_state *st = user;
+    if (st->failed)
+        return 0;
+    int line = find_line(st, key);
+    static const struct {
+        const char *section, *key;
+        int id;
+    } table[] = {
+        {"registry", "db", K_DB},
+        {"registry", "key_file", K_KEY_FILE},
+        {"naming", "username_pattern", K_UPATTERN},
+        {"naming", "username_max", K_UMAX},
+        {"naming", "email_pattern", K_EPATTERN},
+        {"naming", "email_domain", K_EDOMAIN},
+    };
+    int id = -1;
+    bool section_known = false;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (strcmp(section, table[i].section) == 0) {
+            section_known = true;
+            if (strcmp(key, table[i].key) == 0)
+                id = table[i].id;
+        }
+    }
+    if (!section_known) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unknown section [%.64s]", section);
+        return fail(st, line, key, msg);
+    }
+    if (id < 0)
+        return fail(st, line, key, "unknown key");
+    if (st->seen & (1u << id))
+        return fail(st, line, key, "key given twice");
+    st->seen |= 1u << id;
+
+    conf *c = st->c;
+    switch (id) {
+    case K_DB:
+        if (!*value)
+            return fail(st, line, key, "must not be empty");
+        return set_str(st, line, key, c->db, sizeof c->db, value);
+    case K_KEY_FILE:
+        return set_str(st, line, key, c->key_file, sizeof c->key_file, value);
+    case K_UPATTERN:
+        return set_str(st, line, key, c->username_pattern, sizeof c->username_pattern, value);
+    case K_EPATTERN:
+        return set_str(st, line, key, c->email_pattern, sizeof c->email_pattern, value);
+    case K_EDOMAIN:
+        return set_str(st, line, key, c->email_domain, sizeof c->email_domain, value);
+    case K_UMAX: {
+        int64_t v;
+        if (!tn_parse_i64(value, &v) || v < 3 || v > USERNAME_BUFSZ - 1)
+            return fail(st, line, key, "must be a whole number from 3 to 64");
+        c->username_max = (unsigned)v;
+        return 1;
+    }
+    default:
+        return fail(st, line, key, "unknown key");
+    }
+}
+
+static tn_code finish_parse(struct parse_state *st, int rc)
+{
+    if (st->failed)
+        return st->e ? st->e->code : TN_EINVAL;
+    if (rc > 0)
+        return tn_err_set(st->e, TN_EINVAL, NULL, "%s line %d: malformed line", st->name, rc);
+    if (rc < 0)
+        return tn_err_set(st->e, TN_EIO, NULL, "%s: cannot read file", st->name);
+    return TN_OK;
+}
+
+tn_code conf_load_file(conf *c, const char *path, tn_err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return tn_err_set(e, TN_EIO, NULL, "%s: cannot open configuration file", path);
+    char *text = tn_malloc(CONF_FILE_MAX + 1);
+    size_t n = fread(text, 1, CONF_FILE_MAX + 1, f);
+    bool err = ferror(f);
+    fclose(f);
+    tn_code rc;
+    if (err)
+        rc = tn_err_set(e, TN_EIO, NULL, "%s: cannot read configuration file", path);
+    else if (n > CONF_FILE_MAX)
+        rc = tn_err_set(e, TN_EINVAL, NULL, "%s: configuration file larger than 1 MiB", path);
+    else if (memchr(text, '\0', n))
+        rc = tn_err_set(e, TN_EINVAL, NULL, "%s: configuration file contains a NUL byte", path);
+    else {
+        text[n] = '\0';
+        rc = conf_load_string(c, text, path, e);
+    }
+    free(text);
+    return rc;
+}
+
+tn_code conf_load_string(conf *c, const char *text, const char *name, tn_err *e)
+{
+    struct parse_state st = {c, name, e, false, 0, text, 1};
+    int rc = ini_parse_string(text, on_key, &st);
+    return finish_parse(&st, rc);
+}
+
+tn_code conf_finish(conf *c, tn_err *e)
+{
+    tn_code rc = uname_pattern_check(c->username_pattern, e);
+    if (rc != TN_OK) {
+        if (e)
+            tn_strlcpy(e->field, "username_pattern", sizeof e->field);
+        return rc;
+    }
+    rc = uname_pattern_check(c->email_pattern, e);
+    if (rc != TN_OK) {
+        if (e)
+            tn_strlcpy(e->field, "email_pattern", sizeof e->field);
+        return rc;
+    }
+    if (c->email_domain[0]) {
+        /* A domain is valid if an address in it is. */
+        char probe[CONF_DOMAIN_MAX + 3], out[EMAIL_BUFSZ];
+        snprintf(probe, sizeof probe, "x@%s", c->email_domain);
+        if (email_normalize(probe, out, "email_domain", e) != TN_OK)
+            return tn_err_set(e, TN_EINVAL, "email_domain", "not a valid mail domain");
+        tn_strlcpy(c->email_domain, strchr(out, '@') + 1, sizeof c->email_domain);
+    }
+    if (c->db[0] && !c->key_file[0]) {
+        const char *path = tn_str_startswith(c->db, "sqlite:") ? c->db + 7 : c->db;
+        if ((size_t)snprintf(c->key_file, sizeof c->key_file, "%s.key", path) >=
+            sizeof c->key_file)
+            return tn_err_set(e, TN_EINVAL, "key_file", "path too long");
+    }
+    return TN_OK;
+}

@@ -1,0 +1,185 @@
+/* service — one function per use case; the single place where access is
+ * checked and audit is written.
+ *
+ * Front ends (CLI, LDAP, HTTP) parse their protocol, call one svc_*
+ * function with an actor (who, through which channel, from where) and
+ * encode the answer. They never see storage, keys or SQL: this header
+ * exposes only domain types (model.h) and the opaque svc handle.
+ *
+ * Every function that reads or writes personal data
+ *   1. resolves its target,
+ *   2. asks svc_authorize whether the actor may do this to that person
+ *      (a denial is audited and returns TN_EDENIED),
+ *   3. does the work in one transaction (a savepoint inside a batch), and
+ *   4. records an audit event: writes in the same transaction, reads queued
+ *      and made durable by svc_flush before the answer is shown.
+ *
+ * Persons are selected by "id:UUID", "number:N", "username:NAME" or
+ * "key:SOURCE:KEY".
+ *
+ * Ownership: out-structs are filled by the callee; svc_person_view owns
+ * its arrays (free with svc_person_view_free). Input strings are borrowed. */
+#ifndef SERVICE_H
+#define SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "model.h"
+#include "tn_err.h"
+
+typedef struct svc svc;
+
+typedef enum svc_channel {
+    SVC_CH_CLI = 0,
+    SVC_CH_IMPORT,
+    SVC_CH_LIFECYCLE,
+    SVC_CH_LDAP,
+    SVC_CH_SCIM,
+    SVC_CH_API,
+    SVC_CH_UI,
+    SVC_CH_MAX
+} svc_channel;
+
+typedef enum svc_actor_kind {
+    SVC_ACTOR_ADMIN = 0, /* a registry administrator (local CLI user with the key file) */
+    SVC_ACTOR_PERSON,    /* a person acting on their own behalf */
+    SVC_ACTOR_CLIENT,    /* an API or LDAP service client */
+    SVC_ACTOR_SYSTEM,    /* an internal job: import, lifecycle run */
+    SVC_ACTOR_MAX
+} svc_actor_kind;
+
+typedef struct svc_actor {
+    svc_actor_kind kind;
+    char id[128];          /* admin: "os:USER"; person: person id; client: client name */
+    svc_channel channel;
+    char source[64];       /* source address, "local" for the CLI */
+    char request_id[40];
+} svc_actor;
+
+const char *svc_channel_name(svc_channel c);
+const char *svc_actor_kind_name(svc_actor_kind k);
+/* The actor for a command run by the local operating-system user. */
+void svc_actor_local(svc_actor *a, svc_channel channel);
+
+/* ---- registry handle ---------------------------------------------------- */
+
+/* Create a new registry and its key file (mode 0600) as c says. */
+tn_code svc_init_registry(const conf *c, tn_err *e);
+/* Open an existing registry. c must have been through conf_finish. */
+tn_code svc_open(const conf *c, svc **out, tn_err *e);
+/* Flushes pending audit, closes. */
+void svc_close(svc *s);
+/* The date that counts as today for date-dependent rules (--as-of).
+ * Default: today's date in the local time zone. */
+void svc_set_today(svc *s, tn_date today);
+tn_date svc_today(const svc *s);
+/* Make queued read events durable (call before showing an answer). */
+tn_code svc_flush(svc *s, tn_err *e);
+/* Read auditing on (default) or off, for benchmarks. */
+void svc_set_read_audit(svc *s, bool on);
+/* Registry facts for `tunnus status`. */
+tn_code svc_schema_version(svc *s, int *version, int *latest, tn_err *e);
+
+/* A batch groups many service calls into one transaction (bulk loads);
+ * each call stays atomic on its own through a savepoint, so one failing
+ * call undoes only itself. */
+tn_code svc_batch_begin(svc *s, tn_err *e);
+tn_code svc_batch_commit(svc *s, tn_err *e);
+void svc_batch_rollback(svc *s);
+
+/* ---- persons ------------------------------------------------------------ */
+
+typedef struct svc_person_view {
+    person p;
+    affiliation *affs;
+    size_t naffs;
+    account *accts;
+    size_t naccts;
+} svc_person_view;
+
+void svc_person_view_free(svc_person_view *v);
+
+/* Validate and create a person in state pending. With a national ID, the
+ * birth date and gender come from it and a second person with the same ID
+ * is TN_ECONFLICT. */
+tn_code svc_person_add(svc *s, const svc_actor *a, const person_input *in, person *out,
+                       tn_err *e);
+/* The person with their affiliations and accounts. Audited as a read. */
+tn_code svc_person_show(svc *s, const svc_actor *a, const char *selector, svc_person_view *out,
+                        tn_err *e);
+/* Change the attributes given (non-NULL) in ch; "" clears an optional one.
+ * Returns the updated person. Unchanged values write no event. */
+tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
+                          const person_input *ch, person *out, tn_err *e);
+/* The national ID in the clear, for an authorised actor who explicitly
+ * asked; audited as a read of national_id. TN_ENOTFOUND if none. */
+tn_code svc_person_reveal_nid(svc *s, const svc_actor *a, const char *selector,
+                              char out[HETU_BUFSZ], tn_err *e);
+
+typedef struct svc_person_query {
+    const char *state;     /* NULL = any */
+    const char *kind;
+    const char *org_unit;
+    const char *name;
+    int64_t after_number;
+    int64_t limit;         /* 0 = no limit */
+} svc_person_query;
+
+typedef int (*svc_person_cb)(const person *p, void *ctx);
+/* Each listed person is audited as a read. */
+tn_code svc_person_list(svc *s, const svc_actor *a, const svc_person_query *q, svc_person_cb cb,
+                        void *ctx, tn_err *e);
+
+/* ---- affiliations ------------------------------------------------------- */
+
+typedef struct svc_aff_input {
+    const char *kind;
+    const char *source;      /* default "manual" */
+    const char *source_key;  /* default: generated "M<number>-<n>" for manual entries */
+    const char *org_unit;
+    const char *title;
+    const char *school;
+    const char *class_;
+    const char *teaching_groups;
+    const char *programme;
+    const char *manager;     /* person selector */
+    const char *sponsor;     /* person selector */
+    const char *valid_from;  /* ISO; required */
+    const char *valid_to;    /* ISO; NULL or "" = open */
+    const char *end_reason;
+} svc_aff_input;
+
+tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
+                    const svc_aff_input *in, affiliation *out, tn_err *e);
+/* End an affiliation selected by "ID" or "key:SOURCE:KEY": valid_to becomes
+ * last_day (ISO; NULL = today) with the given reason. */
+tn_code svc_aff_end(svc *s, const svc_actor *a, const char *aff_selector, const char *last_day,
+                    const char *reason, affiliation *out, tn_err *e);
+
+/* ---- accounts ----------------------------------------------------------- */
+
+/* Create the person's account. username NULL: generated from the naming
+ * pattern, with a numeric suffix on collision. An address is generated
+ * when an e-mail domain is configured. Usernames and addresses are
+ * reserved for the person forever; a person may get their own back, nobody
+ * else can. A person has at most one account (TN_ECONFLICT). */
+tn_code svc_account_create(svc *s, const svc_actor *a, const char *person_selector,
+                           const char *username, account *out, tn_err *e);
+/* The account and its owner's person id. Audited as a read. */
+tn_code svc_account_show(svc *s, const svc_actor *a, const char *username, account *out,
+                         tn_err *e);
+
+/* ---- org units ---------------------------------------------------------- */
+
+tn_code svc_unit_add(svc *s, const svc_actor *a, const char *code, const char *name,
+                     const char *parent_code, org_unit *out, tn_err *e);
+/* Add code and any missing ancestors of a '/'-separated path; existing
+ * units are kept. */
+tn_code svc_unit_ensure_path(svc *s, const svc_actor *a, const char *code, tn_err *e);
+/* Caller frees *out. */
+tn_code svc_unit_list(svc *s, const svc_actor *a, org_unit **out, size_t *n, tn_err *e);
+
+#endif

@@ -1,0 +1,212 @@
+/* Affiliations: a person's relationships with the organisation. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "svc_internal.h"
+#include "tn_str.h"
+
+static tn_code copy_text(const char *in, const char *field, size_t maxchars, char *out,
+                         size_t cap, tn_err *e)
+{
+    if (!in) {
+        out[0] = '\0';
+        return TN_OK;
+    }
+    if (!tn_strlcpy(out, in, cap))
+        return tn_err_set(e, TN_EINVAL, field, "is too long");
+    tn_trim(out);
+    return text_validate(out, maxchars, field, e);
+}
+
+static tn_code resolve_ref(svc *s, const char *sel, const char *field, char id_out[UUID_BUFSZ],
+                           tn_err *e)
+{
+    id_out[0] = '\0';
+    if (!sel || !*sel)
+        return TN_OK;
+    person ref;
+    tn_code rc = svc_resolve_person(s, sel, &ref, e);
+    if (rc != TN_OK) {
+        if (e)
+            tn_strlcpy(e->field, field, sizeof e->field);
+        return rc;
+    }
+    tn_strlcpy(id_out, ref.id, UUID_BUFSZ);
+    return TN_OK;
+}
+
+static json_t *aff_json(const affiliation *af)
+{
+    char from[DATE_ISO_LEN], to[DATE_ISO_LEN];
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(af->kind));
+    json_object_set_new(o, "source", json_string(af->source));
+    json_object_set_new(o, "source_key", json_string(af->source_key));
+    json_object_set_new(o, "org_unit", json_string(af->org_unit));
+    json_object_set_new(o, "title", json_string(af->title));
+    json_object_set_new(o, "valid_from", json_string(date_format(af->valid_from, from)));
+    json_object_set_new(o, "valid_to",
+                        af->valid_to == TN_DATE_NONE ? json_null()
+                                                     : json_string(date_format(af->valid_to, to)));
+    json_object_set_new(o, "end_reason", json_string(af->end_reason));
+    return o;
+}
+
+static tn_code audit_aff(svc *s, const svc_actor *a, const char *action, const affiliation *old,
+                         const affiliation *new_, const char *attrs, tn_err *e)
+{
+    json_t *ch = json_object();
+    json_object_set_new(ch, "affiliation_id", json_integer(new_->id));
+    json_object_set_new(ch, "old", old ? aff_json(old) : json_null());
+    json_object_set_new(ch, "new", aff_json(new_));
+    char *text = json_dumps(ch, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(ch);
+    store_audit_row r;
+    svc_audit_row(&r, a, action, new_->person_id, attrs, "allowed");
+    r.changes = text;
+    tn_code rc = audit_write(s->au, &r, e);
+    free(text);
+    return rc;
+}
+
+tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
+                    const svc_aff_input *in, affiliation *out, tn_err *e)
+{
+    person p;
+    tn_code rc = svc_resolve_person(s, person_selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, p.id, "affiliation.add", e)) != TN_OK)
+        return rc;
+    if (p.state == PSTATE_ARCHIVED || p.state == PSTATE_ERASED)
+        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s", (long long)p.number,
+                          person_state_name(p.state));
+    if (p.death_date != TN_DATE_NONE)
+        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is deceased", (long long)p.number);
+
+    affiliation af;
+    memset(&af, 0, sizeof af);
+    tn_strlcpy(af.person_id, p.id, sizeof af.person_id);
+    if (!in->kind || !*in->kind)
+        return tn_err_set(e, TN_EINVAL, "kind", "is required");
+    if (!tn_strlcpy(af.kind, in->kind, sizeof af.kind))
+        return tn_err_set(e, TN_EINVAL, "kind", "is too long");
+    tn_strlcpy(af.source, in->source && *in->source ? in->source : "manual", sizeof af.source);
+    if (in->source_key && *in->source_key) {
+        if (!tn_strlcpy(af.source_key, in->source_key, sizeof af.source_key))
+            return tn_err_set(e, TN_EINVAL, "source_key", "is too long");
+    }
+    if ((rc = copy_text(in->org_unit, "org_unit", TEXT_MAX_CHARS, af.org_unit, sizeof af.org_unit, e)) ||
+        (rc = copy_text(in->title, "title", TEXT_MAX_CHARS, af.title, sizeof af.title, e)) ||
+        (rc = copy_text(in->school, "school", TEXT_MAX_CHARS, af.school, sizeof af.school, e)) ||
+        (rc = copy_text(in->class_, "class", 32, af.class_, sizeof af.class_, e)) ||
+        (rc = copy_text(in->teaching_groups, "teaching_groups", 1024, af.teaching_groups,
+                        sizeof af.teaching_groups, e)) ||
+        (rc = copy_text(in->programme, "programme", TEXT_MAX_CHARS, af.programme,
+                        sizeof af.programme, e)) ||
+        (rc = copy_text(in->end_reason, "end_reason", 64, af.end_reason, sizeof af.end_reason, e)))
+        return rc;
+    if (af.teaching_groups[0] && (rc = model_check_groups(af.teaching_groups, "teaching_groups", e)))
+        return rc;
+    if (!in->valid_from || !*in->valid_from)
+        return tn_err_set(e, TN_EINVAL, "valid_from", "is required");
+    if ((rc = date_parse_iso(in->valid_from, &af.valid_from, "valid_from", e)) ||
+        (rc = date_parse_iso_opt(in->valid_to, &af.valid_to, "valid_to", e)))
+        return rc;
+    if ((rc = resolve_ref(s, in->manager, "manager", af.manager_id, e)) ||
+        (rc = resolve_ref(s, in->sponsor, "sponsor", af.sponsor_id, e)))
+        return rc;
+    if (strcmp(af.manager_id, p.id) == 0 && af.manager_id[0])
+        return tn_err_set(e, TN_EINVAL, "manager", "a person cannot be their own manager");
+    af.created_at = af.updated_at = audit_now_us();
+
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        return rc;
+    if (!af.source_key[0]) {
+        /* Manual entries get a key from the identity number; the suffix
+         * grows past keys that exist. */
+        for (unsigned n = 1; n < 1000; n++) {
+            snprintf(af.source_key, sizeof af.source_key, "%lld-%u", (long long)p.number, n);
+            affiliation other;
+            tn_err ignored;
+            if (store_aff_get_by_source_key(s->st, af.source, af.source_key, &other, &ignored) ==
+                TN_ENOTFOUND)
+                break;
+        }
+    }
+    if ((rc = affiliation_validate(&af, e)) == TN_OK)
+        rc = store_aff_insert(s->st, &af, e);
+    if (rc == TN_OK)
+        rc = audit_aff(s, a, "affiliation.add", NULL, &af, "affiliations", e);
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK && out)
+        *out = af;
+    return rc;
+}
+
+static tn_code resolve_aff(svc *s, const char *sel, affiliation *out, tn_err *e)
+{
+    tn_code rc;
+    if (!sel || !*sel)
+        return tn_err_set(e, TN_EUSAGE, "affiliation", "an affiliation id or key:SOURCE:KEY is required");
+    if (tn_str_startswith(sel, "key:")) {
+        const char *src = sel + 4, *colon = strchr(src, ':');
+        char source[KIND_BUFSZ];
+        if (!colon || colon == src || !colon[1] ||
+            !tn_strlcpyn(source, src, (size_t)(colon - src), sizeof source))
+            return tn_err_set(e, TN_EUSAGE, "affiliation", "key: needs SOURCE:KEY");
+        rc = store_aff_get_by_source_key(s->st, source, colon + 1, out, e);
+    } else {
+        int64_t id;
+        if (!tn_parse_i64(sel, &id) || id <= 0)
+            return tn_err_set(e, TN_EUSAGE, "affiliation",
+                              "an affiliation is selected by its id or key:SOURCE:KEY");
+        rc = store_aff_get(s->st, id, out, e);
+    }
+    if (rc == TN_ENOTFOUND)
+        return tn_err_set(e, TN_ENOTFOUND, NULL, "no affiliation matches %.200s", sel);
+    return rc;
+}
+
+tn_code svc_aff_end(svc *s, const svc_actor *a, const char *aff_selector, const char *last_day,
+                    const char *reason, affiliation *out, tn_err *e)
+{
+    affiliation af;
+    tn_code rc = resolve_aff(s, aff_selector, &af, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, af.person_id, "affiliation.end", e)) != TN_OK)
+        return rc;
+    tn_date end = s->today;
+    if (last_day && *last_day && (rc = date_parse_iso(last_day, &end, "valid_to", e)) != TN_OK)
+        return rc;
+    if (end < af.valid_from)
+        return tn_err_set(e, TN_EINVAL, "valid_to", "ends before it starts");
+    const affiliation old = af;
+    af.valid_to = end;
+    if (reason && *reason) {
+        if ((rc = model_check_token(reason, "end_reason", e)) != TN_OK)
+            return rc;
+        tn_strlcpy(af.end_reason, reason, sizeof af.end_reason);
+    } else if (!af.end_reason[0]) {
+        tn_strlcpy(af.end_reason, "ended", sizeof af.end_reason);
+    }
+    if (old.valid_to == af.valid_to && strcmp(old.end_reason, af.end_reason) == 0) {
+        if (out)
+            *out = af;
+        return TN_OK; /* already so: no change, no event */
+    }
+    af.updated_at = audit_now_us();
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        return rc;
+    rc = store_aff_update(s->st, &af, e);
+    if (rc == TN_OK)
+        rc = audit_aff(s, a, "affiliation.end", &old, &af, "affiliations", e);
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK && out)
+        *out = af;
+    return rc;
+}

@@ -1,0 +1,539 @@
+/* Persons, affiliations and accounts: the registry's core use cases. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+#include "svc_internal.h"
+#include "tn_buf.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+
+/* Attribute names recorded for a person read (what the caller was shown).
+ * The national ID is not among them: it is only shown by reveal_nid. */
+#define PERSON_READ_ATTRS \
+    "number,state,given_names,family_name,preferred_name,email,phone,birth_date,gender," \
+    "nationality,language,legal_hold_until,death_date"
+#define PERSON_VIEW_ATTRS PERSON_READ_ATTRS ",affiliations,accounts"
+
+/* ---- change records for audit -------------------------------------------- */
+
+/* Collects attribute names and, for non-sensitive attributes, old and new
+ * values, as the audit event's attrs list and changes JSON. */
+typedef struct changes {
+    json_t *obj;
+    tn_buf names;
+} changes;
+
+static void changes_init(changes *c)
+{
+    c->obj = json_object();
+    tn_buf_init(&c->names, 4096);
+}
+
+static void changes_free(changes *c)
+{
+    json_decref(c->obj);
+    tn_buf_free(&c->names);
+}
+
+static void changes_name(changes *c, const char *attr)
+{
+    if (c->names.len)
+        tn_buf_putc(&c->names, ',');
+    tn_buf_puts(&c->names, attr);
+}
+
+static void changes_add(changes *c, const char *attr, const char *old, const char *new_)
+{
+    changes_name(c, attr);
+    json_t *v = json_object();
+    json_object_set_new(v, "old", old ? json_string(old) : json_null());
+    json_object_set_new(v, "new", new_ ? json_string(new_) : json_null());
+    json_object_set_new(c->obj, attr, v);
+}
+
+/* A sensitive attribute is recorded by name and whether it was set, never
+ * by value. */
+static void changes_add_secret(changes *c, const char *attr, bool had, bool has)
+{
+    changes_add(c, attr, had ? "(set)" : NULL, has ? "(set)" : NULL);
+}
+
+static void changes_add_date(changes *c, const char *attr, tn_date old, tn_date new_)
+{
+    char a[DATE_ISO_LEN], b[DATE_ISO_LEN];
+    changes_add(c, attr, old == TN_DATE_NONE ? NULL : date_format(old, a),
+                new_ == TN_DATE_NONE ? NULL : date_format(new_, b));
+}
+
+static bool changes_empty(const changes *c)
+{
+    return c->names.len == 0;
+}
+
+/* Write the event for a change in the current transaction. */
+static tn_code audit_change(svc *s, const svc_actor *a, const char *action,
+                            const char *subject_id, changes *c, tn_err *e)
+{
+    char *json = json_dumps(c->obj, JSON_COMPACT | JSON_SORT_KEYS);
+    store_audit_row r;
+    svc_audit_row(&r, a, action, subject_id, c->names.data ? c->names.data : "", "allowed");
+    r.changes = json;
+    tn_code rc = audit_write(s->au, &r, e);
+    free(json);
+    return rc;
+}
+
+static tn_code audit_read_event(svc *s, const svc_actor *a, const char *action,
+                                const char *subject_id, const char *attrs, tn_err *e)
+{
+    store_audit_row r;
+    svc_audit_row(&r, a, action, subject_id, attrs, "allowed");
+    return audit_read(s->au, &r, e);
+}
+
+/* ---- field validation ----------------------------------------------------- */
+
+/* A name as given, with runs of spaces collapsed; validated. */
+static tn_code take_name(const char *in, const char *field, char out[NAME_BUFSZ], tn_err *e)
+{
+    if (!tn_strlcpy(out, in, NAME_BUFSZ))
+        return tn_err_set(e, TN_EINVAL, field, "is longer than %d characters", NAME_MAX_CHARS);
+    name_normalize_space(out);
+    return name_validate(out, field, e);
+}
+
+static tn_code take_code(const char *in, const char *field, size_t minlen, size_t maxlen,
+                         bool upper, char *out, size_t cap, tn_err *e)
+{
+    size_t n = strlen(in);
+    if (n == 0) {
+        out[0] = '\0';
+        return TN_OK;
+    }
+    if (n < minlen || n > maxlen || n >= cap)
+        return tn_err_set(e, TN_EINVAL, field, "must be %zu to %zu letters", minlen, maxlen);
+    for (size_t i = 0; i < n; i++) {
+        char ch = in[i];
+        if (ch >= 'a' && ch <= 'z')
+            out[i] = upper ? (char)(ch - 32) : ch;
+        else if (ch >= 'A' && ch <= 'Z')
+            out[i] = upper ? ch : (char)(ch + 32);
+        else
+            return tn_err_set(e, TN_EINVAL, field, "must contain letters only");
+    }
+    out[n] = '\0';
+    return TN_OK;
+}
+
+/* The national ID, if given, decides birth date and gender. */
+typedef struct nid_parts {
+    bool present;
+    char canon[HETU_BUFSZ];
+    hetu_info info;
+} nid_parts;
+
+static tn_code take_nid(const char *in, nid_parts *np, tn_err *e)
+{
+    memset(np, 0, sizeof *np);
+    if (!in || !*in)
+        return TN_OK;
+    tn_code rc = hetu_parse(in, np->canon, &np->info, e);
+    if (rc != TN_OK) {
+        if (e && !e->field[0])
+            tn_strlcpy(e->field, "national_id", sizeof e->field);
+        return rc;
+    }
+    np->present = true;
+    return TN_OK;
+}
+
+/* Apply the attributes given in `in` to p, recording changes. Used for
+ * both add (p zeroed, all changes recorded) and update. */
+static tn_code apply_person_input(const person_input *in, person *p, const nid_parts *np,
+                                  bool creating, changes *ch, tn_err *e)
+{
+    tn_code rc;
+    char buf[NAME_BUFSZ];
+
+    if (creating && (!in->given_names || !*in->given_names))
+        return tn_err_set(e, TN_EINVAL, "given_names", "is required");
+    if (creating && (!in->family_name || !*in->family_name))
+        return tn_err_set(e, TN_EINVAL, "family_name", "is required");
+
+#define NAME_FIELD(field)                                                        \
+    if (in->field) {                                                             \
+        if ((rc = take_name(in->field, #field, buf, e)) != TN_OK)                \
+            return rc;                                                           \
+        if (strcmp(buf, p->field) != 0) {                                        \
+            changes_add(ch, #field, creating ? NULL : p->field, buf);            \
+            tn_strlcpy(p->field, buf, sizeof p->field);                          \
+        }                                                                        \
+    }
+    NAME_FIELD(given_names)
+    NAME_FIELD(family_name)
+#undef NAME_FIELD
+
+    if (in->preferred_name) {
+        buf[0] = '\0';
+        if (*in->preferred_name && (rc = take_name(in->preferred_name, "preferred_name", buf, e)) != TN_OK)
+            return rc;
+        if (strcmp(buf, p->preferred_name) != 0) {
+            changes_add(ch, "preferred_name", creating || !p->preferred_name[0] ? NULL : p->preferred_name,
+                        buf[0] ? buf : NULL);
+            tn_strlcpy(p->preferred_name, buf, sizeof p->preferred_name);
+        }
+    }
+    if (in->email) {
+        char em[EMAIL_BUFSZ] = "";
+        if (*in->email && (rc = email_normalize(in->email, em, "email", e)) != TN_OK)
+            return rc;
+        if (strcmp(em, p->email) != 0) {
+            changes_add(ch, "email", p->email[0] ? p->email : NULL, em[0] ? em : NULL);
+            tn_strlcpy(p->email, em, sizeof p->email);
+        }
+    }
+    if (in->phone) {
+        char ph[PHONE_BUFSZ] = "";
+        if (*in->phone && (rc = phone_normalize(in->phone, ph, "phone", e)) != TN_OK)
+            return rc;
+        if (strcmp(ph, p->phone) != 0) {
+            changes_add(ch, "phone", p->phone[0] ? p->phone : NULL, ph[0] ? ph : NULL);
+            tn_strlcpy(p->phone, ph, sizeof p->phone);
+        }
+    }
+    if (in->nationality) {
+        char v[LANG_BUFSZ];
+        if ((rc = take_code(in->nationality, "nationality", 2, 2, true, v, sizeof v, e)) != TN_OK)
+            return rc;
+        if (strcmp(v, p->nationality) != 0) {
+            changes_add(ch, "nationality", p->nationality[0] ? p->nationality : NULL, v[0] ? v : NULL);
+            tn_strlcpy(p->nationality, v, sizeof p->nationality);
+        }
+    }
+    if (in->language) {
+        char v[LANG_BUFSZ];
+        if ((rc = take_code(in->language, "language", 2, 3, false, v, sizeof v, e)) != TN_OK)
+            return rc;
+        if (strcmp(v, p->language) != 0) {
+            changes_add(ch, "language", p->language[0] ? p->language : NULL, v[0] ? v : NULL);
+            tn_strlcpy(p->language, v, sizeof p->language);
+        }
+    }
+
+    /* Birth date and gender: from the national ID when there is one. */
+    if (np->present) {
+        if (in->birth_date && *in->birth_date) {
+            tn_date bd;
+            if ((rc = date_parse_iso(in->birth_date, &bd, "birth_date", e)) != TN_OK)
+                return rc;
+            if (bd != np->info.birth_date)
+                return tn_err_set(e, TN_EINVAL, "birth_date",
+                                  "does not match the birth date in the national ID");
+        }
+        if (p->birth_date != np->info.birth_date) {
+            changes_add_date(ch, "birth_date", creating ? TN_DATE_NONE : p->birth_date,
+                             np->info.birth_date);
+            p->birth_date = np->info.birth_date;
+        }
+        const char *g = np->info.female ? "female" : "male";
+        if (strcmp(g, p->gender) != 0) {
+            changes_add(ch, "gender", p->gender[0] ? p->gender : NULL, g);
+            tn_strlcpy(p->gender, g, sizeof p->gender);
+        }
+    } else if (in->birth_date) {
+        tn_date bd = TN_DATE_NONE;
+        if ((rc = date_parse_iso_opt(in->birth_date, &bd, "birth_date", e)) != TN_OK)
+            return rc;
+        if (p->has_national_id && bd != p->birth_date)
+            return tn_err_set(e, TN_EINVAL, "birth_date",
+                              "comes from the national ID and cannot be set separately");
+        if (bd != p->birth_date) {
+            changes_add_date(ch, "birth_date", p->birth_date, bd);
+            p->birth_date = bd;
+        }
+    }
+    return TN_OK;
+}
+
+static void person_blank(person *p)
+{
+    memset(p, 0, sizeof *p);
+    p->birth_date = TN_DATE_NONE;
+    p->legal_hold_until = TN_DATE_NONE;
+    p->death_date = TN_DATE_NONE;
+    p->state = PSTATE_PENDING;
+}
+
+/* Map a uniqueness conflict on the national ID to a message that names the
+ * existing person by number, never by the ID. */
+static tn_code nid_conflict(svc *s, const unsigned char hash[SEC_HASH_BYTES], tn_err *e)
+{
+    char id[UUID_BUFSZ];
+    person other;
+    tn_err ignored;
+    if (store_person_find_by_nid_hash(s->st, hash, id, &ignored) == TN_OK &&
+        store_person_get(s->st, id, &other, &ignored) == TN_OK)
+        return tn_err_set(e, TN_ECONFLICT, "national_id",
+                          "a person with this national ID already exists (number %lld)",
+                          (long long)other.number);
+    return tn_err_set(e, TN_ECONFLICT, "national_id",
+                      "a person with this national ID already exists");
+}
+
+tn_code svc_person_add(svc *s, const svc_actor *a, const person_input *in, person *out,
+                       tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.add", e);
+    if (rc != TN_OK)
+        return rc;
+    person p;
+    person_blank(&p);
+    nid_parts np;
+    changes ch;
+    changes_init(&ch);
+    unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
+    size_t sealed_len = 0;
+
+    if ((rc = take_nid(in->national_id, &np, e)) != TN_OK)
+        goto out;
+    if ((rc = apply_person_input(in, &p, &np, true, &ch, e)) != TN_OK)
+        goto out;
+    if (np.present) {
+        if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
+            goto out;
+        sec_nid_hash(&s->keys, np.canon, hash);
+        p.has_national_id = true;
+        changes_add_secret(&ch, "national_id", false, true);
+    }
+    sec_uuid(p.id);
+    p.created_at = p.updated_at = audit_now_us();
+
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        goto out;
+    rc = store_person_insert(s->st, &p, np.present ? sealed : NULL, sealed_len,
+                             np.present ? hash : NULL, e);
+    if (rc == TN_ECONFLICT && np.present)
+        rc = nid_conflict(s, hash, e);
+    if (rc == TN_OK) {
+        changes_add(&ch, "state", NULL, person_state_name(p.state));
+        rc = audit_change(s, a, "person.add", p.id, &ch, e);
+    }
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK && out)
+        *out = p;
+out:
+    explicit_bzero(&np, sizeof np);
+    changes_free(&ch);
+    return rc;
+}
+
+tn_code svc_person_show(svc *s, const svc_actor *a, const char *selector, svc_person_view *out,
+                        tn_err *e)
+{
+    memset(out, 0, sizeof *out);
+    tn_code rc = svc_resolve_person(s, selector, &out->p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_READ, out->p.id, "person.read", e)) != TN_OK)
+        goto fail;
+    if ((rc = store_aff_list_by_person(s->st, out->p.id, &out->affs, &out->naffs, e)) != TN_OK)
+        goto fail;
+    if ((rc = store_account_list_by_person(s->st, out->p.id, &out->accts, &out->naccts, e)) !=
+        TN_OK)
+        goto fail;
+    if ((rc = audit_read_event(s, a, "person.read", out->p.id, PERSON_VIEW_ATTRS, e)) != TN_OK)
+        goto fail;
+    return TN_OK;
+fail:
+    svc_person_view_free(out);
+    return rc;
+}
+
+void svc_person_view_free(svc_person_view *v)
+{
+    free(v->affs);
+    free(v->accts);
+    v->affs = NULL;
+    v->accts = NULL;
+    v->naffs = v->naccts = 0;
+}
+
+/* Attributes a person may change about themselves (REG-5). */
+static bool only_self_editable(const person_input *ch)
+{
+    return !ch->national_id && !ch->given_names && !ch->family_name && !ch->birth_date &&
+           !ch->nationality;
+}
+
+tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
+                          const person_input *in, person *out, tn_err *e)
+{
+    person p;
+    tn_code rc = svc_resolve_person(s, selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    svc_op op = only_self_editable(in) ? SVC_OP_PERSON_SELF_EDIT : SVC_OP_PERSON_WRITE;
+    if ((rc = svc_authorize(s, a, op, p.id, "person.update", e)) != TN_OK)
+        return rc;
+    if (p.state == PSTATE_ARCHIVED || p.state == PSTATE_ERASED)
+        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s and cannot be changed",
+                          (long long)p.number, person_state_name(p.state));
+
+    nid_parts np;
+    changes ch;
+    changes_init(&ch);
+    unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
+    size_t sealed_len = 0;
+    bool nid_change = false, nid_clear = false;
+
+    if ((rc = take_nid(in->national_id, &np, e)) != TN_OK)
+        goto out;
+    if (in->national_id && !*in->national_id && p.has_national_id) {
+        nid_clear = true;
+    } else if (np.present) {
+        /* Only a different ID is a change; compare through the keyed hash. */
+        char holder[UUID_BUFSZ];
+        sec_nid_hash(&s->keys, np.canon, hash);
+        tn_err ignored;
+        bool same = p.has_national_id &&
+                    store_person_find_by_nid_hash(s->st, hash, holder, &ignored) == TN_OK &&
+                    strcmp(holder, p.id) == 0;
+        if (!same) {
+            nid_change = true;
+            if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
+                goto out;
+        }
+    }
+    /* When the ID stays, birth date rules still apply against the stored one. */
+    nid_parts effective = np;
+    if (!np.present && !nid_clear && p.has_national_id && in->birth_date) {
+        if (*in->birth_date) {
+            tn_date bd;
+            if ((rc = date_parse_iso(in->birth_date, &bd, "birth_date", e)) != TN_OK)
+                goto out;
+            if (bd != p.birth_date) {
+                rc = tn_err_set(e, TN_EINVAL, "birth_date",
+                                "comes from the national ID and cannot be set separately");
+                goto out;
+            }
+        }
+        person_input copy = *in;
+        copy.birth_date = NULL;
+        rc = apply_person_input(&copy, &p, &effective, false, &ch, e);
+    } else {
+        if (nid_clear)
+            p.has_national_id = false;
+        rc = apply_person_input(in, &p, &effective, false, &ch, e);
+    }
+    if (rc != TN_OK)
+        goto out;
+    if (nid_change || nid_clear)
+        changes_add_secret(&ch, "national_id", p.has_national_id || nid_clear, nid_change);
+
+    if (changes_empty(&ch)) {
+        if (out)
+            *out = p;
+        goto out;
+    }
+    p.updated_at = audit_now_us();
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        goto out;
+    if (nid_change || nid_clear) {
+        rc = store_person_set_nid(s->st, p.id, nid_change ? sealed : NULL, sealed_len,
+                                  nid_change ? hash : NULL, e);
+        if (rc == TN_ECONFLICT)
+            rc = nid_conflict(s, hash, e);
+        p.has_national_id = nid_change;
+    }
+    if (rc == TN_OK)
+        rc = store_person_update(s->st, &p, e);
+    if (rc == TN_OK)
+        rc = audit_change(s, a, "person.update", p.id, &ch, e);
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK && out)
+        *out = p;
+out:
+    explicit_bzero(&np, sizeof np);
+    explicit_bzero(&effective, sizeof effective);
+    changes_free(&ch);
+    return rc;
+}
+
+tn_code svc_person_reveal_nid(svc *s, const svc_actor *a, const char *selector,
+                              char out[HETU_BUFSZ], tn_err *e)
+{
+    person p;
+    tn_code rc = svc_resolve_person(s, selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_NID_READ, p.id, "person.read_national_id", e)) != TN_OK)
+        return rc;
+    unsigned char blob[SEC_SEALED_MAX];
+    size_t len = 0;
+    if ((rc = store_person_get_nid(s->st, p.id, blob, sizeof blob, &len, e)) != TN_OK) {
+        if (rc == TN_ENOTFOUND)
+            tn_err_set(e, TN_ENOTFOUND, "national_id", "person %lld has no national ID",
+                       (long long)p.number);
+        return rc;
+    }
+    if ((rc = sec_nid_open(&s->keys, blob, len, out, HETU_BUFSZ, e)) != TN_OK)
+        return rc;
+    /* Revealing the ID is rare and sensitive: its event is written at once,
+     * not queued with ordinary reads. */
+    store_audit_row r;
+    svc_audit_row(&r, a, "person.read_national_id", p.id, "national_id", "allowed");
+    if ((rc = audit_write(s->au, &r, e)) != TN_OK)
+        explicit_bzero(out, HETU_BUFSZ);
+    return rc;
+}
+
+struct list_ctx {
+    svc *s;
+    const svc_actor *a;
+    svc_person_cb cb;
+    void *ctx;
+    tn_err *e;
+    tn_code rc;
+};
+
+static int list_one(const person *p, void *vctx)
+{
+    struct list_ctx *lc = vctx;
+    lc->rc = audit_read_event(lc->s, lc->a, "person.list", p->id, PERSON_READ_ATTRS, lc->e);
+    if (lc->rc != TN_OK)
+        return 1;
+    return lc->cb(p, lc->ctx);
+}
+
+tn_code svc_person_list(svc *s, const svc_actor *a, const svc_person_query *q, svc_person_cb cb,
+                        void *ctx, tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_LIST, NULL, "person.list", e);
+    if (rc != TN_OK)
+        return rc;
+    store_person_filter f = {
+        .state = -1,
+        .kind = q->kind,
+        .org_unit = q->org_unit,
+        .name = q->name,
+        .after_number = q->after_number,
+        .limit = q->limit,
+    };
+    if (q->state) {
+        person_state st;
+        if (!person_state_parse(q->state, &st))
+            return tn_err_set(e, TN_EINVAL, "state",
+                              "must be pending, active, grace, closed, archived or erased");
+        f.state = (int)st;
+    }
+    if (q->limit < 0)
+        return tn_err_set(e, TN_EINVAL, "limit", "must not be negative");
+    struct list_ctx lc = {s, a, cb, ctx, e, TN_OK};
+    rc = store_person_list(s->st, &f, list_one, &lc, e);
+    if (rc == TN_OK)
+        rc = lc.rc;
+    return rc;
+}

@@ -1,0 +1,262 @@
+/* store — the backend-neutral front of the storage layer.
+ *
+ * All this file does is choose a backend from the target string and pass
+ * every call through that backend's method table, so callers never learn
+ * which database sits below. */
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+
+struct store {
+    const store_ops *ops;
+    void *priv;
+};
+
+/* A target of the form "scheme://…" names a backend by URL. Anything else
+ * that does not start with "sqlite:" is a path. */
+static bool has_url_scheme(const char *t)
+{
+    size_t i = 0;
+    while ((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') || t[i] == '+' ||
+           t[i] == '-' || t[i] == '.')
+        i++;
+    return i > 0 && strncmp(t + i, "://", 3) == 0;
+}
+
+tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err *e)
+{
+    const store_ops *ops = NULL;
+    const char *where = target;
+    void *priv = NULL;
+    tn_code rc;
+
+    *out = NULL;
+    if (mode != STORE_OPEN_EXISTING && mode != STORE_OPEN_CREATE)
+        return tn_err_set(e, TN_EINTERNAL, NULL, "invalid store open mode");
+    if (tn_str_empty(target))
+        return tn_err_set(e, TN_EUSAGE, "registry", "no registry given");
+    if (tn_str_startswith(target, "postgresql://") || tn_str_startswith(target, "postgres://"))
+        return tn_err_set(e, TN_EUSAGE, "registry",
+                          "the PostgreSQL backend is not available in this build");
+    if (tn_str_startswith(target, "sqlite:")) {
+        where = target + strlen("sqlite:");
+        if (!*where)
+            return tn_err_set(e, TN_EUSAGE, "registry", "sqlite: needs a file path");
+        ops = &store_sqlite_ops;
+    } else if (has_url_scheme(target)) {
+        return tn_err_set(e, TN_EUSAGE, "registry",
+                          "unknown registry backend; use a file path or sqlite:PATH");
+    } else {
+        ops = &store_sqlite_ops;
+    }
+
+    rc = ops->open(where, mode, &priv, e);
+    if (rc != TN_OK)
+        return rc;
+    store *s = tn_calloc(1, sizeof *s);
+    s->ops = ops;
+    s->priv = priv;
+    *out = s;
+    return TN_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    s->ops->close(s->priv);
+    free(s);
+}
+
+tn_code store_schema_version(store *s, int *out, tn_err *e)
+{
+    return s->ops->schema_version(s->priv, out, e);
+}
+
+int store_schema_latest(void)
+{
+    return store_migrations_count;
+}
+
+const char *store_backend(store *s)
+{
+    return s->ops->name;
+}
+
+tn_code store_tx_begin(store *s, tn_err *e)
+{
+    return s->ops->tx_begin(s->priv, e);
+}
+
+tn_code store_tx_commit(store *s, tn_err *e)
+{
+    return s->ops->tx_commit(s->priv, e);
+}
+
+void store_tx_rollback(store *s)
+{
+    s->ops->tx_rollback(s->priv);
+}
+
+int store_tx_depth(store *s)
+{
+    return s->ops->tx_depth(s->priv);
+}
+
+tn_code store_meta_get(store *s, const char *key, char *out, size_t cap, tn_err *e)
+{
+    return s->ops->meta_get(s->priv, key, out, cap, e);
+}
+
+tn_code store_meta_set(store *s, const char *key, const char *value, tn_err *e)
+{
+    return s->ops->meta_set(s->priv, key, value, e);
+}
+
+tn_code store_person_insert(store *s, person *p, const unsigned char *sealed_nid,
+                            size_t sealed_len, const unsigned char *nid_hash, tn_err *e)
+{
+    return s->ops->person_insert(s->priv, p, sealed_nid, sealed_len, nid_hash, e);
+}
+
+tn_code store_person_update(store *s, const person *p, tn_err *e)
+{
+    return s->ops->person_update(s->priv, p, e);
+}
+
+tn_code store_person_set_nid(store *s, const char *person_id, const unsigned char *sealed_nid,
+                             size_t sealed_len, const unsigned char *nid_hash, tn_err *e)
+{
+    return s->ops->person_set_nid(s->priv, person_id, sealed_nid, sealed_len, nid_hash, e);
+}
+
+tn_code store_person_get_nid(store *s, const char *person_id, unsigned char *out, size_t cap,
+                             size_t *outlen, tn_err *e)
+{
+    return s->ops->person_get_nid(s->priv, person_id, out, cap, outlen, e);
+}
+
+tn_code store_person_get(store *s, const char *person_id, person *out, tn_err *e)
+{
+    return s->ops->person_get(s->priv, person_id, out, e);
+}
+
+tn_code store_person_get_by_number(store *s, int64_t number, person *out, tn_err *e)
+{
+    return s->ops->person_get_by_number(s->priv, number, out, e);
+}
+
+tn_code store_person_find_by_nid_hash(store *s, const unsigned char hash[STORE_HASH_BYTES],
+                                      char id_out[UUID_BUFSZ], tn_err *e)
+{
+    return s->ops->person_find_by_nid_hash(s->priv, hash, id_out, e);
+}
+
+tn_code store_person_find_by_username(store *s, const char *username, char id_out[UUID_BUFSZ],
+                                      tn_err *e)
+{
+    return s->ops->person_find_by_username(s->priv, username, id_out, e);
+}
+
+tn_code store_person_find_by_source_key(store *s, const char *source, const char *key,
+                                        char id_out[UUID_BUFSZ], tn_err *e)
+{
+    return s->ops->person_find_by_source_key(s->priv, source, key, id_out, e);
+}
+
+tn_code store_person_list(store *s, const store_person_filter *f, store_person_cb cb, void *ctx,
+                          tn_err *e)
+{
+    return s->ops->person_list(s->priv, f, cb, ctx, e);
+}
+
+tn_code store_aff_insert(store *s, affiliation *a, tn_err *e)
+{
+    return s->ops->aff_insert(s->priv, a, e);
+}
+
+tn_code store_aff_update(store *s, const affiliation *a, tn_err *e)
+{
+    return s->ops->aff_update(s->priv, a, e);
+}
+
+tn_code store_aff_get(store *s, int64_t id, affiliation *out, tn_err *e)
+{
+    return s->ops->aff_get(s->priv, id, out, e);
+}
+
+tn_code store_aff_get_by_source_key(store *s, const char *source, const char *key,
+                                    affiliation *out, tn_err *e)
+{
+    return s->ops->aff_get_by_source_key(s->priv, source, key, out, e);
+}
+
+tn_code store_aff_list_by_person(store *s, const char *person_id, affiliation **out, size_t *n,
+                                 tn_err *e)
+{
+    return s->ops->aff_list_by_person(s->priv, person_id, out, n, e);
+}
+
+tn_code store_account_insert(store *s, account *a, tn_err *e)
+{
+    return s->ops->account_insert(s->priv, a, e);
+}
+
+tn_code store_account_update(store *s, const account *a, tn_err *e)
+{
+    return s->ops->account_update(s->priv, a, e);
+}
+
+tn_code store_account_get_by_username(store *s, const char *username, account *out, tn_err *e)
+{
+    return s->ops->account_get_by_username(s->priv, username, out, e);
+}
+
+tn_code store_account_list_by_person(store *s, const char *person_id, account **out, size_t *n,
+                                     tn_err *e)
+{
+    return s->ops->account_list_by_person(s->priv, person_id, out, n, e);
+}
+
+tn_code store_name_reserve(store *s, store_name_ns ns, const char *value, const char *person_id,
+                           tn_err *e)
+{
+    return s->ops->name_reserve(s->priv, ns, value, person_id, e);
+}
+
+tn_code store_name_owner(store *s, store_name_ns ns, const char *value,
+                         char person_id_out[UUID_BUFSZ], tn_err *e)
+{
+    return s->ops->name_owner(s->priv, ns, value, person_id_out, e);
+}
+
+tn_code store_unit_insert(store *s, org_unit *u, tn_err *e)
+{
+    return s->ops->unit_insert(s->priv, u, e);
+}
+
+tn_code store_unit_get(store *s, const char *code, org_unit *out, tn_err *e)
+{
+    return s->ops->unit_get(s->priv, code, out, e);
+}
+
+tn_code store_unit_list(store *s, org_unit **out, size_t *n, tn_err *e)
+{
+    return s->ops->unit_list(s->priv, out, n, e);
+}
+
+tn_code store_audit_append(store *s, const store_audit_row *r, int64_t *seq_out, tn_err *e)
+{
+    return s->ops->audit_append(s->priv, r, seq_out, e);
+}
+
+tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, void *ctx,
+                         tn_err *e)
+{
+    return s->ops->audit_list(s->priv, subject_id, cb, ctx, e);
+}

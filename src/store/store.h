@@ -1,0 +1,173 @@
+/* store — the registry's storage interface, backend-neutral.
+ *
+ * Callers ask for domain objects (model.h), never rows; no SQL, handle or
+ * error code of a backend crosses this header. A backend implements the
+ * versioned method table in store_impl.h; store_open picks it from the
+ * target ("sqlite:PATH" or a plain path today; "postgresql://…" later).
+ *
+ * Sensitive data: the store never sees a national ID in the clear. It keeps
+ * the sealed blob and the keyed lookup hash that sec.h produces.
+ *
+ * Transactions nest: the outermost store_tx_begin starts a write
+ * transaction, inner ones are savepoints, so one service call is atomic
+ * inside a caller's batch. Every function that changes data must run inside
+ * a transaction; reads may run outside one.
+ *
+ * Ownership: arrays returned through `T **out, size_t *n` are allocated
+ * here and freed by the caller with free(). Strings passed in are borrowed.
+ * Functions return TN_ENOTFOUND when a single selected object is absent and
+ * TN_ECONFLICT when a uniqueness rule would be broken. */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "tn_err.h"
+
+typedef struct store store;
+
+#define STORE_HASH_BYTES 32
+
+/* ---- lifecycle of a handle -------------------------------------------- */
+
+typedef enum store_open_mode {
+    STORE_OPEN_EXISTING = 0, /* fail if the registry does not exist */
+    STORE_OPEN_CREATE = 1,   /* create it; fail if it exists */
+} store_open_mode;
+
+/* Open (and migrate to the current schema) the registry at target. */
+tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err *e);
+void store_close(store *s);
+/* Schema version currently applied, and the newest this build knows. */
+tn_code store_schema_version(store *s, int *out, tn_err *e);
+int store_schema_latest(void);
+/* Backend name: "sqlite" … (for diagnostics). */
+const char *store_backend(store *s);
+
+/* ---- transactions ----------------------------------------------------- */
+
+tn_code store_tx_begin(store *s, tn_err *e);
+tn_code store_tx_commit(store *s, tn_err *e);
+/* Roll back the innermost level; never fails in a way a caller can handle. */
+void store_tx_rollback(store *s);
+int store_tx_depth(store *s);
+
+/* ---- registry metadata (key/value settings kept in the registry) ------ */
+
+tn_code store_meta_get(store *s, const char *key, char *out, size_t cap, tn_err *e);
+tn_code store_meta_set(store *s, const char *key, const char *value, tn_err *e);
+
+/* ---- persons ---------------------------------------------------------- */
+
+/* Insert p; the store allocates p->number (identity number, strictly
+ * increasing, never reused). sealed_nid/nid_hash may be NULL (no national
+ * ID); a second person with the same nid_hash is TN_ECONFLICT. */
+tn_code store_person_insert(store *s, person *p, const unsigned char *sealed_nid,
+                            size_t sealed_len, const unsigned char *nid_hash, tn_err *e);
+/* Write every mutable attribute of p (all but id, number, created_at and
+ * the national ID). */
+tn_code store_person_update(store *s, const person *p, tn_err *e);
+/* Replace or clear (sealed_nid NULL) the national ID. */
+tn_code store_person_set_nid(store *s, const char *person_id, const unsigned char *sealed_nid,
+                             size_t sealed_len, const unsigned char *nid_hash, tn_err *e);
+/* The sealed national ID of a person; TN_ENOTFOUND if it has none. */
+tn_code store_person_get_nid(store *s, const char *person_id, unsigned char *out, size_t cap,
+                             size_t *outlen, tn_err *e);
+tn_code store_person_get(store *s, const char *person_id, person *out, tn_err *e);
+tn_code store_person_get_by_number(store *s, int64_t number, person *out, tn_err *e);
+/* Resolve to a person id. */
+tn_code store_person_find_by_nid_hash(store *s, const unsigned char hash[STORE_HASH_BYTES],
+                                      char id_out[UUID_BUFSZ], tn_err *e);
+tn_code store_person_find_by_username(store *s, const char *username, char id_out[UUID_BUFSZ],
+                                      tn_err *e);
+tn_code store_person_find_by_source_key(store *s, const char *source, const char *key,
+                                        char id_out[UUID_BUFSZ], tn_err *e);
+
+typedef struct store_person_filter {
+    int state;             /* person_state, or -1 for any */
+    const char *kind;      /* has an affiliation of this kind; NULL = any */
+    const char *org_unit;  /* has an affiliation in this unit or below; NULL = any */
+    const char *name;      /* case-insensitive substring of given or family name; NULL = any */
+    int64_t after_number;  /* keyset pagination: numbers greater than this */
+    int64_t limit;         /* 0 = no limit */
+} store_person_filter;
+
+/* Calls cb for each matching person in identity-number order; a non-zero
+ * return from cb stops the iteration (and is not an error). */
+typedef int (*store_person_cb)(const person *p, void *ctx);
+tn_code store_person_list(store *s, const store_person_filter *f, store_person_cb cb, void *ctx,
+                          tn_err *e);
+
+/* ---- affiliations ----------------------------------------------------- */
+
+/* Insert a; fills a->id. (source, source_key) is unique: TN_ECONFLICT. */
+tn_code store_aff_insert(store *s, affiliation *a, tn_err *e);
+tn_code store_aff_update(store *s, const affiliation *a, tn_err *e);
+tn_code store_aff_get(store *s, int64_t id, affiliation *out, tn_err *e);
+tn_code store_aff_get_by_source_key(store *s, const char *source, const char *key,
+                                    affiliation *out, tn_err *e);
+/* Ordered by valid_from, then id. */
+tn_code store_aff_list_by_person(store *s, const char *person_id, affiliation **out, size_t *n,
+                                 tn_err *e);
+
+/* ---- accounts --------------------------------------------------------- */
+
+/* Insert a; fills a->id. Usernames are unique: TN_ECONFLICT. */
+tn_code store_account_insert(store *s, account *a, tn_err *e);
+tn_code store_account_update(store *s, const account *a, tn_err *e);
+tn_code store_account_get_by_username(store *s, const char *username, account *out, tn_err *e);
+/* Ordered by id. */
+tn_code store_account_list_by_person(store *s, const char *person_id, account **out, size_t *n,
+                                     tn_err *e);
+
+/* ---- reserved names (usernames and e-mail addresses, kept forever) ---- */
+
+typedef enum store_name_ns { STORE_NS_USERNAME = 0, STORE_NS_EMAIL = 1 } store_name_ns;
+
+/* Reserve value for person_id. TN_OK if newly reserved or already the same
+ * person's; TN_ECONFLICT if another person holds it. Reservations are never
+ * deleted, also not when their person is archived or erased. */
+tn_code store_name_reserve(store *s, store_name_ns ns, const char *value, const char *person_id,
+                           tn_err *e);
+/* Who holds value: TN_ENOTFOUND if nobody. */
+tn_code store_name_owner(store *s, store_name_ns ns, const char *value,
+                         char person_id_out[UUID_BUFSZ], tn_err *e);
+
+/* ---- org units -------------------------------------------------------- */
+
+/* Insert u; fills u->id. Codes are unique: TN_ECONFLICT. A non-empty
+ * parent_code must exist: TN_ENOTFOUND. */
+tn_code store_unit_insert(store *s, org_unit *u, tn_err *e);
+tn_code store_unit_get(store *s, const char *code, org_unit *out, tn_err *e);
+/* Ordered by code (so a parent precedes its children). */
+tn_code store_unit_list(store *s, org_unit **out, size_t *n, tn_err *e);
+
+/* ---- audit (append-only) ---------------------------------------------- */
+
+typedef struct store_audit_row {
+    int64_t time_us;         /* UTC microseconds */
+    const char *actor_kind;  /* admin, person, client, system */
+    const char *actor_id;
+    const char *channel;     /* cli, import, lifecycle, ldap, scim, api, ui */
+    const char *action;      /* person.add, person.read … */
+    const char *subject_id;  /* person id concerned, NULL if none */
+    const char *attrs;       /* attribute names read or changed, comma-separated */
+    const char *changes;     /* JSON object of old/new values (never secrets), or NULL */
+    const char *result;      /* allowed, denied, failed */
+    const char *request_id;
+    const char *source;      /* source address or "local" */
+    const char *detail;      /* short reason on denial/failure, or NULL */
+} store_audit_row;
+
+/* Append one event; fills *seq_out (may be NULL) with its sequence number. */
+tn_code store_audit_append(store *s, const store_audit_row *r, int64_t *seq_out, tn_err *e);
+
+typedef int (*store_audit_cb)(int64_t seq, const store_audit_row *r, void *ctx);
+/* Events about a subject (NULL = all) in sequence order. */
+tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, void *ctx,
+                         tn_err *e);
+
+#endif

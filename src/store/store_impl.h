@@ -1,0 +1,77 @@
+/* store_impl — what a storage backend implements (private to src/store).
+ *
+ * A backend fills a store_ops table. The table is versioned like SQLite's
+ * sqlite3_vfs: methods are only ever appended, and `version` tells which
+ * exist, so an older backend keeps working with a newer store.c that
+ * checks the version before calling an appended method. */
+#ifndef STORE_IMPL_H
+#define STORE_IMPL_H
+
+#include "store.h"
+
+typedef struct store_migration {
+    int version;
+    const char *name;
+    const char *sql;
+} store_migration;
+
+/* Generated from src/store/migrations/NNNN_*.sql by scripts/embed_sql.py. */
+extern const store_migration store_migrations[];
+extern const int store_migrations_count;
+
+typedef struct store_ops {
+    int version; /* 1 */
+    const char *name;
+    tn_code (*open)(const char *target, store_open_mode mode, void **priv, tn_err *e);
+    void (*close)(void *priv);
+    tn_code (*schema_version)(void *priv, int *out, tn_err *e);
+    tn_code (*tx_begin)(void *priv, tn_err *e);
+    tn_code (*tx_commit)(void *priv, tn_err *e);
+    void (*tx_rollback)(void *priv);
+    int (*tx_depth)(void *priv);
+    tn_code (*meta_get)(void *priv, const char *key, char *out, size_t cap, tn_err *e);
+    tn_code (*meta_set)(void *priv, const char *key, const char *value, tn_err *e);
+    tn_code (*person_insert)(void *priv, person *p, const unsigned char *sealed, size_t sealed_len,
+                             const unsigned char *hash, tn_err *e);
+    tn_code (*person_update)(void *priv, const person *p, tn_err *e);
+    tn_code (*person_set_nid)(void *priv, const char *id, const unsigned char *sealed,
+                              size_t sealed_len, const unsigned char *hash, tn_err *e);
+    tn_code (*person_get_nid)(void *priv, const char *id, unsigned char *out, size_t cap,
+                              size_t *outlen, tn_err *e);
+    tn_code (*person_get)(void *priv, const char *id, person *out, tn_err *e);
+    tn_code (*person_get_by_number)(void *priv, int64_t number, person *out, tn_err *e);
+    tn_code (*person_find_by_nid_hash)(void *priv, const unsigned char *hash, char *id_out,
+                                       tn_err *e);
+    tn_code (*person_find_by_username)(void *priv, const char *username, char *id_out, tn_err *e);
+    tn_code (*person_find_by_source_key)(void *priv, const char *source, const char *key,
+                                         char *id_out, tn_err *e);
+    tn_code (*person_list)(void *priv, const store_person_filter *f, store_person_cb cb,
+                           void *ctx, tn_err *e);
+    tn_code (*aff_insert)(void *priv, affiliation *a, tn_err *e);
+    tn_code (*aff_update)(void *priv, const affiliation *a, tn_err *e);
+    tn_code (*aff_get)(void *priv, int64_t id, affiliation *out, tn_err *e);
+    tn_code (*aff_get_by_source_key)(void *priv, const char *source, const char *key,
+                                     affiliation *out, tn_err *e);
+    tn_code (*aff_list_by_person)(void *priv, const char *person_id, affiliation **out,
+                                  size_t *n, tn_err *e);
+    tn_code (*account_insert)(void *priv, account *a, tn_err *e);
+    tn_code (*account_update)(void *priv, const account *a, tn_err *e);
+    tn_code (*account_get_by_username)(void *priv, const char *username, account *out,
+                                       tn_err *e);
+    tn_code (*account_list_by_person)(void *priv, const char *person_id, account **out,
+                                      size_t *n, tn_err *e);
+    tn_code (*name_reserve)(void *priv, store_name_ns ns, const char *value,
+                            const char *person_id, tn_err *e);
+    tn_code (*name_owner)(void *priv, store_name_ns ns, const char *value, char *person_id_out,
+                          tn_err *e);
+    tn_code (*unit_insert)(void *priv, org_unit *u, tn_err *e);
+    tn_code (*unit_get)(void *priv, const char *code, org_unit *out, tn_err *e);
+    tn_code (*unit_list)(void *priv, org_unit **out, size_t *n, tn_err *e);
+    tn_code (*audit_append)(void *priv, const store_audit_row *r, int64_t *seq_out, tn_err *e);
+    tn_code (*audit_list)(void *priv, const char *subject_id, store_audit_cb cb, void *ctx,
+                          tn_err *e);
+} store_ops;
+
+extern const store_ops store_sqlite_ops;
+
+#endif

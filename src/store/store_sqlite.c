@@ -1,0 +1,1923 @@
+/* store_sqlite — the SQLite backend of the registry store.
+ *
+ * One connection per handle. Every statement is a constant SQL text with
+ * bound parameters; statements are prepared lazily the first time they are
+ * used and kept for the life of the connection (reset and unbound after
+ * each use), because preparing costs more than running most of them.
+ *
+ * Nothing SQLite-specific leaves this file: result codes become tn_codes
+ * with messages that name the thing in conflict, never a national ID or its
+ * hash. A handle is not thread-safe (the connection is opened NOMUTEX);
+ * use one handle per thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define SEALED_MAX_BYTES 4096 /* far above any real sealed national ID */
+
+/* ---- statements --------------------------------------------------------- */
+
+typedef enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
+    ST_USER_VERSION,
+    ST_META_GET,
+    ST_META_SET,
+    ST_PERSON_INSERT,
+    ST_PERSON_UPDATE,
+    ST_PERSON_SET_NID,
+    ST_PERSON_GET_NID,
+    ST_PERSON_GET,
+    ST_PERSON_GET_BY_NUMBER,
+    ST_PERSON_NUMBER,
+    ST_PERSON_BY_NID_HASH,
+    ST_PERSON_BY_USERNAME,
+    ST_PERSON_BY_SOURCE_KEY,
+    ST_PERSON_LIST,
+    ST_PERSON_LIST_UNIT,
+    ST_UNIT_ID,
+    ST_AFF_INSERT,
+    ST_AFF_UPDATE,
+    ST_AFF_GET,
+    ST_AFF_GET_BY_SOURCE_KEY,
+    ST_AFF_LIST,
+    ST_ACCOUNT_INSERT,
+    ST_ACCOUNT_UPDATE,
+    ST_ACCOUNT_GET_BY_USERNAME,
+    ST_ACCOUNT_LIST,
+    ST_NAME_RESERVE,
+    ST_NAME_OWNER,
+    ST_UNIT_INSERT,
+    ST_UNIT_GET,
+    ST_UNIT_LIST,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_LIST_ALL,
+    ST_AUDIT_LIST_SUBJECT,
+    ST__COUNT
+} stmt_id;
+
+/* Column lists shared by the readers below (read_person & co. depend on
+ * their order). */
+#define PERSON_COLS                                                                   \
+    "p.number, p.id, p.state, p.given_names, p.family_name, p.preferred_name, "      \
+    "p.email, p.phone, p.birth_date, p.gender, p.nationality, p.language, "          \
+    "p.nid_hash IS NOT NULL, p.legal_hold_until, p.death_date, p.created_at, "       \
+    "p.updated_at"
+
+#define AFF_SELECT                                                                    \
+    "SELECT a.id, p.id, a.kind, a.source, a.source_key, u.code, a.title, a.school, " \
+    "a.class, a.teaching_groups, a.programme, m.id, sp.id, a.valid_from, "           \
+    "a.valid_to, a.end_reason, a.created_at, a.updated_at "                          \
+    "FROM affiliation a JOIN person p ON p.number = a.person_num "                   \
+    "LEFT JOIN org_unit u ON u.id = a.org_unit_id "                                  \
+    "LEFT JOIN person m ON m.number = a.manager_num "                                \
+    "LEFT JOIN person sp ON sp.number = a.sponsor_num "
+
+#define ACCOUNT_SELECT                                                                \
+    "SELECT a.id, p.id, a.username, a.email, a.state, a.created_on, a.closed_on, "   \
+    "a.created_at, a.updated_at "                                                    \
+    "FROM account a JOIN person p ON p.number = a.person_num "
+
+#define UNIT_SELECT                                                                   \
+    "SELECT u.id, u.code, u.name, pu.code, u.created_at "                            \
+    "FROM org_unit u LEFT JOIN org_unit pu ON pu.id = u.parent_id "
+
+#define AUDIT_SELECT                                                                  \
+    "SELECT seq, time_us, actor_kind, actor_id, channel, action, subject_id, attrs, " \
+    "changes, result, request_id, source, detail FROM audit_event "
+
+/* The predicates of store_person_list other than the org unit: each is
+ * switched off by binding NULL, so one parameterised statement serves every
+ * combination. ?1 after_number, ?2 state, ?3 kind, ?4 folded name,
+ * ?5 limit (-1 = none), ?6 unit code. */
+#define PERSON_LIST_WHERE                                                             \
+    "p.number > ?1 AND (?2 IS NULL OR p.state = ?2) "                                 \
+    "AND (?4 IS NULL OR instr(tn_fold(p.given_names), ?4) > 0 "                       \
+    "     OR instr(tn_fold(p.family_name), ?4) > 0) "
+
+/* Savepoints all carry the one name "sp": SQLite keeps savepoints on a
+ * stack and RELEASE / ROLLBACK TO act on the innermost one of that name, so
+ * a per-depth name (sp1, sp2 …) would add nothing but a statement to
+ * prepare per level. With a fixed name the three statements are prepared
+ * once like every other. */
+static const char *const sql_text[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT sp",
+    [ST_RELEASE] = "RELEASE sp",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO sp",
+    [ST_USER_VERSION] = "PRAGMA user_version",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [ST_PERSON_INSERT] =
+        "INSERT INTO person (id, state, given_names, family_name, preferred_name, email, "
+        "phone, birth_date, gender, nationality, language, nid_sealed, nid_hash, "
+        "legal_hold_until, death_date, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [ST_PERSON_UPDATE] =
+        "UPDATE person SET state = ?2, given_names = ?3, family_name = ?4, "
+        "preferred_name = ?5, email = ?6, phone = ?7, birth_date = ?8, gender = ?9, "
+        "nationality = ?10, language = ?11, legal_hold_until = ?12, death_date = ?13, "
+        "updated_at = ?14 WHERE id = ?1",
+    [ST_PERSON_SET_NID] = "UPDATE person SET nid_sealed = ?2, nid_hash = ?3 WHERE id = ?1",
+    [ST_PERSON_GET_NID] = "SELECT nid_sealed FROM person WHERE id = ?1",
+    [ST_PERSON_GET] = "SELECT " PERSON_COLS " FROM person p WHERE p.id = ?1",
+    [ST_PERSON_GET_BY_NUMBER] = "SELECT " PERSON_COLS " FROM person p WHERE p.number = ?1",
+    [ST_PERSON_NUMBER] = "SELECT number FROM person WHERE id = ?1",
+    [ST_PERSON_BY_NID_HASH] = "SELECT id FROM person WHERE nid_hash = ?1",
+    [ST_PERSON_BY_USERNAME] = "SELECT p.id FROM account a JOIN person p "
+                              "ON p.number = a.person_num WHERE a.username = ?1",
+    [ST_PERSON_BY_SOURCE_KEY] = "SELECT p.id FROM affiliation a JOIN person p "
+                                "ON p.number = a.person_num "
+                                "WHERE a.source = ?1 AND a.source_key = ?2",
+    /* Without a unit: walk persons in number order (the rowid), testing
+     * each; the kind test is an index probe on affiliation(person_num). */
+    [ST_PERSON_LIST] =
+        "SELECT " PERSON_COLS " FROM person p WHERE " PERSON_LIST_WHERE
+        "AND (?3 IS NULL OR EXISTS (SELECT 1 FROM affiliation a "
+        "     WHERE a.person_num = p.number AND a.kind = ?3)) "
+        "ORDER BY p.number LIMIT ?5",
+    /* With a unit: start from the unit's subtree, which the unique index on
+     * org_unit(code) finds as a range (codes below "X" are "X/…", and '0'
+     * is the byte after '/'), so a small unit does not scan every person.
+     * Kind and unit must hold for the same affiliation. */
+    [ST_PERSON_LIST_UNIT] =
+        "SELECT " PERSON_COLS " FROM person p WHERE p.number IN ("
+        "  SELECT a.person_num FROM org_unit u JOIN affiliation a ON a.org_unit_id = u.id "
+        "  WHERE (u.code = ?6 OR (u.code >= (?6 || '/') AND u.code < (?6 || '0'))) "
+        "    AND (?3 IS NULL OR a.kind = ?3)) "
+        "AND " PERSON_LIST_WHERE "ORDER BY p.number LIMIT ?5",
+    [ST_UNIT_ID] = "SELECT id FROM org_unit WHERE code = ?1",
+    [ST_AFF_INSERT] =
+        "INSERT INTO affiliation (person_num, kind, source, source_key, org_unit_id, title, "
+        "school, class, teaching_groups, programme, manager_num, sponsor_num, valid_from, "
+        "valid_to, end_reason, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [ST_AFF_UPDATE] =
+        "UPDATE affiliation SET kind = ?2, source = ?3, source_key = ?4, org_unit_id = ?5, "
+        "title = ?6, school = ?7, class = ?8, teaching_groups = ?9, programme = ?10, "
+        "manager_num = ?11, sponsor_num = ?12, valid_from = ?13, valid_to = ?14, "
+        "end_reason = ?15, updated_at = ?16 WHERE id = ?1",
+    [ST_AFF_GET] = AFF_SELECT "WHERE a.id = ?1",
+    [ST_AFF_GET_BY_SOURCE_KEY] = AFF_SELECT "WHERE a.source = ?1 AND a.source_key = ?2",
+    [ST_AFF_LIST] = AFF_SELECT "WHERE a.person_num = ?1 ORDER BY a.valid_from, a.id",
+    [ST_ACCOUNT_INSERT] =
+        "INSERT INTO account (person_num, username, email, state, created_on, closed_on, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_ACCOUNT_UPDATE] = "UPDATE account SET username = ?2, email = ?3, state = ?4, "
+                          "closed_on = ?5, updated_at = ?6 WHERE id = ?1",
+    [ST_ACCOUNT_GET_BY_USERNAME] = ACCOUNT_SELECT "WHERE a.username = ?1",
+    [ST_ACCOUNT_LIST] = ACCOUNT_SELECT "WHERE a.person_num = ?1 ORDER BY a.id",
+    [ST_NAME_RESERVE] = "INSERT INTO reserved_name (ns, value, person_id, reserved_at) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (ns, value) DO NOTHING",
+    [ST_NAME_OWNER] = "SELECT person_id FROM reserved_name WHERE ns = ?1 AND value = ?2",
+    [ST_UNIT_INSERT] = "INSERT INTO org_unit (code, name, parent_id, created_at) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+    [ST_UNIT_GET] = UNIT_SELECT "WHERE u.code = ?1",
+    [ST_UNIT_LIST] = UNIT_SELECT "ORDER BY u.code",
+    [ST_AUDIT_APPEND] =
+        "INSERT INTO audit_event (time_us, actor_kind, actor_id, channel, action, "
+        "subject_id, attrs, changes, result, request_id, source, detail) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_AUDIT_LIST_ALL] = AUDIT_SELECT "ORDER BY seq",
+    [ST_AUDIT_LIST_SUBJECT] = AUDIT_SELECT "WHERE subject_id = ?1 ORDER BY seq",
+};
+
+typedef struct sq {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    int depth;
+    /* The last person resolved from UUID to number. A service call inserts
+     * a person and then its affiliation and account, so remembering one
+     * pair saves a lookup per dependent row. Ids and numbers never change,
+     * so only a rollback (which may undo the insert) invalidates it. */
+    char cache_id[UUID_BUFSZ];
+    int64_t cache_num; /* 0 = empty */
+} sq;
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* Map a failed SQLite call to a tn_code. Callers that can name the thing
+ * in conflict test is_unique() first; this is the generic rest. SQLite's
+ * own messages name tables and columns, never bound values, so they are
+ * safe to pass on. */
+static tn_code sq_fail(sq *q, int rc, tn_err *e)
+{
+    const char *msg = sqlite3_errmsg(q->db);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return tn_err_set(e, TN_EIO, NULL, "registry is busy");
+    case SQLITE_CONSTRAINT:
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+            return tn_err_set(e, TN_ECONFLICT, NULL, "already exists (%s)", msg);
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+            return tn_err_set(e, TN_ENOTFOUND, NULL, "a referenced object does not exist");
+        case SQLITE_CONSTRAINT_TRIGGER:
+            return tn_err_set(e, TN_ESTATE, NULL, "%s", msg);
+        default:
+            return tn_err_set(e, TN_EINVAL, NULL, "rejected by the registry: %s", msg);
+        }
+    default:
+        return tn_err_set(e, TN_EIO, NULL, "registry error: %s", msg);
+    }
+}
+
+static bool is_unique(int rc)
+{
+    return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+static tn_code bind_fail(sq *q, tn_err *e)
+{
+    return tn_err_set(e, TN_EINTERNAL, NULL, "cannot bind a query parameter: %s",
+                      sqlite3_errmsg(q->db));
+}
+
+static tn_code corrupt(const char *what, tn_err *e)
+{
+    return tn_err_set(e, TN_EIO, NULL, "malformed %s row in the registry", what);
+}
+
+/* ---- statement cache ---------------------------------------------------- */
+
+/* Hand out the cached statement for id, preparing it on first use. If the
+ * cached one is mid-iteration (a list callback calling back into the store
+ * with the same query), a private copy is prepared and *owned is set. */
+static tn_code prep(sq *q, stmt_id id, sqlite3_stmt **out, bool *owned, tn_err *e)
+{
+    sqlite3_stmt *c = q->st[id];
+    *owned = false;
+    if (c && !sqlite3_stmt_busy(c)) {
+        *out = c;
+        return TN_OK;
+    }
+    int rc = sqlite3_prepare_v3(q->db, sql_text[id], -1, c ? 0 : SQLITE_PREPARE_PERSISTENT, out,
+                                NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return sq_fail(q, rc, e);
+    }
+    if (c)
+        *owned = true;
+    else
+        q->st[id] = *out;
+    return TN_OK;
+}
+
+/* Return a statement: reset it and drop its bindings, which matters because
+ * text is bound SQLITE_STATIC and must not outlive the caller's strings. */
+static void done(sqlite3_stmt *st, bool owned)
+{
+    if (!st)
+        return;
+    if (owned) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Run a statement without parameters or rows. */
+static tn_code run(sq *q, stmt_id id, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, id, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+out:
+    done(st, own);
+    return code;
+}
+
+/* ---- binding and reading ------------------------------------------------ */
+
+static int b_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* Optional text: "" and NULL are both stored as NULL. */
+static int b_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    return (s && *s) ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* Text in a NOT NULL DEFAULT '' column: NULL is stored as "". */
+static int b_str(sqlite3_stmt *st, int i, const char *s)
+{
+    return sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+}
+
+static int b_date(sqlite3_stmt *st, int i, tn_date d, char buf[DATE_ISO_LEN])
+{
+    if (d == TN_DATE_NONE)
+        return sqlite3_bind_null(st, i);
+    date_format(d, buf);
+    return sqlite3_bind_text(st, i, buf, -1, SQLITE_STATIC);
+}
+
+static int b_num(sqlite3_stmt *st, int i, int64_t n)
+{
+    return n ? sqlite3_bind_int64(st, i, n) : sqlite3_bind_null(st, i);
+}
+
+/* Copy a text column; NULL reads as "". False if it does not fit, which a
+ * registry written through this store never does. */
+static bool col_str(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (!t) {
+        out[0] = '\0';
+        return true;
+    }
+    if (n >= cap) {
+        out[0] = '\0';
+        return false;
+    }
+    memcpy(out, t, n + 1);
+    return true;
+}
+
+static bool col_date(sqlite3_stmt *st, int i, tn_date *d)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    tn_err e;
+    if (!t || !*t) {
+        *d = TN_DATE_NONE;
+        return true;
+    }
+    return date_parse_iso_opt(t, d, "date", &e) == TN_OK;
+}
+
+static bool read_person(sqlite3_stmt *st, person *p)
+{
+    bool ok = true;
+    p->number = sqlite3_column_int64(st, 0);
+    ok &= col_str(st, 1, p->id, sizeof p->id);
+    ok &= person_state_parse((const char *)sqlite3_column_text(st, 2), &p->state);
+    ok &= col_str(st, 3, p->given_names, sizeof p->given_names);
+    ok &= col_str(st, 4, p->family_name, sizeof p->family_name);
+    ok &= col_str(st, 5, p->preferred_name, sizeof p->preferred_name);
+    ok &= col_str(st, 6, p->email, sizeof p->email);
+    ok &= col_str(st, 7, p->phone, sizeof p->phone);
+    ok &= col_date(st, 8, &p->birth_date);
+    ok &= col_str(st, 9, p->gender, sizeof p->gender);
+    ok &= col_str(st, 10, p->nationality, sizeof p->nationality);
+    ok &= col_str(st, 11, p->language, sizeof p->language);
+    p->has_national_id = sqlite3_column_int(st, 12) != 0;
+    ok &= col_date(st, 13, &p->legal_hold_until);
+    ok &= col_date(st, 14, &p->death_date);
+    p->created_at = sqlite3_column_int64(st, 15);
+    p->updated_at = sqlite3_column_int64(st, 16);
+    return ok;
+}
+
+static bool read_aff(sqlite3_stmt *st, affiliation *a)
+{
+    bool ok = true;
+    a->id = sqlite3_column_int64(st, 0);
+    ok &= col_str(st, 1, a->person_id, sizeof a->person_id);
+    ok &= col_str(st, 2, a->kind, sizeof a->kind);
+    ok &= col_str(st, 3, a->source, sizeof a->source);
+    ok &= col_str(st, 4, a->source_key, sizeof a->source_key);
+    ok &= col_str(st, 5, a->org_unit, sizeof a->org_unit);
+    ok &= col_str(st, 6, a->title, sizeof a->title);
+    ok &= col_str(st, 7, a->school, sizeof a->school);
+    ok &= col_str(st, 8, a->class_, sizeof a->class_);
+    ok &= col_str(st, 9, a->teaching_groups, sizeof a->teaching_groups);
+    ok &= col_str(st, 10, a->programme, sizeof a->programme);
+    ok &= col_str(st, 11, a->manager_id, sizeof a->manager_id);
+    ok &= col_str(st, 12, a->sponsor_id, sizeof a->sponsor_id);
+    ok &= col_date(st, 13, &a->valid_from);
+    ok &= col_date(st, 14, &a->valid_to);
+    ok &= col_str(st, 15, a->end_reason, sizeof a->end_reason);
+    a->created_at = sqlite3_column_int64(st, 16);
+    a->updated_at = sqlite3_column_int64(st, 17);
+    return ok;
+}
+
+static bool read_account(sqlite3_stmt *st, account *a)
+{
+    bool ok = true;
+    a->id = sqlite3_column_int64(st, 0);
+    ok &= col_str(st, 1, a->person_id, sizeof a->person_id);
+    ok &= col_str(st, 2, a->username, sizeof a->username);
+    ok &= col_str(st, 3, a->email, sizeof a->email);
+    ok &= account_state_parse((const char *)sqlite3_column_text(st, 4), &a->state);
+    ok &= col_date(st, 5, &a->created_on);
+    ok &= col_date(st, 6, &a->closed_on);
+    a->created_at = sqlite3_column_int64(st, 7);
+    a->updated_at = sqlite3_column_int64(st, 8);
+    return ok;
+}
+
+static bool read_unit(sqlite3_stmt *st, org_unit *u)
+{
+    bool ok = true;
+    u->id = sqlite3_column_int64(st, 0);
+    ok &= col_str(st, 1, u->code, sizeof u->code);
+    ok &= col_str(st, 2, u->name, sizeof u->name);
+    ok &= col_str(st, 3, u->parent_code, sizeof u->parent_code);
+    u->created_at = sqlite3_column_int64(st, 4);
+    return ok;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- case folding for the name filter ------------------------------------ */
+
+/* Lower-case the letters a personal name may hold (name.h): ASCII,
+ * Latin-1, Latin Extended-A and the Latin Extended-B letters of Sámi and
+ * other European orthographies. SQLite's lower() folds ASCII only, which
+ * would make "Ä" and "ä" different. Every mapping stays within two-byte
+ * UTF-8, so folding never changes a string's length. */
+static unsigned fold_cp(unsigned c)
+{
+    if (c >= 0xC0 && c <= 0xDE)
+        return c == 0xD7 ? c : c + 0x20; /* À..Þ, not × */
+    if (c >= 0x100 && c <= 0x137)
+        return c == 0x130 ? c : (c | 1); /* Ā..ķ pairs; İ has no one-letter lower */
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E) ||
+        (c >= 0x1CD && c <= 0x1DC))
+        return (c & 1) ? c + 1 : c; /* odd upper, even lower */
+    if ((c >= 0x14A && c <= 0x177) || (c >= 0x1DE && c <= 0x1EF) ||
+        (c >= 0x1F8 && c <= 0x21F))
+        return c | 1; /* even upper, odd lower */
+    if (c == 0x178)
+        return 0xFF; /* Ÿ */
+    if (c == 0x1B7)
+        return 0x292; /* Ʒ (Skolt Sámi) */
+    return c;
+}
+
+/* out receives n + 1 bytes. */
+static void fold_utf8(const unsigned char *s, size_t n, unsigned char *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        if (b >= 'A' && b <= 'Z') {
+            out[i] = (unsigned char)(b + 32);
+            i++;
+        } else if (b >= 0xC2 && b <= 0xDF && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {
+            unsigned c = fold_cp(((unsigned)(b & 0x1F) << 6) | (s[i + 1] & 0x3F));
+            out[i] = (unsigned char)(0xC0 | (c >> 6));
+            out[i + 1] = (unsigned char)(0x80 | (c & 0x3F));
+            i += 2;
+        } else {
+            out[i] = b;
+            i++;
+        }
+    }
+    out[n] = '\0';
+}
+
+static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const unsigned char *s = sqlite3_value_text(argv[0]);
+    if (!s) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    int n = sqlite3_value_bytes(argv[0]);
+    unsigned char small[512];
+    unsigned char *buf = (size_t)n < sizeof small ? small : sqlite3_malloc(n + 1);
+    if (!buf) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    fold_utf8(s, (size_t)n, buf);
+    sqlite3_result_text(ctx, (const char *)buf, n, buf == small ? SQLITE_TRANSIENT : sqlite3_free);
+}
+
+/* ---- schema and migrations ---------------------------------------------- */
+
+static tn_code read_user_version(sq *q, int *out, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_USER_VERSION, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    *out = sqlite3_column_int(st, 0);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code too_new(int v, tn_err *e)
+{
+    return tn_err_set(e, TN_ESTATE, NULL,
+                      "the registry has schema version %d, newer than this build of tunnus "
+                      "knows (%d); use a newer tunnus",
+                      v, store_migrations_count);
+}
+
+/* Bring the schema up to date: each numbered migration runs in its own
+ * write transaction together with the user_version bump that records it,
+ * so a failure leaves the registry at the previous version. The version
+ * is re-read under the write lock in case another process migrated first. */
+static tn_code migrate(sq *q, tn_err *e)
+{
+    int v = 0;
+    tn_code code = read_user_version(q, &v, e);
+    if (code != TN_OK)
+        return code;
+    if (v > store_migrations_count)
+        return too_new(v, e);
+    while (v < store_migrations_count) {
+        if ((code = run(q, ST_BEGIN, e)) != TN_OK)
+            return code;
+        if ((code = read_user_version(q, &v, e)) != TN_OK)
+            goto fail;
+        if (v >= store_migrations_count) {
+            code = v > store_migrations_count ? too_new(v, e) : run(q, ST_COMMIT, e);
+            if (code != TN_OK)
+                goto fail;
+            break;
+        }
+        const store_migration *m = &store_migrations[v];
+        if (m->version != v + 1) {
+            code = tn_err_set(e, TN_EINTERNAL, NULL, "migration %s is out of order", m->name);
+            goto fail;
+        }
+        /* The version is an integer from this build, not input; PRAGMA
+         * takes no parameters. */
+        char pragma[48];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
+        if (sqlite3_exec(q->db, m->sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(q->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            code = tn_err_set(e, TN_EIO, NULL, "schema migration %s failed: %s", m->name,
+                              sqlite3_errmsg(q->db));
+            goto fail;
+        }
+        if ((code = run(q, ST_COMMIT, e)) != TN_OK)
+            goto fail;
+        v = m->version;
+    }
+    return TN_OK;
+fail:
+    if (!sqlite3_get_autocommit(q->db))
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    return code;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void sq_close(void *priv)
+{
+    sq *q = priv;
+    if (!q)
+        return;
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(q->st[i]);
+    /* An open transaction is rolled back by the close. */
+    sqlite3_close_v2(q->db);
+    free(q);
+}
+
+static void unlink_created(const char *path)
+{
+    char side[PATH_MAX];
+    unlink(path);
+    if ((size_t)snprintf(side, sizeof side, "%s-wal", path) < sizeof side)
+        unlink(side);
+    if ((size_t)snprintf(side, sizeof side, "%s-shm", path) < sizeof side)
+        unlink(side);
+}
+
+/* Connection settings, applied on every open:
+ * - WAL lets readers (LDAP, SCIM) run while a writer commits.
+ * - synchronous=NORMAL: in WAL mode a commit is only appended to the WAL
+ *   and not fsync'ed; the WAL is synced at checkpoints. Every committed
+ *   transaction survives a crash of the application; a power loss or OS
+ *   crash may lose the last commits but never corrupts the registry. FULL
+ *   would fsync on each commit and make commit latency the disk's.
+ * - foreign keys are off by default in SQLite and must be asked for.
+ * - a 64 MiB page cache and memory temp store keep the indexes of a large
+ *   registry hot; mmap lets reads skip a copy through the page cache.
+ * - trusted_schema=OFF: SQL functions in the schema may not touch
+ *   anything outside it (defence against a tampered registry file). */
+static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
+                                   "PRAGMA synchronous = NORMAL;"
+                                   "PRAGMA cache_size = -65536;"
+                                   "PRAGMA temp_store = MEMORY;"
+                                   "PRAGMA mmap_size = 268435456;"
+                                   "PRAGMA trusted_schema = OFF;";
+
+static tn_code set_wal(sq *q, const char *path, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    tn_code code = TN_OK;
+    int rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_NOTADB)
+            code = tn_err_set(e, TN_EIO, "registry", "%s is not a tunnus registry", path);
+        else if ((rc & 0xff) == SQLITE_BUSY)
+            code = tn_err_set(e, TN_EIO, "registry", "registry is busy");
+        else
+            code = tn_err_set(e, TN_EIO, "registry", "cannot open registry %s: %s", path,
+                              sqlite3_errmsg(q->db));
+        goto out;
+    }
+    const char *mode = (const char *)sqlite3_column_text(st, 0);
+    if (!mode || strcmp(mode, "wal") != 0)
+        code = tn_err_set(e, TN_EIO, NULL, "cannot switch registry %s to WAL mode", path);
+out:
+    sqlite3_finalize(st);
+    return code;
+}
+
+static tn_code sq_open(const char *path, store_open_mode mode, void **priv, tn_err *e)
+{
+    sq *q = tn_calloc(1, sizeof *q);
+    bool created = false;
+    tn_code code = TN_OK;
+    int rc;
+
+    *priv = NULL;
+    if (mode == STORE_OPEN_CREATE) {
+        /* O_EXCL makes "fail if it exists" atomic, and the registry is
+         * born private (it holds personal data). An empty file is a valid
+         * empty SQLite database. */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            code = errno == EEXIST
+                       ? tn_err_set(e, TN_ECONFLICT, "registry", "a registry already exists at %s",
+                                    path)
+                       : tn_err_set(e, TN_EIO, "registry", "cannot create registry %s: %s", path,
+                                    strerror(errno));
+            goto out;
+        }
+        close(fd);
+        created = true;
+    }
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+#ifdef SQLITE_OPEN_EXRESCODE
+    flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+    rc = sqlite3_open_v2(path, &q->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        struct stat sb;
+        if (mode == STORE_OPEN_EXISTING && stat(path, &sb) != 0 && errno == ENOENT)
+            code = tn_err_set(e, TN_ENOTFOUND, "registry",
+                              "no registry at %s; run `tunnus init` first", path);
+        else
+            code = tn_err_set(e, TN_EIO, "registry", "cannot open registry %s: %s", path,
+                              q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_extended_result_codes(q->db, 1);
+    sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+
+    if ((code = set_wal(q, path, e)) != TN_OK)
+        goto out;
+    if (sqlite3_exec(q->db, open_pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+        code = tn_err_set(e, TN_EIO, "registry", "cannot configure registry %s: %s", path,
+                          sqlite3_errmsg(q->db));
+        goto out;
+    }
+    rc = sqlite3_create_function(q->db, "tn_fold", 1,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                 sql_fold, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    if ((code = migrate(q, e)) != TN_OK)
+        goto out;
+    *priv = q;
+    q = NULL;
+out:
+    if (q) {
+        sq_close(q);
+        if (created)
+            unlink_created(path);
+    }
+    return code;
+}
+
+static tn_code sq_schema_version(void *priv, int *out, tn_err *e)
+{
+    return read_user_version(priv, out, e);
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+static void cache_clear(sq *q)
+{
+    q->cache_num = 0;
+    q->cache_id[0] = '\0';
+}
+
+/* SQLite rolls a whole transaction back by itself after some errors (disk
+ * full, I/O error, out of memory). Then it is in autocommit mode although
+ * our depth says otherwise; the levels must be rolled back by the caller
+ * and no statement may run as if it were still inside. */
+static bool tx_lost(sq *q)
+{
+    return q->depth > 0 && sqlite3_get_autocommit(q->db);
+}
+
+static tn_code lost(sq *q, tn_err *e)
+{
+    cache_clear(q);
+    return tn_err_set(e, TN_EIO, NULL,
+                      "the transaction was rolled back after an earlier error");
+}
+
+/* Every mutating method starts here: a write outside a transaction would
+ * autocommit on its own and break the atomicity of a service call, so it
+ * is a programming error worth catching early. */
+static tn_code need_tx(sq *q, tn_err *e)
+{
+    if (q->depth == 0)
+        return tn_err_set(e, TN_EINTERNAL, NULL, "write outside a transaction");
+    if (sqlite3_get_autocommit(q->db))
+        return lost(q, e);
+    return TN_OK;
+}
+
+static tn_code sq_tx_begin(void *priv, tn_err *e)
+{
+    sq *q = priv;
+    if (tx_lost(q))
+        return lost(q, e);
+    /* IMMEDIATE takes the write lock now, so a transaction never fails
+     * half-way with SQLITE_BUSY when it first writes; waiting happens here,
+     * under the busy timeout. */
+    tn_code code = run(q, q->depth == 0 ? ST_BEGIN : ST_SAVEPOINT, e);
+    if (code == TN_OK)
+        q->depth++;
+    return code;
+}
+
+/* A failed commit leaves the level open; the caller rolls it back. */
+static tn_code sq_tx_commit(void *priv, tn_err *e)
+{
+    sq *q = priv;
+    if (q->depth == 0)
+        return tn_err_set(e, TN_EINTERNAL, NULL, "commit without a transaction");
+    if (tx_lost(q))
+        return lost(q, e);
+    tn_code code = run(q, q->depth == 1 ? ST_COMMIT : ST_RELEASE, e);
+    if (code == TN_OK)
+        q->depth--;
+    return code;
+}
+
+static void sq_tx_rollback(void *priv)
+{
+    sq *q = priv;
+    if (q->depth == 0)
+        return;
+    q->depth--;
+    cache_clear(q);
+    if (sqlite3_get_autocommit(q->db))
+        return; /* SQLite already rolled everything back */
+    if (q->depth == 0) {
+        run(q, ST_ROLLBACK, NULL);
+    } else {
+        /* ROLLBACK TO undoes the level but keeps the savepoint open. */
+        run(q, ST_ROLLBACK_TO, NULL);
+        run(q, ST_RELEASE, NULL);
+    }
+}
+
+static int sq_tx_depth(void *priv)
+{
+    return ((sq *)priv)->depth;
+}
+
+/* ---- shared lookups ----------------------------------------------------- */
+
+/* Run a statement with up to two text parameters that selects one text
+ * column; TN_ENOTFOUND (with the message given) when there is no row. */
+static tn_code select_text(sq *q, stmt_id id, const char *p1, const char *p2, char *out,
+                           size_t cap, const char *field, const char *notfound, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, id, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, p1) != SQLITE_OK || (p2 && b_text(st, 2, p2) != SQLITE_OK)) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        code = tn_err_set(e, TN_ENOTFOUND, field, "%s", notfound);
+    } else if (rc != SQLITE_ROW) {
+        code = sq_fail(q, rc, e);
+    } else if (!col_str(st, 0, out, cap)) {
+        code = corrupt("lookup", e);
+    }
+out:
+    done(st, own);
+    return code;
+}
+
+/* Like select_text for one integer column. */
+static tn_code select_int(sq *q, stmt_id id, const char *p1, int64_t *out, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, id, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, p1) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = TN_ENOTFOUND; /* the caller words the message */
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else
+        *out = sqlite3_column_int64(st, 0);
+out:
+    done(st, own);
+    return code;
+}
+
+/* Person UUID -> internal number. remember: keep the pair in the one-slot
+ * cache (for the subject of a call, not for its manager or sponsor). */
+static tn_code person_num(sq *q, const char *id, bool remember, const char *field,
+                          const char *what, int64_t *out, tn_err *e)
+{
+    if (q->cache_num > 0 && strcmp(q->cache_id, id) == 0) {
+        *out = q->cache_num;
+        return TN_OK;
+    }
+    tn_code code = select_int(q, ST_PERSON_NUMBER, id, out, e);
+    if (code == TN_ENOTFOUND)
+        return tn_err_set(e, TN_ENOTFOUND, field, "%s not found", what);
+    if (code == TN_OK && remember && tn_strlcpy(q->cache_id, id, sizeof q->cache_id))
+        q->cache_num = *out;
+    return code;
+}
+
+/* Org unit code -> id; "" -> 0 (none). */
+static tn_code unit_id(sq *q, const char *code_, const char *field, const char *what,
+                       int64_t *out, tn_err *e)
+{
+    *out = 0;
+    if (!code_ || !*code_)
+        return TN_OK;
+    tn_code code = select_int(q, ST_UNIT_ID, code_, out, e);
+    if (code == TN_ENOTFOUND)
+        return tn_err_set(e, TN_ENOTFOUND, field, "%s %s not found", what, code_);
+    return code;
+}
+
+/* Run a single-row INSERT/UPDATE whose parameters are bound. */
+static int step_write(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* ---- metadata ----------------------------------------------------------- */
+
+static tn_code sq_meta_get(void *priv, const char *key, char *out, size_t cap, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_META_GET, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, key) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "key", "registry setting %s is not set", key);
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (cap == 0 || !col_str(st, 0, out, cap))
+        code = tn_err_set(e, TN_EINTERNAL, "key", "buffer too small for setting %s", key);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_meta_set(void *priv, const char *key, const char *value, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK || (code = prep(q, ST_META_SET, &st, &own, e)) != TN_OK)
+        goto out;
+    if (b_text(st, 1, key) != SQLITE_OK || b_text(st, 2, value) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+out:
+    done(st, own);
+    return code;
+}
+
+/* ---- persons ------------------------------------------------------------ */
+
+static tn_code bad_state(const char *what, tn_err *e)
+{
+    return tn_err_set(e, TN_EINVAL, "state", "invalid %s state", what);
+}
+
+static tn_code sq_person_insert(void *priv, person *p, const unsigned char *sealed,
+                                size_t sealed_len, const unsigned char *hash, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    char bd[DATE_ISO_LEN], lh[DATE_ISO_LEN], dd[DATE_ISO_LEN];
+    const char *state = person_state_name(p->state);
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if (!state || (unsigned)p->state >= PSTATE_MAX) {
+        code = bad_state("person", e);
+        goto out;
+    }
+    if ((sealed == NULL) != (hash == NULL) || sealed_len > SEALED_MAX_BYTES) {
+        code = tn_err_set(e, TN_EINTERNAL, "national_id",
+                          "a national ID needs its sealed form and its hash");
+        goto out;
+    }
+    if ((code = prep(q, ST_PERSON_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = b_text(st, 1, p->id);
+    rc |= b_text(st, 2, state);
+    rc |= b_text(st, 3, p->given_names);
+    rc |= b_text(st, 4, p->family_name);
+    rc |= b_text(st, 5, p->preferred_name);
+    rc |= b_text(st, 6, p->email);
+    rc |= b_text(st, 7, p->phone);
+    rc |= b_date(st, 8, p->birth_date, bd);
+    rc |= b_text(st, 9, p->gender);
+    rc |= b_text(st, 10, p->nationality);
+    rc |= b_text(st, 11, p->language);
+    rc |= sealed ? sqlite3_bind_blob(st, 12, sealed, (int)sealed_len, SQLITE_STATIC)
+                 : sqlite3_bind_null(st, 12);
+    rc |= hash ? sqlite3_bind_blob(st, 13, hash, STORE_HASH_BYTES, SQLITE_STATIC)
+               : sqlite3_bind_null(st, 13);
+    rc |= b_date(st, 14, p->legal_hold_until, lh);
+    rc |= b_date(st, 15, p->death_date, dd);
+    rc |= sqlite3_bind_int64(st, 16, p->created_at);
+    rc |= sqlite3_bind_int64(st, 17, p->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        if (!is_unique(rc))
+            code = sq_fail(q, rc, e);
+        else if (strstr(sqlite3_errmsg(q->db), "nid_hash"))
+            code = tn_err_set(e, TN_ECONFLICT, "national_id",
+                              "another person has the same national ID");
+        else
+            code = tn_err_set(e, TN_ECONFLICT, "id", "person %s already exists", p->id);
+        goto out;
+    }
+    p->number = sqlite3_last_insert_rowid(q->db);
+    p->has_national_id = sealed != NULL;
+    if (tn_strlcpy(q->cache_id, p->id, sizeof q->cache_id))
+        q->cache_num = p->number;
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_person_update(void *priv, const person *p, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    char bd[DATE_ISO_LEN], lh[DATE_ISO_LEN], dd[DATE_ISO_LEN];
+    const char *state = person_state_name(p->state);
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if (!state || (unsigned)p->state >= PSTATE_MAX) {
+        code = bad_state("person", e);
+        goto out;
+    }
+    if ((code = prep(q, ST_PERSON_UPDATE, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = b_text(st, 1, p->id);
+    rc |= b_text(st, 2, state);
+    rc |= b_text(st, 3, p->given_names);
+    rc |= b_text(st, 4, p->family_name);
+    rc |= b_text(st, 5, p->preferred_name);
+    rc |= b_text(st, 6, p->email);
+    rc |= b_text(st, 7, p->phone);
+    rc |= b_date(st, 8, p->birth_date, bd);
+    rc |= b_text(st, 9, p->gender);
+    rc |= b_text(st, 10, p->nationality);
+    rc |= b_text(st, 11, p->language);
+    rc |= b_date(st, 12, p->legal_hold_until, lh);
+    rc |= b_date(st, 13, p->death_date, dd);
+    rc |= sqlite3_bind_int64(st, 14, p->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+    else if (sqlite3_changes(q->db) == 0)
+        code = tn_err_set(e, TN_ENOTFOUND, "id", "person not found");
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_person_set_nid(void *priv, const char *id, const unsigned char *sealed,
+                                 size_t sealed_len, const unsigned char *hash, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if ((sealed == NULL) != (hash == NULL) || sealed_len > SEALED_MAX_BYTES) {
+        code = tn_err_set(e, TN_EINTERNAL, "national_id",
+                          "a national ID needs its sealed form and its hash");
+        goto out;
+    }
+    if ((code = prep(q, ST_PERSON_SET_NID, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = b_text(st, 1, id);
+    rc |= sealed ? sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC)
+                 : sqlite3_bind_null(st, 2);
+    rc |= hash ? sqlite3_bind_blob(st, 3, hash, STORE_HASH_BYTES, SQLITE_STATIC)
+               : sqlite3_bind_null(st, 3);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK)
+        code = is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "national_id",
+                                          "another person has the same national ID")
+                             : sq_fail(q, rc, e);
+    else if (sqlite3_changes(q->db) == 0)
+        code = tn_err_set(e, TN_ENOTFOUND, "id", "person not found");
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_person_get_nid(void *priv, const char *id, unsigned char *out, size_t cap,
+                                 size_t *outlen, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_PERSON_GET_NID, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, id) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        code = tn_err_set(e, TN_ENOTFOUND, "id", "person not found");
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        code = tn_err_set(e, TN_ENOTFOUND, "national_id", "the person has no national ID");
+        goto out;
+    }
+    const void *blob = sqlite3_column_blob(st, 0);
+    size_t n = (size_t)sqlite3_column_bytes(st, 0);
+    if (n > cap) {
+        code = tn_err_set(e, TN_EINTERNAL, "national_id", "buffer too small for the sealed ID");
+        goto out;
+    }
+    if (n)
+        memcpy(out, blob, n);
+    *outlen = n;
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code get_person(sq *q, stmt_id id, const char *key, int64_t number, person *out,
+                          tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, id, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = key ? b_text(st, 1, key) : sqlite3_bind_int64(st, 1, number);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, key ? "id" : "number", "person not found");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!read_person(st, out))
+        code = corrupt("person", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_person_get(void *priv, const char *id, person *out, tn_err *e)
+{
+    return get_person(priv, ST_PERSON_GET, id, 0, out, e);
+}
+
+static tn_code sq_person_get_by_number(void *priv, int64_t number, person *out, tn_err *e)
+{
+    return get_person(priv, ST_PERSON_GET_BY_NUMBER, NULL, number, out, e);
+}
+
+static tn_code sq_person_find_by_nid_hash(void *priv, const unsigned char *hash, char *id_out,
+                                          tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_PERSON_BY_NID_HASH, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "national_id", "no person has this national ID");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!col_str(st, 0, id_out, UUID_BUFSZ))
+        code = corrupt("person", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_person_find_by_username(void *priv, const char *username, char *id_out,
+                                          tn_err *e)
+{
+    return select_text(priv, ST_PERSON_BY_USERNAME, username, NULL, id_out, UUID_BUFSZ,
+                       "username", "no account has this username", e);
+}
+
+static tn_code sq_person_find_by_source_key(void *priv, const char *source, const char *key,
+                                            char *id_out, tn_err *e)
+{
+    char msg[200];
+    snprintf(msg, sizeof msg, "no affiliation has source key %s:%s", source, key);
+    return select_text(priv, ST_PERSON_BY_SOURCE_KEY, source, key ? key : "", id_out,
+                       UUID_BUFSZ, "source_key", msg, e);
+}
+
+static tn_code sq_person_list(void *priv, const store_person_filter *f, store_person_cb cb,
+                              void *ctx, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    unsigned char *name = NULL;
+    person *p = NULL;
+    tn_code code = TN_OK;
+    bool by_unit = f->org_unit && *f->org_unit;
+    const char *state = NULL;
+
+    if (f->state >= 0) {
+        state = (unsigned)f->state < PSTATE_MAX ? person_state_name((person_state)f->state) : NULL;
+        if (!state) {
+            code = bad_state("person", e);
+            goto out;
+        }
+    }
+    if (f->name && *f->name) {
+        size_t n = strlen(f->name);
+        name = tn_malloc(n + 1);
+        fold_utf8((const unsigned char *)f->name, n, name);
+    }
+    if ((code = prep(q, by_unit ? ST_PERSON_LIST_UNIT : ST_PERSON_LIST, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, f->after_number > 0 ? f->after_number : 0);
+    rc |= b_text(st, 2, state);
+    rc |= b_opt(st, 3, f->kind);
+    rc |= b_text(st, 4, (const char *)name);
+    rc |= sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
+    if (by_unit)
+        rc |= b_text(st, 6, f->org_unit);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    p = tn_malloc(sizeof *p);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!read_person(st, p)) {
+            code = corrupt("person", e);
+            goto out;
+        }
+        if (cb(p, ctx) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        code = sq_fail(q, rc, e);
+out:
+    done(st, own);
+    free(name);
+    free(p);
+    return code;
+}
+
+/* ---- affiliations ------------------------------------------------------- */
+
+/* Resolve the references of an affiliation to row numbers. */
+static tn_code aff_refs(sq *q, const affiliation *a, bool with_person, int64_t nums[4], tn_err *e)
+{
+    tn_code code = TN_OK;
+    nums[0] = nums[1] = nums[2] = nums[3] = 0;
+    if (with_person &&
+        (code = person_num(q, a->person_id, true, "person_id", "person", &nums[0], e)) != TN_OK)
+        return code;
+    if ((code = unit_id(q, a->org_unit, "org_unit", "org unit", &nums[1], e)) != TN_OK)
+        return code;
+    if (a->manager_id[0] &&
+        (code = person_num(q, a->manager_id, false, "manager_id", "manager", &nums[2], e)) !=
+            TN_OK)
+        return code;
+    if (a->sponsor_id[0] &&
+        (code = person_num(q, a->sponsor_id, false, "sponsor_id", "sponsor", &nums[3], e)) !=
+            TN_OK)
+        return code;
+    return TN_OK;
+}
+
+static tn_code aff_conflict(sq *q, int rc, const affiliation *a, tn_err *e)
+{
+    if (is_unique(rc))
+        return tn_err_set(e, TN_ECONFLICT, "source_key", "source key %s:%s already exists",
+                          a->source, a->source_key);
+    return sq_fail(q, rc, e);
+}
+
+static tn_code sq_aff_insert(void *priv, affiliation *a, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int64_t nums[4];
+    char vf[DATE_ISO_LEN], vt[DATE_ISO_LEN];
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK || (code = aff_refs(q, a, true, nums, e)) != TN_OK ||
+        (code = prep(q, ST_AFF_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, nums[0]);
+    rc |= b_text(st, 2, a->kind);
+    rc |= b_text(st, 3, a->source);
+    rc |= b_text(st, 4, a->source_key);
+    rc |= b_num(st, 5, nums[1]);
+    rc |= b_text(st, 6, a->title);
+    rc |= b_text(st, 7, a->school);
+    rc |= b_text(st, 8, a->class_);
+    rc |= b_text(st, 9, a->teaching_groups);
+    rc |= b_text(st, 10, a->programme);
+    rc |= b_num(st, 11, nums[2]);
+    rc |= b_num(st, 12, nums[3]);
+    rc |= b_date(st, 13, a->valid_from, vf);
+    rc |= b_date(st, 14, a->valid_to, vt);
+    rc |= b_text(st, 15, a->end_reason);
+    rc |= sqlite3_bind_int64(st, 16, a->created_at);
+    rc |= sqlite3_bind_int64(st, 17, a->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        code = aff_conflict(q, rc, a, e);
+        goto out;
+    }
+    a->id = sqlite3_last_insert_rowid(q->db);
+out:
+    done(st, own);
+    return code;
+}
+
+/* Writes everything but id, person and created_at: an affiliation stays
+ * with the person it was made for. */
+static tn_code sq_aff_update(void *priv, const affiliation *a, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int64_t nums[4];
+    char vf[DATE_ISO_LEN], vt[DATE_ISO_LEN];
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK || (code = aff_refs(q, a, false, nums, e)) != TN_OK ||
+        (code = prep(q, ST_AFF_UPDATE, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, a->id);
+    rc |= b_text(st, 2, a->kind);
+    rc |= b_text(st, 3, a->source);
+    rc |= b_text(st, 4, a->source_key);
+    rc |= b_num(st, 5, nums[1]);
+    rc |= b_text(st, 6, a->title);
+    rc |= b_text(st, 7, a->school);
+    rc |= b_text(st, 8, a->class_);
+    rc |= b_text(st, 9, a->teaching_groups);
+    rc |= b_text(st, 10, a->programme);
+    rc |= b_num(st, 11, nums[2]);
+    rc |= b_num(st, 12, nums[3]);
+    rc |= b_date(st, 13, a->valid_from, vf);
+    rc |= b_date(st, 14, a->valid_to, vt);
+    rc |= b_text(st, 15, a->end_reason);
+    rc |= sqlite3_bind_int64(st, 16, a->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK)
+        code = aff_conflict(q, rc, a, e);
+    else if (sqlite3_changes(q->db) == 0)
+        code = tn_err_set(e, TN_ENOTFOUND, "id", "affiliation not found");
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code get_aff(sq *q, stmt_id id, int64_t rowid, const char *source, const char *key,
+                       affiliation *out, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, id, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = source ? (b_text(st, 1, source) | b_text(st, 2, key ? key : ""))
+                    : sqlite3_bind_int64(st, 1, rowid);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = source ? tn_err_set(e, TN_ENOTFOUND, "source_key",
+                                   "no affiliation has source key %s:%s", source, key)
+                      : tn_err_set(e, TN_ENOTFOUND, "id", "affiliation not found");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!read_aff(st, out))
+        code = corrupt("affiliation", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_aff_get(void *priv, int64_t id, affiliation *out, tn_err *e)
+{
+    return get_aff(priv, ST_AFF_GET, id, NULL, NULL, out, e);
+}
+
+static tn_code sq_aff_get_by_source_key(void *priv, const char *source, const char *key,
+                                        affiliation *out, tn_err *e)
+{
+    return get_aff(priv, ST_AFF_GET_BY_SOURCE_KEY, 0, source ? source : "", key, out, e);
+}
+
+/* Rows of one person into a growing array; read is read_aff or
+ * read_account, elem the element size. */
+typedef bool (*row_reader)(sqlite3_stmt *st, void *out);
+
+static bool rd_aff(sqlite3_stmt *st, void *out)
+{
+    return read_aff(st, out);
+}
+
+static bool rd_account(sqlite3_stmt *st, void *out)
+{
+    return read_account(st, out);
+}
+
+static bool rd_unit(sqlite3_stmt *st, void *out)
+{
+    return read_unit(st, out);
+}
+
+/* Collect all rows of a statement (bound to person number num unless
+ * num < 0) into a malloc'ed array. */
+static tn_code collect(sq *q, stmt_id id, int64_t num, row_reader read, size_t elem,
+                       const char *what, void **out, size_t *n, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    char *arr = NULL;
+    size_t len = 0, cap = 0;
+    tn_code code = prep(q, id, &st, &own, e);
+    *out = NULL;
+    *n = 0;
+    if (code != TN_OK)
+        goto out;
+    if (num >= 0 && sqlite3_bind_int64(st, 1, num) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 4;
+            arr = tn_realloc(arr, cap * elem);
+        }
+        if (!read(st, arr + len * elem)) {
+            code = corrupt(what, e);
+            goto out;
+        }
+        len++;
+    }
+    if (rc != SQLITE_DONE) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    *out = arr;
+    *n = len;
+    arr = NULL;
+out:
+    done(st, own);
+    free(arr);
+    return code;
+}
+
+static tn_code sq_aff_list_by_person(void *priv, const char *person_id, affiliation **out,
+                                     size_t *n, tn_err *e)
+{
+    sq *q = priv;
+    int64_t num = 0;
+    *out = NULL;
+    *n = 0;
+    tn_code code = person_num(q, person_id, true, "person_id", "person", &num, e);
+    if (code != TN_OK)
+        return code;
+    return collect(q, ST_AFF_LIST, num, rd_aff, sizeof **out, "affiliation", (void **)out, n,
+                   e);
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+static tn_code account_conflict(sq *q, int rc, const account *a, tn_err *e)
+{
+    if (is_unique(rc))
+        return tn_err_set(e, TN_ECONFLICT, "username", "username %s already exists",
+                          a->username);
+    return sq_fail(q, rc, e);
+}
+
+static tn_code sq_account_insert(void *priv, account *a, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int64_t num = 0;
+    char co[DATE_ISO_LEN], cl[DATE_ISO_LEN];
+    const char *state = (unsigned)a->state < ASTATE_MAX ? account_state_name(a->state) : NULL;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if (!state) {
+        code = bad_state("account", e);
+        goto out;
+    }
+    if ((code = person_num(q, a->person_id, true, "person_id", "person", &num, e)) != TN_OK ||
+        (code = prep(q, ST_ACCOUNT_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, num);
+    rc |= b_text(st, 2, a->username);
+    rc |= b_text(st, 3, a->email);
+    rc |= b_text(st, 4, state);
+    rc |= b_date(st, 5, a->created_on, co);
+    rc |= b_date(st, 6, a->closed_on, cl);
+    rc |= sqlite3_bind_int64(st, 7, a->created_at);
+    rc |= sqlite3_bind_int64(st, 8, a->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        code = account_conflict(q, rc, a, e);
+        goto out;
+    }
+    a->id = sqlite3_last_insert_rowid(q->db);
+out:
+    done(st, own);
+    return code;
+}
+
+/* Writes username, email, state, closed_on and updated_at; the owner and
+ * creation date of an account never change. */
+static tn_code sq_account_update(void *priv, const account *a, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    char cl[DATE_ISO_LEN];
+    const char *state = (unsigned)a->state < ASTATE_MAX ? account_state_name(a->state) : NULL;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if (!state) {
+        code = bad_state("account", e);
+        goto out;
+    }
+    if ((code = prep(q, ST_ACCOUNT_UPDATE, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, a->id);
+    rc |= b_text(st, 2, a->username);
+    rc |= b_text(st, 3, a->email);
+    rc |= b_text(st, 4, state);
+    rc |= b_date(st, 5, a->closed_on, cl);
+    rc |= sqlite3_bind_int64(st, 6, a->updated_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK)
+        code = account_conflict(q, rc, a, e);
+    else if (sqlite3_changes(q->db) == 0)
+        code = tn_err_set(e, TN_ENOTFOUND, "id", "account not found");
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_account_get_by_username(void *priv, const char *username, account *out,
+                                          tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_ACCOUNT_GET_BY_USERNAME, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, username) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "username", "no account has this username");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!read_account(st, out))
+        code = corrupt("account", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_account_list_by_person(void *priv, const char *person_id, account **out,
+                                         size_t *n, tn_err *e)
+{
+    sq *q = priv;
+    int64_t num = 0;
+    *out = NULL;
+    *n = 0;
+    tn_code code = person_num(q, person_id, true, "person_id", "person", &num, e);
+    if (code != TN_OK)
+        return code;
+    return collect(q, ST_ACCOUNT_LIST, num, rd_account, sizeof **out, "account", (void **)out,
+                   n, e);
+}
+
+/* ---- reserved names ----------------------------------------------------- */
+
+static tn_code name_owner(sq *q, store_name_ns ns, const char *value, char *owner, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_NAME_OWNER, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if ((sqlite3_bind_int(st, 1, (int)ns) | b_text(st, 2, value)) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, ns == STORE_NS_EMAIL ? "email" : "username",
+                          "%s %s is not reserved",
+                          ns == STORE_NS_EMAIL ? "e-mail address" : "username", value);
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!col_str(st, 0, owner, UUID_BUFSZ))
+        code = corrupt("reserved name", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
+                               const char *person_id, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    char owner[UUID_BUFSZ];
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK)
+        goto out;
+    if (ns != STORE_NS_USERNAME && ns != STORE_NS_EMAIL) {
+        code = tn_err_set(e, TN_EINTERNAL, NULL, "unknown name space %d", (int)ns);
+        goto out;
+    }
+    if ((code = prep(q, ST_NAME_RESERVE, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int(st, 1, (int)ns);
+    rc |= b_text(st, 2, value);
+    rc |= b_text(st, 3, person_id);
+    rc |= sqlite3_bind_int64(st, 4, now_us());
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    if (sqlite3_changes(q->db) == 1)
+        goto out; /* newly reserved: the common case costs one statement */
+    done(st, own);
+    st = NULL;
+    if ((code = name_owner(q, ns, value, owner, e)) != TN_OK)
+        goto out;
+    if (strcmp(owner, person_id) != 0)
+        code = ns == STORE_NS_EMAIL
+                   ? tn_err_set(e, TN_ECONFLICT, "email",
+                                "e-mail address %s is reserved for another person", value)
+                   : tn_err_set(e, TN_ECONFLICT, "username",
+                                "username %s is reserved for another person", value);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_name_owner(void *priv, store_name_ns ns, const char *value, char *owner,
+                             tn_err *e)
+{
+    return name_owner(priv, ns, value, owner, e);
+}
+
+/* ---- org units ---------------------------------------------------------- */
+
+static tn_code sq_unit_insert(void *priv, org_unit *u, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    int64_t parent = 0;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK ||
+        (code = unit_id(q, u->parent_code, "parent_code", "parent org unit", &parent, e)) !=
+            TN_OK ||
+        (code = prep(q, ST_UNIT_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = b_text(st, 1, u->code);
+    rc |= b_text(st, 2, u->name);
+    rc |= b_num(st, 3, parent);
+    rc |= sqlite3_bind_int64(st, 4, u->created_at);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        code = is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "code", "org unit %s already exists",
+                                          u->code)
+                             : sq_fail(q, rc, e);
+        goto out;
+    }
+    u->id = sqlite3_last_insert_rowid(q->db);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_unit_get(void *priv, const char *code_, org_unit *out, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_UNIT_GET, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (b_text(st, 1, code_) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "code", "org unit %s not found", code_);
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!read_unit(st, out))
+        code = corrupt("org unit", e);
+out:
+    done(st, own);
+    return code;
+}
+
+static tn_code sq_unit_list(void *priv, org_unit **out, size_t *n, tn_err *e)
+{
+    return collect(priv, ST_UNIT_LIST, -1, rd_unit, sizeof **out, "org unit", (void **)out, n,
+                   e);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static tn_code sq_audit_append(void *priv, const store_audit_row *r, int64_t *seq_out,
+                               tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = need_tx(q, e);
+    if (code != TN_OK || (code = prep(q, ST_AUDIT_APPEND, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, r->time_us);
+    rc |= b_text(st, 2, r->actor_kind);
+    rc |= b_str(st, 3, r->actor_id);
+    rc |= b_text(st, 4, r->channel);
+    rc |= b_text(st, 5, r->action);
+    rc |= b_opt(st, 6, r->subject_id);
+    rc |= b_str(st, 7, r->attrs);
+    rc |= b_text(st, 8, r->changes);
+    rc |= b_text(st, 9, r->result);
+    rc |= b_str(st, 10, r->request_id);
+    rc |= b_str(st, 11, r->source);
+    rc |= b_text(st, 12, r->detail);
+    if (rc != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    rc = step_write(st);
+    if (rc != SQLITE_OK) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    if (seq_out)
+        *seq_out = sqlite3_last_insert_rowid(q->db);
+out:
+    done(st, own);
+    return code;
+}
+
+static const char *col_cstr(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static tn_code sq_audit_list(void *priv, const char *subject_id, store_audit_cb cb, void *ctx,
+                             tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, subject_id ? ST_AUDIT_LIST_SUBJECT : ST_AUDIT_LIST_ALL, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (subject_id && b_text(st, 1, subject_id) != SQLITE_OK) {
+        code = bind_fail(q, e);
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        /* The strings point into the statement's row and stay valid for the
+         * duration of the callback. */
+        store_audit_row r = {
+            .time_us = sqlite3_column_int64(st, 1),
+            .actor_kind = col_cstr(st, 2),
+            .actor_id = col_cstr(st, 3),
+            .channel = col_cstr(st, 4),
+            .action = col_cstr(st, 5),
+            .subject_id = col_cstr(st, 6),
+            .attrs = col_cstr(st, 7),
+            .changes = col_cstr(st, 8),
+            .result = col_cstr(st, 9),
+            .request_id = col_cstr(st, 10),
+            .source = col_cstr(st, 11),
+            .detail = col_cstr(st, 12),
+        };
+        if (cb(sqlite3_column_int64(st, 0), &r, ctx) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        code = sq_fail(q, rc, e);
+out:
+    done(st, own);
+    return code;
+}
+
+/* ---- method table ------------------------------------------------------- */
+
+const store_ops store_sqlite_ops = {
+    .version = 1,
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
+    .tx_depth = sq_tx_depth,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
+    .person_insert = sq_person_insert,
+    .person_update = sq_person_update,
+    .person_set_nid = sq_person_set_nid,
+    .person_get_nid = sq_person_get_nid,
+    .person_get = sq_person_get,
+    .person_get_by_number = sq_person_get_by_number,
+    .person_find_by_nid_hash = sq_person_find_by_nid_hash,
+    .person_find_by_username = sq_person_find_by_username,
+    .person_find_by_source_key = sq_person_find_by_source_key,
+    .person_list = sq_person_list,
+    .aff_insert = sq_aff_insert,
+    .aff_update = sq_aff_update,
+    .aff_get = sq_aff_get,
+    .aff_get_by_source_key = sq_aff_get_by_source_key,
+    .aff_list_by_person = sq_aff_list_by_person,
+    .account_insert = sq_account_insert,
+    .account_update = sq_account_update,
+    .account_get_by_username = sq_account_get_by_username,
+    .account_list_by_person = sq_account_list_by_person,
+    .name_reserve = sq_name_reserve,
+    .name_owner = sq_name_owner,
+    .unit_insert = sq_unit_insert,
+    .unit_get = sq_unit_get,
+    .unit_list = sq_unit_list,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+};

@@ -1,0 +1,65 @@
+"""Shared fixtures: the tunnus binary under test and fresh registries.
+
+TUNNUS_BIN names the binary (scripts/test.sh sets it per build); by default
+the release build in build/ is used.
+"""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("TUNNUS_BIN", str(ROOT / "build" / "tunnus"))
+
+CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+
+
+def hetu(ddmmyy, sign, individual):
+    """A valid national ID from its parts (synthetic test data)."""
+    n = int(f"{ddmmyy}{individual:03d}")
+    return f"{ddmmyy}{sign}{individual:03d}{CHECK[n % 31]}"
+
+
+class Tunnus:
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.db = workdir / "registry.db"
+
+    def run(self, *args, input=None, check=True, db=True):
+        cmd = [BIN]
+        if db:
+            cmd += ["--db", str(self.db)]
+        cmd += [str(a) for a in args]
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                           cwd=self.dir, timeout=120)
+        if check and p.returncode != 0:
+            raise AssertionError(f"tunnus {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
+        return p
+
+    def json(self, *args, **kw):
+        p = self.run("--json", *args, **kw)
+        return json.loads(p.stdout)
+
+    def sql(self, query, *params):
+        """Read the registry directly (tests only), to check what was written."""
+        import sqlite3
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(query, params).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def tunnus(tmp_path):
+    t = Tunnus(tmp_path)
+    t.run("init")
+    return t
+
+
+@pytest.fixture
+def bare(tmp_path):
+    """A Tunnus whose registry does not exist yet."""
+    return Tunnus(tmp_path)

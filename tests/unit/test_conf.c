@@ -1,0 +1,83 @@
+/* Unit tests: configuration parsing (src/conf). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "conf.h"
+
+static void load_ok(void **state)
+{
+    (void)state;
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    assert_int_equal(conf_load_string(&c,
+                                      "; comment\n[registry]\ndb = /tmp/r.db\n\n[naming]\n"
+                                      "username_pattern = {given:1}{family}\nusername_max = 8\n"
+                                      "email_domain = Example.FI\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    assert_string_equal(c.db, "/tmp/r.db");
+    assert_string_equal(c.key_file, "/tmp/r.db.key");
+    assert_string_equal(c.username_pattern, "{given:1}{family}");
+    assert_int_equal(c.username_max, 8);
+    assert_string_equal(c.email_domain, "example.fi");
+}
+
+static void defaults(void **state)
+{
+    (void)state;
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    assert_int_equal(conf_load_string(&c, "[registry]\ndb = sqlite:/x/y.db\n", "t", &e), TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    assert_string_equal(c.username_pattern, "{given}.{family}");
+    assert_int_equal(c.username_max, 20);
+    assert_string_equal(c.key_file, "/x/y.db.key");
+    assert_string_equal(c.email_domain, "");
+}
+
+static void expect_error(const char *text, const char *field, const char *fragment)
+{
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    tn_err_clear(&e);
+    tn_code rc = conf_load_string(&c, text, "t.conf", &e);
+    if (rc == TN_OK)
+        rc = conf_finish(&c, &e);
+    assert_int_not_equal(rc, TN_OK);
+    if (field)
+        assert_string_equal(e.field, field);
+    if (!strstr(e.msg, fragment))
+        fail_msg("message '%s' lacks '%s'", e.msg, fragment);
+}
+
+static void errors(void **state)
+{
+    (void)state;
+    expect_error("[registry]\ndb = a\n[nope]\nx = 1\n", "x", "line 4: unknown section [nope]");
+    expect_error("[registry]\n\ndbx = a\n", "dbx", "line 3: unknown key");
+    expect_error("[registry]\ndb = a\ndb = b\n", "db", "line 3: key given twice");
+    expect_error("[naming]\nusername_max = 2\n", "username_max", "from 3 to 64");
+    expect_error("[naming]\nusername_max = 12x\n", "username_max", "whole number");
+    expect_error("[naming]\nusername_pattern = {bogus}\n", "username_pattern", "");
+    expect_error("[naming]\nemail_domain = not a domain\n", "email_domain", "mail domain");
+    expect_error("[registry\n", NULL, "line 1: malformed line");
+    expect_error("top = 1\n", "top", "unknown section");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(load_ok),
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
