@@ -13,7 +13,12 @@
  * per phase, parsed by bench/registry.sh.
  *
  * usage: bench_registry MODE DIR N LOOKUPS BATCH
- *   MODE: service | service-noaudit | ceiling */
+ *   MODE: service         one svc_person_enrol per person (person, first
+ *                         affiliation and account, atomically), read audit on
+ *         service-noaudit the same with read auditing off
+ *         service-calls   three calls per person: svc_person_add,
+ *                         svc_aff_add, svc_account_create
+ *         ceiling         bare SQLite */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,7 +112,8 @@ static void die(const char *what, const tn_err *e)
 
 /* ---- service side ---------------------------------------------------------- */
 
-static int run_service(const char *dir, long n, long lookups, long batch, bool read_audit)
+static int run_service(const char *dir, long n, long lookups, long batch, bool read_audit,
+                       bool enrol)
 {
     conf c;
     conf_defaults(&c);
@@ -136,19 +142,27 @@ static int run_service(const char *dir, long n, long lookups, long batch, bool r
         gen(i, &g);
         person_input in = {.given_names = g.given, .family_name = g.family,
                            .national_id = g.nid, .phone = g.phone};
-        person p;
-        if (svc_person_add(s, &a, &in, &p, &e) != TN_OK)
-            die("person add", &e);
-        char sel[48];
-        snprintf(sel, sizeof sel, "id:%s", p.id);
         svc_aff_input af = {.kind = "staff", .source = "hr", .source_key = g.key,
                             .org_unit = g.unit, .title = "asiantuntija", .valid_from = g.from};
-        if (svc_aff_add(s, &a, sel, &af, NULL, &e) != TN_OK)
-            die("affiliation add", &e);
-        account acct;
-        if (svc_account_create(s, &a, sel, NULL, &acct, &e) != TN_OK)
-            die("account create", &e);
-        memcpy(names[i], acct.username, USERNAME_BUFSZ);
+        if (enrol) {
+            svc_enrol_input ei = {.person = in, .affiliation = &af, .account = true};
+            svc_enrolled r;
+            if (svc_person_enrol(s, &a, &ei, &r, &e) != TN_OK)
+                die("person enrol", &e);
+            memcpy(names[i], r.account.username, USERNAME_BUFSZ);
+        } else {
+            person p;
+            if (svc_person_add(s, &a, &in, &p, &e) != TN_OK)
+                die("person add", &e);
+            char sel[48];
+            snprintf(sel, sizeof sel, "id:%s", p.id);
+            if (svc_aff_add(s, &a, sel, &af, NULL, &e) != TN_OK)
+                die("affiliation add", &e);
+            account acct;
+            if (svc_account_create(s, &a, sel, NULL, &acct, &e) != TN_OK)
+                die("account create", &e);
+            memcpy(names[i], acct.username, USERNAME_BUFSZ);
+        }
         if ((i + 1) % batch == 0 || i + 1 == n)
             if (svc_batch_commit(s, &e) != TN_OK)
                 die("commit", &e);
@@ -178,6 +192,18 @@ static int run_service(const char *dir, long n, long lookups, long batch, bool r
 }
 
 /* ---- ceiling side ------------------------------------------------------------ */
+
+/* Lower-case ASCII letters of s: the ceiling's usernames are made from the
+ * names like the service's (so they land at the same kind of positions in
+ * the unique index), without validation or reservation. */
+static void ascii_letters(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && *s != ' ' && o + 1 < cap; s++)
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+            out[o++] = (char)(*s | 0x20);
+    out[o] = '\0';
+}
 
 static void sq(sqlite3 *db, const char *sql)
 {
@@ -214,8 +240,10 @@ static int run_ceiling(const char *dir, long n, long lookups, long batch)
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return 1;
+    /* The store's own connection settings (src/store/store_sqlite.c). */
     sq(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-           "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;");
+           "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=0;"
+           "PRAGMA wal_autocheckpoint=16384;");
     sq(db, "CREATE TABLE person(number INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
            " state TEXT, given_names TEXT, family_name TEXT, phone TEXT, birth_date TEXT,"
            " gender TEXT, nid_sealed BLOB, nid_hash BLOB UNIQUE, created_at INT, updated_at INT);"
@@ -245,15 +273,24 @@ static int run_ceiling(const char *dir, long n, long lookups, long batch)
         gen_person g;
         gen(i, &g);
         char id[64], uname[USERNAME_BUFSZ], email[96];
-        snprintf(id, sizeof id, "%08lx-0000-4000-8000-%012lx", (unsigned long)i, (unsigned long)i);
-        /* The same field values the service stores, without validation,
-         * sealing or name generation: a plain unique name per row. */
-        snprintf(uname, sizeof uname, "u%ld", i);
-        snprintf(email, sizeof email, "u%ld@example.fi", i);
+        snprintf(id, sizeof id, "%08lx-0000-7000-8000-%012lx", (unsigned long)i,
+                 (unsigned long)rnd() & 0xffffffffffffUL);
+        /* The same kinds of values the service stores, without validation,
+         * sealing or name generation: name-shaped usernames made unique by
+         * the row number, a random 32-byte hash as the keyed hash is, and
+         * ids that increase like the service's version-7 UUIDs. */
+        char gv[32], fm[32];
+        ascii_letters(g.given, gv, sizeof gv);
+        ascii_letters(g.family, fm, sizeof fm);
+        snprintf(uname, sizeof uname, "%.8s.%.8s%ld", gv, fm, i);
+        snprintf(email, sizeof email, "%s@example.fi", uname);
         memcpy(names[i], uname, sizeof uname);
-        memset(blob, (int)(i & 0xff), sizeof blob);
-        memset(hash, 0, sizeof hash);
-        memcpy(hash, &i, sizeof i);
+        for (size_t k = 0; k < sizeof blob; k++)
+            blob[k] = (unsigned char)rnd();
+        for (size_t k = 0; k < sizeof hash; k += 8) {
+            uint64_t r = rnd();
+            memcpy(hash + k, &r, 8);
+        }
         int64_t ts = (int64_t)i;
         sqlite3_bind_text(ip, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(ip, 2, g.given, -1, SQLITE_STATIC);
@@ -338,7 +375,7 @@ static int run_ceiling(const char *dir, long n, long lookups, long batch)
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: bench_registry service|service-noaudit|ceiling DIR N LOOKUPS BATCH\n");
+        fprintf(stderr, "usage: bench_registry service|service-noaudit|service-calls|ceiling DIR N LOOKUPS BATCH\n");
         return 2;
     }
     const char *mode = argv[1], *dir = argv[2];
@@ -351,9 +388,17 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
         printf("RESULT mode=%s persons=%ld lookups=%ld batch=%ld ", mode, n, lookups, batch);
-        int rc = strcmp(mode, "ceiling") == 0
-                     ? run_ceiling(dir, n, lookups, batch)
-                     : run_service(dir, n, lookups, batch, strcmp(mode, "service") == 0);
+        int rc;
+        if (strcmp(mode, "ceiling") == 0)
+            rc = run_ceiling(dir, n, lookups, batch);
+        else if (strcmp(mode, "service") == 0)
+            rc = run_service(dir, n, lookups, batch, true, true);
+        else if (strcmp(mode, "service-noaudit") == 0)
+            rc = run_service(dir, n, lookups, batch, false, true);
+        else if (strcmp(mode, "service-calls") == 0)
+            rc = run_service(dir, n, lookups, batch, true, false);
+        else
+            rc = 2;
         fflush(stdout);
         _exit(rc);
     }

@@ -26,7 +26,7 @@ every century sign including those introduced in 2023, temporary individual
 numbers 900-999), unique per person.
 
 Edge cases, each guaranteed at least once when --persons is large enough
-(about 60) and otherwise present at realistic rates:
+(about 40) and otherwise present at realistic rates:
   - one person in two relationships (staff and student; official and staff):
     the same national ID in two files;
   - namesakes (same names, different IDs), some even with the same birth date;
@@ -95,6 +95,7 @@ GIVEN_M = ("Aapo", "Aarne", "Antero", "Eero", "Eino", "Elias", "Erkki", "Hannu",
 RARE_F = ("Zoë", "Amélie", "Chloé", "Linnéa", "Fatima", "Ayşe", "Siobhán")
 RARE_M = ("José", "René", "André", "Jürgen", "Ahmed", "Mohamed", "François")
 ACCENTED_GIVEN = frozenset(n for n in RARE_F + RARE_M if not n.isascii())
+NORDIC_LETTERS = frozenset("äöåÄÖÅ")
 FAMILY_NAMES = ("Aaltonen", "Anttila", "Eskola", "Hakala", "Halonen", "Hiltunen",
           "Honkanen", "Hyvönen", "Jääskeläinen", "Kallio", "Kauppinen",
           "Keränen", "Kettunen", "Koivisto", "Kokkonen", "Kontio", "Lahti",
@@ -164,6 +165,7 @@ FORCED_SPONSORED = ("sponsored_partner", "sponsored_visitor", "no_national_id")
 FORCED_SOURCE = {"dual_staff_student": "hr", "rehire": "hr", "rehire_name_change": "hr",
                  "death_multi_relationship": "hr", "manager_forward": "hr",
                  "dual_official_staff": "officials", "sign_twins": "hr",
+                 "namesake_same_birth": "officials",
                  "sponsored_partner": "sponsored", "sponsored_visitor": "sponsored",
                  "no_national_id": "sponsored"}
 PERIOD_FORCES = frozenset(("future_start", "open", "future_end", "one_day", "ends_on_as_of",
@@ -178,7 +180,8 @@ class Person:
 
 
 def adult(p):
-    """First day on which p is 18 (near enough: relationships start later)."""
+    """The day p turns 18, give or take a leap day: no relationship starts
+    earlier."""
     return p.birth + 18 * 365 + 5
 
 
@@ -266,8 +269,8 @@ class Generator:
         return s
 
     def fold(self, name):
-        """ASCII local part for an email address: Zoë Ylä-Outinen ->
-        zoe.ylaoutinen."""
+        """A name as ASCII for an email address: Ylä-Outinen -> ylaoutinen,
+        Zoë -> zoe, von Wright -> vonwright."""
         s = self._fold.get(name)
         if s is None:
             d = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
@@ -319,10 +322,12 @@ class Generator:
 
     # ---- people -----------------------------------------------------------
 
-    def birth_in(self, source, century=None):
+    def birth_window(self, source):
         lo_age, hi_age = AGES[source]
-        lo = self.as_of - int(hi_age * 365.25)
-        hi = self.as_of - int(lo_age * 365.25)
+        return self.as_of - int(hi_age * 365.25), self.as_of - int(lo_age * 365.25)
+
+    def birth_in(self, source, century=None):
+        lo, hi = self.birth_window(source)
         if century is not None:
             lo = max(lo, dt.date(century * 100, 1, 1).toordinal())
             hi = min(hi, dt.date(century * 100 + 99, 12, 31).toordinal())
@@ -332,8 +337,10 @@ class Generator:
 
     def family_name(self, force):
         if force == "hyphenated_family":
-            return self.pick(("Ylä-Outinen", "Ala-Korpela")) if self.rnd() < 0.5 else \
-                f"{self.pick(PLAIN_FAMILY)}-{self.pick(PLAIN_FAMILY)}"
+            if self.rnd() < 0.5:
+                return self.pick(("Ylä-Outinen", "Ala-Korpela"))
+            first = self.pick(PLAIN_FAMILY)
+            return f"{first}-{self.pick([n for n in PLAIN_FAMILY if n != first])}"
         if force == "two_part_family":
             return self.pick(("von Wright", "af Forselles", "de la Chapelle"))
         if force == "apostrophe_family":
@@ -352,7 +359,12 @@ class Generator:
         pool = GIVEN_F if female else GIVEN_M
         r = self.rnd()
         k = 2 if r < 0.7 else 1 if r < 0.94 else 3
-        names = self.rng.sample(pool, k)
+        # k distinct names; cheaper than random.sample for such small k.
+        names = [self.pick(pool)]
+        while len(names) < k:
+            n = self.pick(pool)
+            if n not in names:
+                names.append(n)
         if force == "accented_given":
             names[0] = self.pick(("Zoë", "Amélie", "Chloé") if female else ("José", "René"))
         elif self.rnd() < 0.03:
@@ -365,8 +377,17 @@ class Generator:
         rnd = self.rnd
         namesake = None
         if (female is None and self.name_pool
-                and (force in ("namesake", "namesake_same_birth") or rnd() < 0.01)):
+                and (force in ("namesake", "namesake_same_birth")
+                     or (force is None and rnd() < 0.01))):
             namesake = self.pick(self.name_pool)
+            if force == "namesake_same_birth":
+                # Someone old enough for this source, so the shared birth
+                # date keeps the rows plausible.
+                lo, hi = self.birth_window(source)
+                for _ in range(100):
+                    if lo <= namesake[3] <= hi:
+                        break
+                    namesake = self.pick(self.name_pool)
         if namesake:
             p.given, p.family, p.female = namesake[0], namesake[1], namesake[2]
         else:
@@ -377,13 +398,15 @@ class Generator:
         r = rnd()
         p.preferred = names[0] if r < 0.7 else self.pick(names) if r < 0.95 else ""
         if birth is None and namesake and force == "namesake_same_birth":
-            birth = namesake[3]
+            lo, hi = self.birth_window(source)
+            if lo <= namesake[3] <= hi:
+                birth = namesake[3]
         if birth is None and century is not None:
             birth = self.birth_in(source, century)
         if birth is None:
             birth = self.birth_in(source)
         p.birth = birth
-        temporary = force == "temporary_id" or rnd() < 0.01
+        temporary = with_nid and (force == "temporary_id" or rnd() < 0.01)
         sign = None
         if force and force.startswith("century_sign_"):
             # Only when the age window reached that century (odd --as-of).
@@ -411,9 +434,9 @@ class Generator:
             st["two_part_family"] += 1
         if "'" in fam:
             st["apostrophe_family"] += 1
-        if any(n in ACCENTED_GIVEN for n in p.given.split(" ")):
+        if not ACCENTED_GIVEN.isdisjoint(p.given.split(" ")):
             st["accented_given"] += 1
-        if any(c in "äöåÄÖÅ" for c in p.given + fam):
+        if not NORDIC_LETTERS.isdisjoint(p.given + fam):
             st["finnish_swedish_letters"] += 1
 
     # ---- relationships ----------------------------------------------------
@@ -436,7 +459,7 @@ class Generator:
             return start, a
         if rnd() < ended_p:
             if start >= a:
-                start = a - self.between(1, 365)
+                start = self.between(lo, a - 1)
             return start, self.between(start, a - 1)
         if rnd() < 0.3:
             return start, self.between(a, self.future)
@@ -458,21 +481,24 @@ class Generator:
         start = self.between(lo, a - 1)  # ended: the last day is before as_of
         return start, self.between(start, a - 1)
 
-    def reason(self, source, end, force=None):
+    def reason(self, source, end, force=None, may_die=True):
+        """end_reason for a row ending on end. may_die is False for a
+        person's second relationship: a death ends every relationship, so it
+        is decided on the first one only."""
         if end is None:
             return ""
         if end < self.as_of and (force in ("death", "death_multi_relationship")
-                                 or self.rnd() < 0.01):
+                                 or (may_die and self.rnd() < 0.01)):
             return "death"
         return self.pick(END_REASONS[source])
 
-    def period_before(self, death, ended_p, lo):
+    def period_before(self, death, ended_p, lo, at_death=False):
         """A second relationship of someone who died: it ends on the day of
         death at the latest, and then with end_reason death."""
         start, end = self.period(ended_p, lo=lo)
         if start > death:
             start = death - self.between(0, 3 * 365)
-        if end is None or end >= death:
+        if at_death or end is None or end >= death:
             return start, death, "death"
         return start, end, None
 
@@ -533,15 +559,16 @@ class Generator:
 
     # ---- one row per source -----------------------------------------------
 
-    def staff_row(self, p, force=None, death=None):
+    def staff_row(self, p, force=None, death=None, second=False):
         if death is not None:
             start, end, reason = self.period_before(death, 0.2, adult(p))
-            reason = reason or self.reason("hr", end)
+            reason = reason or self.reason("hr", end, may_die=False)
         else:
             start, end = self.period(0.2, force, adult(p))
-            reason = self.reason("hr", end, force)
+            rehire = force in ("rehire", "rehire_name_change")
+            reason = self.reason("hr", end, force, may_die=not (second or rehire))
         row, number = self.base_row("hr", p, start, end, reason)
-        row[EMAIL] = f"{self.fold(p.preferred or p.given.split(' ')[0])}.{self.fold(p.family)}@example.fi"
+        row[EMAIL] = self.staff_email(p)
         row[UNIT] = self.pick(UNITS)
         row[TITLE] = self.pick(TITLES)
         row[MANAGER] = self.manager_for(number, force)
@@ -553,6 +580,10 @@ class Generator:
             self.pool_add(self.manager_pool, key)
         self.pool_add(self.staff_pool, key)
         return row, start, end, reason
+
+    def staff_email(self, p):
+        first = p.preferred or p.given.split(" ")[0]
+        return f"{self.fold(first)}.{self.fold(p.family)}@example.fi"
 
     def rehire(self, p, first_end, force):
         if force == "rehire_name_change" or self.rnd() < 0.2:
@@ -567,7 +598,7 @@ class Generator:
         # go on after this one.
         reason = "" if end is None else self.pick(END_REASONS["hr"])
         row, number = self.base_row("hr", p, start, end, reason)
-        row[EMAIL] = f"{self.fold(p.preferred or p.given.split(' ')[0])}.{self.fold(p.family)}@example.fi"
+        row[EMAIL] = self.staff_email(p)
         row[UNIT] = self.pick(UNITS)
         row[TITLE] = self.pick(TITLES)
         row[MANAGER] = self.manager_for(number, None)
@@ -579,11 +610,12 @@ class Generator:
 
     def student_row(self, p, force=None, death=None, second=False):
         if death is not None:
-            start, end, reason = self.period_before(death, 0.3, adult(p))
-            reason = reason or self.reason("sis", end)
+            start, end, reason = self.period_before(death, 0.3, adult(p),
+                                                    force == "death_multi_relationship")
+            reason = reason or self.reason("sis", end, may_die=False)
         else:
             start, end = self.period(0.3 if second else 0.2, force, adult(p))
-            reason = self.reason("sis", end, force)
+            reason = self.reason("sis", end, force, may_die=not second)
         row, _ = self.base_row("sis", p, start, end, reason)
         row[PROGRAMME] = self.pick(PROGRAMMES)
         row[UNIT] = self.pick(FACULTIES)
@@ -693,7 +725,7 @@ class Generator:
         elif source == "officials":
             start, end, reason = self.official_row(p, force)
             if force == "dual_official_staff" or self.rnd() < 0.1:
-                r2 = self.staff_row(p, death=end if reason == "death" else None)[3]
+                r2 = self.staff_row(p, death=end if reason == "death" else None, second=True)[3]
                 self.stats["dual_official_staff"] += 1
                 if reason == "death" and r2 == "death":
                     self.stats["death_multi_relationship"] += 1
@@ -707,7 +739,8 @@ class Generator:
                 and (force in ("rehire", "rehire_name_change") or rnd() < 0.05)):
             self.rehire(p, end, force)
         if force in ("dual_staff_student", "death_multi_relationship") or rnd() < 0.03:
-            r2 = self.student_row(p, death=end if reason == "death" else None, second=True)
+            r2 = self.student_row(p, force, death=end if reason == "death" else None,
+                                  second=True)
             self.stats["dual_staff_student"] += 1
             if reason == "death" and r2 == "death":
                 self.stats["death_multi_relationship"] += 1

@@ -34,7 +34,8 @@ typedef struct tn_err {
 /* Fill e (if non-NULL) and return code. field may be NULL. */
 tn_code tn_err_set(tn_err *e, tn_code code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-tn_code tn_err_setv(tn_err *e, tn_code code, const char *field, const char *fmt, va_list ap);
+tn_code tn_err_setv(tn_err *e, tn_code code, const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 void tn_err_clear(tn_err *e);
 /* Stable lower-case name of a code ("invalid", "not_found" …) for JSON output. */
 const char *tn_code_name(tn_code code);

@@ -176,6 +176,9 @@ tn_code phone_normalize(const char *s, char out[PHONE_BUFSZ], const char *field,
         char *nsn = intl + strlen(PHONE_FI_CC);
         if (nsn[0] == '0')
             memmove(nsn, nsn + 1, strlen(nsn));
+        if (nsn[0] == '0')
+            return tn_err_set(e, TN_EINVAL, field,
+                              "is not a Finnish number: too many zeros after +358");
         size_t nn = strlen(nsn);
         if (nn < PHONE_FI_MIN)
             return tn_err_set(e, TN_EINVAL, field, "is too short for a Finnish number");

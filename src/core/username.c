@@ -273,6 +273,7 @@ typedef struct uname_parts {
     char preferred[USERNAME_BUFSZ];
     char family[USERNAME_BUFSZ];
     char initials[USERNAME_BUFSZ];
+    bool has_preferred; /* preferred came from the preferred name itself */
 } uname_parts;
 
 static void uname_fold_parts(const char *given, const char *preferred, const char *family,
@@ -292,8 +293,13 @@ static void uname_fold_parts(const char *given, const char *preferred, const cha
             ps->initials[ni++] = first[0];
     }
     ps->initials[ni] = '\0';
-    if (preferred && *preferred)
-        uname_fold(preferred, ps->preferred, sizeof ps->preferred);
+    /* A preferred name is one of the given names, so only its first word
+     * counts; a caller passing all given names as "preferred" then gets
+     * the first given name, the same as passing none. */
+    pos = 0;
+    ps->has_preferred = preferred && next_word(preferred, &pos, &start, &len);
+    if (ps->has_preferred)
+        fold_n(preferred + start, len, ps->preferred, sizeof ps->preferred);
     else
         memcpy(ps->preferred, ps->given, sizeof ps->preferred);
     uname_fold(family, ps->family, sizeof ps->family);
@@ -315,8 +321,13 @@ tn_code uname_expand(const char *pattern, const char *given, const char *preferr
     size_t w = 0;
     const char *p = pattern;
     while (*p) {
-        uname_tok t;
-        p += uname_next(p, &t, NULL); /* cannot fail: checked above */
+        uname_tok t = {0};
+        size_t n = uname_next(p, &t, NULL);
+        if (n == 0) { /* cannot happen: the pattern was checked above */
+            out[0] = '\0';
+            return tn_err_set(e, TN_EINTERNAL, PATTERN_FIELD, "pattern changed while in use");
+        }
+        p += n;
         if (t.part == PART_LITERAL) {
             if (w < maxlen)
                 out[w++] = t.lit;
@@ -329,7 +340,7 @@ tn_code uname_expand(const char *pattern, const char *given, const char *preferr
             src = ps.given, field = "given_names";
             break;
         case PART_PREFERRED:
-            src = ps.preferred, field = (preferred && *preferred) ? "preferred_name" : "given_names";
+            src = ps.preferred, field = ps.has_preferred ? "preferred_name" : "given_names";
             break;
         case PART_FAMILY:
             src = ps.family, field = "family_name";

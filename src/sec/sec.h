@@ -50,7 +50,8 @@ tn_code sec_nid_open(const sec_keys *k, const unsigned char *blob, size_t len, c
 /* Keyed lookup hash of a canonical national ID. */
 void sec_nid_hash(const sec_keys *k, const char *nid, unsigned char out[SEC_HASH_BYTES]);
 
-/* Random version-4 UUID, lower-case, 36 characters + NUL. */
+/* Time-ordered version-7 UUID, lower-case, 36 characters + NUL: unique,
+ * unguessable (74 random bits) and increasing within a process. */
 void sec_uuid(char out[37]);
 /* Fill buf with n cryptographically random bytes. */
 void sec_random(void *buf, size_t n);

@@ -304,9 +304,7 @@ tn_code svc_resolve_person(svc *s, const char *sel, person *out, tn_err *e)
             return tn_err_set(e, TN_EUSAGE, "selector", "number: needs a positive identity number");
         rc = store_person_get_by_number(s->st, n, out, e);
     } else if (tn_str_startswith(sel, "username:")) {
-        rc = store_person_find_by_username(s->st, sel + 9, id, e);
-        if (rc == TN_OK)
-            rc = store_person_get(s->st, id, out, e);
+        rc = store_person_get_by_username(s->st, sel + 9, out, e);
     } else if (tn_str_startswith(sel, "key:")) {
         const char *src = sel + 4;
         const char *colon = strchr(src, ':');

@@ -107,6 +107,29 @@ void svc_person_view_free(svc_person_view *v);
  * is TN_ECONFLICT. */
 tn_code svc_person_add(svc *s, const svc_actor *a, const person_input *in, person *out,
                        tn_err *e);
+/* Create a person together with a first affiliation and, if asked, their
+ * account, atomically: a new employee or pupil arrives whole or not at
+ * all. One audit event records every change (affiliation and account
+ * attributes prefixed "affiliation." and "account."). */
+typedef struct svc_aff_input svc_aff_input;
+typedef struct svc_enrol_input {
+    person_input person;
+    const svc_aff_input *affiliation; /* NULL: none */
+    bool account;                     /* also create the account */
+    const char *username;             /* NULL: generated */
+} svc_enrol_input;
+
+typedef struct svc_enrolled {
+    person person;
+    bool has_affiliation;
+    affiliation affiliation;
+    bool has_account;
+    account account;
+} svc_enrolled;
+
+tn_code svc_person_enrol(svc *s, const svc_actor *a, const svc_enrol_input *in,
+                         svc_enrolled *out, tn_err *e);
+
 /* The person with their affiliations and accounts. Audited as a read. */
 tn_code svc_person_show(svc *s, const svc_actor *a, const char *selector, svc_person_view *out,
                         tn_err *e);
@@ -135,7 +158,7 @@ tn_code svc_person_list(svc *s, const svc_actor *a, const svc_person_query *q, s
 
 /* ---- affiliations ------------------------------------------------------- */
 
-typedef struct svc_aff_input {
+struct svc_aff_input {
     const char *kind;
     const char *source;      /* default "manual" */
     const char *source_key;  /* default: generated "M<number>-<n>" for manual entries */
@@ -150,7 +173,7 @@ typedef struct svc_aff_input {
     const char *valid_from;  /* ISO; required */
     const char *valid_to;    /* ISO; NULL or "" = open */
     const char *end_reason;
-} svc_aff_input;
+};
 
 tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
                     const svc_aff_input *in, affiliation *out, tn_err *e);

@@ -1,5 +1,4 @@
 /* Affiliations: a person's relationships with the organisation. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,67 +37,68 @@ static tn_code resolve_ref(svc *s, const char *sel, const char *field, char id_o
     return TN_OK;
 }
 
-static json_t *aff_json(const affiliation *af)
+/* The change record of an affiliation: every attribute an auditor needs
+ * to see which relationship changed how. */
+static void aff_changes(svc_changes *ch, const affiliation *old, const affiliation *af)
 {
-    char from[DATE_ISO_LEN], to[DATE_ISO_LEN];
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(af->kind));
-    json_object_set_new(o, "source", json_string(af->source));
-    json_object_set_new(o, "source_key", json_string(af->source_key));
-    json_object_set_new(o, "org_unit", json_string(af->org_unit));
-    json_object_set_new(o, "title", json_string(af->title));
-    json_object_set_new(o, "valid_from", json_string(date_format(af->valid_from, from)));
-    json_object_set_new(o, "valid_to",
-                        af->valid_to == TN_DATE_NONE ? json_null()
-                                                     : json_string(date_format(af->valid_to, to)));
-    json_object_set_new(o, "end_reason", json_string(af->end_reason));
-    return o;
+    char a[DATE_ISO_LEN], b[DATE_ISO_LEN];
+    svc_changes_add_i64(ch, "affiliation_id", af->id);
+#define TEXT(field, name)                                                          \
+    if (old ? strcmp(old->field, af->field) != 0 : af->field[0] != '\0')          \
+        svc_changes_add(ch, name, old && old->field[0] ? old->field : NULL,        \
+                        af->field[0] ? af->field : NULL);
+    TEXT(kind, "kind")
+    TEXT(source, "source")
+    TEXT(source_key, "source_key")
+    TEXT(org_unit, "org_unit")
+    TEXT(title, "title")
+    TEXT(school, "school")
+    TEXT(class_, "class")
+    TEXT(teaching_groups, "teaching_groups")
+    TEXT(programme, "programme")
+    TEXT(manager_id, "manager_id")
+    TEXT(sponsor_id, "sponsor_id")
+    TEXT(end_reason, "end_reason")
+#undef TEXT
+    if (!old || old->valid_from != af->valid_from)
+        svc_changes_add(ch, "valid_from", old ? date_format(old->valid_from, a) : NULL,
+                        date_format(af->valid_from, b));
+    if (old ? old->valid_to != af->valid_to : af->valid_to != TN_DATE_NONE)
+        svc_changes_add_date(ch, "valid_to", old ? old->valid_to : TN_DATE_NONE, af->valid_to);
 }
 
 static tn_code audit_aff(svc *s, const svc_actor *a, const char *action, const affiliation *old,
-                         const affiliation *new_, const char *attrs, tn_err *e)
+                         const affiliation *new_, tn_err *e)
 {
-    json_t *ch = json_object();
-    json_object_set_new(ch, "affiliation_id", json_integer(new_->id));
-    json_object_set_new(ch, "old", old ? aff_json(old) : json_null());
-    json_object_set_new(ch, "new", aff_json(new_));
-    char *text = json_dumps(ch, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(ch);
-    store_audit_row r;
-    svc_audit_row(&r, a, action, new_->person_id, attrs, "allowed");
-    r.changes = text;
-    tn_code rc = audit_write(s->au, &r, e);
-    free(text);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    aff_changes(&ch, old, new_);
+    tn_code rc = svc_changes_write(s, a, action, new_->person_id, &ch, e);
+    svc_changes_free(&ch);
     return rc;
 }
 
-tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
-                    const svc_aff_input *in, affiliation *out, tn_err *e)
+tn_code svc_aff_create_tx(svc *s, const person *p, const svc_aff_input *in, affiliation *out,
+                          svc_changes *ch, tn_err *e)
 {
-    person p;
-    tn_code rc = svc_resolve_person(s, person_selector, &p, e);
-    if (rc != TN_OK)
-        return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, p.id, "affiliation.add", e)) != TN_OK)
-        return rc;
-    if (p.state == PSTATE_ARCHIVED || p.state == PSTATE_ERASED)
-        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s", (long long)p.number,
-                          person_state_name(p.state));
-    if (p.death_date != TN_DATE_NONE)
-        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is deceased", (long long)p.number);
+    tn_code rc;
+    if (p->state == PSTATE_ARCHIVED || p->state == PSTATE_ERASED)
+        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s", (long long)p->number,
+                          person_state_name(p->state));
+    if (p->death_date != TN_DATE_NONE)
+        return tn_err_set(e, TN_ESTATE, NULL, "person %lld is deceased", (long long)p->number);
 
     affiliation af;
     memset(&af, 0, sizeof af);
-    tn_strlcpy(af.person_id, p.id, sizeof af.person_id);
+    tn_strlcpy(af.person_id, p->id, sizeof af.person_id);
     if (!in->kind || !*in->kind)
         return tn_err_set(e, TN_EINVAL, "kind", "is required");
     if (!tn_strlcpy(af.kind, in->kind, sizeof af.kind))
         return tn_err_set(e, TN_EINVAL, "kind", "is too long");
     tn_strlcpy(af.source, in->source && *in->source ? in->source : "manual", sizeof af.source);
-    if (in->source_key && *in->source_key) {
-        if (!tn_strlcpy(af.source_key, in->source_key, sizeof af.source_key))
-            return tn_err_set(e, TN_EINVAL, "source_key", "is too long");
-    }
+    if (in->source_key && *in->source_key &&
+        !tn_strlcpy(af.source_key, in->source_key, sizeof af.source_key))
+        return tn_err_set(e, TN_EINVAL, "source_key", "is too long");
     if ((rc = copy_text(in->org_unit, "org_unit", TEXT_MAX_CHARS, af.org_unit, sizeof af.org_unit, e)) ||
         (rc = copy_text(in->title, "title", TEXT_MAX_CHARS, af.title, sizeof af.title, e)) ||
         (rc = copy_text(in->school, "school", TEXT_MAX_CHARS, af.school, sizeof af.school, e)) ||
@@ -119,17 +119,14 @@ tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
     if ((rc = resolve_ref(s, in->manager, "manager", af.manager_id, e)) ||
         (rc = resolve_ref(s, in->sponsor, "sponsor", af.sponsor_id, e)))
         return rc;
-    if (strcmp(af.manager_id, p.id) == 0 && af.manager_id[0])
+    if (af.manager_id[0] && strcmp(af.manager_id, p->id) == 0)
         return tn_err_set(e, TN_EINVAL, "manager", "a person cannot be their own manager");
     af.created_at = af.updated_at = audit_now_us();
-
-    if ((rc = svc_tx_begin(s, e)) != TN_OK)
-        return rc;
     if (!af.source_key[0]) {
         /* Manual entries get a key from the identity number; the suffix
          * grows past keys that exist. */
         for (unsigned n = 1; n < 1000; n++) {
-            snprintf(af.source_key, sizeof af.source_key, "%lld-%u", (long long)p.number, n);
+            snprintf(af.source_key, sizeof af.source_key, "%lld-%u", (long long)p->number, n);
             affiliation other;
             tn_err ignored;
             if (store_aff_get_by_source_key(s->st, af.source, af.source_key, &other, &ignored) ==
@@ -137,11 +134,33 @@ tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
                 break;
         }
     }
-    if ((rc = affiliation_validate(&af, e)) == TN_OK)
-        rc = store_aff_insert(s->st, &af, e);
-    if (rc == TN_OK)
-        rc = audit_aff(s, a, "affiliation.add", NULL, &af, "affiliations", e);
-    rc = svc_tx_end(s, rc, e);
+    if ((rc = affiliation_validate(&af, e)) != TN_OK ||
+        (rc = store_aff_insert(s->st, &af, e)) != TN_OK)
+        return rc;
+    aff_changes(ch, NULL, &af);
+    *out = af;
+    return TN_OK;
+}
+
+tn_code svc_aff_add(svc *s, const svc_actor *a, const char *person_selector,
+                    const svc_aff_input *in, affiliation *out, tn_err *e)
+{
+    person p;
+    tn_code rc = svc_resolve_person(s, person_selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, p.id, "affiliation.add", e)) != TN_OK)
+        return rc;
+    affiliation af;
+    svc_changes ch;
+    svc_changes_init(&ch);
+    if ((rc = svc_tx_begin(s, e)) == TN_OK) {
+        rc = svc_aff_create_tx(s, &p, in, &af, &ch, e);
+        if (rc == TN_OK)
+            rc = svc_changes_write(s, a, "affiliation.add", p.id, &ch, e);
+        rc = svc_tx_end(s, rc, e);
+    }
+    svc_changes_free(&ch);
     if (rc == TN_OK && out)
         *out = af;
     return rc;
@@ -204,7 +223,7 @@ tn_code svc_aff_end(svc *s, const svc_actor *a, const char *aff_selector, const 
         return rc;
     rc = store_aff_update(s->st, &af, e);
     if (rc == TN_OK)
-        rc = audit_aff(s, a, "affiliation.end", &old, &af, "affiliations", e);
+        rc = audit_aff(s, a, "affiliation.end", &old, &af, e);
     rc = svc_tx_end(s, rc, e);
     if (rc == TN_OK && out)
         *out = af;

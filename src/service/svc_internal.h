@@ -6,6 +6,7 @@
 #include "sec.h"
 #include "service.h"
 #include "store.h"
+#include "tn_buf.h"
 
 struct svc {
     store *st;
@@ -40,6 +41,35 @@ void svc_audit_row(store_audit_row *r, const svc_actor *a, const char *action,
 
 /* Resolve a person selector to the person. */
 tn_code svc_resolve_person(svc *s, const char *selector, person *out, tn_err *e);
+
+/* A change record for an audit event (svc_changes.c). */
+typedef struct svc_changes {
+    tn_buf json;        /* the JSON object, "{" … */
+    tn_buf names;       /* attribute names, comma-separated */
+    const char *prefix; /* put before each name ("affiliation.") when one
+                           event records changes to several objects */
+} svc_changes;
+
+void svc_changes_init(svc_changes *c);
+void svc_changes_free(svc_changes *c);
+void svc_changes_add(svc_changes *c, const char *attr, const char *old, const char *new_);
+void svc_changes_add_secret(svc_changes *c, const char *attr, bool had, bool has);
+void svc_changes_add_date(svc_changes *c, const char *attr, tn_date old, tn_date new_);
+void svc_changes_add_i64(svc_changes *c, const char *attr, int64_t v);
+bool svc_changes_empty(const svc_changes *c);
+/* Close the record and write the event in the current transaction. */
+tn_code svc_changes_write(svc *s, const svc_actor *a, const char *action, const char *subject_id,
+                          svc_changes *c, tn_err *e);
+
+/* Building blocks that do their work inside the caller's transaction and
+ * record what they changed into ch; the public use cases authorise, open
+ * the transaction and write the one audit event around them. */
+tn_code svc_person_create_tx(svc *s, const person_input *in, person *out, svc_changes *ch,
+                             tn_err *e);
+tn_code svc_aff_create_tx(svc *s, const person *p, const svc_aff_input *in, affiliation *out,
+                          svc_changes *ch, tn_err *e);
+tn_code svc_account_create_tx(svc *s, const person *p, const char *username, account *out,
+                              svc_changes *ch, tn_err *e);
 
 /* Run body inside a transaction (a savepoint when batched). */
 tn_code svc_tx_begin(svc *s, tn_err *e);

@@ -1,12 +1,10 @@
 /* Persons, affiliations and accounts: the registry's core use cases. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service.h"
 #include "svc_internal.h"
-#include "tn_buf.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -16,75 +14,6 @@
     "number,state,given_names,family_name,preferred_name,email,phone,birth_date,gender," \
     "nationality,language,legal_hold_until,death_date"
 #define PERSON_VIEW_ATTRS PERSON_READ_ATTRS ",affiliations,accounts"
-
-/* ---- change records for audit -------------------------------------------- */
-
-/* Collects attribute names and, for non-sensitive attributes, old and new
- * values, as the audit event's attrs list and changes JSON. */
-typedef struct changes {
-    json_t *obj;
-    tn_buf names;
-} changes;
-
-static void changes_init(changes *c)
-{
-    c->obj = json_object();
-    tn_buf_init(&c->names, 4096);
-}
-
-static void changes_free(changes *c)
-{
-    json_decref(c->obj);
-    tn_buf_free(&c->names);
-}
-
-static void changes_name(changes *c, const char *attr)
-{
-    if (c->names.len)
-        tn_buf_putc(&c->names, ',');
-    tn_buf_puts(&c->names, attr);
-}
-
-static void changes_add(changes *c, const char *attr, const char *old, const char *new_)
-{
-    changes_name(c, attr);
-    json_t *v = json_object();
-    json_object_set_new(v, "old", old ? json_string(old) : json_null());
-    json_object_set_new(v, "new", new_ ? json_string(new_) : json_null());
-    json_object_set_new(c->obj, attr, v);
-}
-
-/* A sensitive attribute is recorded by name and whether it was set, never
- * by value. */
-static void changes_add_secret(changes *c, const char *attr, bool had, bool has)
-{
-    changes_add(c, attr, had ? "(set)" : NULL, has ? "(set)" : NULL);
-}
-
-static void changes_add_date(changes *c, const char *attr, tn_date old, tn_date new_)
-{
-    char a[DATE_ISO_LEN], b[DATE_ISO_LEN];
-    changes_add(c, attr, old == TN_DATE_NONE ? NULL : date_format(old, a),
-                new_ == TN_DATE_NONE ? NULL : date_format(new_, b));
-}
-
-static bool changes_empty(const changes *c)
-{
-    return c->names.len == 0;
-}
-
-/* Write the event for a change in the current transaction. */
-static tn_code audit_change(svc *s, const svc_actor *a, const char *action,
-                            const char *subject_id, changes *c, tn_err *e)
-{
-    char *json = json_dumps(c->obj, JSON_COMPACT | JSON_SORT_KEYS);
-    store_audit_row r;
-    svc_audit_row(&r, a, action, subject_id, c->names.data ? c->names.data : "", "allowed");
-    r.changes = json;
-    tn_code rc = audit_write(s->au, &r, e);
-    free(json);
-    return rc;
-}
 
 static tn_code audit_read_event(svc *s, const svc_actor *a, const char *action,
                                 const char *subject_id, const char *attrs, tn_err *e)
@@ -153,7 +82,7 @@ static tn_code take_nid(const char *in, nid_parts *np, tn_err *e)
 /* Apply the attributes given in `in` to p, recording changes. Used for
  * both add (p zeroed, all changes recorded) and update. */
 static tn_code apply_person_input(const person_input *in, person *p, const nid_parts *np,
-                                  bool creating, changes *ch, tn_err *e)
+                                  bool creating, svc_changes *ch, tn_err *e)
 {
     tn_code rc;
     char buf[NAME_BUFSZ];
@@ -168,7 +97,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if ((rc = take_name(in->field, #field, buf, e)) != TN_OK)                \
             return rc;                                                           \
         if (strcmp(buf, p->field) != 0) {                                        \
-            changes_add(ch, #field, creating ? NULL : p->field, buf);            \
+            svc_changes_add(ch, #field, creating ? NULL : p->field, buf);            \
             tn_strlcpy(p->field, buf, sizeof p->field);                          \
         }                                                                        \
     }
@@ -181,7 +110,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if (*in->preferred_name && (rc = take_name(in->preferred_name, "preferred_name", buf, e)) != TN_OK)
             return rc;
         if (strcmp(buf, p->preferred_name) != 0) {
-            changes_add(ch, "preferred_name", creating || !p->preferred_name[0] ? NULL : p->preferred_name,
+            svc_changes_add(ch, "preferred_name", creating || !p->preferred_name[0] ? NULL : p->preferred_name,
                         buf[0] ? buf : NULL);
             tn_strlcpy(p->preferred_name, buf, sizeof p->preferred_name);
         }
@@ -191,7 +120,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if (*in->email && (rc = email_normalize(in->email, em, "email", e)) != TN_OK)
             return rc;
         if (strcmp(em, p->email) != 0) {
-            changes_add(ch, "email", p->email[0] ? p->email : NULL, em[0] ? em : NULL);
+            svc_changes_add(ch, "email", p->email[0] ? p->email : NULL, em[0] ? em : NULL);
             tn_strlcpy(p->email, em, sizeof p->email);
         }
     }
@@ -200,7 +129,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if (*in->phone && (rc = phone_normalize(in->phone, ph, "phone", e)) != TN_OK)
             return rc;
         if (strcmp(ph, p->phone) != 0) {
-            changes_add(ch, "phone", p->phone[0] ? p->phone : NULL, ph[0] ? ph : NULL);
+            svc_changes_add(ch, "phone", p->phone[0] ? p->phone : NULL, ph[0] ? ph : NULL);
             tn_strlcpy(p->phone, ph, sizeof p->phone);
         }
     }
@@ -209,7 +138,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if ((rc = take_code(in->nationality, "nationality", 2, 2, true, v, sizeof v, e)) != TN_OK)
             return rc;
         if (strcmp(v, p->nationality) != 0) {
-            changes_add(ch, "nationality", p->nationality[0] ? p->nationality : NULL, v[0] ? v : NULL);
+            svc_changes_add(ch, "nationality", p->nationality[0] ? p->nationality : NULL, v[0] ? v : NULL);
             tn_strlcpy(p->nationality, v, sizeof p->nationality);
         }
     }
@@ -218,7 +147,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
         if ((rc = take_code(in->language, "language", 2, 3, false, v, sizeof v, e)) != TN_OK)
             return rc;
         if (strcmp(v, p->language) != 0) {
-            changes_add(ch, "language", p->language[0] ? p->language : NULL, v[0] ? v : NULL);
+            svc_changes_add(ch, "language", p->language[0] ? p->language : NULL, v[0] ? v : NULL);
             tn_strlcpy(p->language, v, sizeof p->language);
         }
     }
@@ -234,13 +163,13 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
                                   "does not match the birth date in the national ID");
         }
         if (p->birth_date != np->info.birth_date) {
-            changes_add_date(ch, "birth_date", creating ? TN_DATE_NONE : p->birth_date,
+            svc_changes_add_date(ch, "birth_date", creating ? TN_DATE_NONE : p->birth_date,
                              np->info.birth_date);
             p->birth_date = np->info.birth_date;
         }
         const char *g = np->info.female ? "female" : "male";
         if (strcmp(g, p->gender) != 0) {
-            changes_add(ch, "gender", p->gender[0] ? p->gender : NULL, g);
+            svc_changes_add(ch, "gender", p->gender[0] ? p->gender : NULL, g);
             tn_strlcpy(p->gender, g, sizeof p->gender);
         }
     } else if (in->birth_date) {
@@ -251,7 +180,7 @@ static tn_code apply_person_input(const person_input *in, person *p, const nid_p
             return tn_err_set(e, TN_EINVAL, "birth_date",
                               "comes from the national ID and cannot be set separately");
         if (bd != p->birth_date) {
-            changes_add_date(ch, "birth_date", p->birth_date, bd);
+            svc_changes_add_date(ch, "birth_date", p->birth_date, bd);
             p->birth_date = bd;
         }
     }
@@ -283,6 +212,41 @@ static tn_code nid_conflict(svc *s, const unsigned char hash[SEC_HASH_BYTES], tn
                       "a person with this national ID already exists");
 }
 
+tn_code svc_person_create_tx(svc *s, const person_input *in, person *out, svc_changes *ch,
+                             tn_err *e)
+{
+    person p;
+    person_blank(&p);
+    nid_parts np;
+    unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
+    size_t sealed_len = 0;
+    tn_code rc;
+    if ((rc = take_nid(in->national_id, &np, e)) != TN_OK)
+        goto out;
+    if ((rc = apply_person_input(in, &p, &np, true, ch, e)) != TN_OK)
+        goto out;
+    if (np.present) {
+        if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
+            goto out;
+        sec_nid_hash(&s->keys, np.canon, hash);
+        p.has_national_id = true;
+        svc_changes_add_secret(ch, "national_id", false, true);
+    }
+    sec_uuid(p.id);
+    p.created_at = p.updated_at = audit_now_us();
+    rc = store_person_insert(s->st, &p, np.present ? sealed : NULL, sealed_len,
+                             np.present ? hash : NULL, e);
+    if (rc == TN_ECONFLICT && np.present)
+        rc = nid_conflict(s, hash, e);
+    if (rc == TN_OK) {
+        svc_changes_add(ch, "state", NULL, person_state_name(p.state));
+        *out = p;
+    }
+out:
+    explicit_bzero(&np, sizeof np);
+    return rc;
+}
+
 tn_code svc_person_add(svc *s, const svc_actor *a, const person_input *in, person *out,
                        tn_err *e)
 {
@@ -290,43 +254,51 @@ tn_code svc_person_add(svc *s, const svc_actor *a, const person_input *in, perso
     if (rc != TN_OK)
         return rc;
     person p;
-    person_blank(&p);
-    nid_parts np;
-    changes ch;
-    changes_init(&ch);
-    unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
-    size_t sealed_len = 0;
-
-    if ((rc = take_nid(in->national_id, &np, e)) != TN_OK)
-        goto out;
-    if ((rc = apply_person_input(in, &p, &np, true, &ch, e)) != TN_OK)
-        goto out;
-    if (np.present) {
-        if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
-            goto out;
-        sec_nid_hash(&s->keys, np.canon, hash);
-        p.has_national_id = true;
-        changes_add_secret(&ch, "national_id", false, true);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    if ((rc = svc_tx_begin(s, e)) == TN_OK) {
+        rc = svc_person_create_tx(s, in, &p, &ch, e);
+        if (rc == TN_OK)
+            rc = svc_changes_write(s, a, "person.add", p.id, &ch, e);
+        rc = svc_tx_end(s, rc, e);
     }
-    sec_uuid(p.id);
-    p.created_at = p.updated_at = audit_now_us();
-
-    if ((rc = svc_tx_begin(s, e)) != TN_OK)
-        goto out;
-    rc = store_person_insert(s->st, &p, np.present ? sealed : NULL, sealed_len,
-                             np.present ? hash : NULL, e);
-    if (rc == TN_ECONFLICT && np.present)
-        rc = nid_conflict(s, hash, e);
-    if (rc == TN_OK) {
-        changes_add(&ch, "state", NULL, person_state_name(p.state));
-        rc = audit_change(s, a, "person.add", p.id, &ch, e);
-    }
-    rc = svc_tx_end(s, rc, e);
     if (rc == TN_OK && out)
         *out = p;
+    svc_changes_free(&ch);
+    return rc;
+}
+
+tn_code svc_person_enrol(svc *s, const svc_actor *a, const svc_enrol_input *in,
+                         svc_enrolled *out, tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.enrol", e);
+    if (rc != TN_OK)
+        return rc;
+    svc_enrolled r;
+    memset(&r, 0, sizeof r);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        goto out;
+    rc = svc_person_create_tx(s, &in->person, &r.person, &ch, e);
+    if (rc == TN_OK && in->affiliation) {
+        ch.prefix = "affiliation.";
+        rc = svc_aff_create_tx(s, &r.person, in->affiliation, &r.affiliation, &ch, e);
+        r.has_affiliation = rc == TN_OK;
+    }
+    if (rc == TN_OK && in->account) {
+        ch.prefix = "account.";
+        rc = svc_account_create_tx(s, &r.person, in->username, &r.account, &ch, e);
+        r.has_account = rc == TN_OK;
+    }
+    ch.prefix = NULL;
+    if (rc == TN_OK)
+        rc = svc_changes_write(s, a, "person.enrol", r.person.id, &ch, e);
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK && out)
+        *out = r;
 out:
-    explicit_bzero(&np, sizeof np);
-    changes_free(&ch);
+    svc_changes_free(&ch);
     return rc;
 }
 
@@ -383,8 +355,8 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
                           (long long)p.number, person_state_name(p.state));
 
     nid_parts np;
-    changes ch;
-    changes_init(&ch);
+    svc_changes ch;
+    svc_changes_init(&ch);
     unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
     size_t sealed_len = 0;
     bool nid_change = false, nid_clear = false;
@@ -431,9 +403,9 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
     if (rc != TN_OK)
         goto out;
     if (nid_change || nid_clear)
-        changes_add_secret(&ch, "national_id", p.has_national_id || nid_clear, nid_change);
+        svc_changes_add_secret(&ch, "national_id", p.has_national_id || nid_clear, nid_change);
 
-    if (changes_empty(&ch)) {
+    if (svc_changes_empty(&ch)) {
         if (out)
             *out = p;
         goto out;
@@ -451,14 +423,14 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
     if (rc == TN_OK)
         rc = store_person_update(s->st, &p, e);
     if (rc == TN_OK)
-        rc = audit_change(s, a, "person.update", p.id, &ch, e);
+        rc = svc_changes_write(s, a, "person.update", p.id, &ch, e);
     rc = svc_tx_end(s, rc, e);
     if (rc == TN_OK && out)
         *out = p;
 out:
     explicit_bzero(&np, sizeof np);
     explicit_bzero(&effective, sizeof effective);
-    changes_free(&ch);
+    svc_changes_free(&ch);
     return rc;
 }
 

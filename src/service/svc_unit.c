@@ -9,14 +9,14 @@
 
 static tn_code audit_unit(svc *s, const svc_actor *a, const org_unit *u, tn_err *e)
 {
-    char changes[CODE_BUFSZ + 64];
-    /* Codes are validated text without quotes or control characters, so a
-     * JSON string can be formed directly; keep jansson out of this file. */
-    snprintf(changes, sizeof changes, "{\"code\":{\"old\":null,\"new\":\"%s\"}}", u->code);
-    store_audit_row r;
-    svc_audit_row(&r, a, "orgunit.add", NULL, "code,name,parent", "allowed");
-    r.changes = changes;
-    return audit_write(s->au, &r, e);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    svc_changes_add(&ch, "code", NULL, u->code);
+    svc_changes_add(&ch, "name", NULL, u->name);
+    svc_changes_add(&ch, "parent", NULL, u->parent_code[0] ? u->parent_code : NULL);
+    tn_code rc = svc_changes_write(s, a, "orgunit.add", NULL, &ch, e);
+    svc_changes_free(&ch);
+    return rc;
 }
 
 static tn_code insert_unit(svc *s, const svc_actor *a, org_unit *u, tn_err *e)
@@ -40,8 +40,6 @@ tn_code svc_unit_add(svc *s, const svc_actor *a, const char *code, const char *n
         return tn_err_set(e, TN_EINVAL, "code", "is required");
     if ((rc = model_check_unit_code(code, "code", e)) != TN_OK)
         return rc;
-    if (strchr(code, '"') || strchr(code, '\\'))
-        return tn_err_set(e, TN_EINVAL, "code", "must not contain quotes or backslashes");
     org_unit u;
     memset(&u, 0, sizeof u);
     tn_strlcpy(u.code, code, sizeof u.code);

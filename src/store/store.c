@@ -163,6 +163,11 @@ tn_code store_person_find_by_username(store *s, const char *username, char id_ou
     return s->ops->person_find_by_username(s->priv, username, id_out, e);
 }
 
+tn_code store_person_get_by_username(store *s, const char *username, person *out, tn_err *e)
+{
+    return s->ops->person_get_by_username(s->priv, username, out, e);
+}
+
 tn_code store_person_find_by_source_key(store *s, const char *source, const char *key,
                                         char id_out[UUID_BUFSZ], tn_err *e)
 {

@@ -83,6 +83,8 @@ tn_code store_person_find_by_nid_hash(store *s, const unsigned char hash[STORE_H
                                       char id_out[UUID_BUFSZ], tn_err *e);
 tn_code store_person_find_by_username(store *s, const char *username, char id_out[UUID_BUFSZ],
                                       tn_err *e);
+/* The person who owns the account with this username, in one lookup. */
+tn_code store_person_get_by_username(store *s, const char *username, person *out, tn_err *e);
 tn_code store_person_find_by_source_key(store *s, const char *source, const char *key,
                                         char id_out[UUID_BUFSZ], tn_err *e);
 

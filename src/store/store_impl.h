@@ -26,6 +26,7 @@ typedef struct store_ops {
     void (*close)(void *priv);
     tn_code (*schema_version)(void *priv, int *out, tn_err *e);
     tn_code (*tx_begin)(void *priv, tn_err *e);
+    /* On failure the level is rolled back and closed (depth drops by one). */
     tn_code (*tx_commit)(void *priv, tn_err *e);
     void (*tx_rollback)(void *priv);
     int (*tx_depth)(void *priv);
@@ -43,6 +44,7 @@ typedef struct store_ops {
     tn_code (*person_find_by_nid_hash)(void *priv, const unsigned char *hash, char *id_out,
                                        tn_err *e);
     tn_code (*person_find_by_username)(void *priv, const char *username, char *id_out, tn_err *e);
+    tn_code (*person_get_by_username)(void *priv, const char *username, person *out, tn_err *e);
     tn_code (*person_find_by_source_key)(void *priv, const char *source, const char *key,
                                          char *id_out, tn_err *e);
     tn_code (*person_list)(void *priv, const store_person_filter *f, store_person_cb cb,

@@ -48,6 +48,7 @@ typedef enum stmt_id {
     ST_PERSON_NUMBER,
     ST_PERSON_BY_NID_HASH,
     ST_PERSON_BY_USERNAME,
+    ST_PERSON_GET_BY_USERNAME,
     ST_PERSON_BY_SOURCE_KEY,
     ST_PERSON_LIST,
     ST_PERSON_LIST_UNIT,
@@ -81,18 +82,17 @@ typedef enum stmt_id {
     "p.updated_at"
 
 #define AFF_SELECT                                                                    \
-    "SELECT a.id, p.id, a.kind, a.source, a.source_key, u.code, a.title, a.school, " \
+    "SELECT a.id, p.id, a.kind, a.source, a.source_key, a.org_unit, a.title, "      \
+    "a.school, "                                                                     \
     "a.class, a.teaching_groups, a.programme, m.id, sp.id, a.valid_from, "           \
     "a.valid_to, a.end_reason, a.created_at, a.updated_at "                          \
     "FROM affiliation a JOIN person p ON p.number = a.person_num "                   \
-    "LEFT JOIN org_unit u ON u.id = a.org_unit_id "                                  \
     "LEFT JOIN person m ON m.number = a.manager_num "                                \
     "LEFT JOIN person sp ON sp.number = a.sponsor_num "
 
 #define ACCOUNT_SELECT                                                                \
-    "SELECT a.id, p.id, a.username, a.email, a.state, a.created_on, a.closed_on, "   \
-    "a.created_at, a.updated_at "                                                    \
-    "FROM account a JOIN person p ON p.number = a.person_num "
+    "SELECT a.id, a.owner_id, a.username, a.email, a.state, a.created_on, "          \
+    "a.closed_on, a.created_at, a.updated_at FROM account a "
 
 #define UNIT_SELECT                                                                   \
     "SELECT u.id, u.code, u.name, pu.code, u.created_at "                            \
@@ -145,6 +145,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_PERSON_BY_NID_HASH] = "SELECT id FROM person WHERE nid_hash = ?1",
     [ST_PERSON_BY_USERNAME] = "SELECT p.id FROM account a JOIN person p "
                               "ON p.number = a.person_num WHERE a.username = ?1",
+    [ST_PERSON_GET_BY_USERNAME] = "SELECT " PERSON_COLS " FROM account a JOIN person p "
+                                  "ON p.number = a.person_num WHERE a.username = ?1",
     [ST_PERSON_BY_SOURCE_KEY] = "SELECT p.id FROM affiliation a JOIN person p "
                                 "ON p.number = a.person_num "
                                 "WHERE a.source = ?1 AND a.source_key = ?2",
@@ -161,18 +163,18 @@ static const char *const sql_text[ST__COUNT] = {
      * Kind and unit must hold for the same affiliation. */
     [ST_PERSON_LIST_UNIT] =
         "SELECT " PERSON_COLS " FROM person p WHERE p.number IN ("
-        "  SELECT a.person_num FROM org_unit u JOIN affiliation a ON a.org_unit_id = u.id "
-        "  WHERE (u.code = ?6 OR (u.code >= (?6 || '/') AND u.code < (?6 || '0'))) "
+        "  SELECT a.person_num FROM affiliation a "
+        "  WHERE (a.org_unit = ?6 OR (a.org_unit >= (?6 || '/') AND a.org_unit < (?6 || '0'))) "
         "    AND (?3 IS NULL OR a.kind = ?3)) "
         "AND " PERSON_LIST_WHERE "ORDER BY p.number LIMIT ?5",
     [ST_UNIT_ID] = "SELECT id FROM org_unit WHERE code = ?1",
     [ST_AFF_INSERT] =
-        "INSERT INTO affiliation (person_num, kind, source, source_key, org_unit_id, title, "
+        "INSERT INTO affiliation (person_num, kind, source, source_key, org_unit, title, "
         "school, class, teaching_groups, programme, manager_num, sponsor_num, valid_from, "
         "valid_to, end_reason, created_at, updated_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [ST_AFF_UPDATE] =
-        "UPDATE affiliation SET kind = ?2, source = ?3, source_key = ?4, org_unit_id = ?5, "
+        "UPDATE affiliation SET kind = ?2, source = ?3, source_key = ?4, org_unit = ?5, "
         "title = ?6, school = ?7, class = ?8, teaching_groups = ?9, programme = ?10, "
         "manager_num = ?11, sponsor_num = ?12, valid_from = ?13, valid_to = ?14, "
         "end_reason = ?15, updated_at = ?16 WHERE id = ?1",
@@ -181,14 +183,19 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_AFF_LIST] = AFF_SELECT "WHERE a.person_num = ?1 ORDER BY a.valid_from, a.id",
     [ST_ACCOUNT_INSERT] =
         "INSERT INTO account (person_num, username, email, state, created_on, closed_on, "
-        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "created_at, updated_at, owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_ACCOUNT_UPDATE] = "UPDATE account SET username = ?2, email = ?3, state = ?4, "
                           "closed_on = ?5, updated_at = ?6 WHERE id = ?1",
     [ST_ACCOUNT_GET_BY_USERNAME] = ACCOUNT_SELECT "WHERE a.username = ?1",
     [ST_ACCOUNT_LIST] = ACCOUNT_SELECT "WHERE a.person_num = ?1 ORDER BY a.id",
     [ST_NAME_RESERVE] = "INSERT INTO reserved_name (ns, value, person_id, reserved_at) "
                         "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (ns, value) DO NOTHING",
-    [ST_NAME_OWNER] = "SELECT person_id FROM reserved_name WHERE ns = ?1 AND value = ?2",
+    /* A name is held by the account that carries it or by a reservation
+     * (see 0001_registry.sql); each branch is one probe of a unique index. */
+    [ST_NAME_OWNER] = "SELECT owner_id FROM account WHERE ?1 = 0 AND username = ?2 "
+                      "UNION ALL SELECT owner_id FROM account WHERE ?1 = 1 AND email = ?2 "
+                      "UNION ALL SELECT person_id FROM reserved_name WHERE ns = ?1 AND value = ?2 "
+                      "LIMIT 1",
     [ST_UNIT_INSERT] = "INSERT INTO org_unit (code, name, parent_id, created_at) "
                        "VALUES (?1, ?2, ?3, ?4)",
     [ST_UNIT_GET] = UNIT_SELECT "WHERE u.code = ?1",
@@ -349,27 +356,35 @@ static int b_num(sqlite3_stmt *st, int i, int64_t n)
 
 /* Copy a text column; NULL reads as "". False if it does not fit, which a
  * registry written through this store never does. */
+/* Text is read through sqlite3_column_blob: a string in a record is not
+ * NUL-terminated, so sqlite3_column_text would copy it into a fresh
+ * allocation just to add the terminator, once per column per row. The
+ * database encoding is UTF-8, so the blob view is the same bytes. */
 static bool col_str(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    if (!t) {
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
         out[0] = '\0';
         return true;
     }
-    if (n >= cap) {
+    const void *t = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (n >= cap || memchr(t ? t : "", '\0', n)) {
         out[0] = '\0';
         return false;
     }
-    memcpy(out, t, n + 1);
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
     return true;
 }
 
 static bool col_date(sqlite3_stmt *st, int i, tn_date *d)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
+    char t[DATE_ISO_LEN + 1];
     tn_err e;
-    if (!t || !*t) {
+    if (!col_str(st, i, t, sizeof t))
+        return false;
+    if (!*t) {
         *d = TN_DATE_NONE;
         return true;
     }
@@ -381,7 +396,8 @@ static bool read_person(sqlite3_stmt *st, person *p)
     bool ok = true;
     p->number = sqlite3_column_int64(st, 0);
     ok &= col_str(st, 1, p->id, sizeof p->id);
-    ok &= person_state_parse((const char *)sqlite3_column_text(st, 2), &p->state);
+    char state[STATE_BUFSZ];
+    ok &= col_str(st, 2, state, sizeof state) && person_state_parse(state, &p->state);
     ok &= col_str(st, 3, p->given_names, sizeof p->given_names);
     ok &= col_str(st, 4, p->family_name, sizeof p->family_name);
     ok &= col_str(st, 5, p->preferred_name, sizeof p->preferred_name);
@@ -430,7 +446,8 @@ static bool read_account(sqlite3_stmt *st, account *a)
     ok &= col_str(st, 1, a->person_id, sizeof a->person_id);
     ok &= col_str(st, 2, a->username, sizeof a->username);
     ok &= col_str(st, 3, a->email, sizeof a->email);
-    ok &= account_state_parse((const char *)sqlite3_column_text(st, 4), &a->state);
+    char state[STATE_BUFSZ];
+    ok &= col_str(st, 4, state, sizeof state) && account_state_parse(state, &a->state);
     ok &= col_date(st, 5, &a->created_on);
     ok &= col_date(st, 6, &a->closed_on);
     a->created_at = sqlite3_column_int64(st, 7);
@@ -633,14 +650,20 @@ static void unlink_created(const char *path)
  *   would fsync on each commit and make commit latency the disk's.
  * - foreign keys are off by default in SQLite and must be asked for.
  * - a 64 MiB page cache and memory temp store keep the indexes of a large
- *   registry hot; mmap lets reads skip a copy through the page cache.
+ *   registry hot. No mmap: measured, it made reads no faster here and it
+ *   counts the mapped file into the process's resident size.
+ * - wal_autocheckpoint of 16384 pages (64 MiB of WAL): a checkpoint copies
+ *   each changed page back once however often it changed since the last
+ *   one, and each costs an fsync, so bulk loads that touch index pages all
+ *   over the registry write several times less with fewer checkpoints.
  * - trusted_schema=OFF: SQL functions in the schema may not touch
  *   anything outside it (defence against a tampered registry file). */
 static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA synchronous = NORMAL;"
                                    "PRAGMA cache_size = -65536;"
                                    "PRAGMA temp_store = MEMORY;"
-                                   "PRAGMA mmap_size = 268435456;"
+                                   "PRAGMA mmap_size = 0;"
+                                   "PRAGMA wal_autocheckpoint = 16384;"
                                    "PRAGMA trusted_schema = OFF;";
 
 static tn_code set_wal(sq *q, const char *path, tn_err *e)
@@ -794,17 +817,24 @@ static tn_code sq_tx_begin(void *priv, tn_err *e)
     return code;
 }
 
-/* A failed commit leaves the level open; the caller rolls it back. */
+static void sq_tx_rollback(void *priv);
+
+/* A failed commit rolls its level back and closes it, so a caller never
+ * has to clean up after a commit (the service layer relies on this). */
 static tn_code sq_tx_commit(void *priv, tn_err *e)
 {
     sq *q = priv;
+    tn_code code;
     if (q->depth == 0)
         return tn_err_set(e, TN_EINTERNAL, NULL, "commit without a transaction");
     if (tx_lost(q))
-        return lost(q, e);
-    tn_code code = run(q, q->depth == 1 ? ST_COMMIT : ST_RELEASE, e);
+        code = lost(q, e);
+    else
+        code = run(q, q->depth == 1 ? ST_COMMIT : ST_RELEASE, e);
     if (code == TN_OK)
         q->depth--;
+    else
+        sq_tx_rollback(q);
     return code;
 }
 
@@ -834,9 +864,10 @@ static int sq_tx_depth(void *priv)
 /* ---- shared lookups ----------------------------------------------------- */
 
 /* Run a statement with up to two text parameters that selects one text
- * column; TN_ENOTFOUND (with the message given) when there is no row. */
+ * column. A missing row is a bare TN_ENOTFOUND (e untouched): the caller
+ * words the message, only when it is needed. */
 static tn_code select_text(sq *q, stmt_id id, const char *p1, const char *p2, char *out,
-                           size_t cap, const char *field, const char *notfound, tn_err *e)
+                           size_t cap, tn_err *e)
 {
     sqlite3_stmt *st = NULL;
     bool own = false;
@@ -848,13 +879,12 @@ static tn_code select_text(sq *q, stmt_id id, const char *p1, const char *p2, ch
         goto out;
     }
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        code = tn_err_set(e, TN_ENOTFOUND, field, "%s", notfound);
-    } else if (rc != SQLITE_ROW) {
+    if (rc == SQLITE_DONE)
+        code = TN_ENOTFOUND;
+    else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
-    } else if (!col_str(st, 0, out, cap)) {
+    else if (!col_str(st, 0, out, cap))
         code = corrupt("lookup", e);
-    }
 out:
     done(st, own);
     return code;
@@ -1195,6 +1225,15 @@ static tn_code sq_person_get_by_number(void *priv, int64_t number, person *out, 
     return get_person(priv, ST_PERSON_GET_BY_NUMBER, NULL, number, out, e);
 }
 
+static tn_code sq_person_get_by_username(void *priv, const char *username, person *out,
+                                         tn_err *e)
+{
+    tn_code code = get_person(priv, ST_PERSON_GET_BY_USERNAME, username, 0, out, e);
+    if (code == TN_ENOTFOUND)
+        return tn_err_set(e, code, "username", "no account has username %s", username);
+    return code;
+}
+
 static tn_code sq_person_find_by_nid_hash(void *priv, const unsigned char *hash, char *id_out,
                                           tn_err *e)
 {
@@ -1223,17 +1262,22 @@ out:
 static tn_code sq_person_find_by_username(void *priv, const char *username, char *id_out,
                                           tn_err *e)
 {
-    return select_text(priv, ST_PERSON_BY_USERNAME, username, NULL, id_out, UUID_BUFSZ,
-                       "username", "no account has this username", e);
+    tn_code code =
+        select_text(priv, ST_PERSON_BY_USERNAME, username, NULL, id_out, UUID_BUFSZ, e);
+    if (code == TN_ENOTFOUND)
+        return tn_err_set(e, code, "username", "no account has username %s", username);
+    return code;
 }
 
 static tn_code sq_person_find_by_source_key(void *priv, const char *source, const char *key,
                                             char *id_out, tn_err *e)
 {
-    char msg[200];
-    snprintf(msg, sizeof msg, "no affiliation has source key %s:%s", source, key);
-    return select_text(priv, ST_PERSON_BY_SOURCE_KEY, source, key ? key : "", id_out,
-                       UUID_BUFSZ, "source_key", msg, e);
+    tn_code code = select_text(priv, ST_PERSON_BY_SOURCE_KEY, source ? source : "",
+                               key ? key : "", id_out, UUID_BUFSZ, e);
+    if (code == TN_ENOTFOUND)
+        return tn_err_set(e, code, "source_key", "no affiliation has source key %s:%s", source,
+                          key);
+    return code;
 }
 
 static tn_code sq_person_list(void *priv, const store_person_filter *f, store_person_cb cb,
@@ -1301,8 +1345,6 @@ static tn_code aff_refs(sq *q, const affiliation *a, bool with_person, int64_t n
     if (with_person &&
         (code = person_num(q, a->person_id, true, "person_id", "person", &nums[0], e)) != TN_OK)
         return code;
-    if ((code = unit_id(q, a->org_unit, "org_unit", "org unit", &nums[1], e)) != TN_OK)
-        return code;
     if (a->manager_id[0] &&
         (code = person_num(q, a->manager_id, false, "manager_id", "manager", &nums[2], e)) !=
             TN_OK)
@@ -1314,11 +1356,15 @@ static tn_code aff_refs(sq *q, const affiliation *a, bool with_person, int64_t n
     return TN_OK;
 }
 
+/* The person, manager and sponsor were resolved before the write, so a
+ * foreign key that fails here is the org unit (referenced by code). */
 static tn_code aff_conflict(sq *q, int rc, const affiliation *a, tn_err *e)
 {
     if (is_unique(rc))
         return tn_err_set(e, TN_ECONFLICT, "source_key", "source key %s:%s already exists",
                           a->source, a->source_key);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return tn_err_set(e, TN_ENOTFOUND, "org_unit", "org unit %s not found", a->org_unit);
     return sq_fail(q, rc, e);
 }
 
@@ -1337,7 +1383,7 @@ static tn_code sq_aff_insert(void *priv, affiliation *a, tn_err *e)
     rc |= b_text(st, 2, a->kind);
     rc |= b_text(st, 3, a->source);
     rc |= b_text(st, 4, a->source_key);
-    rc |= b_num(st, 5, nums[1]);
+    rc |= b_opt(st, 5, a->org_unit);
     rc |= b_text(st, 6, a->title);
     rc |= b_text(st, 7, a->school);
     rc |= b_text(st, 8, a->class_);
@@ -1382,7 +1428,7 @@ static tn_code sq_aff_update(void *priv, const affiliation *a, tn_err *e)
     rc |= b_text(st, 2, a->kind);
     rc |= b_text(st, 3, a->source);
     rc |= b_text(st, 4, a->source_key);
-    rc |= b_num(st, 5, nums[1]);
+    rc |= b_opt(st, 5, a->org_unit);
     rc |= b_text(st, 6, a->title);
     rc |= b_text(st, 7, a->school);
     rc |= b_text(st, 8, a->class_);
@@ -1527,9 +1573,13 @@ static tn_code sq_aff_list_by_person(void *priv, const char *person_id, affiliat
 
 static tn_code account_conflict(sq *q, int rc, const account *a, tn_err *e)
 {
-    if (is_unique(rc))
+    if (is_unique(rc)) {
+        if (strstr(sqlite3_errmsg(q->db), "account.email"))
+            return tn_err_set(e, TN_ECONFLICT, "email", "e-mail address %s already exists",
+                              a->email);
         return tn_err_set(e, TN_ECONFLICT, "username", "username %s already exists",
                           a->username);
+    }
     return sq_fail(q, rc, e);
 }
 
@@ -1553,12 +1603,13 @@ static tn_code sq_account_insert(void *priv, account *a, tn_err *e)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, num);
     rc |= b_text(st, 2, a->username);
-    rc |= b_text(st, 3, a->email);
+    rc |= b_opt(st, 3, a->email);
     rc |= b_text(st, 4, state);
     rc |= b_date(st, 5, a->created_on, co);
     rc |= b_date(st, 6, a->closed_on, cl);
     rc |= sqlite3_bind_int64(st, 7, a->created_at);
     rc |= sqlite3_bind_int64(st, 8, a->updated_at);
+    rc |= b_text(st, 9, a->person_id);
     if (rc != SQLITE_OK) {
         code = bind_fail(q, e);
         goto out;
@@ -1594,7 +1645,7 @@ static tn_code sq_account_update(void *priv, const account *a, tn_err *e)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, a->id);
     rc |= b_text(st, 2, a->username);
-    rc |= b_text(st, 3, a->email);
+    rc |= b_opt(st, 3, a->email);
     rc |= b_text(st, 4, state);
     rc |= b_date(st, 5, a->closed_on, cl);
     rc |= sqlite3_bind_int64(st, 6, a->updated_at);
@@ -1678,6 +1729,10 @@ out:
     return code;
 }
 
+/* Reserve a name without an account (names brought from an older
+ * directory, or given up by an account). A name already held, by an
+ * account or a reservation, is fine for its own person and a conflict for
+ * anyone else. */
 static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
                                const char *person_id, tn_err *e)
 {
@@ -1692,6 +1747,22 @@ static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
         code = tn_err_set(e, TN_EINTERNAL, NULL, "unknown name space %d", (int)ns);
         goto out;
     }
+    tn_err why;
+    code = name_owner(q, ns, value, owner, &why);
+    if (code == TN_OK) {
+        if (strcmp(owner, person_id) != 0)
+            code = ns == STORE_NS_EMAIL
+                       ? tn_err_set(e, TN_ECONFLICT, "email",
+                                    "e-mail address %s is reserved for another person", value)
+                       : tn_err_set(e, TN_ECONFLICT, "username",
+                                    "username %s is reserved for another person", value);
+        goto out;
+    }
+    if (code != TN_ENOTFOUND) {
+        if (e)
+            *e = why;
+        goto out;
+    }
     if ((code = prep(q, ST_NAME_RESERVE, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int(st, 1, (int)ns);
@@ -1703,22 +1774,8 @@ static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
         goto out;
     }
     rc = step_write(st);
-    if (rc != SQLITE_OK) {
+    if (rc != SQLITE_OK)
         code = sq_fail(q, rc, e);
-        goto out;
-    }
-    if (sqlite3_changes(q->db) == 1)
-        goto out; /* newly reserved: the common case costs one statement */
-    done(st, own);
-    st = NULL;
-    if ((code = name_owner(q, ns, value, owner, e)) != TN_OK)
-        goto out;
-    if (strcmp(owner, person_id) != 0)
-        code = ns == STORE_NS_EMAIL
-                   ? tn_err_set(e, TN_ECONFLICT, "email",
-                                "e-mail address %s is reserved for another person", value)
-                   : tn_err_set(e, TN_ECONFLICT, "username",
-                                "username %s is reserved for another person", value);
 out:
     done(st, own);
     return code;
@@ -1902,6 +1959,7 @@ const store_ops store_sqlite_ops = {
     .person_get_by_number = sq_person_get_by_number,
     .person_find_by_nid_hash = sq_person_find_by_nid_hash,
     .person_find_by_username = sq_person_find_by_username,
+    .person_get_by_username = sq_person_get_by_username,
     .person_find_by_source_key = sq_person_find_by_source_key,
     .person_list = sq_person_list,
     .aff_insert = sq_aff_insert,

@@ -516,8 +516,11 @@ static void test_uuid_format_and_uniqueness(void **state)
             else
                 assert_non_null(strchr("0123456789abcdef", s[j]));
         }
-        assert_int_equal('4', s[14]);
+        assert_int_equal('7', s[14]);
         assert_non_null(strchr("89ab", s[19]));
+        /* Version 7 ids increase in the order they are made. */
+        if (i > 0)
+            assert_true(memcmp(u[i - 1], u[i], 37) < 0);
     }
     qsort(u, N, sizeof *u, cmp_uuid);
     for (int i = 1; i < N; i++)

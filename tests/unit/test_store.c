@@ -714,7 +714,8 @@ static void test_person_list(void **state)
         "00000000-0000-4000-8000-000000000005", "00000000-0000-4000-8000-000000000006",
     };
     static const char *const given[6] = {"Anna", "Bertil", "Cecilia", "Daniel", "Eeva", "Örjan"};
-    static const char *const family[6] = {"Äijälä", "Berg", "Carlsson", "Dahl", "Esko", "Öberg"};
+    static const char *const family[6] = {"Äijälä", "Berg", "Carlsson",
+                                          "Dahl",   "Esko", "Öberg"};
 
     add_unit(f->s, "uni", "");
     add_unit(f->s, "uni/cs", "uni");
