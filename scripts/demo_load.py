@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Load canonical feed files into a registry through the tunnus CLI.
 
-A stand-in for `tunnus import` (the feeds issue) used by the demo: every
-row becomes `person add` (or is correlated by national ID to a person
-already loaded), `affiliation add` and, while the relationship is current,
-`account create`. Bad rows are reported and skipped. National IDs are passed
+A stand-in for `tunnus import` (the feeds issue) used by the demo: a row of
+a person not seen before becomes one `person add` with the relationship
+(and the account while the relationship is current); a person's further
+rows (matched by national ID) become `affiliation add`. Bad rows are reported and skipped. National IDs are passed
 on standard input, never on the command line.
 """
 import csv
@@ -25,8 +25,13 @@ def tunnus(*args, stdin=None):
     return p.returncode, (json.loads(p.stdout) if p.returncode == 0 and p.stdout else None), p.stderr
 
 
+def end_reason(row):
+    return row["valid_to"] and row["end_reason"]
+
+
 def main():
     by_nid = {}
+    managers = set()  # staff keys loaded so far; a later manager is left out
     units = set()
     loaded = rejected = 0
     # Staff first, so that managers exist before their reports.
@@ -46,38 +51,40 @@ def main():
                             tunnus("orgunit", "add", code)
                             units.add(code)
                 nid = row["national_id"]
+                rel = ["--kind", kind, "--source", source, "--key", row["source_key"],
+                       "--from", row["valid_from"]]
+                for opt, col in (("--to", "valid_to"), ("--org-unit", "org_unit"),
+                                 ("--title", "title"), ("--school", "school"),
+                                 ("--class", "class"), ("--groups", "teaching_groups"),
+                                 ("--programme", "programme")):
+                    if row[col]:
+                        rel += [opt, row[col]]
+                if row["manager_key"] and row["manager_key"] in managers:
+                    rel += ["--manager", f"key:hr:{row['manager_key']}"]
+                current = row["valid_from"] <= TODAY and (not row["valid_to"] or row["valid_to"] >= TODAY)
                 pid = by_nid.get(nid)
                 if pid is None:
                     args = ["person", "add", "--given", row["given_names"],
-                            "--family", row["family_name"], "--national-id", "-"]
+                            "--family", row["family_name"], "--national-id", "-", *rel]
                     for opt, col in (("--preferred", "preferred_name"), ("--phone", "phone")):
                         if row[col]:
                             args += [opt, row[col]]
+                    if current:
+                        args.append("--account")
                     rc, out, err = tunnus(*args, stdin=nid + "\n")
-                    if rc != 0:
-                        print(f"{name}.csv line {line}: {err.strip()}", file=sys.stderr)
-                        rejected += 1
-                        continue
-                    pid = out["id"]
-                    by_nid[nid] = pid
-                args = ["affiliation", "add", f"id:{pid}", "--kind", kind, "--source", source,
-                        "--key", row["source_key"], "--from", row["valid_from"]]
-                for opt, col in (("--to", "valid_to"), ("--end-reason", "end_reason"),
-                                 ("--org-unit", "org_unit"), ("--title", "title"),
-                                 ("--school", "school"), ("--class", "class"),
-                                 ("--groups", "teaching_groups"), ("--programme", "programme")):
-                    if row[col]:
-                        args += [opt, row[col]]
-                if row["manager_key"]:
-                    args += ["--manager", f"key:hr:{row['manager_key']}"]
-                rc, out, err = tunnus(*args)
+                    if rc == 0:
+                        by_nid[nid] = out["id"]
+                else:
+                    rc, out, err = tunnus("affiliation", "add", f"id:{pid}", *rel)
                 if rc != 0:
                     print(f"{name}.csv line {line}: {err.strip()}", file=sys.stderr)
                     rejected += 1
                     continue
-                current = row["valid_from"] <= TODAY and (not row["valid_to"] or row["valid_to"] >= TODAY)
-                if current:
-                    tunnus("account", "create", f"id:{pid}")
+                if end_reason(row):
+                    tunnus("affiliation", "end", f"key:{source}:{row['source_key']}",
+                           "--date", row["valid_to"], "--reason", row["end_reason"])
+                if name == "hr":
+                    managers.add(row["source_key"])
                 loaded += 1
     print(f"loaded {loaded} relationships of {len(by_nid)} persons; {rejected} rows rejected")
 

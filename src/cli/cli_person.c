@@ -12,6 +12,18 @@ static const cli_optspec person_opts[] = {
     {"language", true},    {NULL, false},
 };
 
+/* person add also takes a first relationship and the account, created with
+ * the person in one atomic step (svc_person_enrol). */
+static const cli_optspec person_add_opts[] = {
+    {"national-id", true}, {"given", true},       {"family", true},   {"preferred", true},
+    {"email", true},       {"phone", true},       {"birth-date", true}, {"nationality", true},
+    {"language", true},    {"kind", true},        {"source", true},   {"key", true},
+    {"org-unit", true},    {"title", true},       {"school", true},   {"class", true},
+    {"groups", true},      {"programme", true},   {"manager", true},  {"sponsor", true},
+    {"from", true},        {"to", true},          {"account", false}, {"username", true},
+    {NULL, false},
+};
+
 /* "-" reads the national ID from standard input, so it stays out of the
  * process list and shell history. */
 static int read_nid_arg(cli_args *a, const char *v, char buf[64], const char **out)
@@ -68,14 +80,42 @@ static int person_add(cli_args *a, svc *s, const svc_actor *act)
     int rc = person_input_from(a, &in, nid);
     if (rc)
         return rc;
-    person p;
+    svc_aff_input af = {
+        .kind = cli_opt(a, "kind"),
+        .source = cli_opt(a, "source"),
+        .source_key = cli_opt(a, "key"),
+        .org_unit = cli_opt(a, "org-unit"),
+        .title = cli_opt(a, "title"),
+        .school = cli_opt(a, "school"),
+        .class_ = cli_opt(a, "class"),
+        .teaching_groups = cli_opt(a, "groups"),
+        .programme = cli_opt(a, "programme"),
+        .manager = cli_opt(a, "manager"),
+        .sponsor = cli_opt(a, "sponsor"),
+        .valid_from = cli_opt(a, "from"),
+        .valid_to = cli_opt(a, "to"),
+    };
+    bool has_aff = af.kind || af.source || af.source_key || af.org_unit || af.title ||
+                   af.school || af.class_ || af.teaching_groups || af.programme || af.manager ||
+                   af.sponsor || af.valid_from || af.valid_to;
+    if (has_aff && !af.kind) {
+        explicit_bzero(nid, sizeof nid);
+        return cli_usage(a, "a first affiliation needs --kind (and --from)");
+    }
+    svc_enrol_input ei = {
+        .person = in,
+        .affiliation = has_aff ? &af : NULL,
+        .account = cli_flag(a, "account") || cli_opt(a, "username"),
+        .username = cli_opt(a, "username"),
+    };
+    svc_enrolled r;
     tn_err e;
     tn_err_clear(&e);
-    tn_code c = svc_person_add(s, act, &in, &p, &e);
+    tn_code c = svc_person_enrol(s, act, &ei, &r, &e);
     explicit_bzero(nid, sizeof nid);
     if (c != TN_OK)
         return cli_fail(a, &e);
-    return finish_show(a, s, act, p.id);
+    return finish_show(a, s, act, r.person.id);
 }
 
 static int person_update(cli_args *a, svc *s, const svc_actor *act)
@@ -193,7 +233,7 @@ int cli_cmd_person(cli_args *a, int argc, char **argv)
     const cli_optspec *spec = NULL;
     int (*fn)(cli_args *, svc *, const svc_actor *) = NULL;
     if (strcmp(sub, "add") == 0) {
-        spec = person_opts;
+        spec = person_add_opts;
         fn = person_add;
     } else if (strcmp(sub, "update") == 0) {
         spec = person_opts;

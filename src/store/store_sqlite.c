@@ -1210,6 +1210,8 @@ static tn_code get_person(sq *q, stmt_id id, const char *key, int64_t number, pe
         code = sq_fail(q, rc, e);
     else if (!read_person(st, out))
         code = corrupt("person", e);
+    else if (tn_strlcpy(q->cache_id, out->id, sizeof q->cache_id))
+        q->cache_num = out->number; /* the lists that usually follow need it */
 out:
     done(st, own);
     return code;

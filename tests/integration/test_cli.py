@@ -298,3 +298,28 @@ def test_person_list_filters(tunnus):
     page = tunnus.json("person", "list", "--after", "2", "--limit", "2")
     assert [p["identity_number"] for p in page] == [3, 4]
     assert tunnus.run("person", "list", "--state", "bogus", check=False).returncode == EXIT_INVALID
+
+
+def test_person_add_with_relationship_and_account_is_one_atomic_step(tunnus):
+    tunnus.run("orgunit", "add", "Sivistys")
+    shown = tunnus.json("person", "add", "--given", "Aino Maria", "--family", "Mäkinen",
+                        "--kind", "staff", "--source", "hr", "--key", "E777",
+                        "--org-unit", "Sivistys", "--title", "opettaja", "--from", "2025-08-01",
+                        "--account")
+    assert shown["accounts"][0]["username"] == "aino.makinen"
+    assert shown["affiliations"][0]["source_key"] == "E777"
+    events = tunnus.sql("SELECT action, attrs FROM audit_event WHERE action LIKE 'person.%'"
+                        " AND result='allowed' AND action != 'person.read'")
+    assert [e[0] for e in events] == ["person.enrol"]
+    attrs = events[0][1].split(",")
+    assert "affiliation.source_key" in attrs and "account.username" in attrs
+    # A failure in any part leaves nothing behind: the unit does not exist.
+    before = tunnus.sql("SELECT count(*) FROM person")[0][0]
+    p = tunnus.run("person", "add", "--given", "Eino", "--family", "Mäkinen", "--kind", "staff",
+                   "--org-unit", "Nowhere", "--from", "2025-08-01", "--account", check=False)
+    assert p.returncode == EXIT_NOTFOUND and "Nowhere" in p.stderr
+    assert tunnus.sql("SELECT count(*) FROM person")[0][0] == before
+    assert tunnus.sql("SELECT count(*) FROM account")[0][0] == 1
+    p = tunnus.run("person", "add", "--given", "Eino", "--family", "Mäkinen", "--title", "x",
+                   check=False)
+    assert p.returncode == EXIT_USAGE and "--kind" in p.stderr
