@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "store_impl.h"
+#include "store_sqlite_int.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -116,6 +117,8 @@ typedef enum stmt_id {
  * a per-depth name (sp1, sp2 …) would add nothing but a statement to
  * prepare per level. With a fixed name the three statements are prepared
  * once like every other. */
+_Static_assert(ST__COUNT <= SQ_CORE_STMTS, "raise SQ_CORE_STMTS");
+
 static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -208,25 +211,14 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_AUDIT_LIST_SUBJECT] = AUDIT_SELECT "WHERE subject_id = ?1 ORDER BY seq",
 };
 
-typedef struct sq {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST__COUNT];
-    int depth;
-    /* The last person resolved from UUID to number. A service call inserts
-     * a person and then its affiliation and account, so remembering one
-     * pair saves a lookup per dependent row. Ids and numbers never change,
-     * so only a rollback (which may undo the insert) invalidates it. */
-    char cache_id[UUID_BUFSZ];
-    int64_t cache_num; /* 0 = empty */
-} sq;
 
 /* ---- errors ------------------------------------------------------------- */
 
 /* Map a failed SQLite call to a tn_code. Callers that can name the thing
- * in conflict test is_unique() first; this is the generic rest. SQLite's
+ * in conflict test sq_is_unique() first; this is the generic rest. SQLite's
  * own messages name tables and columns, never bound values, so they are
  * safe to pass on. */
-static tn_code sq_fail(sq *q, int rc, tn_err *e)
+tn_code sq_fail(sq *q, int rc, tn_err *e)
 {
     const char *msg = sqlite3_errmsg(q->db);
     switch (rc & 0xff) {
@@ -250,18 +242,18 @@ static tn_code sq_fail(sq *q, int rc, tn_err *e)
     }
 }
 
-static bool is_unique(int rc)
+bool sq_is_unique(int rc)
 {
     return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
-static tn_code bind_fail(sq *q, tn_err *e)
+tn_code sq_bind_fail(sq *q, tn_err *e)
 {
     return tn_err_set(e, TN_EINTERNAL, NULL, "cannot bind a query parameter: %s",
                       sqlite3_errmsg(q->db));
 }
 
-static tn_code corrupt(const char *what, tn_err *e)
+tn_code sq_corrupt(const char *what, tn_err *e)
 {
     return tn_err_set(e, TN_EIO, NULL, "malformed %s row in the registry", what);
 }
@@ -292,9 +284,39 @@ static tn_code prep(sq *q, stmt_id id, sqlite3_stmt **out, bool *owned, tn_err *
     return TN_OK;
 }
 
+tn_code sq_prep_sql(sq *q, const char *sql, sqlite3_stmt **out, bool *owned, tn_err *e)
+{
+    *owned = false;
+    int slot = -1;
+    for (int i = 0; i < q->nxst; i++)
+        if (q->xst[i].sql == sql) {
+            slot = i;
+            break;
+        }
+    sqlite3_stmt *c = slot >= 0 ? q->xst[slot].st : NULL;
+    if (c && !sqlite3_stmt_busy(c)) {
+        *out = c;
+        return TN_OK;
+    }
+    bool cache = !c && q->nxst < SQ_XSTMTS;
+    int rc = sqlite3_prepare_v3(q->db, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, out, NULL);
+    if (rc != SQLITE_OK) {
+        *out = NULL;
+        return sq_fail(q, rc, e);
+    }
+    if (cache) {
+        q->xst[q->nxst].sql = sql;
+        q->xst[q->nxst].st = *out;
+        q->nxst++;
+    } else {
+        *owned = true;
+    }
+    return TN_OK;
+}
+
 /* Return a statement: reset it and drop its bindings, which matters because
  * text is bound SQLITE_STATIC and must not outlive the caller's strings. */
-static void done(sqlite3_stmt *st, bool owned)
+void sq_done(sqlite3_stmt *st, bool owned)
 {
     if (!st)
         return;
@@ -318,30 +340,30 @@ static tn_code run(sq *q, stmt_id id, tn_err *e)
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
 /* ---- binding and reading ------------------------------------------------ */
 
-static int b_text(sqlite3_stmt *st, int i, const char *s)
+int sq_b_text(sqlite3_stmt *st, int i, const char *s)
 {
     return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 /* Optional text: "" and NULL are both stored as NULL. */
-static int b_opt(sqlite3_stmt *st, int i, const char *s)
+int sq_b_opt(sqlite3_stmt *st, int i, const char *s)
 {
     return (s && *s) ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 /* Text in a NOT NULL DEFAULT '' column: NULL is stored as "". */
-static int b_str(sqlite3_stmt *st, int i, const char *s)
+int sq_b_str(sqlite3_stmt *st, int i, const char *s)
 {
     return sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
 }
 
-static int b_date(sqlite3_stmt *st, int i, tn_date d, char buf[DATE_ISO_LEN])
+int sq_b_date(sqlite3_stmt *st, int i, tn_date d, char buf[DATE_ISO_LEN])
 {
     if (d == TN_DATE_NONE)
         return sqlite3_bind_null(st, i);
@@ -349,7 +371,7 @@ static int b_date(sqlite3_stmt *st, int i, tn_date d, char buf[DATE_ISO_LEN])
     return sqlite3_bind_text(st, i, buf, -1, SQLITE_STATIC);
 }
 
-static int b_num(sqlite3_stmt *st, int i, int64_t n)
+int sq_b_num(sqlite3_stmt *st, int i, int64_t n)
 {
     return n ? sqlite3_bind_int64(st, i, n) : sqlite3_bind_null(st, i);
 }
@@ -360,7 +382,7 @@ static int b_num(sqlite3_stmt *st, int i, int64_t n)
  * NUL-terminated, so sqlite3_column_text would copy it into a fresh
  * allocation just to add the terminator, once per column per row. The
  * database encoding is UTF-8, so the blob view is the same bytes. */
-static bool col_str(sqlite3_stmt *st, int i, char *out, size_t cap)
+bool sq_col_str(sqlite3_stmt *st, int i, char *out, size_t cap)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL) {
         out[0] = '\0';
@@ -378,11 +400,11 @@ static bool col_str(sqlite3_stmt *st, int i, char *out, size_t cap)
     return true;
 }
 
-static bool col_date(sqlite3_stmt *st, int i, tn_date *d)
+bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d)
 {
     char t[DATE_ISO_LEN + 1];
     tn_err e;
-    if (!col_str(st, i, t, sizeof t))
+    if (!sq_col_str(st, i, t, sizeof t))
         return false;
     if (!*t) {
         *d = TN_DATE_NONE;
@@ -395,21 +417,21 @@ static bool read_person(sqlite3_stmt *st, person *p)
 {
     bool ok = true;
     p->number = sqlite3_column_int64(st, 0);
-    ok &= col_str(st, 1, p->id, sizeof p->id);
+    ok &= sq_col_str(st, 1, p->id, sizeof p->id);
     char state[STATE_BUFSZ];
-    ok &= col_str(st, 2, state, sizeof state) && person_state_parse(state, &p->state);
-    ok &= col_str(st, 3, p->given_names, sizeof p->given_names);
-    ok &= col_str(st, 4, p->family_name, sizeof p->family_name);
-    ok &= col_str(st, 5, p->preferred_name, sizeof p->preferred_name);
-    ok &= col_str(st, 6, p->email, sizeof p->email);
-    ok &= col_str(st, 7, p->phone, sizeof p->phone);
-    ok &= col_date(st, 8, &p->birth_date);
-    ok &= col_str(st, 9, p->gender, sizeof p->gender);
-    ok &= col_str(st, 10, p->nationality, sizeof p->nationality);
-    ok &= col_str(st, 11, p->language, sizeof p->language);
+    ok &= sq_col_str(st, 2, state, sizeof state) && person_state_parse(state, &p->state);
+    ok &= sq_col_str(st, 3, p->given_names, sizeof p->given_names);
+    ok &= sq_col_str(st, 4, p->family_name, sizeof p->family_name);
+    ok &= sq_col_str(st, 5, p->preferred_name, sizeof p->preferred_name);
+    ok &= sq_col_str(st, 6, p->email, sizeof p->email);
+    ok &= sq_col_str(st, 7, p->phone, sizeof p->phone);
+    ok &= sq_col_date(st, 8, &p->birth_date);
+    ok &= sq_col_str(st, 9, p->gender, sizeof p->gender);
+    ok &= sq_col_str(st, 10, p->nationality, sizeof p->nationality);
+    ok &= sq_col_str(st, 11, p->language, sizeof p->language);
     p->has_national_id = sqlite3_column_int(st, 12) != 0;
-    ok &= col_date(st, 13, &p->legal_hold_until);
-    ok &= col_date(st, 14, &p->death_date);
+    ok &= sq_col_date(st, 13, &p->legal_hold_until);
+    ok &= sq_col_date(st, 14, &p->death_date);
     p->created_at = sqlite3_column_int64(st, 15);
     p->updated_at = sqlite3_column_int64(st, 16);
     return ok;
@@ -419,21 +441,21 @@ static bool read_aff(sqlite3_stmt *st, affiliation *a)
 {
     bool ok = true;
     a->id = sqlite3_column_int64(st, 0);
-    ok &= col_str(st, 1, a->person_id, sizeof a->person_id);
-    ok &= col_str(st, 2, a->kind, sizeof a->kind);
-    ok &= col_str(st, 3, a->source, sizeof a->source);
-    ok &= col_str(st, 4, a->source_key, sizeof a->source_key);
-    ok &= col_str(st, 5, a->org_unit, sizeof a->org_unit);
-    ok &= col_str(st, 6, a->title, sizeof a->title);
-    ok &= col_str(st, 7, a->school, sizeof a->school);
-    ok &= col_str(st, 8, a->class_, sizeof a->class_);
-    ok &= col_str(st, 9, a->teaching_groups, sizeof a->teaching_groups);
-    ok &= col_str(st, 10, a->programme, sizeof a->programme);
-    ok &= col_str(st, 11, a->manager_id, sizeof a->manager_id);
-    ok &= col_str(st, 12, a->sponsor_id, sizeof a->sponsor_id);
-    ok &= col_date(st, 13, &a->valid_from);
-    ok &= col_date(st, 14, &a->valid_to);
-    ok &= col_str(st, 15, a->end_reason, sizeof a->end_reason);
+    ok &= sq_col_str(st, 1, a->person_id, sizeof a->person_id);
+    ok &= sq_col_str(st, 2, a->kind, sizeof a->kind);
+    ok &= sq_col_str(st, 3, a->source, sizeof a->source);
+    ok &= sq_col_str(st, 4, a->source_key, sizeof a->source_key);
+    ok &= sq_col_str(st, 5, a->org_unit, sizeof a->org_unit);
+    ok &= sq_col_str(st, 6, a->title, sizeof a->title);
+    ok &= sq_col_str(st, 7, a->school, sizeof a->school);
+    ok &= sq_col_str(st, 8, a->class_, sizeof a->class_);
+    ok &= sq_col_str(st, 9, a->teaching_groups, sizeof a->teaching_groups);
+    ok &= sq_col_str(st, 10, a->programme, sizeof a->programme);
+    ok &= sq_col_str(st, 11, a->manager_id, sizeof a->manager_id);
+    ok &= sq_col_str(st, 12, a->sponsor_id, sizeof a->sponsor_id);
+    ok &= sq_col_date(st, 13, &a->valid_from);
+    ok &= sq_col_date(st, 14, &a->valid_to);
+    ok &= sq_col_str(st, 15, a->end_reason, sizeof a->end_reason);
     a->created_at = sqlite3_column_int64(st, 16);
     a->updated_at = sqlite3_column_int64(st, 17);
     return ok;
@@ -443,13 +465,13 @@ static bool read_account(sqlite3_stmt *st, account *a)
 {
     bool ok = true;
     a->id = sqlite3_column_int64(st, 0);
-    ok &= col_str(st, 1, a->person_id, sizeof a->person_id);
-    ok &= col_str(st, 2, a->username, sizeof a->username);
-    ok &= col_str(st, 3, a->email, sizeof a->email);
+    ok &= sq_col_str(st, 1, a->person_id, sizeof a->person_id);
+    ok &= sq_col_str(st, 2, a->username, sizeof a->username);
+    ok &= sq_col_str(st, 3, a->email, sizeof a->email);
     char state[STATE_BUFSZ];
-    ok &= col_str(st, 4, state, sizeof state) && account_state_parse(state, &a->state);
-    ok &= col_date(st, 5, &a->created_on);
-    ok &= col_date(st, 6, &a->closed_on);
+    ok &= sq_col_str(st, 4, state, sizeof state) && account_state_parse(state, &a->state);
+    ok &= sq_col_date(st, 5, &a->created_on);
+    ok &= sq_col_date(st, 6, &a->closed_on);
     a->created_at = sqlite3_column_int64(st, 7);
     a->updated_at = sqlite3_column_int64(st, 8);
     return ok;
@@ -459,9 +481,9 @@ static bool read_unit(sqlite3_stmt *st, org_unit *u)
 {
     bool ok = true;
     u->id = sqlite3_column_int64(st, 0);
-    ok &= col_str(st, 1, u->code, sizeof u->code);
-    ok &= col_str(st, 2, u->name, sizeof u->name);
-    ok &= col_str(st, 3, u->parent_code, sizeof u->parent_code);
+    ok &= sq_col_str(st, 1, u->code, sizeof u->code);
+    ok &= sq_col_str(st, 2, u->name, sizeof u->name);
+    ok &= sq_col_str(st, 3, u->parent_code, sizeof u->parent_code);
     u->created_at = sqlite3_column_int64(st, 4);
     return ok;
 }
@@ -556,7 +578,7 @@ static tn_code read_user_version(sq *q, int *out, tn_err *e)
     }
     *out = sqlite3_column_int(st, 0);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -626,6 +648,8 @@ static void sq_close(void *priv)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(q->st[i]);
+    for (int i = 0; i < q->nxst; i++)
+        sqlite3_finalize(q->xst[i].st);
     /* An open transaction is rolled back by the close. */
     sqlite3_close_v2(q->db);
     free(q);
@@ -794,7 +818,7 @@ static tn_code lost(sq *q, tn_err *e)
 /* Every mutating method starts here: a write outside a transaction would
  * autocommit on its own and break the atomicity of a service call, so it
  * is a programming error worth catching early. */
-static tn_code need_tx(sq *q, tn_err *e)
+tn_code sq_need_tx(sq *q, tn_err *e)
 {
     if (q->depth == 0)
         return tn_err_set(e, TN_EINTERNAL, NULL, "write outside a transaction");
@@ -874,8 +898,8 @@ static tn_code select_text(sq *q, stmt_id id, const char *p1, const char *p2, ch
     tn_code code = prep(q, id, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, p1) != SQLITE_OK || (p2 && b_text(st, 2, p2) != SQLITE_OK)) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, p1) != SQLITE_OK || (p2 && sq_b_text(st, 2, p2) != SQLITE_OK)) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -883,10 +907,10 @@ static tn_code select_text(sq *q, stmt_id id, const char *p1, const char *p2, ch
         code = TN_ENOTFOUND;
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
-    else if (!col_str(st, 0, out, cap))
-        code = corrupt("lookup", e);
+    else if (!sq_col_str(st, 0, out, cap))
+        code = sq_corrupt("lookup", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -898,8 +922,8 @@ static tn_code select_int(sq *q, stmt_id id, const char *p1, int64_t *out, tn_er
     tn_code code = prep(q, id, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, p1) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, p1) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -910,13 +934,13 @@ static tn_code select_int(sq *q, stmt_id id, const char *p1, int64_t *out, tn_er
     else
         *out = sqlite3_column_int64(st, 0);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
 /* Person UUID -> internal number. remember: keep the pair in the one-slot
  * cache (for the subject of a call, not for its manager or sponsor). */
-static tn_code person_num(sq *q, const char *id, bool remember, const char *field,
+tn_code sq_person_num(sq *q, const char *id, bool remember, const char *field,
                           const char *what, int64_t *out, tn_err *e)
 {
     if (q->cache_num > 0 && strcmp(q->cache_id, id) == 0) {
@@ -945,7 +969,7 @@ static tn_code unit_id(sq *q, const char *code_, const char *field, const char *
 }
 
 /* Run a single-row INSERT/UPDATE whose parameters are bound. */
-static int step_write(sqlite3_stmt *st)
+int sq_step_write(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -961,8 +985,8 @@ static tn_code sq_meta_get(void *priv, const char *key, char *out, size_t cap, t
     tn_code code = prep(q, ST_META_GET, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, key) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, key) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -970,10 +994,10 @@ static tn_code sq_meta_get(void *priv, const char *key, char *out, size_t cap, t
         code = tn_err_set(e, TN_ENOTFOUND, "key", "registry setting %s is not set", key);
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
-    else if (cap == 0 || !col_str(st, 0, out, cap))
+    else if (cap == 0 || !sq_col_str(st, 0, out, cap))
         code = tn_err_set(e, TN_EINTERNAL, "key", "buffer too small for setting %s", key);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -982,24 +1006,24 @@ static tn_code sq_meta_set(void *priv, const char *key, const char *value, tn_er
     sq *q = priv;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK || (code = prep(q, ST_META_SET, &st, &own, e)) != TN_OK)
         goto out;
-    if (b_text(st, 1, key) != SQLITE_OK || b_text(st, 2, value) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, key) != SQLITE_OK || sq_b_text(st, 2, value) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    int rc = step_write(st);
+    int rc = sq_step_write(st);
     if (rc != SQLITE_OK)
         code = sq_fail(q, rc, e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
 /* ---- persons ------------------------------------------------------------ */
 
-static tn_code bad_state(const char *what, tn_err *e)
+tn_code sq_bad_state(const char *what, tn_err *e)
 {
     return tn_err_set(e, TN_EINVAL, "state", "invalid %s state", what);
 }
@@ -1012,11 +1036,11 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
     bool own = false;
     char bd[DATE_ISO_LEN], lh[DATE_ISO_LEN], dd[DATE_ISO_LEN];
     const char *state = person_state_name(p->state);
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if (!state || (unsigned)p->state >= PSTATE_MAX) {
-        code = bad_state("person", e);
+        code = sq_bad_state("person", e);
         goto out;
     }
     if ((sealed == NULL) != (hash == NULL) || sealed_len > SEALED_MAX_BYTES) {
@@ -1026,32 +1050,32 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
     }
     if ((code = prep(q, ST_PERSON_INSERT, &st, &own, e)) != TN_OK)
         goto out;
-    int rc = b_text(st, 1, p->id);
-    rc |= b_text(st, 2, state);
-    rc |= b_text(st, 3, p->given_names);
-    rc |= b_text(st, 4, p->family_name);
-    rc |= b_text(st, 5, p->preferred_name);
-    rc |= b_text(st, 6, p->email);
-    rc |= b_text(st, 7, p->phone);
-    rc |= b_date(st, 8, p->birth_date, bd);
-    rc |= b_text(st, 9, p->gender);
-    rc |= b_text(st, 10, p->nationality);
-    rc |= b_text(st, 11, p->language);
+    int rc = sq_b_text(st, 1, p->id);
+    rc |= sq_b_text(st, 2, state);
+    rc |= sq_b_text(st, 3, p->given_names);
+    rc |= sq_b_text(st, 4, p->family_name);
+    rc |= sq_b_text(st, 5, p->preferred_name);
+    rc |= sq_b_text(st, 6, p->email);
+    rc |= sq_b_text(st, 7, p->phone);
+    rc |= sq_b_date(st, 8, p->birth_date, bd);
+    rc |= sq_b_text(st, 9, p->gender);
+    rc |= sq_b_text(st, 10, p->nationality);
+    rc |= sq_b_text(st, 11, p->language);
     rc |= sealed ? sqlite3_bind_blob(st, 12, sealed, (int)sealed_len, SQLITE_STATIC)
                  : sqlite3_bind_null(st, 12);
     rc |= hash ? sqlite3_bind_blob(st, 13, hash, STORE_HASH_BYTES, SQLITE_STATIC)
                : sqlite3_bind_null(st, 13);
-    rc |= b_date(st, 14, p->legal_hold_until, lh);
-    rc |= b_date(st, 15, p->death_date, dd);
+    rc |= sq_b_date(st, 14, p->legal_hold_until, lh);
+    rc |= sq_b_date(st, 15, p->death_date, dd);
     rc |= sqlite3_bind_int64(st, 16, p->created_at);
     rc |= sqlite3_bind_int64(st, 17, p->updated_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
-        if (!is_unique(rc))
+        if (!sq_is_unique(rc))
             code = sq_fail(q, rc, e);
         else if (strstr(sqlite3_errmsg(q->db), "nid_hash"))
             code = tn_err_set(e, TN_ECONFLICT, "national_id",
@@ -1065,7 +1089,7 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
     if (tn_strlcpy(q->cache_id, p->id, sizeof q->cache_id))
         q->cache_num = p->number;
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1076,40 +1100,40 @@ static tn_code sq_person_update(void *priv, const person *p, tn_err *e)
     bool own = false;
     char bd[DATE_ISO_LEN], lh[DATE_ISO_LEN], dd[DATE_ISO_LEN];
     const char *state = person_state_name(p->state);
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if (!state || (unsigned)p->state >= PSTATE_MAX) {
-        code = bad_state("person", e);
+        code = sq_bad_state("person", e);
         goto out;
     }
     if ((code = prep(q, ST_PERSON_UPDATE, &st, &own, e)) != TN_OK)
         goto out;
-    int rc = b_text(st, 1, p->id);
-    rc |= b_text(st, 2, state);
-    rc |= b_text(st, 3, p->given_names);
-    rc |= b_text(st, 4, p->family_name);
-    rc |= b_text(st, 5, p->preferred_name);
-    rc |= b_text(st, 6, p->email);
-    rc |= b_text(st, 7, p->phone);
-    rc |= b_date(st, 8, p->birth_date, bd);
-    rc |= b_text(st, 9, p->gender);
-    rc |= b_text(st, 10, p->nationality);
-    rc |= b_text(st, 11, p->language);
-    rc |= b_date(st, 12, p->legal_hold_until, lh);
-    rc |= b_date(st, 13, p->death_date, dd);
+    int rc = sq_b_text(st, 1, p->id);
+    rc |= sq_b_text(st, 2, state);
+    rc |= sq_b_text(st, 3, p->given_names);
+    rc |= sq_b_text(st, 4, p->family_name);
+    rc |= sq_b_text(st, 5, p->preferred_name);
+    rc |= sq_b_text(st, 6, p->email);
+    rc |= sq_b_text(st, 7, p->phone);
+    rc |= sq_b_date(st, 8, p->birth_date, bd);
+    rc |= sq_b_text(st, 9, p->gender);
+    rc |= sq_b_text(st, 10, p->nationality);
+    rc |= sq_b_text(st, 11, p->language);
+    rc |= sq_b_date(st, 12, p->legal_hold_until, lh);
+    rc |= sq_b_date(st, 13, p->death_date, dd);
     rc |= sqlite3_bind_int64(st, 14, p->updated_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK)
         code = sq_fail(q, rc, e);
     else if (sqlite3_changes(q->db) == 0)
         code = tn_err_set(e, TN_ENOTFOUND, "id", "person not found");
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1119,7 +1143,7 @@ static tn_code sq_person_set_nid(void *priv, const char *id, const unsigned char
     sq *q = priv;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if ((sealed == NULL) != (hash == NULL) || sealed_len > SEALED_MAX_BYTES) {
@@ -1129,24 +1153,24 @@ static tn_code sq_person_set_nid(void *priv, const char *id, const unsigned char
     }
     if ((code = prep(q, ST_PERSON_SET_NID, &st, &own, e)) != TN_OK)
         goto out;
-    int rc = b_text(st, 1, id);
+    int rc = sq_b_text(st, 1, id);
     rc |= sealed ? sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC)
                  : sqlite3_bind_null(st, 2);
     rc |= hash ? sqlite3_bind_blob(st, 3, hash, STORE_HASH_BYTES, SQLITE_STATIC)
                : sqlite3_bind_null(st, 3);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK)
-        code = is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "national_id",
+        code = sq_is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "national_id",
                                           "another person has the same national ID")
                              : sq_fail(q, rc, e);
     else if (sqlite3_changes(q->db) == 0)
         code = tn_err_set(e, TN_ENOTFOUND, "id", "person not found");
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1159,8 +1183,8 @@ static tn_code sq_person_get_nid(void *priv, const char *id, unsigned char *out,
     tn_code code = prep(q, ST_PERSON_GET_NID, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, id) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, id) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -1186,7 +1210,7 @@ static tn_code sq_person_get_nid(void *priv, const char *id, unsigned char *out,
         memcpy(out, blob, n);
     *outlen = n;
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1198,9 +1222,9 @@ static tn_code get_person(sq *q, stmt_id id, const char *key, int64_t number, pe
     tn_code code = prep(q, id, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    int rc = key ? b_text(st, 1, key) : sqlite3_bind_int64(st, 1, number);
+    int rc = key ? sq_b_text(st, 1, key) : sqlite3_bind_int64(st, 1, number);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
     rc = sqlite3_step(st);
@@ -1209,11 +1233,11 @@ static tn_code get_person(sq *q, stmt_id id, const char *key, int64_t number, pe
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
     else if (!read_person(st, out))
-        code = corrupt("person", e);
+        code = sq_corrupt("person", e);
     else if (tn_strlcpy(q->cache_id, out->id, sizeof q->cache_id))
         q->cache_num = out->number; /* the lists that usually follow need it */
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1246,7 +1270,7 @@ static tn_code sq_person_find_by_nid_hash(void *priv, const unsigned char *hash,
     if (code != TN_OK)
         goto out;
     if (sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC) != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -1254,10 +1278,10 @@ static tn_code sq_person_find_by_nid_hash(void *priv, const unsigned char *hash,
         code = tn_err_set(e, TN_ENOTFOUND, "national_id", "no person has this national ID");
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
-    else if (!col_str(st, 0, id_out, UUID_BUFSZ))
-        code = corrupt("person", e);
+    else if (!sq_col_str(st, 0, id_out, UUID_BUFSZ))
+        code = sq_corrupt("person", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1297,7 +1321,7 @@ static tn_code sq_person_list(void *priv, const store_person_filter *f, store_pe
     if (f->state >= 0) {
         state = (unsigned)f->state < PSTATE_MAX ? person_state_name((person_state)f->state) : NULL;
         if (!state) {
-            code = bad_state("person", e);
+            code = sq_bad_state("person", e);
             goto out;
         }
     }
@@ -1309,20 +1333,20 @@ static tn_code sq_person_list(void *priv, const store_person_filter *f, store_pe
     if ((code = prep(q, by_unit ? ST_PERSON_LIST_UNIT : ST_PERSON_LIST, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, f->after_number > 0 ? f->after_number : 0);
-    rc |= b_text(st, 2, state);
-    rc |= b_opt(st, 3, f->kind);
-    rc |= b_text(st, 4, (const char *)name);
+    rc |= sq_b_text(st, 2, state);
+    rc |= sq_b_opt(st, 3, f->kind);
+    rc |= sq_b_text(st, 4, (const char *)name);
     rc |= sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
     if (by_unit)
-        rc |= b_text(st, 6, f->org_unit);
+        rc |= sq_b_text(st, 6, f->org_unit);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
     p = tn_malloc(sizeof *p);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (!read_person(st, p)) {
-            code = corrupt("person", e);
+            code = sq_corrupt("person", e);
             goto out;
         }
         if (cb(p, ctx) != 0)
@@ -1331,7 +1355,7 @@ static tn_code sq_person_list(void *priv, const store_person_filter *f, store_pe
     if (rc != SQLITE_DONE)
         code = sq_fail(q, rc, e);
 out:
-    done(st, own);
+    sq_done(st, own);
     free(name);
     free(p);
     return code;
@@ -1345,14 +1369,14 @@ static tn_code aff_refs(sq *q, const affiliation *a, bool with_person, int64_t n
     tn_code code = TN_OK;
     nums[0] = nums[1] = nums[2] = nums[3] = 0;
     if (with_person &&
-        (code = person_num(q, a->person_id, true, "person_id", "person", &nums[0], e)) != TN_OK)
+        (code = sq_person_num(q, a->person_id, true, "person_id", "person", &nums[0], e)) != TN_OK)
         return code;
     if (a->manager_id[0] &&
-        (code = person_num(q, a->manager_id, false, "manager_id", "manager", &nums[2], e)) !=
+        (code = sq_person_num(q, a->manager_id, false, "manager_id", "manager", &nums[2], e)) !=
             TN_OK)
         return code;
     if (a->sponsor_id[0] &&
-        (code = person_num(q, a->sponsor_id, false, "sponsor_id", "sponsor", &nums[3], e)) !=
+        (code = sq_person_num(q, a->sponsor_id, false, "sponsor_id", "sponsor", &nums[3], e)) !=
             TN_OK)
         return code;
     return TN_OK;
@@ -1362,7 +1386,7 @@ static tn_code aff_refs(sq *q, const affiliation *a, bool with_person, int64_t n
  * foreign key that fails here is the org unit (referenced by code). */
 static tn_code aff_conflict(sq *q, int rc, const affiliation *a, tn_err *e)
 {
-    if (is_unique(rc))
+    if (sq_is_unique(rc))
         return tn_err_set(e, TN_ECONFLICT, "source_key", "source key %s:%s already exists",
                           a->source, a->source_key);
     if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
@@ -1377,39 +1401,39 @@ static tn_code sq_aff_insert(void *priv, affiliation *a, tn_err *e)
     bool own = false;
     int64_t nums[4];
     char vf[DATE_ISO_LEN], vt[DATE_ISO_LEN];
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK || (code = aff_refs(q, a, true, nums, e)) != TN_OK ||
         (code = prep(q, ST_AFF_INSERT, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, nums[0]);
-    rc |= b_text(st, 2, a->kind);
-    rc |= b_text(st, 3, a->source);
-    rc |= b_text(st, 4, a->source_key);
-    rc |= b_opt(st, 5, a->org_unit);
-    rc |= b_text(st, 6, a->title);
-    rc |= b_text(st, 7, a->school);
-    rc |= b_text(st, 8, a->class_);
-    rc |= b_text(st, 9, a->teaching_groups);
-    rc |= b_text(st, 10, a->programme);
-    rc |= b_num(st, 11, nums[2]);
-    rc |= b_num(st, 12, nums[3]);
-    rc |= b_date(st, 13, a->valid_from, vf);
-    rc |= b_date(st, 14, a->valid_to, vt);
-    rc |= b_text(st, 15, a->end_reason);
+    rc |= sq_b_text(st, 2, a->kind);
+    rc |= sq_b_text(st, 3, a->source);
+    rc |= sq_b_text(st, 4, a->source_key);
+    rc |= sq_b_opt(st, 5, a->org_unit);
+    rc |= sq_b_text(st, 6, a->title);
+    rc |= sq_b_text(st, 7, a->school);
+    rc |= sq_b_text(st, 8, a->class_);
+    rc |= sq_b_text(st, 9, a->teaching_groups);
+    rc |= sq_b_text(st, 10, a->programme);
+    rc |= sq_b_num(st, 11, nums[2]);
+    rc |= sq_b_num(st, 12, nums[3]);
+    rc |= sq_b_date(st, 13, a->valid_from, vf);
+    rc |= sq_b_date(st, 14, a->valid_to, vt);
+    rc |= sq_b_text(st, 15, a->end_reason);
     rc |= sqlite3_bind_int64(st, 16, a->created_at);
     rc |= sqlite3_bind_int64(st, 17, a->updated_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
         code = aff_conflict(q, rc, a, e);
         goto out;
     }
     a->id = sqlite3_last_insert_rowid(q->db);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1422,37 +1446,37 @@ static tn_code sq_aff_update(void *priv, const affiliation *a, tn_err *e)
     bool own = false;
     int64_t nums[4];
     char vf[DATE_ISO_LEN], vt[DATE_ISO_LEN];
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK || (code = aff_refs(q, a, false, nums, e)) != TN_OK ||
         (code = prep(q, ST_AFF_UPDATE, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, a->id);
-    rc |= b_text(st, 2, a->kind);
-    rc |= b_text(st, 3, a->source);
-    rc |= b_text(st, 4, a->source_key);
-    rc |= b_opt(st, 5, a->org_unit);
-    rc |= b_text(st, 6, a->title);
-    rc |= b_text(st, 7, a->school);
-    rc |= b_text(st, 8, a->class_);
-    rc |= b_text(st, 9, a->teaching_groups);
-    rc |= b_text(st, 10, a->programme);
-    rc |= b_num(st, 11, nums[2]);
-    rc |= b_num(st, 12, nums[3]);
-    rc |= b_date(st, 13, a->valid_from, vf);
-    rc |= b_date(st, 14, a->valid_to, vt);
-    rc |= b_text(st, 15, a->end_reason);
+    rc |= sq_b_text(st, 2, a->kind);
+    rc |= sq_b_text(st, 3, a->source);
+    rc |= sq_b_text(st, 4, a->source_key);
+    rc |= sq_b_opt(st, 5, a->org_unit);
+    rc |= sq_b_text(st, 6, a->title);
+    rc |= sq_b_text(st, 7, a->school);
+    rc |= sq_b_text(st, 8, a->class_);
+    rc |= sq_b_text(st, 9, a->teaching_groups);
+    rc |= sq_b_text(st, 10, a->programme);
+    rc |= sq_b_num(st, 11, nums[2]);
+    rc |= sq_b_num(st, 12, nums[3]);
+    rc |= sq_b_date(st, 13, a->valid_from, vf);
+    rc |= sq_b_date(st, 14, a->valid_to, vt);
+    rc |= sq_b_text(st, 15, a->end_reason);
     rc |= sqlite3_bind_int64(st, 16, a->updated_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK)
         code = aff_conflict(q, rc, a, e);
     else if (sqlite3_changes(q->db) == 0)
         code = tn_err_set(e, TN_ENOTFOUND, "id", "affiliation not found");
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1464,10 +1488,10 @@ static tn_code get_aff(sq *q, stmt_id id, int64_t rowid, const char *source, con
     tn_code code = prep(q, id, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    int rc = source ? (b_text(st, 1, source) | b_text(st, 2, key ? key : ""))
+    int rc = source ? (sq_b_text(st, 1, source) | sq_b_text(st, 2, key ? key : ""))
                     : sqlite3_bind_int64(st, 1, rowid);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
     rc = sqlite3_step(st);
@@ -1478,9 +1502,9 @@ static tn_code get_aff(sq *q, stmt_id id, int64_t rowid, const char *source, con
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
     else if (!read_aff(st, out))
-        code = corrupt("affiliation", e);
+        code = sq_corrupt("affiliation", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1529,7 +1553,7 @@ static tn_code collect(sq *q, stmt_id id, int64_t num, row_reader read, size_t e
     if (code != TN_OK)
         goto out;
     if (num >= 0 && sqlite3_bind_int64(st, 1, num) != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc;
@@ -1539,7 +1563,7 @@ static tn_code collect(sq *q, stmt_id id, int64_t num, row_reader read, size_t e
             arr = tn_realloc(arr, cap * elem);
         }
         if (!read(st, arr + len * elem)) {
-            code = corrupt(what, e);
+            code = sq_corrupt(what, e);
             goto out;
         }
         len++;
@@ -1552,7 +1576,7 @@ static tn_code collect(sq *q, stmt_id id, int64_t num, row_reader read, size_t e
     *n = len;
     arr = NULL;
 out:
-    done(st, own);
+    sq_done(st, own);
     free(arr);
     return code;
 }
@@ -1564,7 +1588,7 @@ static tn_code sq_aff_list_by_person(void *priv, const char *person_id, affiliat
     int64_t num = 0;
     *out = NULL;
     *n = 0;
-    tn_code code = person_num(q, person_id, true, "person_id", "person", &num, e);
+    tn_code code = sq_person_num(q, person_id, true, "person_id", "person", &num, e);
     if (code != TN_OK)
         return code;
     return collect(q, ST_AFF_LIST, num, rd_aff, sizeof **out, "affiliation", (void **)out, n,
@@ -1575,7 +1599,7 @@ static tn_code sq_aff_list_by_person(void *priv, const char *person_id, affiliat
 
 static tn_code account_conflict(sq *q, int rc, const account *a, tn_err *e)
 {
-    if (is_unique(rc)) {
+    if (sq_is_unique(rc)) {
         if (strstr(sqlite3_errmsg(q->db), "account.email"))
             return tn_err_set(e, TN_ECONFLICT, "email", "e-mail address %s already exists",
                               a->email);
@@ -1593,37 +1617,37 @@ static tn_code sq_account_insert(void *priv, account *a, tn_err *e)
     int64_t num = 0;
     char co[DATE_ISO_LEN], cl[DATE_ISO_LEN];
     const char *state = (unsigned)a->state < ASTATE_MAX ? account_state_name(a->state) : NULL;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if (!state) {
-        code = bad_state("account", e);
+        code = sq_bad_state("account", e);
         goto out;
     }
-    if ((code = person_num(q, a->person_id, true, "person_id", "person", &num, e)) != TN_OK ||
+    if ((code = sq_person_num(q, a->person_id, true, "person_id", "person", &num, e)) != TN_OK ||
         (code = prep(q, ST_ACCOUNT_INSERT, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, num);
-    rc |= b_text(st, 2, a->username);
-    rc |= b_opt(st, 3, a->email);
-    rc |= b_text(st, 4, state);
-    rc |= b_date(st, 5, a->created_on, co);
-    rc |= b_date(st, 6, a->closed_on, cl);
+    rc |= sq_b_text(st, 2, a->username);
+    rc |= sq_b_opt(st, 3, a->email);
+    rc |= sq_b_text(st, 4, state);
+    rc |= sq_b_date(st, 5, a->created_on, co);
+    rc |= sq_b_date(st, 6, a->closed_on, cl);
     rc |= sqlite3_bind_int64(st, 7, a->created_at);
     rc |= sqlite3_bind_int64(st, 8, a->updated_at);
-    rc |= b_text(st, 9, a->person_id);
+    rc |= sq_b_text(st, 9, a->person_id);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
         code = account_conflict(q, rc, a, e);
         goto out;
     }
     a->id = sqlite3_last_insert_rowid(q->db);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1636,32 +1660,32 @@ static tn_code sq_account_update(void *priv, const account *a, tn_err *e)
     bool own = false;
     char cl[DATE_ISO_LEN];
     const char *state = (unsigned)a->state < ASTATE_MAX ? account_state_name(a->state) : NULL;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if (!state) {
-        code = bad_state("account", e);
+        code = sq_bad_state("account", e);
         goto out;
     }
     if ((code = prep(q, ST_ACCOUNT_UPDATE, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, a->id);
-    rc |= b_text(st, 2, a->username);
-    rc |= b_opt(st, 3, a->email);
-    rc |= b_text(st, 4, state);
-    rc |= b_date(st, 5, a->closed_on, cl);
+    rc |= sq_b_text(st, 2, a->username);
+    rc |= sq_b_opt(st, 3, a->email);
+    rc |= sq_b_text(st, 4, state);
+    rc |= sq_b_date(st, 5, a->closed_on, cl);
     rc |= sqlite3_bind_int64(st, 6, a->updated_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK)
         code = account_conflict(q, rc, a, e);
     else if (sqlite3_changes(q->db) == 0)
         code = tn_err_set(e, TN_ENOTFOUND, "id", "account not found");
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1674,8 +1698,8 @@ static tn_code sq_account_get_by_username(void *priv, const char *username, acco
     tn_code code = prep(q, ST_ACCOUNT_GET_BY_USERNAME, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, username) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, username) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -1684,9 +1708,9 @@ static tn_code sq_account_get_by_username(void *priv, const char *username, acco
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
     else if (!read_account(st, out))
-        code = corrupt("account", e);
+        code = sq_corrupt("account", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1697,7 +1721,7 @@ static tn_code sq_account_list_by_person(void *priv, const char *person_id, acco
     int64_t num = 0;
     *out = NULL;
     *n = 0;
-    tn_code code = person_num(q, person_id, true, "person_id", "person", &num, e);
+    tn_code code = sq_person_num(q, person_id, true, "person_id", "person", &num, e);
     if (code != TN_OK)
         return code;
     return collect(q, ST_ACCOUNT_LIST, num, rd_account, sizeof **out, "account", (void **)out,
@@ -1713,8 +1737,8 @@ static tn_code name_owner(sq *q, store_name_ns ns, const char *value, char *owne
     tn_code code = prep(q, ST_NAME_OWNER, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if ((sqlite3_bind_int(st, 1, (int)ns) | b_text(st, 2, value)) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if ((sqlite3_bind_int(st, 1, (int)ns) | sq_b_text(st, 2, value)) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -1724,10 +1748,10 @@ static tn_code name_owner(sq *q, store_name_ns ns, const char *value, char *owne
                           ns == STORE_NS_EMAIL ? "e-mail address" : "username", value);
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
-    else if (!col_str(st, 0, owner, UUID_BUFSZ))
-        code = corrupt("reserved name", e);
+    else if (!sq_col_str(st, 0, owner, UUID_BUFSZ))
+        code = sq_corrupt("reserved name", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1742,7 +1766,7 @@ static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
     sqlite3_stmt *st = NULL;
     bool own = false;
     char owner[UUID_BUFSZ];
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK)
         goto out;
     if (ns != STORE_NS_USERNAME && ns != STORE_NS_EMAIL) {
@@ -1768,18 +1792,18 @@ static tn_code sq_name_reserve(void *priv, store_name_ns ns, const char *value,
     if ((code = prep(q, ST_NAME_RESERVE, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int(st, 1, (int)ns);
-    rc |= b_text(st, 2, value);
-    rc |= b_text(st, 3, person_id);
+    rc |= sq_b_text(st, 2, value);
+    rc |= sq_b_text(st, 3, person_id);
     rc |= sqlite3_bind_int64(st, 4, now_us());
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK)
         code = sq_fail(q, rc, e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1797,30 +1821,30 @@ static tn_code sq_unit_insert(void *priv, org_unit *u, tn_err *e)
     sqlite3_stmt *st = NULL;
     bool own = false;
     int64_t parent = 0;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK ||
         (code = unit_id(q, u->parent_code, "parent_code", "parent org unit", &parent, e)) !=
             TN_OK ||
         (code = prep(q, ST_UNIT_INSERT, &st, &own, e)) != TN_OK)
         goto out;
-    int rc = b_text(st, 1, u->code);
-    rc |= b_text(st, 2, u->name);
-    rc |= b_num(st, 3, parent);
+    int rc = sq_b_text(st, 1, u->code);
+    rc |= sq_b_text(st, 2, u->name);
+    rc |= sq_b_num(st, 3, parent);
     rc |= sqlite3_bind_int64(st, 4, u->created_at);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
-        code = is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "code", "org unit %s already exists",
+        code = sq_is_unique(rc) ? tn_err_set(e, TN_ECONFLICT, "code", "org unit %s already exists",
                                           u->code)
                              : sq_fail(q, rc, e);
         goto out;
     }
     u->id = sqlite3_last_insert_rowid(q->db);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1832,8 +1856,8 @@ static tn_code sq_unit_get(void *priv, const char *code_, org_unit *out, tn_err 
     tn_code code = prep(q, ST_UNIT_GET, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (b_text(st, 1, code_) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (sq_b_text(st, 1, code_) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc = sqlite3_step(st);
@@ -1842,9 +1866,9 @@ static tn_code sq_unit_get(void *priv, const char *code_, org_unit *out, tn_err 
     else if (rc != SQLITE_ROW)
         code = sq_fail(q, rc, e);
     else if (!read_unit(st, out))
-        code = corrupt("org unit", e);
+        code = sq_corrupt("org unit", e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1862,26 +1886,26 @@ static tn_code sq_audit_append(void *priv, const store_audit_row *r, int64_t *se
     sq *q = priv;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    tn_code code = need_tx(q, e);
+    tn_code code = sq_need_tx(q, e);
     if (code != TN_OK || (code = prep(q, ST_AUDIT_APPEND, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, r->time_us);
-    rc |= b_text(st, 2, r->actor_kind);
-    rc |= b_str(st, 3, r->actor_id);
-    rc |= b_text(st, 4, r->channel);
-    rc |= b_text(st, 5, r->action);
-    rc |= b_opt(st, 6, r->subject_id);
-    rc |= b_str(st, 7, r->attrs);
-    rc |= b_text(st, 8, r->changes);
-    rc |= b_text(st, 9, r->result);
-    rc |= b_str(st, 10, r->request_id);
-    rc |= b_str(st, 11, r->source);
-    rc |= b_text(st, 12, r->detail);
+    rc |= sq_b_text(st, 2, r->actor_kind);
+    rc |= sq_b_str(st, 3, r->actor_id);
+    rc |= sq_b_text(st, 4, r->channel);
+    rc |= sq_b_text(st, 5, r->action);
+    rc |= sq_b_opt(st, 6, r->subject_id);
+    rc |= sq_b_str(st, 7, r->attrs);
+    rc |= sq_b_text(st, 8, r->changes);
+    rc |= sq_b_text(st, 9, r->result);
+    rc |= sq_b_str(st, 10, r->request_id);
+    rc |= sq_b_str(st, 11, r->source);
+    rc |= sq_b_text(st, 12, r->detail);
     if (rc != SQLITE_OK) {
-        code = bind_fail(q, e);
+        code = sq_bind_fail(q, e);
         goto out;
     }
-    rc = step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
         code = sq_fail(q, rc, e);
         goto out;
@@ -1889,7 +1913,7 @@ static tn_code sq_audit_append(void *priv, const store_audit_row *r, int64_t *se
     if (seq_out)
         *seq_out = sqlite3_last_insert_rowid(q->db);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 
@@ -1907,8 +1931,8 @@ static tn_code sq_audit_list(void *priv, const char *subject_id, store_audit_cb 
     tn_code code = prep(q, subject_id ? ST_AUDIT_LIST_SUBJECT : ST_AUDIT_LIST_ALL, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if (subject_id && b_text(st, 1, subject_id) != SQLITE_OK) {
-        code = bind_fail(q, e);
+    if (subject_id && sq_b_text(st, 1, subject_id) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
         goto out;
     }
     int rc;
@@ -1935,7 +1959,7 @@ static tn_code sq_audit_list(void *priv, const char *subject_id, store_audit_cb 
     if (rc != SQLITE_DONE)
         code = sq_fail(q, rc, e);
 out:
-    done(st, own);
+    sq_done(st, own);
     return code;
 }
 

@@ -1,0 +1,77 @@
+/* store_sqlite_int — what the SQLite backend's files share (private to
+ * src/store).
+ *
+ * store_sqlite.c holds the connection, transactions and the registry core;
+ * each further area (feeds, lifecycle, audit …) may live in its own
+ * store_sqlite_<area>.c with its own SQL, using these helpers. An area file
+ * keeps its statements as `static const char SQL_X[] = "…";` and prepares
+ * them with sq_prep_sql, which caches one prepared statement per SQL text
+ * per connection (keyed by the text's address), so no shared enum has to
+ * grow when an area adds a statement. */
+#ifndef STORE_SQLITE_INT_H
+#define STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store_impl.h"
+
+#define SQ_CORE_STMTS 64 /* statements of store_sqlite.c (its stmt_id enum) */
+#define SQ_XSTMTS 256    /* statements of the area files */
+
+typedef struct sq {
+    sqlite3 *db;
+    sqlite3_stmt *st[SQ_CORE_STMTS];
+    struct {
+        const char *sql; /* identity of the statement: the address of its text */
+        sqlite3_stmt *st;
+    } xst[SQ_XSTMTS];
+    int nxst;
+    int depth;
+    /* The last person resolved from UUID to number. A service call inserts
+     * a person and then its affiliation and account, so remembering one
+     * pair saves a lookup per dependent row. Ids and numbers never change,
+     * so only a rollback (which may undo the insert) invalidates it. */
+    char cache_id[UUID_BUFSZ];
+    int64_t cache_num; /* 0 = empty */
+} sq;
+
+/* Prepare (once per connection) the statement with this text. sql must be
+ * a string with static storage. A statement already running (a nested use
+ * from a callback) gets a private copy, *owned = true. Return it with
+ * sq_done. */
+tn_code sq_prep_sql(sq *q, const char *sql, sqlite3_stmt **out, bool *owned, tn_err *e);
+/* Reset and unbind (or finalise an owned copy). */
+void sq_done(sqlite3_stmt *st, bool owned);
+/* Step a statement that returns no rows; SQLITE_OK or the error code. */
+int sq_step_write(sqlite3_stmt *st);
+/* TN_EINTERNAL unless a transaction is open (every write needs one). */
+tn_code sq_need_tx(sq *q, tn_err *e);
+
+/* Errors: map an SQLite result to a tn_code with a message. */
+tn_code sq_fail(sq *q, int rc, tn_err *e);
+bool sq_is_unique(int rc);
+tn_code sq_bind_fail(sq *q, tn_err *e);
+tn_code sq_corrupt(const char *what, tn_err *e);
+tn_code sq_bad_state(const char *what, tn_err *e);
+
+/* Binding: text (NULL binds ""), optional text ("" and NULL bind NULL),
+ * NOT NULL text, dates (TN_DATE_NONE binds NULL; buf holds the text),
+ * row numbers (0 binds NULL). Text is bound SQLITE_STATIC. */
+int sq_b_text(sqlite3_stmt *st, int i, const char *s);
+int sq_b_opt(sqlite3_stmt *st, int i, const char *s);
+int sq_b_str(sqlite3_stmt *st, int i, const char *s);
+int sq_b_date(sqlite3_stmt *st, int i, tn_date d, char buf[DATE_ISO_LEN]);
+int sq_b_num(sqlite3_stmt *st, int i, int64_t n);
+/* Reading: a text column into a buffer (false if it does not fit); a date
+ * column (NULL or "" is TN_DATE_NONE). */
+bool sq_col_str(sqlite3_stmt *st, int i, char *out, size_t cap);
+bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
+
+/* A person's row number from their id. must_exist: TN_ENOTFOUND (with the
+ * field and what) when unknown; remember: keep the pair for the next call. */
+tn_code sq_person_num(sq *q, const char *id, bool remember, const char *field, const char *what,
+                      int64_t *out, tn_err *e);
+
+#endif
