@@ -359,18 +359,20 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
     svc_changes_init(&ch);
     unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
     size_t sealed_len = 0;
+    const bool had_nid = p.has_national_id;
     bool nid_change = false, nid_clear = false;
 
     if ((rc = take_nid(in->national_id, &np, e)) != TN_OK)
         goto out;
-    if (in->national_id && !*in->national_id && p.has_national_id) {
+    if (in->national_id && !*in->national_id && had_nid) {
         nid_clear = true;
+        p.has_national_id = false;
     } else if (np.present) {
         /* Only a different ID is a change; compare through the keyed hash. */
         char holder[UUID_BUFSZ];
-        sec_nid_hash(&s->keys, np.canon, hash);
         tn_err ignored;
-        bool same = p.has_national_id &&
+        sec_nid_hash(&s->keys, np.canon, hash);
+        bool same = had_nid &&
                     store_person_find_by_nid_hash(s->st, hash, holder, &ignored) == TN_OK &&
                     strcmp(holder, p.id) == 0;
         if (!same) {
@@ -379,31 +381,12 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
                 goto out;
         }
     }
-    /* When the ID stays, birth date rules still apply against the stored one. */
-    nid_parts effective = np;
-    if (!np.present && !nid_clear && p.has_national_id && in->birth_date) {
-        if (*in->birth_date) {
-            tn_date bd;
-            if ((rc = date_parse_iso(in->birth_date, &bd, "birth_date", e)) != TN_OK)
-                goto out;
-            if (bd != p.birth_date) {
-                rc = tn_err_set(e, TN_EINVAL, "birth_date",
-                                "comes from the national ID and cannot be set separately");
-                goto out;
-            }
-        }
-        person_input copy = *in;
-        copy.birth_date = NULL;
-        rc = apply_person_input(&copy, &p, &effective, false, &ch, e);
-    } else {
-        if (nid_clear)
-            p.has_national_id = false;
-        rc = apply_person_input(in, &p, &effective, false, &ch, e);
-    }
-    if (rc != TN_OK)
+    /* Birth date and gender follow a new ID; with the ID unchanged,
+     * apply_person_input refuses a birth date that differs from it. */
+    if ((rc = apply_person_input(in, &p, &np, false, &ch, e)) != TN_OK)
         goto out;
     if (nid_change || nid_clear)
-        svc_changes_add_secret(&ch, "national_id", p.has_national_id || nid_clear, nid_change);
+        svc_changes_add_secret(&ch, "national_id", had_nid, nid_change);
 
     if (svc_changes_empty(&ch)) {
         if (out)
@@ -429,7 +412,6 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
         *out = p;
 out:
     explicit_bzero(&np, sizeof np);
-    explicit_bzero(&effective, sizeof effective);
     svc_changes_free(&ch);
     return rc;
 }
