@@ -4,7 +4,7 @@
 # when something is. Needs root (or sudo) only when something is missing.
 set -eu
 
-PKGS="gcc clang meson ninja-build pkg-config
+PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
 libcmocka-dev python3 python3-pytest valgrind time"
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test suite: a -Werror build and an ASan+UBSan build, each
 # running the unit tests, fuzz-corpus replays and lint checks (meson test)
-# and the pytest integration suite against its own binary. Ends with one
-# line "N passed, N failed" over everything.
+# and the pytest integration suite against its own binary; then the unit
+# tests and corpus replays once more under valgrind. Ends with one line
+# "N passed, N failed" over everything.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -30,6 +31,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_build release build || status=1
 run_build asan build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false || status=1
+
+echo "=== valgrind (unit tests and corpus replays of the release build)"
+meson test -C build --suite unit --suite fuzz --num-processes 2 --timeout-multiplier 10 \
+    --wrap='valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect -q' \
+    --logbase valgrind || status=1
+cp build/meson-logs/valgrind.junit.xml "$RESULTS/valgrind-meson.xml" 2>/dev/null
 
 /usr/bin/python3 scripts/junit_total.py "$RESULTS"/*.xml || status=1
 exit $status

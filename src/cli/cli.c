@@ -222,6 +222,14 @@ int cli_open(const cli_args *a, svc **out)
     return 0;
 }
 
+int cli_session(const cli_args *a, svc **out, svc_actor *act)
+{
+    int rc = cli_open(a, out);
+    if (rc == 0)
+        svc_actor_local(act, SVC_CH_CLI);
+    return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
     cli_args a;

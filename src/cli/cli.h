@@ -60,6 +60,9 @@ int cli_fail(const cli_args *a, const tn_err *e);
 int cli_usage(const cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Load the configuration and open the registry. */
 int cli_open(const cli_args *a, svc **out);
+/* Open the registry and act as the local administrator on the CLI
+ * channel: what every registry command does first. */
+int cli_session(const cli_args *a, svc **out, svc_actor *act);
 /* Load configuration only (for init). */
 int cli_conf(const cli_args *a, conf *c);
 

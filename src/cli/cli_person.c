@@ -53,6 +53,28 @@ static int person_input_from(cli_args *a, person_input *in, char nidbuf[64])
     return rc;
 }
 
+/* The relationship options shared by `person add` and `affiliation add`. */
+static svc_aff_input aff_input_from(const cli_args *a)
+{
+    svc_aff_input in = {
+        .kind = cli_opt(a, "kind"),
+        .source = cli_opt(a, "source"),
+        .source_key = cli_opt(a, "key"),
+        .org_unit = cli_opt(a, "org-unit"),
+        .title = cli_opt(a, "title"),
+        .school = cli_opt(a, "school"),
+        .class_ = cli_opt(a, "class"),
+        .teaching_groups = cli_opt(a, "groups"),
+        .programme = cli_opt(a, "programme"),
+        .manager = cli_opt(a, "manager"),
+        .sponsor = cli_opt(a, "sponsor"),
+        .valid_from = cli_opt(a, "from"),
+        .valid_to = cli_opt(a, "to"),
+        .end_reason = cli_opt(a, "end-reason"),
+    };
+    return in;
+}
+
 /* Show the person after a change, as `person show` would. */
 static int finish_show(cli_args *a, svc *s, const svc_actor *act, const char *id)
 {
@@ -80,21 +102,7 @@ static int person_add(cli_args *a, svc *s, const svc_actor *act)
     int rc = person_input_from(a, &in, nid);
     if (rc)
         return rc;
-    svc_aff_input af = {
-        .kind = cli_opt(a, "kind"),
-        .source = cli_opt(a, "source"),
-        .source_key = cli_opt(a, "key"),
-        .org_unit = cli_opt(a, "org-unit"),
-        .title = cli_opt(a, "title"),
-        .school = cli_opt(a, "school"),
-        .class_ = cli_opt(a, "class"),
-        .teaching_groups = cli_opt(a, "groups"),
-        .programme = cli_opt(a, "programme"),
-        .manager = cli_opt(a, "manager"),
-        .sponsor = cli_opt(a, "sponsor"),
-        .valid_from = cli_opt(a, "from"),
-        .valid_to = cli_opt(a, "to"),
-    };
+    svc_aff_input af = aff_input_from(a);
     bool has_aff = af.kind || af.source || af.source_key || af.org_unit || af.title ||
                    af.school || af.class_ || af.teaching_groups || af.programme || af.manager ||
                    af.sponsor || af.valid_from || af.valid_to;
@@ -252,10 +260,9 @@ int cli_cmd_person(cli_args *a, int argc, char **argv)
     if (rc)
         return rc;
     svc *s;
-    if ((rc = cli_open(a, &s)))
-        return rc;
     svc_actor act;
-    svc_actor_local(&act, SVC_CH_CLI);
+    if ((rc = cli_session(a, &s, &act)))
+        return rc;
     rc = fn(a, s, &act);
     svc_close(s);
     return rc;
@@ -283,31 +290,15 @@ int cli_cmd_affiliation(cli_args *a, int argc, char **argv)
         return cli_usage(a, add ? "usage: tunnus affiliation add SELECTOR --kind KIND --from DATE ..."
                                 : "usage: tunnus affiliation end ID|key:SOURCE:KEY [--date DATE] [--reason R]");
     svc *s;
-    if ((rc = cli_open(a, &s)))
-        return rc;
     svc_actor act;
-    svc_actor_local(&act, SVC_CH_CLI);
+    if ((rc = cli_session(a, &s, &act)))
+        return rc;
     affiliation af;
     tn_err e;
     tn_err_clear(&e);
     tn_code c;
     if (add) {
-        svc_aff_input in = {
-            .kind = cli_opt(a, "kind"),
-            .source = cli_opt(a, "source"),
-            .source_key = cli_opt(a, "key"),
-            .org_unit = cli_opt(a, "org-unit"),
-            .title = cli_opt(a, "title"),
-            .school = cli_opt(a, "school"),
-            .class_ = cli_opt(a, "class"),
-            .teaching_groups = cli_opt(a, "groups"),
-            .programme = cli_opt(a, "programme"),
-            .manager = cli_opt(a, "manager"),
-            .sponsor = cli_opt(a, "sponsor"),
-            .valid_from = cli_opt(a, "from"),
-            .valid_to = cli_opt(a, "to"),
-            .end_reason = cli_opt(a, "end-reason"),
-        };
+        svc_aff_input in = aff_input_from(a);
         c = svc_aff_add(s, &act, a->pos[0], &in, &af, &e);
     } else {
         c = svc_aff_end(s, &act, a->pos[0], cli_opt(a, "date"), cli_opt(a, "reason"), &af, &e);
@@ -340,10 +331,9 @@ int cli_cmd_account(cli_args *a, int argc, char **argv)
         return cli_usage(a, create ? "usage: tunnus account create SELECTOR [--username NAME]"
                                    : "usage: tunnus account show USERNAME");
     svc *s;
-    if ((rc = cli_open(a, &s)))
-        return rc;
     svc_actor act;
-    svc_actor_local(&act, SVC_CH_CLI);
+    if ((rc = cli_session(a, &s, &act)))
+        return rc;
     account acct;
     tn_err e;
     tn_err_clear(&e);

@@ -20,10 +20,9 @@ int cli_cmd_orgunit(cli_args *a, int argc, char **argv)
         return cli_usage(a, add ? "usage: tunnus orgunit add CODE [--name NAME] [--parent CODE]"
                                 : "usage: tunnus orgunit list");
     svc *s;
-    if ((rc = cli_open(a, &s)))
-        return rc;
     svc_actor act;
-    svc_actor_local(&act, SVC_CH_CLI);
+    if ((rc = cli_session(a, &s, &act)))
+        return rc;
     tn_err e;
     tn_err_clear(&e);
     if (add) {
