@@ -14,7 +14,7 @@ ninja -C build-fuzz >/dev/null
 mkdir -p build-fuzz/crashes
 status=0
 for bin in build-fuzz/tests/fuzz_*; do
-    [ -x "$bin" ] || continue
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=${bin##*/fuzz_}
     work=build-fuzz/corpus-$name
     rm -rf "$work"
