@@ -201,8 +201,9 @@ typedef struct store_audit_cp {
 } store_audit_cp;
 typedef int (*store_audit_cp_cb)(const store_audit_cp *c, void *ctx);
 
-/* The chain head: the newest event's seq and hash; with no events, the
- * newest cut checkpoint's; with neither, seq 0 and *has = false. Read it
+/* The chain head: the newest event's seq and hash, or the newest cut
+ * checkpoint's when that is newer (the events at the cut were pruned);
+ * with neither, seq 0 and *has = false. Read it
  * inside the write transaction that appends. */
 tn_code store_audit_head(store *s, int64_t *seq, unsigned char hash[STORE_HASH_BYTES], bool *has,
                          tn_err *e);

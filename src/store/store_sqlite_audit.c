@@ -10,8 +10,9 @@
     "e.attrs, e.changes, e.result, e.request_id, e.source, e.detail, e.hash "
 
 /* The newest event is the rightmost leaf of the rowid tree: one descent
- * that is always in the page cache. With no events (everything pruned)
- * the chain continues from the newest cut checkpoint. */
+ * that is always in the page cache. The newest cut checkpoint may lie
+ * beyond it (the events at the cut were pruned, held ones kept): then the
+ * chain continues from the cut. */
 static const char SQL_HEAD[] = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1";
 static const char SQL_HEAD_CUT[] =
     "SELECT seq, hash FROM audit_checkpoint WHERE kind = 'cut' ORDER BY seq DESC, id DESC LIMIT 1";
@@ -144,9 +145,17 @@ tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, 
     sq *q = priv;
     *seq = 0;
     memset(hash, 0, STORE_HASH_BYTES);
+    int64_t cseq = 0;
+    unsigned char chash[STORE_HASH_BYTES];
+    bool chas = false;
     tn_code code = head_from(q, SQL_HEAD, seq, hash, has, e);
-    if (code == TN_OK && !*has)
-        code = head_from(q, SQL_HEAD_CUT, seq, hash, has, e);
+    if (code == TN_OK)
+        code = head_from(q, SQL_HEAD_CUT, &cseq, chash, &chas, e);
+    if (code == TN_OK && chas && (!*has || cseq > *seq)) {
+        *seq = cseq;
+        memcpy(hash, chash, STORE_HASH_BYTES);
+        *has = true;
+    }
     return code;
 }
 
