@@ -29,6 +29,7 @@ struct audit {
     pending *q;
     size_t n;
     bool reads;
+    const sec_keys *keys; /* signs checkpoints; NULL: none written */
 };
 
 audit *audit_new(store *st)
@@ -62,7 +63,7 @@ tn_code audit_write(audit *a, const store_audit_row *r, tn_err *e)
     tn_code rc = TN_OK;
     if (own && (rc = store_tx_begin(a->st, e)) != TN_OK)
         return rc;
-    rc = store_audit_append(a->st, r, NULL, e);
+    rc = audit_chain_append(a->st, a->keys, r, NULL, e);
     if (own) {
         if (rc == TN_OK)
             rc = store_tx_commit(a->st, e);
@@ -115,7 +116,7 @@ tn_code audit_flush(audit *a, tn_err *e)
             .request_id = p->request_id,
             .source = p->source,
         };
-        rc = store_audit_append(a->st, &r, NULL, e);
+        rc = audit_chain_append(a->st, a->keys, &r, NULL, e);
     }
     if (rc == TN_OK)
         rc = store_tx_commit(a->st, e);
@@ -134,4 +135,9 @@ size_t audit_pending(const audit *a)
 void audit_set_reads(audit *a, bool on)
 {
     a->reads = on;
+}
+
+void audit_set_signer(audit *a, const sec_keys *k)
+{
+    a->keys = k;
 }

@@ -7,6 +7,12 @@
  * is durable before anyone sees its result, yet many reads share one
  * commit. The queue is bounded; reaching the bound flushes.
  *
+ * Every event is chained (docs/audit.md): hash = BLAKE2b(prev_hash ||
+ * BLAKE2b(canonical encoding)), with the head read inside the write
+ * transaction, so several processes can share one registry. Every
+ * AUDIT_CHECKPOINT_EVERY events, and at every retention cut, a checkpoint
+ * signed with the registry's Ed25519 key commits to the head.
+ *
  * The event text must never contain the national ID, passwords, tokens or
  * keys: callers pass attribute names, and for changes old/new values of
  * non-sensitive attributes only. */
@@ -17,8 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sec.h"
 #include "store.h"
+#include "tn_buf.h"
 #include "tn_err.h"
+
+#define AUDIT_HASH_BYTES 32
+#define AUDIT_CHECKPOINT_EVERY 256
+/* One entry of a cut checkpoint's kept list: seq (8 bytes, big-endian),
+ * the event's previous hash and its hash. */
+#define AUDIT_KEPT_ENTRY 72
 
 typedef struct audit audit;
 
@@ -40,5 +54,56 @@ void audit_set_reads(audit *a, bool on);
 
 /* Microseconds since the epoch, UTC (the event clock). */
 int64_t audit_now_us(void);
+
+/* The key that signs checkpoints (borrowed; must outlive a). Without one
+ * no checkpoints are written. */
+void audit_set_signer(audit *a, const sec_keys *k);
+
+/* ---- the chain (audit_chain.c) ------------------------------------------ */
+
+/* The canonical encoding of an event (docs/audit.md); false if too big. */
+bool audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out);
+/* BLAKE2b-256 of the canonical encoding. */
+void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT_HASH_BYTES]);
+/* The chain step: BLAKE2b-256(prev || digest). */
+void audit_link(const unsigned char prev[AUDIT_HASH_BYTES],
+                const unsigned char digest[AUDIT_HASH_BYTES], unsigned char out[AUDIT_HASH_BYTES]);
+/* The bytes a checkpoint's signature covers. */
+void audit_cp_message(const store_audit_cp *c, tn_buf *out);
+
+/* Append one event at the chain head in the open transaction; writes a
+ * periodic checkpoint when seq reaches a multiple of
+ * AUDIT_CHECKPOINT_EVERY and k is given. */
+tn_code audit_chain_append(store *st, const sec_keys *k, const store_audit_row *r,
+                           int64_t *seq_out, tn_err *e);
+/* Sign and store a checkpoint at the current head (in the open
+ * transaction) unless the newest checkpoint already covers it. */
+tn_code audit_checkpoint_now(store *st, const sec_keys *k, int64_t *seq_out, tn_err *e);
+
+typedef struct audit_verify_result {
+    bool ok;
+    int64_t events;       /* events checked */
+    int64_t checkpoints;  /* signatures checked */
+    int64_t first_seq;    /* of the chain after the newest cut (0: none) */
+    int64_t last_seq;
+    int64_t signed_seq;   /* newest event covered by a signature */
+    int64_t cut_seq;      /* newest retention cut (0: none) */
+    int64_t kept;         /* events before the cut kept for legal hold */
+    int64_t bad_seq;      /* first broken link when !ok */
+    char reason[200];
+} audit_verify_result;
+
+/* Check every hash link and checkpoint signature against pk. A broken log
+ * is TN_OK with out->ok false; errors are for failures to read. */
+tn_code audit_verify(store *st, const unsigned char pk[SEC_SIGN_PK_BYTES],
+                     audit_verify_result *out, tn_err *e);
+
+/* The retention cut, in the open transaction: verifies the chain (a
+ * broken one is TN_ESTATE: pruning would destroy the evidence), removes
+ * events before cut_us except those of persons under legal hold on
+ * held_on (ISO date) and writes a signed cut checkpoint listing the kept
+ * ones. */
+tn_code audit_prune(store *st, const sec_keys *k, int64_t cut_us, const char *held_on,
+                    int64_t *deleted, int64_t *cut_seq, tn_err *e);
 
 #endif

@@ -67,6 +67,14 @@ void sec_sign(const sec_keys *k, const void *msg, size_t len, unsigned char sig[
 bool sec_sign_verify(const unsigned char pk[SEC_SIGN_PK_BYTES], const void *msg, size_t len,
                      const unsigned char sig[64]);
 
+/* Unkeyed BLAKE2b-256 (sec_hash.c): the audit chain's hash. sec_hash2
+ * hashes the concatenation a || b without copying. */
+void sec_hash(const void *in, size_t n, unsigned char out[SEC_HASH_BYTES]);
+void sec_hash2(const void *a, size_t alen, const void *b, size_t blen,
+               unsigned char out[SEC_HASH_BYTES]);
+/* Parse exactly 2n hex digits into n bytes; false if malformed. */
+bool sec_unhex(const char *hex, unsigned char *out, size_t n);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void sec_hex(const unsigned char *in, size_t n, char *out);
 

@@ -139,6 +139,7 @@ tn_code svc_open(const conf *c, svc **out, tn_err *e)
         goto fail;
     }
     s->au = audit_new(s->st);
+    audit_set_signer(s->au, &s->keys);
     *out = s;
     return TN_OK;
 fail:

@@ -265,3 +265,53 @@ tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, vo
 {
     return s->ops->audit_list(s->priv, subject_id, cb, ctx, e);
 }
+
+tn_code store_audit_head(store *s, int64_t *seq, unsigned char hash[STORE_HASH_BYTES], bool *has,
+                         tn_err *e)
+{
+    return s->ops->audit_head(s->priv, seq, hash, has, e);
+}
+
+tn_code store_audit_insert(store *s, int64_t seq, const store_audit_row *r,
+                           const unsigned char hash[STORE_HASH_BYTES], tn_err *e)
+{
+    return s->ops->audit_insert(s->priv, seq, r, hash, e);
+}
+
+tn_code store_audit_scan(store *s, int64_t from_seq, int64_t to_seq, const char *held_on,
+                         store_audit_rec_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->audit_scan(s->priv, from_seq, to_seq, held_on, cb, ctx, e);
+}
+
+tn_code store_audit_cp_insert(store *s, const store_audit_cp *c, tn_err *e)
+{
+    return s->ops->audit_cp_insert(s->priv, c, e);
+}
+
+tn_code store_audit_cp_list(store *s, store_audit_cp_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->audit_cp_list(s->priv, cb, ctx, e);
+}
+
+tn_code store_audit_cut_seq(store *s, int64_t cut_us, int64_t *out, tn_err *e)
+{
+    return s->ops->audit_cut_seq(s->priv, cut_us, out, e);
+}
+
+tn_code store_audit_prune(store *s, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                          tn_err *e)
+{
+    return s->ops->audit_prune(s->priv, cut_seq, held_on, deleted, e);
+}
+
+tn_code store_audit_index_catch_up(store *s, int64_t *indexed, tn_err *e)
+{
+    return s->ops->audit_index_catch_up(s->priv, indexed, e);
+}
+
+tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us, int64_t to_us,
+                               store_audit_rec_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->audit_by_subject(s->priv, subject_id, from_us, to_us, cb, ctx, e);
+}

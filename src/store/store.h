@@ -172,4 +172,65 @@ typedef int (*store_audit_cb)(int64_t seq, const store_audit_row *r, void *ctx);
 tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, void *ctx,
                          tn_err *e);
 
+/* ---- audit chain (store_sqlite_audit.c) ------------------------------- */
+
+/* One stored event with its chain hash (hash_len 0 when absent) and, for
+ * store_audit_scan with held_on, whether its subject is under legal hold
+ * on that date. */
+typedef struct store_audit_rec {
+    int64_t seq;
+    store_audit_row r;
+    const unsigned char *hash;
+    size_t hash_len;
+    bool held;
+} store_audit_rec;
+typedef int (*store_audit_rec_cb)(const store_audit_rec *x, void *ctx);
+
+typedef struct store_audit_cp {
+    int64_t id;
+    int64_t seq;
+    const unsigned char *hash;
+    size_t hash_len;
+    int64_t time_us;
+    const char *kind;  /* periodic, cut */
+    int64_t cut_us;
+    const unsigned char *kept;
+    size_t kept_len;
+    const unsigned char *sig;
+    size_t sig_len;
+} store_audit_cp;
+typedef int (*store_audit_cp_cb)(const store_audit_cp *c, void *ctx);
+
+/* The chain head: the newest event's seq and hash, or the newest cut
+ * checkpoint's when that is newer (the events at the cut were pruned);
+ * with neither, seq 0 and *has = false. Read it
+ * inside the write transaction that appends. */
+tn_code store_audit_head(store *s, int64_t *seq, unsigned char hash[STORE_HASH_BYTES], bool *has,
+                         tn_err *e);
+/* Append an event with the given seq and chain hash. */
+tn_code store_audit_insert(store *s, int64_t seq, const store_audit_row *r,
+                           const unsigned char hash[STORE_HASH_BYTES], tn_err *e);
+/* Events with from_seq <= seq <= to_seq (to_seq 0 = no bound) in seq order.
+ * held_on: an ISO date to compute rec->held, or NULL. */
+tn_code store_audit_scan(store *s, int64_t from_seq, int64_t to_seq, const char *held_on,
+                         store_audit_rec_cb cb, void *ctx, tn_err *e);
+tn_code store_audit_cp_insert(store *s, const store_audit_cp *c, tn_err *e);
+/* Checkpoints in seq order (then id). */
+tn_code store_audit_cp_list(store *s, store_audit_cp_cb cb, void *ctx, tn_err *e);
+/* The last seq of the prefix of events before cut_us: one less than the
+ * first event at or after it; every event if none is. 0 if none. */
+tn_code store_audit_cut_seq(store *s, int64_t cut_us, int64_t *out, tn_err *e);
+/* Delete the events up to cut_seq except those whose subject is under
+ * legal hold on held_on, the checkpoints up to cut_seq and stale index
+ * entries; *deleted receives the number of events removed. */
+tn_code store_audit_prune(store *s, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                          tn_err *e);
+/* Bring the per-subject index up to the newest event; *indexed receives
+ * the number of entries added. */
+tn_code store_audit_index_catch_up(store *s, int64_t *indexed, tn_err *e);
+/* Events about subject_id with from_us <= time_us < to_us (0 = no bound)
+ * through the index (call catch_up first in the same transaction). */
+tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us, int64_t to_us,
+                               store_audit_rec_cb cb, void *ctx, tn_err *e);
+
 #endif

@@ -72,7 +72,22 @@ typedef struct store_ops {
     tn_code (*audit_append)(void *priv, const store_audit_row *r, int64_t *seq_out, tn_err *e);
     tn_code (*audit_list)(void *priv, const char *subject_id, store_audit_cb cb, void *ctx,
                           tn_err *e);
+    /* audit chain (store_sqlite_audit.c) */
+    tn_code (*audit_head)(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e);
+    tn_code (*audit_insert)(void *priv, int64_t seq, const store_audit_row *r,
+                            const unsigned char *hash, tn_err *e);
+    tn_code (*audit_scan)(void *priv, int64_t from_seq, int64_t to_seq, const char *held_on,
+                          store_audit_rec_cb cb, void *ctx, tn_err *e);
+    tn_code (*audit_cp_insert)(void *priv, const store_audit_cp *c, tn_err *e);
+    tn_code (*audit_cp_list)(void *priv, store_audit_cp_cb cb, void *ctx, tn_err *e);
+    tn_code (*audit_cut_seq)(void *priv, int64_t cut_us, int64_t *out, tn_err *e);
+    tn_code (*audit_prune)(void *priv, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                           tn_err *e);
+    tn_code (*audit_index_catch_up)(void *priv, int64_t *indexed, tn_err *e);
+    tn_code (*audit_by_subject)(void *priv, const char *subject_id, int64_t from_us,
+                                int64_t to_us, store_audit_rec_cb cb, void *ctx, tn_err *e);
 } store_ops;
+
 
 extern const store_ops store_sqlite_ops;
 

@@ -2004,4 +2004,13 @@ const store_ops store_sqlite_ops = {
     .unit_list = sq_unit_list,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .audit_head = sq_audit_head,
+    .audit_insert = sq_audit_insert,
+    .audit_scan = sq_audit_scan,
+    .audit_cp_insert = sq_audit_cp_insert,
+    .audit_cp_list = sq_audit_cp_list,
+    .audit_cut_seq = sq_audit_cut_seq,
+    .audit_prune = sq_audit_prune,
+    .audit_index_catch_up = sq_audit_index_catch_up,
+    .audit_by_subject = sq_audit_by_subject,
 };

@@ -74,4 +74,19 @@ bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
 tn_code sq_person_num(sq *q, const char *id, bool remember, const char *field, const char *what,
                       int64_t *out, tn_err *e);
 
+/* The audit chain methods of the SQLite backend (store_sqlite_audit.c). */
+tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e);
+tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
+                        const unsigned char *hash, tn_err *e);
+tn_code sq_audit_scan(void *priv, int64_t from_seq, int64_t to_seq, const char *held_on,
+                      store_audit_rec_cb cb, void *ctx, tn_err *e);
+tn_code sq_audit_cp_insert(void *priv, const store_audit_cp *c, tn_err *e);
+tn_code sq_audit_cp_list(void *priv, store_audit_cp_cb cb, void *ctx, tn_err *e);
+tn_code sq_audit_cut_seq(void *priv, int64_t cut_us, int64_t *out, tn_err *e);
+tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                       tn_err *e);
+tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e);
+tn_code sq_audit_by_subject(void *priv, const char *subject_id, int64_t from_us, int64_t to_us,
+                            store_audit_rec_cb cb, void *ctx, tn_err *e);
+
 #endif

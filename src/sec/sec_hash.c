@@ -1,0 +1,30 @@
+/* sec_hash — unkeyed BLAKE2b-256 for the audit chain, and hex parsing for
+ * keys and hashes read back from exports. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sec.h"
+
+void sec_hash(const void *in, size_t n, unsigned char out[SEC_HASH_BYTES])
+{
+    crypto_generichash(out, SEC_HASH_BYTES, in, n, NULL, 0);
+}
+
+void sec_hash2(const void *a, size_t alen, const void *b, size_t blen,
+               unsigned char out[SEC_HASH_BYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, SEC_HASH_BYTES);
+    crypto_generichash_update(&st, a, alen);
+    crypto_generichash_update(&st, b, blen);
+    crypto_generichash_final(&st, out, SEC_HASH_BYTES);
+}
+
+bool sec_unhex(const char *hex, unsigned char *out, size_t n)
+{
+    size_t bin_len = 0;
+    if (!hex || strlen(hex) != 2 * n)
+        return false;
+    return sodium_hex2bin(out, n, hex, 2 * n, NULL, &bin_len, NULL) == 0 && bin_len == n;
+}

@@ -1,0 +1,411 @@
+/* store_sqlite_audit — the audit chain's storage in the SQLite backend:
+ * chained appends, scans with hashes, signed checkpoints, the retention
+ * prune and the lazily filled per-subject index (see docs/audit.md). */
+#include <string.h>
+
+#include "store_sqlite_int.h"
+
+#define AUDIT_COLS                                                                    \
+    "e.seq, e.time_us, e.actor_kind, e.actor_id, e.channel, e.action, e.subject_id, " \
+    "e.attrs, e.changes, e.result, e.request_id, e.source, e.detail, e.hash "
+
+/* The newest event is the rightmost leaf of the rowid tree: one descent
+ * that is always in the page cache. The newest cut checkpoint may lie
+ * beyond it (the events at the cut were pruned, held ones kept): then the
+ * chain continues from the cut. */
+static const char SQL_HEAD[] = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1";
+static const char SQL_HEAD_CUT[] =
+    "SELECT seq, hash FROM audit_checkpoint WHERE kind = 'cut' ORDER BY seq DESC, id DESC LIMIT 1";
+static const char SQL_INSERT[] =
+    "INSERT INTO audit_event (seq, time_us, actor_kind, actor_id, channel, action, "
+    "subject_id, attrs, changes, result, request_id, source, detail, hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+static const char SQL_SCAN[] =
+    "SELECT " AUDIT_COLS ", 0 FROM audit_event e "
+    "WHERE e.seq >= ?1 AND (?2 = 0 OR e.seq <= ?2) ORDER BY e.seq";
+static const char SQL_SCAN_HELD[] =
+    "SELECT " AUDIT_COLS ", coalesce(p.legal_hold_until >= ?3, 0) FROM audit_event e "
+    "LEFT JOIN person p ON p.id = e.subject_id "
+    "WHERE e.seq >= ?1 AND (?2 = 0 OR e.seq <= ?2) ORDER BY e.seq";
+static const char SQL_CP_INSERT[] =
+    "INSERT INTO audit_checkpoint (seq, hash, time_us, kind, cut_us, kept, sig) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_CP_LIST[] =
+    "SELECT id, seq, hash, time_us, kind, cut_us, kept, sig FROM audit_checkpoint "
+    "ORDER BY seq, id";
+static const char SQL_CUT_SEQ[] =
+    "SELECT coalesce((SELECT min(seq) FROM audit_event WHERE time_us >= ?1), "
+    "(SELECT coalesce(max(seq), 0) + 1 FROM audit_event)) - 1";
+static const char SQL_GATE_OPEN[] =
+    "INSERT INTO meta (key, value) VALUES ('audit_prune', 'open') "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char SQL_GATE_CLOSE[] = "DELETE FROM meta WHERE key = 'audit_prune'";
+static const char SQL_PRUNE[] =
+    "DELETE FROM audit_event WHERE seq <= ?1 AND (subject_id IS NULL OR subject_id NOT IN "
+    "(SELECT id FROM person WHERE legal_hold_until >= ?2))";
+static const char SQL_PRUNE_CP[] = "DELETE FROM audit_checkpoint WHERE seq <= ?1";
+static const char SQL_PRUNE_INDEX[] =
+    "DELETE FROM audit_subject WHERE seq <= ?1 AND NOT EXISTS "
+    "(SELECT 1 FROM audit_event e WHERE e.seq = audit_subject.seq)";
+static const char SQL_WATERMARK[] =
+    "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'audit_index_seq'), 0)";
+static const char SQL_INDEX_FILL[] =
+    "INSERT OR IGNORE INTO audit_subject (subject_id, seq) "
+    "SELECT subject_id, seq FROM audit_event WHERE seq > ?1 AND seq <= ?2 "
+    "AND subject_id IS NOT NULL";
+static const char SQL_WATERMARK_SET[] =
+    "INSERT INTO meta (key, value) VALUES ('audit_index_seq', ?1) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char SQL_BY_SUBJECT[] =
+    "SELECT " AUDIT_COLS ", 0 FROM audit_subject s JOIN audit_event e ON e.seq = s.seq "
+    "WHERE s.subject_id = ?1 AND (?2 = 0 OR e.time_us >= ?2) AND (?3 = 0 OR e.time_us < ?3) "
+    "ORDER BY s.seq";
+
+/* Run a statement that selects one integer into *out. */
+static tn_code one_int(sq *q, const char *sql, int64_t p1, int64_t *out, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, sql, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (sqlite3_bind_parameter_count(st) >= 1 && sqlite3_bind_int64(st, 1, p1) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc == SQLITE_DONE ? SQLITE_ERROR : rc, e);
+    else
+        *out = sqlite3_column_int64(st, 0);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+/* Run a write statement with up to two integer parameters and an optional
+ * text third; *changes (may be NULL) receives the rows changed. */
+static tn_code exec_w(sq *q, const char *sql, int64_t p1, const char *t2, int64_t *changes,
+                      tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, sql, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int n = sqlite3_bind_parameter_count(st);
+    int rc = SQLITE_OK;
+    if (n >= 1)
+        rc |= sqlite3_bind_int64(st, 1, p1);
+    if (n >= 2)
+        rc |= sq_b_text(st, 2, t2);
+    if (rc != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    rc = sq_step_write(st);
+    if (rc != SQLITE_OK) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    if (changes)
+        *changes = sqlite3_changes64(q->db);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+static tn_code head_from(sq *q, const char *sql, int64_t *seq, unsigned char *hash, bool *has,
+                         tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, sql, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        *has = false;
+    } else if (rc != SQLITE_ROW) {
+        code = sq_fail(q, rc, e);
+    } else {
+        *has = true;
+        *seq = sqlite3_column_int64(st, 0);
+        memset(hash, 0, STORE_HASH_BYTES);
+        if (sqlite3_column_bytes(st, 1) == STORE_HASH_BYTES)
+            memcpy(hash, sqlite3_column_blob(st, 1), STORE_HASH_BYTES);
+    }
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e)
+{
+    sq *q = priv;
+    *seq = 0;
+    memset(hash, 0, STORE_HASH_BYTES);
+    int64_t cseq = 0;
+    unsigned char chash[STORE_HASH_BYTES];
+    bool chas = false;
+    tn_code code = head_from(q, SQL_HEAD, seq, hash, has, e);
+    if (code == TN_OK)
+        code = head_from(q, SQL_HEAD_CUT, &cseq, chash, &chas, e);
+    if (code == TN_OK && chas && (!*has || cseq > *seq)) {
+        *seq = cseq;
+        memcpy(hash, chash, STORE_HASH_BYTES);
+        *has = true;
+    }
+    return code;
+}
+
+tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
+                        const unsigned char *hash, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK || (code = sq_prep_sql(q, SQL_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, seq);
+    rc |= sqlite3_bind_int64(st, 2, r->time_us);
+    rc |= sq_b_text(st, 3, r->actor_kind);
+    rc |= sq_b_str(st, 4, r->actor_id);
+    rc |= sq_b_text(st, 5, r->channel);
+    rc |= sq_b_text(st, 6, r->action);
+    rc |= sq_b_opt(st, 7, r->subject_id);
+    rc |= sq_b_str(st, 8, r->attrs);
+    rc |= sq_b_text(st, 9, r->changes);
+    rc |= sq_b_text(st, 10, r->result);
+    rc |= sq_b_str(st, 11, r->request_id);
+    rc |= sq_b_str(st, 12, r->source);
+    rc |= sq_b_text(st, 13, r->detail);
+    rc |= sqlite3_bind_blob(st, 14, hash, STORE_HASH_BYTES, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    rc = sq_step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+static const char *ctext(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Step through rows of AUDIT_COLS plus a held flag and hand each to cb. */
+static tn_code walk(sq *q, sqlite3_stmt *st, store_audit_rec_cb cb, void *ctx, tn_err *e)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_audit_rec x = {
+            .seq = sqlite3_column_int64(st, 0),
+            .r =
+                {
+                    .time_us = sqlite3_column_int64(st, 1),
+                    .actor_kind = ctext(st, 2),
+                    .actor_id = ctext(st, 3),
+                    .channel = ctext(st, 4),
+                    .action = ctext(st, 5),
+                    .subject_id = ctext(st, 6),
+                    .attrs = ctext(st, 7),
+                    .changes = ctext(st, 8),
+                    .result = ctext(st, 9),
+                    .request_id = ctext(st, 10),
+                    .source = ctext(st, 11),
+                    .detail = ctext(st, 12),
+                },
+            .hash = sqlite3_column_blob(st, 13),
+            .hash_len = (size_t)sqlite3_column_bytes(st, 13),
+            .held = sqlite3_column_int(st, 14) != 0,
+        };
+        if (cb(&x, ctx) != 0)
+            return TN_OK;
+    }
+    return rc == SQLITE_DONE ? TN_OK : sq_fail(q, rc, e);
+}
+
+tn_code sq_audit_scan(void *priv, int64_t from_seq, int64_t to_seq, const char *held_on,
+                      store_audit_rec_cb cb, void *ctx, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, held_on ? SQL_SCAN_HELD : SQL_SCAN, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, from_seq);
+    rc |= sqlite3_bind_int64(st, 2, to_seq);
+    if (held_on)
+        rc |= sq_b_text(st, 3, held_on);
+    if (rc != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    code = walk(q, st, cb, ctx, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_cp_insert(void *priv, const store_audit_cp *c, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK || (code = sq_prep_sql(q, SQL_CP_INSERT, &st, &own, e)) != TN_OK)
+        goto out;
+    int rc = sqlite3_bind_int64(st, 1, c->seq);
+    rc |= sqlite3_bind_blob(st, 2, c->hash, (int)c->hash_len, SQLITE_STATIC);
+    rc |= sqlite3_bind_int64(st, 3, c->time_us);
+    rc |= sq_b_text(st, 4, c->kind);
+    rc |= sqlite3_bind_int64(st, 5, c->cut_us);
+    rc |= sqlite3_bind_blob(st, 6, c->kept_len ? (const void *)c->kept : "",
+                            (int)c->kept_len, SQLITE_STATIC);
+    rc |= sqlite3_bind_blob(st, 7, c->sig, (int)c->sig_len, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    rc = sq_step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_cp_list(void *priv, store_audit_cp_cb cb, void *ctx, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, SQL_CP_LIST, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_audit_cp c = {
+            .id = sqlite3_column_int64(st, 0),
+            .seq = sqlite3_column_int64(st, 1),
+            .hash = sqlite3_column_blob(st, 2),
+            .hash_len = (size_t)sqlite3_column_bytes(st, 2),
+            .time_us = sqlite3_column_int64(st, 3),
+            .kind = ctext(st, 4),
+            .cut_us = sqlite3_column_int64(st, 5),
+            .kept = sqlite3_column_blob(st, 6),
+            .kept_len = (size_t)sqlite3_column_bytes(st, 6),
+            .sig = sqlite3_column_blob(st, 7),
+            .sig_len = (size_t)sqlite3_column_bytes(st, 7),
+        };
+        if (!c.kind)
+            c.kind = "";
+        if (cb(&c, ctx) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_cut_seq(void *priv, int64_t cut_us, int64_t *out, tn_err *e)
+{
+    return one_int(priv, SQL_CUT_SEQ, cut_us, out, e);
+}
+
+tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                       tn_err *e)
+{
+    sq *q = priv;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK)
+        return code;
+    *deleted = 0;
+    if ((code = exec_w(q, SQL_GATE_OPEN, 0, NULL, NULL, e)) != TN_OK)
+        return code;
+    code = exec_w(q, SQL_PRUNE, cut_seq, held_on, deleted, e);
+    /* The gate closes in the same transaction whatever happened: if the
+     * caller commits, no open gate is left behind. */
+    tn_code c2 = exec_w(q, SQL_GATE_CLOSE, 0, NULL, NULL, code == TN_OK ? e : NULL);
+    if (code == TN_OK)
+        code = c2;
+    if (code == TN_OK)
+        code = exec_w(q, SQL_PRUNE_CP, cut_seq, NULL, NULL, e);
+    if (code == TN_OK)
+        code = exec_w(q, SQL_PRUNE_INDEX, cut_seq, NULL, NULL, e);
+    return code;
+}
+
+tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e)
+{
+    sq *q = priv;
+    int64_t wm = 0, head = 0;
+    unsigned char h[STORE_HASH_BYTES];
+    bool has = false;
+    *indexed = 0;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK || (code = one_int(q, SQL_WATERMARK, 0, &wm, e)) != TN_OK ||
+        (code = sq_audit_head(q, &head, h, &has, e)) != TN_OK)
+        return code;
+    if (head <= wm)
+        return TN_OK;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    if ((code = sq_prep_sql(q, SQL_INDEX_FILL, &st, &own, e)) != TN_OK)
+        goto out;
+    if (sqlite3_bind_int64(st, 1, wm) != SQLITE_OK || sqlite3_bind_int64(st, 2, head) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc = sq_step_write(st);
+    if (rc != SQLITE_OK) {
+        code = sq_fail(q, rc, e);
+        goto out;
+    }
+    *indexed = sqlite3_changes64(q->db);
+    sq_done(st, own);
+    st = NULL;
+    if ((code = sq_prep_sql(q, SQL_WATERMARK_SET, &st, &own, e)) != TN_OK)
+        goto out;
+    if (sqlite3_bind_int64(st, 1, head) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    rc = sq_step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_by_subject(void *priv, const char *subject_id, int64_t from_us, int64_t to_us,
+                            store_audit_rec_cb cb, void *ctx, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, SQL_BY_SUBJECT, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    int rc = sq_b_text(st, 1, subject_id);
+    rc |= sqlite3_bind_int64(st, 2, from_us);
+    rc |= sqlite3_bind_int64(st, 3, to_us);
+    if (rc != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    code = walk(q, st, cb, ctx, e);
+out:
+    sq_done(st, own);
+    return code;
+}

@@ -1,0 +1,249 @@
+"""The audit trail: chain verification against tampering, the person's
+report, the verifiable export and the retention cut."""
+import json
+import sqlite3
+
+import pytest
+
+from conftest import hetu
+
+
+def con(t):
+    c = sqlite3.connect(t.db)
+    # An attacker with file access removes the guards first.
+    c.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+    c.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    return c
+
+
+def populate(t, n=3):
+    for i in range(n):
+        t.run("person", "add", "--given", ["Anna", "Bertta", "Cecilia", "Doris"][i], "--family", "Virtanen",
+              "--national-id", "-", "--kind", "staff", "--from", "2024-01-01", "--account",
+              input=hetu("010190", "-", 100 + i) + "\n")
+    for i in range(n):
+        t.run("person", "show", f"number:{i + 1}")
+    t.run("person", "update", "number:1", "--phone", "+358401234567")
+    t.run("person", "list")
+
+
+def verify(t):
+    p = t.run("--json", "audit", "verify", check=False)
+    return p.returncode, json.loads(p.stdout)
+
+
+@pytest.fixture
+def log(tunnus):
+    populate(tunnus)
+    return tunnus
+
+
+def test_untouched_log_verifies(log):
+    rc, v = verify(log)
+    assert rc == 0 and v["ok"] is True
+    assert v["events"] >= 10
+    assert v["last_seq"] == v["events"]
+
+
+def test_edit_is_found(log):
+    c = con(log)
+    c.execute("UPDATE audit_event SET actor_id = 'os:mallory' WHERE seq = 5")
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["ok"] is False and v["bad_seq"] == 5
+
+
+def test_delete_is_found(log):
+    c = con(log)
+    c.execute("DELETE FROM audit_event WHERE seq = 4")
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == 4
+    assert "missing" in v["reason"]
+
+
+def test_insert_is_found(log):
+    c = con(log)
+    n = c.execute("SELECT max(seq) FROM audit_event").fetchone()[0]
+    # Make room at seq 3 and forge an event there, copying a real hash.
+    for s in range(n, 2, -1):
+        c.execute("UPDATE audit_event SET seq = seq + 1 WHERE seq = ?", (s,))
+    c.execute("INSERT INTO audit_event (seq, time_us, actor_kind, actor_id, channel, action, "
+              "result, hash) SELECT 3, time_us, actor_kind, actor_id, channel, 'person.read', "
+              "'allowed', hash FROM audit_event WHERE seq = 2")
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == 3
+
+
+def test_reorder_is_found(log):
+    c = con(log)
+    c.execute("UPDATE audit_event SET seq = -6 WHERE seq = 6")
+    c.execute("UPDATE audit_event SET seq = 6 WHERE seq = 7")
+    c.execute("UPDATE audit_event SET seq = 7 WHERE seq = -6")
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == 6
+
+
+def test_truncation_after_checkpoint_is_found(log):
+    log.run("audit", "checkpoint")
+    c = con(log)
+    n = c.execute("SELECT max(seq) FROM audit_event").fetchone()[0]
+    c.execute("DELETE FROM audit_event WHERE seq >= ?", (n - 1,))
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == n
+
+
+def test_rewritten_chain_fails_the_signature(log):
+    """Recomputing every hash after an edit is caught by the signature."""
+    log.run("audit", "checkpoint")
+    c = con(log)
+    c.execute("UPDATE audit_checkpoint SET hash = zeroblob(32)")
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and "signature" in v["reason"]
+
+
+def test_periodic_checkpoints_are_written(tunnus):
+    populate(tunnus, 4)
+    # Read until past one checkpoint interval (256 events).
+    for _ in range(70):
+        tunnus.run("person", "list")
+    n = tunnus.sql("SELECT count(*) FROM audit_checkpoint WHERE kind = 'periodic'")[0][0]
+    assert n >= 1
+    rc, v = verify(tunnus)
+    assert rc == 0 and v["signed_seq"] >= 256
+
+
+def test_subject_report(log):
+    pid = log.sql("SELECT id FROM person WHERE number = 2")[0][0]
+    rows = log.json("audit", "subject", "number:2")
+    actions = [r["action"] for r in rows]
+    assert "person.enrol" in actions and "person.read" in actions
+    assert all(r["channel"] == "cli" for r in rows)
+    # Only this person's events, and the report itself is recorded.
+    n = log.sql("SELECT count(*) FROM audit_event WHERE subject_id = ? AND action != 'audit.subject'", pid)[0][0]
+    assert len([a for a in actions if a != "audit.subject"]) == n
+    assert log.sql("SELECT count(*) FROM audit_event WHERE subject_id = ? AND action = 'audit.subject'", pid)[0][0] == 1
+    # The index was caught up lazily, not by the reads.
+    assert log.sql("SELECT count(*) FROM audit_subject WHERE subject_id = ?", pid)[0][0] >= n
+    # A date range in the future is empty; one around today is not.
+    assert log.json("audit", "subject", "number:2", "--from", "2999-01-01") == []
+
+
+def test_subject_index_is_not_written_by_reads(tunnus):
+    populate(tunnus, 2)
+    assert tunnus.sql("SELECT count(*) FROM audit_subject")[0][0] == 0
+    tunnus.run("audit", "index")
+    wm = int(tunnus.sql("SELECT value FROM meta WHERE key = 'audit_index_seq'")[0][0])
+    assert wm == tunnus.sql("SELECT max(seq) FROM audit_event")[0][0]
+
+
+def test_export_verifies_and_detects_tampering(log, tmp_path):
+    out = tmp_path / "full.jsonl"
+    log.run("audit", "export", "--out", out)
+    p = log.run("--json", "audit", "verify-export", out, db=False)
+    v = json.loads(p.stdout)
+    assert v["ok"] is True
+    kid = v["key_id"]
+    # Trusted key check.
+    assert log.run("audit", "verify-export", out, "--key", kid, db=False).returncode == 0
+    assert log.run("audit", "verify-export", out, "--key", "00" * 32, db=False,
+                   check=False).returncode == 1
+    lines = out.read_text().splitlines()
+    # Alter one event.
+    bad = []
+    for ln in lines:
+        o = json.loads(ln)
+        if o["type"] == "event" and o["seq"] == 3:
+            o["actor_id"] = "os:mallory"
+        bad.append(json.dumps(o))
+    (tmp_path / "bad.jsonl").write_text("\n".join(bad) + "\n")
+    p = log.run("--json", "audit", "verify-export", tmp_path / "bad.jsonl", db=False, check=False)
+    assert p.returncode == 1 and json.loads(p.stdout)["bad_seq"] == 3
+    # Drop one event line.
+    (tmp_path / "gap.jsonl").write_text(
+        "\n".join(ln for ln in lines if '"seq":4,' not in ln or '"type":"event"' not in ln) + "\n")
+    p = log.run("--json", "audit", "verify-export", tmp_path / "gap.jsonl", db=False, check=False)
+    assert p.returncode == 1
+
+
+def test_export_of_one_person_hides_the_others(log, tmp_path):
+    out = tmp_path / "one.jsonl"
+    log.run("audit", "export", "--person", "number:1", "--out", out)
+    pid = log.sql("SELECT id FROM person WHERE number = 1")[0][0]
+    others = [r[0] for r in log.sql("SELECT id FROM person WHERE number != 1")]
+    text = out.read_text()
+    assert all(o not in text for o in others)
+    events = [json.loads(l) for l in text.splitlines() if '"type":"event"' in l]
+    assert events and all(e["subject_id"] == pid for e in events)
+    v = json.loads(log.run("--json", "audit", "verify-export", out, db=False).stdout)
+    assert v["ok"] and v["links"] > 0
+
+
+def test_prune_keeps_held_rows_and_still_verifies(log, tmp_path):
+    c = sqlite3.connect(log.db)
+    c.execute("UPDATE person SET legal_hold_until = '2999-12-31' WHERE number = 2")
+    c.commit()
+    held = log.sql("SELECT id FROM person WHERE number = 2")[0][0]
+    before_held = log.sql("SELECT count(*) FROM audit_event WHERE subject_id = ?", held)[0][0]
+    total = log.sql("SELECT count(*) FROM audit_event")[0][0]
+    r = log.json("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01")
+    assert r["cut_seq"] == total and r["deleted"] == total - before_held
+    assert log.sql("SELECT count(*) FROM audit_event WHERE seq <= ?", total)[0][0] == before_held
+    assert log.sql("SELECT count(*) FROM audit_checkpoint WHERE kind = 'cut'")[0][0] == 1
+    rc, v = verify(log)
+    assert rc == 0 and v["ok"] and v["kept"] == before_held and v["cut_seq"] == total
+    # The chain continues after the cut.
+    log.run("person", "show", "number:1")
+    rc, v = verify(log)
+    assert rc == 0 and v["ok"]
+    # The held person's report still shows the old events.
+    rows = log.json("audit", "subject", "number:2")
+    assert any(x["action"] == "person.enrol" for x in rows)
+    # Export across the cut verifies offline.
+    out = tmp_path / "held.jsonl"
+    log.run("audit", "export", "--person", "number:2", "--out", out)
+    v = json.loads(log.run("--json", "audit", "verify-export", out, db=False).stdout)
+    assert v["ok"], v
+    # A second cut keeps the held rows again.
+    log.json("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01")
+    rc, v = verify(log)
+    assert rc == 0 and v["kept"] >= before_held
+    # Tampering with a kept row is found.
+    c = con(log)
+    seq = c.execute("SELECT min(seq) FROM audit_event").fetchone()[0]
+    c.execute("UPDATE audit_event SET attrs = 'x' WHERE seq = ?", (seq,))
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == seq
+    # Pruning refuses a broken chain.
+    p = log.run("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01", check=False)
+    assert p.returncode == 7
+
+
+def test_prune_refuses_the_future_and_delete_stays_guarded(log):
+    assert log.run("audit", "prune", "--before", "2999-01-01", check=False).returncode == 3
+    c = sqlite3.connect(log.db)
+    with pytest.raises(sqlite3.DatabaseError):
+        c.execute("DELETE FROM audit_event WHERE seq = 1")
+
+
+def test_unpruned_row_before_cut_is_found(log):
+    c = sqlite3.connect(log.db)
+    c.execute("UPDATE person SET legal_hold_until = '2999-12-31' WHERE number = 2")
+    c.commit()
+    log.run("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01")
+    c = con(log)
+    # Re-insert a pruned event (any content) below the cut.
+    seq = c.execute("SELECT seq FROM audit_checkpoint WHERE kind='cut'").fetchone()[0]
+    kept = {r[0] for r in c.execute("SELECT seq FROM audit_event")}
+    victim = next(s for s in range(1, seq + 1) if s not in kept)
+    c.execute("INSERT INTO audit_event (seq, time_us, actor_kind, actor_id, channel, action, "
+              "result, hash) VALUES (?, 1, 'admin', 'x', 'cli', 'person.read', 'allowed', "
+              "zeroblob(32))", (victim,))
+    c.commit()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_seq"] == victim
