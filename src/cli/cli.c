@@ -19,6 +19,9 @@ static const char usage_text[] =
     "  affiliation add|end\n"
     "  account create|show\n"
     "  orgunit add|list\n"
+    "  person hold SELECTOR --days N --reason TEXT\n"
+    "  policy apply FILE | policy show\n"
+    "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -255,6 +258,7 @@ int cli_main(int argc, char **argv)
         {"init", cli_cmd_init},           {"status", cli_cmd_status},
         {"person", cli_cmd_person},       {"affiliation", cli_cmd_affiliation},
         {"account", cli_cmd_account},     {"orgunit", cli_cmd_orgunit},
+        {"policy", cli_cmd_policy},       {"lifecycle", cli_cmd_lifecycle},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -27,6 +27,7 @@ typedef enum svc_op {
     SVC_OP_PERSON_LIST,
     SVC_OP_UNIT_READ,
     SVC_OP_UNIT_WRITE,
+    SVC_OP_LIFECYCLE,        /* policies, plans and runs over every person */
     SVC_OP_MAX
 } svc_op;
 
