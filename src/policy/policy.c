@@ -193,7 +193,7 @@ static tn_code take_root(json_t *root, policy *p, tn_err *e)
             rc = take_string(v, "username_pattern", p->username_pattern,
                              sizeof p->username_pattern, e);
             if (rc == TN_OK && (rc = uname_pattern_check(p->username_pattern, e)) != TN_OK &&
-                e && !e->field[0])
+                e)
                 tn_strlcpy(e->field, "username_pattern", sizeof e->field);
         } else if (strcmp(key, "archive_keep") == 0) {
             rc = take_keep(v, &p->archive_keep, e);
