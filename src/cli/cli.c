@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  account create|show\n"
     "  orgunit add|list\n"
     "  audit verify|subject|export|verify-export|prune|index|checkpoint\n"
+    "  person hold SELECTOR --days N --reason TEXT\n"
+    "  policy apply FILE | policy show\n"
+    "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -265,6 +268,7 @@ int cli_main(int argc, char **argv)
         {"person", cli_cmd_person},       {"affiliation", cli_cmd_affiliation},
         {"account", cli_cmd_account},     {"orgunit", cli_cmd_orgunit},
         {"audit", cli_cmd_audit},
+        {"policy", cli_cmd_policy},       {"lifecycle", cli_cmd_lifecycle},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -238,6 +238,8 @@ int cli_cmd_person(cli_args *a, int argc, char **argv)
     if (argc < 1)
         return cli_usage(a, "usage: tunnus person add|show|list|update|national-id ...");
     const char *sub = argv[0];
+    if (strcmp(sub, "hold") == 0)
+        return cli_person_hold(a, argc - 1, argv + 1);
     const cli_optspec *spec = NULL;
     int (*fn)(cli_args *, svc *, const svc_actor *) = NULL;
     if (strcmp(sub, "add") == 0) {

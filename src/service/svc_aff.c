@@ -82,7 +82,9 @@ tn_code svc_aff_create_tx(svc *s, const person *p, const svc_aff_input *in, affi
                           svc_changes *ch, tn_err *e)
 {
     tn_code rc;
-    if (p->state == PSTATE_ARCHIVED || p->state == PSTATE_ERASED)
+    /* An archived person may return (the lifecycle run reactivates them);
+     * an erased one is only a tombstone. */
+    if (p->state == PSTATE_ERASED)
         return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s", (long long)p->number,
                           person_state_name(p->state));
     if (p->death_date != TN_DATE_NONE)

@@ -315,3 +315,66 @@ tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us
 {
     return s->ops->audit_by_subject(s->priv, subject_id, from_us, to_us, cb, ctx, e);
 }
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* Appended methods: a backend that predates them leaves them NULL. */
+#define LC_CALL(method, ...)                                                              \
+    (s->ops->method ? s->ops->method(s->priv, __VA_ARGS__)                              \
+                    : tn_err_set(e, TN_EINTERNAL, NULL, "the %s backend lacks " #method, \
+                                 s->ops->name))
+
+tn_code store_lc_policy_add(store *s, const char *body, int64_t applied_at, const char *actor_id,
+                            int64_t *version_out, tn_err *e)
+{
+    return LC_CALL(lc_policy_add, body, applied_at, actor_id, version_out, e);
+}
+
+tn_code store_lc_policy_current(store *s, int64_t *version, char **body_out, tn_err *e)
+{
+    return LC_CALL(lc_policy_current, version, body_out, e);
+}
+
+tn_code store_lc_kinds_in_use(store *s, store_kind_cb cb, void *ctx, tn_err *e)
+{
+    return LC_CALL(lc_kinds_in_use, cb, ctx, e);
+}
+
+tn_code store_lc_aff_delete_by_person(store *s, const char *person_id, tn_err *e)
+{
+    return LC_CALL(lc_aff_delete_by_person, person_id, e);
+}
+
+tn_code store_lc_archive_get(store *s, const char *person_id, store_lc_archive *out, tn_err *e)
+{
+    return LC_CALL(lc_archive_get, person_id, out, e);
+}
+
+tn_code store_lc_archive_put(store *s, const char *person_id, const store_lc_archive *a,
+                             tn_err *e)
+{
+    return LC_CALL(lc_archive_put, person_id, a, e);
+}
+
+tn_code store_lc_archive_delete(store *s, const char *person_id, tn_err *e)
+{
+    return LC_CALL(lc_archive_delete, person_id, e);
+}
+
+tn_code store_lc_outbox_add(store *s, const char *target, const char *person_id,
+                            const char *event, const char *payload, int64_t created_at,
+                            tn_err *e)
+{
+    return LC_CALL(lc_outbox_add, target, person_id, event, payload, created_at, e);
+}
+
+tn_code store_lc_run_add(store *s, int64_t run_at, tn_date as_of, int64_t policy_version,
+                         const char *counts, bool changed, const char *actor_id, tn_err *e)
+{
+    return LC_CALL(lc_run_add, run_at, as_of, policy_version, counts, changed, actor_id, e);
+}
+
+tn_code store_lc_account_detach(store *s, const char *person_id, int64_t updated_at, tn_err *e)
+{
+    return LC_CALL(lc_account_detach, person_id, updated_at, e);
+}

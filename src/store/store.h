@@ -232,5 +232,44 @@ tn_code store_audit_index_catch_up(store *s, int64_t *indexed, tn_err *e);
  * through the index (call catch_up first in the same transaction). */
 tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us, int64_t to_us,
                                store_audit_rec_cb cb, void *ctx, tn_err *e);
+/* ---- lifecycle (policies, runs, archive summaries, outbox) ------------ */
+
+/* Store a policy's canonical text as the next version. */
+tn_code store_lc_policy_add(store *s, const char *body, int64_t applied_at, const char *actor_id,
+                            int64_t *version_out, tn_err *e);
+/* The current (highest) version; TN_ENOTFOUND when none was applied.
+ * *body_out is allocated; free it. */
+tn_code store_lc_policy_current(store *s, int64_t *version, char **body_out, tn_err *e);
+/* Each distinct affiliation kind in the registry, in order. */
+typedef int (*store_kind_cb)(const char *kind, void *ctx);
+tn_code store_lc_kinds_in_use(store *s, store_kind_cb cb, void *ctx, tn_err *e);
+/* Delete (not hide) every affiliation of a person: archiving. */
+tn_code store_lc_aff_delete_by_person(store *s, const char *person_id, tn_err *e);
+
+/* What an archived person keeps of their relationships, and the dates of
+ * the steps still to come. */
+typedef struct store_lc_archive {
+    char kinds[512]; /* comma-separated */
+    tn_date first_start;
+    tn_date last_end;
+    tn_date archived_on;
+    tn_date purge_on;
+    tn_date erase_on;
+    tn_date purged_on;
+} store_lc_archive;
+
+tn_code store_lc_archive_get(store *s, const char *person_id, store_lc_archive *out, tn_err *e);
+tn_code store_lc_archive_put(store *s, const char *person_id, const store_lc_archive *a,
+                             tn_err *e);
+tn_code store_lc_archive_delete(store *s, const char *person_id, tn_err *e);
+/* Append a provisioning event (target "*" = every connected system). */
+tn_code store_lc_outbox_add(store *s, const char *target, const char *person_id,
+                            const char *event, const char *payload, int64_t created_at,
+                            tn_err *e);
+tn_code store_lc_run_add(store *s, int64_t run_at, tn_date as_of, int64_t policy_version,
+                         const char *counts, bool changed, const char *actor_id, tn_err *e);
+/* Erasure: the person's accounts stay (their names stay reserved through
+ * owner_id) but no longer point at the person row. */
+tn_code store_lc_account_detach(store *s, const char *person_id, int64_t updated_at, tn_err *e);
 
 #endif

@@ -86,6 +86,24 @@ typedef struct store_ops {
     tn_code (*audit_index_catch_up)(void *priv, int64_t *indexed, tn_err *e);
     tn_code (*audit_by_subject)(void *priv, const char *subject_id, int64_t from_us,
                                 int64_t to_us, store_audit_rec_cb cb, void *ctx, tn_err *e);
+    /* lifecycle (appended) */
+    tn_code (*lc_policy_add)(void *priv, const char *body, int64_t applied_at,
+                             const char *actor_id, int64_t *version_out, tn_err *e);
+    tn_code (*lc_policy_current)(void *priv, int64_t *version, char **body_out, tn_err *e);
+    tn_code (*lc_kinds_in_use)(void *priv, store_kind_cb cb, void *ctx, tn_err *e);
+    tn_code (*lc_aff_delete_by_person)(void *priv, const char *person_id, tn_err *e);
+    tn_code (*lc_archive_get)(void *priv, const char *person_id, store_lc_archive *out,
+                              tn_err *e);
+    tn_code (*lc_archive_put)(void *priv, const char *person_id, const store_lc_archive *a,
+                              tn_err *e);
+    tn_code (*lc_archive_delete)(void *priv, const char *person_id, tn_err *e);
+    tn_code (*lc_outbox_add)(void *priv, const char *target, const char *person_id,
+                             const char *event, const char *payload, int64_t created_at,
+                             tn_err *e);
+    tn_code (*lc_run_add)(void *priv, int64_t run_at, tn_date as_of, int64_t policy_version,
+                          const char *counts, bool changed, const char *actor_id, tn_err *e);
+    tn_code (*lc_account_detach)(void *priv, const char *person_id, int64_t updated_at,
+                                 tn_err *e);
 } store_ops;
 
 

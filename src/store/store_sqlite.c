@@ -22,6 +22,7 @@
 
 #include "store_impl.h"
 #include "store_sqlite_int.h"
+#include "store_sqlite_lc.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -2013,4 +2014,14 @@ const store_ops store_sqlite_ops = {
     .audit_prune = sq_audit_prune,
     .audit_index_catch_up = sq_audit_index_catch_up,
     .audit_by_subject = sq_audit_by_subject,
+    .lc_policy_add = sq_lc_policy_add,
+    .lc_policy_current = sq_lc_policy_current,
+    .lc_kinds_in_use = sq_lc_kinds_in_use,
+    .lc_aff_delete_by_person = sq_lc_aff_delete_by_person,
+    .lc_archive_get = sq_lc_archive_get,
+    .lc_archive_put = sq_lc_archive_put,
+    .lc_archive_delete = sq_lc_archive_delete,
+    .lc_outbox_add = sq_lc_outbox_add,
+    .lc_run_add = sq_lc_run_add,
+    .lc_account_detach = sq_lc_account_detach,
 };
