@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  affiliation add|end\n"
     "  account create|show\n"
     "  orgunit add|list\n"
+    "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -255,6 +256,7 @@ int cli_main(int argc, char **argv)
         {"init", cli_cmd_init},           {"status", cli_cmd_status},
         {"person", cli_cmd_person},       {"affiliation", cli_cmd_affiliation},
         {"account", cli_cmd_account},     {"orgunit", cli_cmd_orgunit},
+        {"import", cli_cmd_import},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

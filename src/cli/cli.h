@@ -70,6 +70,8 @@ int cli_cmd_account(cli_args *a, int argc, char **argv);
 int cli_cmd_orgunit(cli_args *a, int argc, char **argv);
 int cli_cmd_init(cli_args *a, int argc, char **argv);
 int cli_cmd_status(cli_args *a, int argc, char **argv);
+/* cli_import.c */
+int cli_cmd_import(cli_args *a, int argc, char **argv);
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);
