@@ -78,6 +78,8 @@ int cli_cmd_audit(cli_args *a, int argc, char **argv); /* cli_audit.c */
 int cli_cmd_policy(cli_args *a, int argc, char **argv);
 int cli_cmd_lifecycle(cli_args *a, int argc, char **argv);
 int cli_person_hold(cli_args *a, int argc, char **argv);
+/* cli_import.c */
+int cli_cmd_import(cli_args *a, int argc, char **argv);
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conf.h"
 #include "model.h"
@@ -204,5 +205,81 @@ tn_code svc_unit_add(svc *s, const svc_actor *a, const char *code, const char *n
 tn_code svc_unit_ensure_path(svc *s, const svc_actor *a, const char *code, tn_err *e);
 /* Caller frees *out. */
 tn_code svc_unit_list(svc *s, const svc_actor *a, org_unit **out, size_t *n, tn_err *e);
+
+/* ---- source feed imports (svc_import.c, docs/feeds.md) ------------------ */
+
+typedef struct svc_import_opts {
+    const char *source;     /* source system: hr, sis, pupils … */
+    const char *kind;       /* affiliation kind of every row: staff, student … */
+    const char *file_name;  /* for the run record */
+    FILE *in;               /* the feed; must be seekable with full */
+    bool full;              /* a full snapshot: end what is absent */
+    bool dry_run;           /* apply nothing, report what would happen */
+    bool strict;            /* the first bad row aborts with nothing applied */
+    bool known_units;       /* org units must exist (else they are created) */
+    double max_ended_pct;   /* full: refuse to end more than this share */
+    size_t chunk_rows;      /* rows per transaction (0: 1000) */
+} svc_import_opts;
+
+typedef struct svc_import_summary {
+    int64_t run_id;         /* 0 for a dry run */
+    int64_t rows, created, updated, unchanged, ended, rejected, queued, warnings;
+    int64_t active_before;  /* full: the source's affiliations in force before */
+    bool refused;           /* full: too many would end; nothing applied */
+} svc_import_summary;
+
+/* A rejected, queued or noted row: what = "rejected", "queued", "warning". */
+typedef void (*svc_import_issue_cb)(void *ctx, const char *what, long line, const char *column,
+                                    const char *reason);
+
+/* Import a feed: correlate each row to a person (national ID through its
+ * keyed hash, then source and key), create or update persons and
+ * affiliations, one audit event per changed row, none for an unchanged
+ * one. Returns TN_OK also when rows were rejected (see the summary); an
+ * error when the file cannot be read, with strict on a bad row, or
+ * TN_ESTATE when a full snapshot is refused (out->refused). */
+tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_import_issue_cb cb,
+                   void *ctx, svc_import_summary *out, tn_err *e);
+
+typedef struct svc_import_record {
+    int64_t id;
+    char source[KIND_BUFSZ];
+    char kind[KIND_BUFSZ];
+    char file[512];
+    char mode[32];
+    int64_t started_at, finished_at; /* µs UTC; finished 0 = still running or killed */
+    char status[16];
+    int64_t rows, created, updated, unchanged, ended, rejected, queued;
+    char detail[256];
+} svc_import_record;
+
+typedef int (*svc_import_record_cb)(const svc_import_record *r, void *ctx);
+/* Newest first; limit 0 = all. */
+tn_code svc_import_runs(svc *s, const svc_actor *a, int64_t limit, svc_import_record_cb cb,
+                        void *ctx, tn_err *e);
+
+typedef struct svc_review_entry {
+    int64_t id;
+    char source[KIND_BUFSZ];
+    char source_key[KEY_BUFSZ];
+    char kind[KIND_BUFSZ];
+    char candidate_id[UUID_BUFSZ];
+    int64_t candidate_number;
+    int64_t candidates;
+    char given_names[NAME_BUFSZ];
+    char family_name[NAME_BUFSZ];
+    char birth_date[DATE_ISO_LEN];
+    int64_t line;
+    char state[16];
+} svc_review_entry;
+
+typedef int (*svc_review_cb)(const svc_review_entry *r, void *ctx);
+/* Review queue entries (state NULL = any); each is audited as a read. */
+tn_code svc_review_list(svc *s, const svc_actor *a, const char *state, svc_review_cb cb,
+                        void *ctx, tn_err *e);
+/* Decide a pending entry: accept attaches the row to the candidate person,
+ * reject creates a new person for it. out (may be NULL) gets the person. */
+tn_code svc_review_decide(svc *s, const svc_actor *a, int64_t id, bool accept, person *out,
+                          tn_err *e);
 
 #endif

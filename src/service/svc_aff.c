@@ -231,3 +231,72 @@ tn_code svc_aff_end(svc *s, const svc_actor *a, const char *aff_selector, const 
         *out = af;
     return rc;
 }
+
+/* Validate the text of an affiliation built from a feed in place. */
+static tn_code aff_norm(affiliation *af, tn_err *e)
+{
+    tn_code rc;
+#define TXT(field, name, max)                                                 \
+    tn_trim(af->field);                                                       \
+    if ((rc = text_validate(af->field, max, name, e)) != TN_OK)               \
+        return rc;
+    TXT(org_unit, "org_unit", TEXT_MAX_CHARS)
+    TXT(title, "title", TEXT_MAX_CHARS)
+    TXT(school, "school", TEXT_MAX_CHARS)
+    TXT(class_, "class", 32)
+    TXT(teaching_groups, "teaching_groups", 1024)
+    TXT(programme, "programme", TEXT_MAX_CHARS)
+    TXT(end_reason, "end_reason", 64)
+#undef TXT
+    if (af->teaching_groups[0] &&
+        (rc = model_check_groups(af->teaching_groups, "teaching_groups", e)) != TN_OK)
+        return rc;
+    if (af->manager_id[0] && strcmp(af->manager_id, af->person_id) == 0)
+        return tn_err_set(e, TN_EINVAL, "manager", "a person cannot be their own manager");
+    return affiliation_validate(af, e);
+}
+
+static bool aff_same(const affiliation *a, const affiliation *b)
+{
+    return strcmp(a->person_id, b->person_id) == 0 && strcmp(a->kind, b->kind) == 0 &&
+           strcmp(a->source, b->source) == 0 && strcmp(a->source_key, b->source_key) == 0 &&
+           strcmp(a->org_unit, b->org_unit) == 0 && strcmp(a->title, b->title) == 0 &&
+           strcmp(a->school, b->school) == 0 && strcmp(a->class_, b->class_) == 0 &&
+           strcmp(a->teaching_groups, b->teaching_groups) == 0 &&
+           strcmp(a->programme, b->programme) == 0 &&
+           strcmp(a->manager_id, b->manager_id) == 0 &&
+           strcmp(a->sponsor_id, b->sponsor_id) == 0 && a->valid_from == b->valid_from &&
+           a->valid_to == b->valid_to && strcmp(a->end_reason, b->end_reason) == 0;
+}
+
+tn_code svc_aff_sync_tx(svc *s, const affiliation *old, affiliation *want, svc_changes *ch,
+                        bool *changed, tn_err *e)
+{
+    *changed = false;
+    tn_code rc = aff_norm(want, e);
+    if (rc != TN_OK)
+        return rc;
+    if (!old) {
+        want->created_at = want->updated_at = audit_now_us();
+        if ((rc = store_aff_insert(s->st, want, e)) != TN_OK)
+            return rc;
+        aff_changes(ch, NULL, want);
+        *changed = true;
+        return TN_OK;
+    }
+    if (strcmp(old->person_id, want->person_id) != 0)
+        return tn_err_set(e, TN_ECONFLICT, "source_key",
+                          "the key %s:%s belongs to another person", old->source,
+                          old->source_key);
+    want->id = old->id;
+    want->created_at = old->created_at;
+    want->updated_at = old->updated_at;
+    if (aff_same(old, want))
+        return TN_OK;
+    want->updated_at = audit_now_us();
+    if ((rc = store_aff_update(s->st, want, e)) != TN_OK)
+        return rc;
+    aff_changes(ch, old, want);
+    *changed = true;
+    return TN_OK;
+}

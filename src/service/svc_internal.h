@@ -72,6 +72,16 @@ tn_code svc_aff_create_tx(svc *s, const person *p, const svc_aff_input *in, affi
                           svc_changes *ch, tn_err *e);
 tn_code svc_account_create_tx(svc *s, const person *p, const char *username, account *out,
                               svc_changes *ch, tn_err *e);
+/* Feed imports (svc_import.c): apply the attributes given in `in` (never
+ * the national ID or birth date) and write the person only if one
+ * changed; *changed says so. */
+tn_code svc_person_sync_tx(svc *s, person *p, const person_input *in, svc_changes *ch,
+                           bool *changed, tn_err *e);
+/* Create (old NULL) or bring an affiliation to `want` (an affiliation of
+ * the same person and key): validated, written and recorded in ch only
+ * when something differs. */
+tn_code svc_aff_sync_tx(svc *s, const affiliation *old, affiliation *want, svc_changes *ch,
+                        bool *changed, tn_err *e);
 
 /* Run body inside a transaction (a savepoint when batched). */
 tn_code svc_tx_begin(svc *s, tn_err *e);

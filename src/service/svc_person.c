@@ -491,3 +491,26 @@ tn_code svc_person_list(svc *s, const svc_actor *a, const svc_person_query *q, s
         rc = lc.rc;
     return rc;
 }
+
+tn_code svc_person_sync_tx(svc *s, person *p, const person_input *in, svc_changes *ch,
+                           bool *changed, tn_err *e)
+{
+    *changed = false;
+    if (in->national_id || in->birth_date)
+        return tn_err_set(e, TN_EINTERNAL, NULL, "sync does not change the national ID");
+    if (p->state == PSTATE_ARCHIVED || p->state == PSTATE_ERASED)
+        return TN_OK; /* a source keeps sending old rows; the record stays as it is */
+    person next = *p;
+    size_t before = ch->names.len;
+    nid_parts none;
+    memset(&none, 0, sizeof none);
+    tn_code rc = apply_person_input(in, &next, &none, false, ch, e);
+    if (rc != TN_OK || ch->names.len == before)
+        return rc;
+    next.updated_at = audit_now_us();
+    if ((rc = store_person_update(s->st, &next, e)) != TN_OK)
+        return rc;
+    *p = next;
+    *changed = true;
+    return TN_OK;
+}

@@ -378,3 +378,55 @@ tn_code store_lc_account_detach(store *s, const char *person_id, int64_t updated
 {
     return LC_CALL(lc_account_detach, person_id, updated_at, e);
 }
+
+/* ---- source feed imports ---------------------------------------------- */
+
+tn_code store_import_run_insert(store *s, store_import_run *r, tn_err *e)
+{
+    return s->ops->import_run_insert(s->priv, r, e);
+}
+
+tn_code store_import_run_update(store *s, const store_import_run *r, tn_err *e)
+{
+    return s->ops->import_run_update(s->priv, r, e);
+}
+
+tn_code store_import_run_list(store *s, int64_t limit, store_import_run_cb cb, void *ctx,
+                              tn_err *e)
+{
+    return s->ops->import_run_list(s->priv, limit, cb, ctx, e);
+}
+
+tn_code store_review_put(store *s, store_review *r, bool *changed, tn_err *e)
+{
+    return s->ops->review_put(s->priv, r, changed, e);
+}
+
+tn_code store_review_get(store *s, int64_t id, store_review *out, tn_err *e)
+{
+    return s->ops->review_get(s->priv, id, out, e);
+}
+
+tn_code store_review_list(store *s, const char *state, store_review_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->review_list(s->priv, state, cb, ctx, e);
+}
+
+tn_code store_review_decide(store *s, int64_t id, const char *state, int64_t decided_at,
+                            tn_err *e)
+{
+    return s->ops->review_decide(s->priv, id, state, decided_at, e);
+}
+
+tn_code store_person_find_similar(store *s, const char *given, const char *family,
+                                  tn_date birth, char (*ids)[UUID_BUFSZ], size_t max,
+                                  size_t *n, tn_err *e)
+{
+    return s->ops->person_find_similar(s->priv, given, family, birth, ids, max, n, e);
+}
+
+tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as_of,
+                                        store_aff_key_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->aff_list_active_by_source(s->priv, source, as_of, cb, ctx, e);
+}

@@ -271,5 +271,64 @@ tn_code store_lc_run_add(store *s, int64_t run_at, tn_date as_of, int64_t policy
 /* Erasure: the person's accounts stay (their names stay reserved through
  * owner_id) but no longer point at the person row. */
 tn_code store_lc_account_detach(store *s, const char *person_id, int64_t updated_at, tn_err *e);
+/* ---- source feed imports (store_sqlite_feed.c) ------------------------ */
+
+typedef struct store_import_run {
+    int64_t id;
+    char source[KIND_BUFSZ];
+    char kind[KIND_BUFSZ];
+    char file[512];
+    char mode[32];          /* "full", "delta", with ",strict" */
+    int64_t started_at;     /* µs UTC */
+    int64_t finished_at;    /* 0 while running (or if the run was killed) */
+    char status[16];        /* running, done, refused, failed */
+    int64_t rows, created, updated, unchanged, ended, rejected, queued;
+    char detail[256];
+} store_import_run;
+
+/* Insert r (fills r->id); update every counter, status and finish time. */
+tn_code store_import_run_insert(store *s, store_import_run *r, tn_err *e);
+tn_code store_import_run_update(store *s, const store_import_run *r, tn_err *e);
+typedef int (*store_import_run_cb)(const store_import_run *r, void *ctx);
+/* Newest first; limit 0 = all. */
+tn_code store_import_run_list(store *s, int64_t limit, store_import_run_cb cb, void *ctx,
+                              tn_err *e);
+
+#define STORE_REVIEW_ROW_MAX 8192
+
+typedef struct store_review {
+    int64_t id;
+    char source[KIND_BUFSZ];
+    char source_key[KEY_BUFSZ];
+    char kind[KIND_BUFSZ];
+    char candidate_id[UUID_BUFSZ]; /* the first person who looks the same */
+    int64_t candidates;            /* how many look the same */
+    char row[STORE_REVIEW_ROW_MAX]; /* the feed row as a JSON object */
+    int64_t line;
+    char state[16];                /* pending, accepted, rejected */
+    int64_t created_at;
+    int64_t decided_at;            /* 0 = pending */
+} store_review;
+
+/* Queue r by (source, source_key). A new entry is inserted (fills r->id);
+ * a pending one with other contents is updated; otherwise nothing is
+ * written. *changed says whether anything was. */
+tn_code store_review_put(store *s, store_review *r, bool *changed, tn_err *e);
+tn_code store_review_get(store *s, int64_t id, store_review *out, tn_err *e);
+typedef int (*store_review_cb)(const store_review *r, void *ctx);
+/* In id order; state NULL = any. */
+tn_code store_review_list(store *s, const char *state, store_review_cb cb, void *ctx, tn_err *e);
+tn_code store_review_decide(store *s, int64_t id, const char *state, int64_t decided_at,
+                            tn_err *e);
+/* Persons with exactly these (normalised) names and birth date, up to max
+ * ids in identity-number order; *n is the total found. */
+tn_code store_person_find_similar(store *s, const char *given, const char *family,
+                                  tn_date birth, char (*ids)[UUID_BUFSZ], size_t max,
+                                  size_t *n, tn_err *e);
+/* The affiliations of a source that are still in force on as_of (open, or
+ * ending on or after it), in id order: their id and source key. */
+typedef int (*store_aff_key_cb)(int64_t id, const char *source_key, void *ctx);
+tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as_of,
+                                        store_aff_key_cb cb, void *ctx, tn_err *e);
 
 #endif

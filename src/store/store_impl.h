@@ -104,9 +104,40 @@ typedef struct store_ops {
                           const char *counts, bool changed, const char *actor_id, tn_err *e);
     tn_code (*lc_account_detach)(void *priv, const char *person_id, int64_t updated_at,
                                  tn_err *e);
+    /* version 1, feeds (store_sqlite_feed.c) */
+    tn_code (*import_run_insert)(void *priv, store_import_run *r, tn_err *e);
+    tn_code (*import_run_update)(void *priv, const store_import_run *r, tn_err *e);
+    tn_code (*import_run_list)(void *priv, int64_t limit, store_import_run_cb cb, void *ctx,
+                               tn_err *e);
+    tn_code (*review_put)(void *priv, store_review *r, bool *changed, tn_err *e);
+    tn_code (*review_get)(void *priv, int64_t id, store_review *out, tn_err *e);
+    tn_code (*review_list)(void *priv, const char *state, store_review_cb cb, void *ctx,
+                           tn_err *e);
+    tn_code (*review_decide)(void *priv, int64_t id, const char *state, int64_t decided_at,
+                             tn_err *e);
+    tn_code (*person_find_similar)(void *priv, const char *given, const char *family,
+                                   tn_date birth, char (*ids)[UUID_BUFSZ], size_t max,
+                                   size_t *n, tn_err *e);
+    tn_code (*aff_list_active_by_source)(void *priv, const char *source, tn_date as_of,
+                                         store_aff_key_cb cb, void *ctx, tn_err *e);
 } store_ops;
 
 
 extern const store_ops store_sqlite_ops;
+
+/* store_sqlite_feed.c */
+tn_code sq_import_run_insert(void *priv, store_import_run *r, tn_err *e);
+tn_code sq_import_run_update(void *priv, const store_import_run *r, tn_err *e);
+tn_code sq_import_run_list(void *priv, int64_t limit, store_import_run_cb cb, void *ctx,
+                           tn_err *e);
+tn_code sq_review_put(void *priv, store_review *r, bool *changed, tn_err *e);
+tn_code sq_review_get(void *priv, int64_t id, store_review *out, tn_err *e);
+tn_code sq_review_list(void *priv, const char *state, store_review_cb cb, void *ctx, tn_err *e);
+tn_code sq_review_decide(void *priv, int64_t id, const char *state, int64_t decided_at,
+                         tn_err *e);
+tn_code sq_person_find_similar(void *priv, const char *given, const char *family, tn_date birth,
+                               char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
+tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
+                                     store_aff_key_cb cb, void *ctx, tn_err *e);
 
 #endif

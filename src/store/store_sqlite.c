@@ -2024,4 +2024,13 @@ const store_ops store_sqlite_ops = {
     .lc_outbox_add = sq_lc_outbox_add,
     .lc_run_add = sq_lc_run_add,
     .lc_account_detach = sq_lc_account_detach,
+    .import_run_insert = sq_import_run_insert,
+    .import_run_update = sq_import_run_update,
+    .import_run_list = sq_import_run_list,
+    .review_put = sq_review_put,
+    .review_get = sq_review_get,
+    .review_list = sq_review_list,
+    .review_decide = sq_review_decide,
+    .person_find_similar = sq_person_find_similar,
+    .aff_list_active_by_source = sq_aff_list_active_by_source,
 };

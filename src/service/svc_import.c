@@ -1,0 +1,959 @@
+/* Source feed imports: correlate feed rows to persons and bring the
+ * registry to what the source says.
+ *
+ * Crash safety comes from idempotence, not from bookkeeping: every row is
+ * applied as "make the registry agree with this row" and an agreeing row
+ * writes nothing, rows are committed in chunks in file order, and the end
+ * step of a full snapshot runs only after the whole file is in, in one
+ * transaction. So a run killed at any point and run again reaches the state
+ * of an uninterrupted run. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+#include "service.h"
+#include "svc_internal.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+
+#define END_REASON_ABSENT "absent_from_source"
+#define SIMILAR_MAX 8
+
+/* ---- a set of source keys with the line each first appeared on ------------ */
+
+typedef struct keyslot {
+    uint64_t hash;
+    char *key; /* NULL = empty */
+    long line;
+} keyslot;
+
+typedef struct keymap {
+    keyslot *slot;
+    size_t cap, n;
+} keymap;
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static keyslot *keymap_find(keymap *m, const char *key, uint64_t h)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        keyslot *k = &m->slot[i];
+        if (!k->key || (k->hash == h && strcmp(k->key, key) == 0))
+            return k;
+    }
+}
+
+/* The line key was first seen on; records line if it is new. */
+static long keymap_put(keymap *m, const char *key, long line)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        keymap bigger = {tn_calloc(m->cap ? 2 * m->cap : 1024, sizeof(keyslot)),
+                         m->cap ? 2 * m->cap : 1024, m->n};
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slot[i].key)
+                *keymap_find(&bigger, m->slot[i].key, m->slot[i].hash) = m->slot[i];
+        free(m->slot);
+        *m = bigger;
+    }
+    uint64_t h = key_hash(key);
+    keyslot *k = keymap_find(m, key, h);
+    if (k->key)
+        return k->line;
+    k->hash = h;
+    k->key = tn_strdup(key);
+    k->line = line;
+    m->n++;
+    return line;
+}
+
+static bool keymap_has(keymap *m, const char *key)
+{
+    keyslot *k = keymap_find(m, key, key_hash(key));
+    return k && k->key;
+}
+
+static void keymap_free(keymap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slot[i].key);
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+typedef struct deferred {
+    char key[KEY_BUFSZ];
+    char manager_key[KEY_BUFSZ];
+    long line;
+} deferred;
+
+typedef struct imp {
+    svc *s;
+    const svc_actor *a;
+    const char *source;
+    const char *kind;
+    bool known_units;
+    keymap keys;       /* source keys of the file */
+    bool prescanned;   /* keys holds the whole file already */
+    keymap units;      /* org units known to exist */
+    deferred *defer;   /* rows whose manager comes later in the file */
+    size_t ndefer, capdefer;
+    svc_import_issue_cb cb;
+    void *ctx;
+    svc_import_summary *sum;
+} imp;
+
+typedef enum row_result {
+    ROW_CREATED,
+    ROW_UPDATED,
+    ROW_UNCHANGED,
+    ROW_QUEUED,
+    ROW_REJECTED,
+} row_result;
+
+static void note(imp *im, const char *what, long line, const char *column, const char *reason)
+{
+    if (im->cb)
+        im->cb(im->ctx, what, line, column, reason);
+}
+
+/* Which source governs a person's shared attributes (names, contact) when
+ * two disagree. Higher wins; see docs/feeds.md. */
+static int source_precedence(const char *source)
+{
+    static const struct {
+        const char *name;
+        int rank;
+    } ranks[] = {{"hr", 50}, {"officials", 40}, {"sis", 30}, {"pupils", 20}, {"sponsored", 10}};
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        if (strcmp(source, ranks[i].name) == 0)
+            return ranks[i].rank;
+    return 5;
+}
+
+/* The total order of a person's affiliations for governing attributes:
+ * in force on today first, then source precedence, then the later start,
+ * then source and key (so that the order is total and a re-run decides
+ * alike). > 0 when a outranks b. */
+static int aff_rank_cmp(const affiliation *a, const affiliation *b, tn_date today)
+{
+    bool ia = a->valid_to == TN_DATE_NONE || a->valid_to >= today;
+    bool ib = b->valid_to == TN_DATE_NONE || b->valid_to >= today;
+    if (ia != ib)
+        return ia ? 1 : -1;
+    int pa = source_precedence(a->source), pb = source_precedence(b->source);
+    if (pa != pb)
+        return pa > pb ? 1 : -1;
+    if (a->valid_from != b->valid_from)
+        return a->valid_from > b->valid_from ? 1 : -1;
+    int c = strcmp(a->source, b->source);
+    if (c)
+        return c;
+    return strcmp(a->source_key, b->source_key);
+}
+
+static tn_code copy_cell(char *dst, size_t cap, const char *v, const char *col, tn_err *e)
+{
+    if (!tn_strlcpy(dst, v, cap))
+        return tn_err_set(e, TN_EINVAL, col, "is too long");
+    return TN_OK;
+}
+
+/* The affiliation a row describes (person and manager filled by caller). */
+static tn_code row_affiliation(const imp *im, const feed_row *r, const feed_checked *c,
+                               affiliation *af, tn_err *e)
+{
+    memset(af, 0, sizeof *af);
+    tn_code rc;
+    if ((rc = copy_cell(af->kind, sizeof af->kind, im->kind, "kind", e)) ||
+        (rc = copy_cell(af->source, sizeof af->source, im->source, "source", e)) ||
+        (rc = copy_cell(af->source_key, sizeof af->source_key, r->v[FEED_SOURCE_KEY],
+                        "source_key", e)) ||
+        (rc = copy_cell(af->org_unit, sizeof af->org_unit, r->v[FEED_ORG_UNIT], "org_unit", e)) ||
+        (rc = copy_cell(af->title, sizeof af->title, r->v[FEED_TITLE], "title", e)) ||
+        (rc = copy_cell(af->school, sizeof af->school, r->v[FEED_SCHOOL], "school", e)) ||
+        (rc = copy_cell(af->class_, sizeof af->class_, r->v[FEED_CLASS], "class", e)) ||
+        (rc = copy_cell(af->teaching_groups, sizeof af->teaching_groups,
+                        r->v[FEED_TEACHING_GROUPS], "teaching_groups", e)) ||
+        (rc = copy_cell(af->programme, sizeof af->programme, r->v[FEED_PROGRAMME], "programme",
+                        e)) ||
+        (rc = copy_cell(af->end_reason, sizeof af->end_reason, r->v[FEED_END_REASON],
+                        "end_reason", e)))
+        return rc;
+    af->valid_from = c->valid_from;
+    af->valid_to = c->valid_to;
+    return TN_OK;
+}
+
+static void row_person_input(const feed_row *r, person_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->given_names = r->v[FEED_GIVEN_NAMES];
+    in->family_name = r->v[FEED_FAMILY_NAME];
+    /* An empty optional cell leaves the registry's value alone: sources
+     * often lack contact data another source has. */
+    if (*r->v[FEED_PREFERRED_NAME])
+        in->preferred_name = r->v[FEED_PREFERRED_NAME];
+    if (*r->v[FEED_EMAIL])
+        in->email = r->v[FEED_EMAIL];
+    if (*r->v[FEED_PHONE])
+        in->phone = r->v[FEED_PHONE];
+}
+
+/* The feed row without its national ID, for the review queue. */
+static bool row_json(const feed_row *r, char *out, size_t cap)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < FEED_NCOLS; i++)
+        if (i != FEED_NATIONAL_ID && *r->v[i])
+            json_object_set_new(o, feed_col_name((feed_col)i), json_string(r->v[i]));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    bool ok = s && tn_strlcpy(out, s, cap);
+    free(s);
+    return ok;
+}
+
+static bool fatal(tn_code rc)
+{
+    return rc == TN_EIO || rc == TN_EINTERNAL;
+}
+
+/* Resolve manager_key to a person id, "" when the key is not (yet) there. */
+static tn_code find_manager(imp *im, const char *mkey, char id[UUID_BUFSZ], tn_err *e)
+{
+    id[0] = '\0';
+    tn_err nf;
+    tn_code rc = store_person_find_by_source_key(im->s->st, im->source, mkey, id, &nf);
+    if (rc == TN_ENOTFOUND) {
+        id[0] = '\0';
+        return TN_OK;
+    }
+    if (rc != TN_OK)
+        *e = nf;
+    return rc;
+}
+
+static tn_code ensure_unit(imp *im, const char *code, tn_err *e)
+{
+    if (!*code || keymap_has(&im->units, code))
+        return TN_OK;
+    org_unit u;
+    tn_err nf;
+    tn_code rc = store_unit_get(im->s->st, code, &u, &nf);
+    if (rc == TN_ENOTFOUND) {
+        if (im->known_units)
+            return tn_err_set(e, TN_EINVAL, "org_unit", "unknown org unit");
+        rc = svc_unit_ensure_path(im->s, im->a, code, e);
+    } else if (rc != TN_OK) {
+        *e = nf;
+    }
+    if (rc == TN_OK)
+        keymap_put(&im->units, code, 0);
+    return rc;
+}
+
+/* Apply one checked row. force: NULL normally; for a review decision the
+ * person to attach the row to ("" = a new person). */
+static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, const char *force,
+                         row_result *res, tn_err *e)
+{
+    svc *s = im->s;
+    tn_code rc;
+    tn_err nf;
+    *res = ROW_REJECTED;
+    const char *key = r->v[FEED_SOURCE_KEY];
+    affiliation want, old;
+    bool has_old = false;
+    if ((rc = row_affiliation(im, r, c, &want, e)) != TN_OK)
+        return rc;
+
+    rc = store_aff_get_by_source_key(s->st, im->source, key, &old, &nf);
+    if (rc == TN_OK)
+        has_old = true;
+    else if (rc != TN_ENOTFOUND)
+        return *e = nf, rc;
+
+    /* Correlate: national ID first, then the source key. */
+    char pid[UUID_BUFSZ] = "";
+    if (c->has_nid) {
+        char canon[HETU_BUFSZ];
+        unsigned char hash[SEC_HASH_BYTES];
+        if ((rc = hetu_parse(r->v[FEED_NATIONAL_ID], canon, NULL, e)) != TN_OK)
+            return rc;
+        sec_nid_hash(&s->keys, canon, hash);
+        explicit_bzero(canon, sizeof canon);
+        rc = store_person_find_by_nid_hash(s->st, hash, pid, &nf);
+        if (rc == TN_ENOTFOUND)
+            pid[0] = '\0';
+        else if (rc != TN_OK)
+            return *e = nf, rc;
+        if (has_old && pid[0] && strcmp(pid, old.person_id) != 0)
+            return tn_err_set(e, TN_ECONFLICT, "source_key",
+                              "the key is recorded for another person than the national ID's");
+        if (has_old && !pid[0])
+            return tn_err_set(e, TN_ECONFLICT, "national_id",
+                              "differs from the person recorded for this source key");
+    } else if (has_old) {
+        tn_strlcpy(pid, old.person_id, sizeof pid);
+    }
+    if (force) {
+        tn_strlcpy(pid, force, sizeof pid);
+    } else if (!pid[0] && !c->has_nid && c->birth_date != TN_DATE_NONE) {
+        /* No national ID: someone with the same names and birth date may
+         * be this person. A human decides (review queue). */
+        char given[NAME_BUFSZ], family[NAME_BUFSZ];
+        char ids[SIMILAR_MAX][UUID_BUFSZ];
+        size_t n = 0;
+        tn_strlcpy(given, r->v[FEED_GIVEN_NAMES], sizeof given);
+        tn_strlcpy(family, r->v[FEED_FAMILY_NAME], sizeof family);
+        name_normalize_space(given);
+        name_normalize_space(family);
+        if ((rc = store_person_find_similar(s->st, given, family, c->birth_date, ids,
+                                            SIMILAR_MAX, &n, e)) != TN_OK)
+            return rc;
+        if (n > 0) {
+            store_review q;
+            memset(&q, 0, sizeof q);
+            tn_strlcpy(q.source, im->source, sizeof q.source);
+            tn_strlcpy(q.source_key, key, sizeof q.source_key);
+            tn_strlcpy(q.kind, im->kind, sizeof q.kind);
+            tn_strlcpy(q.candidate_id, ids[0], sizeof q.candidate_id);
+            q.candidates = (int64_t)n;
+            q.line = r->line;
+            q.created_at = audit_now_us();
+            if (!row_json(r, q.row, sizeof q.row))
+                return tn_err_set(e, TN_EINVAL, NULL, "row is too large for the review queue");
+            bool changed = false;
+            if ((rc = svc_tx_begin(s, e)) != TN_OK)
+                return rc;
+            rc = store_review_put(s->st, &q, &changed, e);
+            if (rc == TN_OK && changed) {
+                svc_changes ch;
+                svc_changes_init(&ch);
+                svc_changes_add(&ch, "review.source_key", NULL, key);
+                svc_changes_add_i64(&ch, "review.id", q.id);
+                rc = svc_changes_write(s, im->a, "import.queue", ids[0], &ch, e);
+                svc_changes_free(&ch);
+            }
+            if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
+                return rc;
+            if (strcmp(q.state, "pending") == 0) {
+                *res = ROW_QUEUED;
+                return TN_OK;
+            }
+            /* Decided already: "rejected" means a different person, whose
+             * affiliation the decision created; nothing more here. */
+            *res = ROW_UNCHANGED;
+            return TN_OK;
+        }
+    }
+
+    if ((rc = ensure_unit(im, want.org_unit, e)) != TN_OK)
+        return rc;
+
+    /* The manager: now if known, else after the whole file. */
+    const char *mkey = r->v[FEED_MANAGER_KEY];
+    bool defer = false;
+    if (*mkey) {
+        if ((rc = find_manager(im, mkey, want.manager_id, e)) != TN_OK)
+            return rc;
+        if (!want.manager_id[0]) {
+            defer = true;
+            if (has_old)
+                tn_strlcpy(want.manager_id, old.manager_id, sizeof want.manager_id);
+        }
+    }
+
+    person p;
+    person_input pin;
+    row_person_input(r, &pin);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    bool created = false, changed = false;
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        goto out;
+    if (!pid[0]) {
+        pin.national_id = c->has_nid ? r->v[FEED_NATIONAL_ID] : NULL;
+        if (!c->has_nid && *r->v[FEED_BIRTH_DATE])
+            pin.birth_date = r->v[FEED_BIRTH_DATE];
+        ch.prefix = "person.";
+        rc = svc_person_create_tx(s, &pin, &p, &ch, e);
+        created = rc == TN_OK;
+    } else {
+        rc = store_person_get(s->st, pid, &p, e);
+        if (rc == TN_OK && !force) {
+            /* Only the governing affiliation's source sets shared
+             * attributes; others would undo each other on every import. */
+            affiliation *affs = NULL;
+            size_t n = 0;
+            bool governs = true;
+            tn_strlcpy(want.person_id, p.id, sizeof want.person_id);
+            rc = store_aff_list_by_person(s->st, p.id, &affs, &n, e);
+            for (size_t i = 0; rc == TN_OK && i < n && governs; i++)
+                if (!(strcmp(affs[i].source, want.source) == 0 &&
+                      strcmp(affs[i].source_key, want.source_key) == 0) &&
+                    aff_rank_cmp(&affs[i], &want, s->today) > 0)
+                    governs = false;
+            free(affs);
+            ch.prefix = "person.";
+            if (rc == TN_OK && governs)
+                rc = svc_person_sync_tx(s, &p, &pin, &ch, &changed, e);
+        }
+    }
+    if (rc == TN_OK) {
+        bool aff_changed = false;
+        tn_strlcpy(want.person_id, p.id, sizeof want.person_id);
+        if (strcmp(want.manager_id, p.id) == 0) {
+            note(im, "warning", r->line, "manager_key", "a person cannot be their own manager");
+            im->sum->warnings++;
+            want.manager_id[0] = '\0';
+        }
+        ch.prefix = "affiliation.";
+        rc = svc_aff_sync_tx(s, has_old ? &old : NULL, &want, &ch, &aff_changed, e);
+        changed |= aff_changed;
+        if (!has_old)
+            created = true;
+    }
+    ch.prefix = NULL;
+    if (rc == TN_OK && (created || changed))
+        rc = svc_changes_write(s, im->a, "person.import", p.id, &ch, e);
+    rc = svc_tx_end(s, rc, e);
+    if (rc == TN_OK) {
+        *res = created ? ROW_CREATED : changed ? ROW_UPDATED : ROW_UNCHANGED;
+        if (defer) {
+            if (im->ndefer == im->capdefer) {
+                im->capdefer = im->capdefer ? 2 * im->capdefer : 64;
+                im->defer = tn_realloc(im->defer, im->capdefer * sizeof *im->defer);
+            }
+            deferred *d = &im->defer[im->ndefer++];
+            tn_strlcpy(d->key, key, sizeof d->key);
+            tn_strlcpy(d->manager_key, mkey, sizeof d->manager_key);
+            d->line = r->line;
+        }
+    }
+out:
+    svc_changes_free(&ch);
+    return rc;
+}
+
+/* Set the managers that appeared after their staff in the file. */
+static tn_code resolve_deferred(imp *im, tn_err *e)
+{
+    svc *s = im->s;
+    for (size_t i = 0; i < im->ndefer; i++) {
+        deferred *d = &im->defer[i];
+        affiliation old, want;
+        char mid[UUID_BUFSZ];
+        tn_code rc = find_manager(im, d->manager_key, mid, e);
+        if (rc != TN_OK)
+            return rc;
+        if (!mid[0]) {
+            note(im, "warning", d->line, "manager_key", "no affiliation of this source has the key");
+            im->sum->warnings++;
+            continue;
+        }
+        if ((rc = store_aff_get_by_source_key(s->st, im->source, d->key, &old, e)) != TN_OK)
+            return rc;
+        if (strcmp(old.manager_id, mid) == 0)
+            continue;
+        if (strcmp(old.person_id, mid) == 0) {
+            note(im, "warning", d->line, "manager_key", "a person cannot be their own manager");
+            im->sum->warnings++;
+            continue;
+        }
+        want = old;
+        tn_strlcpy(want.manager_id, mid, sizeof want.manager_id);
+        svc_changes ch;
+        svc_changes_init(&ch);
+        ch.prefix = "affiliation.";
+        bool changed = false;
+        if ((rc = svc_tx_begin(s, e)) == TN_OK) {
+            rc = svc_aff_sync_tx(s, &old, &want, &ch, &changed, e);
+            ch.prefix = NULL;
+            if (rc == TN_OK && changed)
+                rc = svc_changes_write(s, im->a, "person.import", old.person_id, &ch, e);
+            rc = svc_tx_end(s, rc, e);
+        }
+        svc_changes_free(&ch);
+        if (rc != TN_OK && fatal(rc))
+            return rc;
+        if (rc != TN_OK) {
+            note(im, "warning", d->line, e->field[0] ? e->field : "manager_key", e->msg);
+            im->sum->warnings++;
+        }
+    }
+    return TN_OK;
+}
+
+/* ---- full snapshots ------------------------------------------------------ */
+
+typedef struct absent_ctx {
+    imp *im;
+    int64_t active;
+    int64_t *ids;
+    size_t n, cap;
+} absent_ctx;
+
+static int absent_one(int64_t id, const char *key, void *vctx)
+{
+    absent_ctx *a = vctx;
+    a->active++;
+    if (keymap_has(&a->im->keys, key))
+        return 0;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 256;
+        a->ids = tn_realloc(a->ids, a->cap * sizeof *a->ids);
+    }
+    a->ids[a->n++] = id;
+    return 0;
+}
+
+static tn_code find_absent(imp *im, absent_ctx *a, tn_err *e)
+{
+    memset(a, 0, sizeof *a);
+    a->im = im;
+    return store_aff_list_active_by_source(im->s->st, im->source, im->s->today, absent_one, a, e);
+}
+
+static bool too_many(const absent_ctx *a, double pct)
+{
+    return a->n > 0 && (double)a->n * 100.0 > pct * (double)a->active;
+}
+
+/* End every absent affiliation as of today, in one transaction. */
+static tn_code end_absent(imp *im, const absent_ctx *a, tn_err *e)
+{
+    svc *s = im->s;
+    tn_code rc = svc_tx_begin(s, e);
+    if (rc != TN_OK)
+        return rc;
+    for (size_t i = 0; rc == TN_OK && i < a->n; i++) {
+        affiliation old, want;
+        if ((rc = store_aff_get(s->st, a->ids[i], &old, e)) != TN_OK)
+            break;
+        want = old;
+        /* A relationship that had not started yet ends on its first day. */
+        want.valid_to = s->today < old.valid_from ? old.valid_from : s->today;
+        tn_strlcpy(want.end_reason, END_REASON_ABSENT, sizeof want.end_reason);
+        svc_changes ch;
+        svc_changes_init(&ch);
+        ch.prefix = "affiliation.";
+        bool changed = false;
+        rc = svc_aff_sync_tx(s, &old, &want, &ch, &changed, e);
+        ch.prefix = NULL;
+        if (rc == TN_OK && changed) {
+            rc = svc_changes_write(s, im->a, "affiliation.end", old.person_id, &ch, e);
+            im->sum->ended++;
+        }
+        svc_changes_free(&ch);
+    }
+    return svc_tx_end(s, rc, e);
+}
+
+/* ---- the import ---------------------------------------------------------- */
+
+static tn_code prescan(imp *im, FILE *f, tn_err *e)
+{
+    feed_reader *rd = NULL;
+    tn_code rc = feed_open(f, &rd, e);
+    feed_row row;
+    while (rc == TN_OK && (rc = feed_next(rd, &row, e)) == TN_OK)
+        if (*row.v[FEED_SOURCE_KEY])
+            keymap_put(&im->keys, row.v[FEED_SOURCE_KEY], row.line);
+    feed_close(rd);
+    if (rc == TN_ENOTFOUND)
+        rc = TN_OK;
+    im->prescanned = true;
+    return rc;
+}
+
+static void record_from(store_import_run *rec, const svc_import_summary *sum)
+{
+    rec->rows = sum->rows;
+    rec->created = sum->created;
+    rec->updated = sum->updated;
+    rec->unchanged = sum->unchanged;
+    rec->ended = sum->ended;
+    rec->rejected = sum->rejected;
+    rec->queued = sum->queued;
+}
+
+static tn_code save_run(svc *s, store_import_run *rec, bool insert, tn_err *e)
+{
+    tn_code rc = store_tx_begin(s->st, e);
+    if (rc != TN_OK)
+        return rc;
+    rc = insert ? store_import_run_insert(s->st, rec, e) : store_import_run_update(s->st, rec, e);
+    if (rc == TN_OK)
+        return store_tx_commit(s->st, e);
+    store_tx_rollback(s->st);
+    return rc;
+}
+
+static tn_code check_token(const char *v, const char *field, tn_err *e)
+{
+    if (!v || !*v)
+        return tn_err_set(e, TN_EUSAGE, field, "is required");
+    return model_check_token(v, field, e);
+}
+
+tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_import_issue_cb cb,
+                   void *ctx, svc_import_summary *out, tn_err *e)
+{
+    memset(out, 0, sizeof *out);
+    tn_code rc;
+    if ((rc = check_token(o->source, "source", e)) != TN_OK ||
+        (rc = check_token(o->kind, "kind", e)) != TN_OK)
+        return rc;
+    if (o->max_ended_pct < 0 || o->max_ended_pct > 100)
+        return tn_err_set(e, TN_EUSAGE, "max-ended", "must be a percentage 0..100");
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.import", e)) != TN_OK ||
+        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK)
+        return rc;
+    if (s->in_batch)
+        return tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions");
+
+    imp im = {.s = s, .a = a, .source = o->source, .kind = o->kind,
+              .known_units = o->known_units, .cb = cb, .ctx = ctx, .sum = out};
+    absent_ctx absent;
+    memset(&absent, 0, sizeof absent);
+    store_import_run rec;
+    memset(&rec, 0, sizeof rec);
+    feed_reader *rd = NULL;
+    bool one_tx = o->dry_run || o->strict;
+    size_t chunk = o->chunk_rows ? o->chunk_rows : 1000;
+    char detail[256] = "";
+
+    tn_strlcpy(rec.source, o->source, sizeof rec.source);
+    tn_strlcpy(rec.kind, o->kind, sizeof rec.kind);
+    tn_strlcpy(rec.file, o->file_name ? o->file_name : "-", sizeof rec.file);
+    snprintf(rec.mode, sizeof rec.mode, "%s%s", o->full ? "full" : "delta",
+             o->strict ? ",strict" : "");
+    rec.started_at = audit_now_us();
+    tn_strlcpy(rec.status, "running", sizeof rec.status);
+
+    if (o->full) {
+        if ((rc = prescan(&im, o->in, e)) != TN_OK)
+            goto out;
+        if (fseek(o->in, 0, SEEK_SET) != 0) {
+            rc = tn_err_set(e, TN_EUSAGE, "file", "--full needs a file that can be read twice");
+            goto out;
+        }
+        if ((rc = find_absent(&im, &absent, e)) != TN_OK)
+            goto out;
+        out->active_before = absent.active;
+        if (too_many(&absent, o->max_ended_pct)) {
+            out->refused = true;
+            snprintf(detail, sizeof detail,
+                     "the snapshot would end %zu of %lld active affiliations of source %s "
+                     "(%.1f%%), more than --max-ended %.1f%%; nothing was applied",
+                     absent.n, (long long)absent.active, o->source,
+                     100.0 * (double)absent.n / (double)absent.active, o->max_ended_pct);
+            if (!o->dry_run) {
+                tn_strlcpy(rec.status, "refused", sizeof rec.status);
+                tn_strlcpy(rec.detail, detail, sizeof rec.detail);
+                rec.finished_at = audit_now_us();
+                if ((rc = save_run(s, &rec, true, e)) != TN_OK)
+                    goto out;
+                out->run_id = rec.id;
+            }
+            rc = tn_err_set(e, TN_ESTATE, "max-ended", "%s", detail);
+            goto out;
+        }
+    }
+    if (!o->dry_run) {
+        if ((rc = save_run(s, &rec, true, e)) != TN_OK)
+            goto out;
+        out->run_id = rec.id;
+    }
+
+    if ((rc = feed_open(o->in, &rd, e)) != TN_OK)
+        goto out;
+    if ((rc = svc_batch_begin(s, e)) != TN_OK)
+        goto out;
+    size_t in_chunk = 0;
+    feed_row row;
+    while ((rc = feed_next(rd, &row, e)) == TN_OK) {
+        out->rows++;
+        feed_checked chk;
+        feed_issue iss;
+        bool ok = feed_row_check(&row, &chk, &iss);
+        if (ok) {
+            long first = keymap_put(&im.keys, row.v[FEED_SOURCE_KEY], row.line);
+            if (first != row.line) {
+                iss.line = row.line;
+                tn_strlcpy(iss.column, "source_key", sizeof iss.column);
+                snprintf(iss.reason, sizeof iss.reason, "duplicate key (first on line %ld)",
+                         first);
+                ok = false;
+            }
+        }
+        row_result res = ROW_REJECTED;
+        if (ok) {
+            tn_err re;
+            tn_err_clear(&re);
+            rc = apply_row(&im, &row, &chk, NULL, &res, &re);
+            if (rc != TN_OK) {
+                if (fatal(rc)) {
+                    *e = re;
+                    break;
+                }
+                iss.line = row.line;
+                tn_strlcpy(iss.column, re.field, sizeof iss.column);
+                tn_strlcpy(iss.reason, re.msg, sizeof iss.reason);
+                res = ROW_REJECTED;
+                rc = TN_OK;
+            }
+        }
+        switch (res) {
+        case ROW_CREATED: out->created++; break;
+        case ROW_UPDATED: out->updated++; break;
+        case ROW_UNCHANGED: out->unchanged++; break;
+        case ROW_QUEUED:
+            out->queued++;
+            note(&im, "queued", row.line, "", "looks like an existing person (same names and "
+                                              "birth date) but has no national ID");
+            break;
+        case ROW_REJECTED:
+            out->rejected++;
+            note(&im, "rejected", iss.line, iss.column, iss.reason);
+            if (o->strict) {
+                rc = tn_err_set(e, TN_EINVAL, iss.column,
+                                "line %ld: %s; --strict: nothing was applied", iss.line,
+                                iss.reason);
+                goto abort;
+            }
+            break;
+        }
+        if (!one_tx && ++in_chunk >= chunk) {
+            in_chunk = 0;
+            if ((rc = svc_batch_commit(s, e)) != TN_OK || (rc = svc_batch_begin(s, e)) != TN_OK)
+                goto out;
+        }
+    }
+    if (rc != TN_ENOTFOUND)
+        goto abort;
+    if ((rc = resolve_deferred(&im, e)) != TN_OK)
+        goto abort;
+    if (!one_tx && ((rc = svc_batch_commit(s, e)) != TN_OK || (rc = svc_batch_begin(s, e)) != TN_OK))
+        goto out;
+    if (o->full) {
+        free(absent.ids);
+        if ((rc = find_absent(&im, &absent, e)) != TN_OK)
+            goto abort;
+        if ((rc = end_absent(&im, &absent, e)) != TN_OK)
+            goto abort;
+    }
+    if (o->dry_run) {
+        svc_batch_rollback(s);
+        rc = TN_OK;
+        goto out;
+    }
+    if ((rc = svc_batch_commit(s, e)) != TN_OK)
+        goto out;
+    tn_strlcpy(rec.status, "done", sizeof rec.status);
+    rec.finished_at = audit_now_us();
+    record_from(&rec, out);
+    rc = save_run(s, &rec, false, e);
+    goto out;
+
+abort:
+    svc_batch_rollback(s);
+    if (!o->dry_run && rec.id) {
+        tn_err ignored;
+        tn_strlcpy(rec.status, "failed", sizeof rec.status);
+        tn_strlcpy(rec.detail, e->msg, sizeof rec.detail);
+        rec.finished_at = audit_now_us();
+        record_from(&rec, out);
+        (void)save_run(s, &rec, false, &ignored);
+    }
+out:
+    if (s->in_batch)
+        svc_batch_rollback(s);
+    feed_close(rd);
+    free(absent.ids);
+    free(im.defer);
+    keymap_free(&im.keys);
+    keymap_free(&im.units);
+    return rc;
+}
+
+/* ---- runs and the review queue ------------------------------------------ */
+
+typedef struct runs_ctx {
+    svc_import_record_cb cb;
+    void *ctx;
+} runs_ctx;
+
+static int run_one(const store_import_run *r, void *vctx)
+{
+    runs_ctx *c = vctx;
+    svc_import_record o;
+    memset(&o, 0, sizeof o);
+    o.id = r->id;
+    tn_strlcpy(o.source, r->source, sizeof o.source);
+    tn_strlcpy(o.kind, r->kind, sizeof o.kind);
+    tn_strlcpy(o.file, r->file, sizeof o.file);
+    tn_strlcpy(o.mode, r->mode, sizeof o.mode);
+    tn_strlcpy(o.status, r->status, sizeof o.status);
+    tn_strlcpy(o.detail, r->detail, sizeof o.detail);
+    o.started_at = r->started_at;
+    o.finished_at = r->finished_at;
+    o.rows = r->rows;
+    o.created = r->created;
+    o.updated = r->updated;
+    o.unchanged = r->unchanged;
+    o.ended = r->ended;
+    o.rejected = r->rejected;
+    o.queued = r->queued;
+    return c->cb(&o, c->ctx);
+}
+
+tn_code svc_import_runs(svc *s, const svc_actor *a, int64_t limit, svc_import_record_cb cb,
+                        void *ctx, tn_err *e)
+{
+    /* Runs hold counts and file names, no personal data. */
+    tn_code rc = svc_authorize(s, a, SVC_OP_UNIT_READ, NULL, "import.runs", e);
+    if (rc != TN_OK)
+        return rc;
+    runs_ctx c = {cb, ctx};
+    return store_import_run_list(s->st, limit, run_one, &c, e);
+}
+
+/* The queued row back as a feed row; strings live in o. */
+static bool review_row(const store_review *q, json_t **o, feed_row *r)
+{
+    json_error_t jerr;
+    *o = json_loads(q->row, 0, &jerr);
+    if (!*o || !json_is_object(*o))
+        return false;
+    memset(r, 0, sizeof *r);
+    r->line = (long)q->line;
+    for (int i = 0; i < FEED_NCOLS; i++) {
+        json_t *v = json_object_get(*o, feed_col_name((feed_col)i));
+        r->v[i] = json_is_string(v) ? json_string_value(v) : "";
+    }
+    return true;
+}
+
+typedef struct review_ctx {
+    svc *s;
+    const svc_actor *a;
+    svc_review_cb cb;
+    void *ctx;
+    tn_err *e;
+    tn_code rc;
+} review_ctx;
+
+static int review_one(const store_review *q, void *vctx)
+{
+    review_ctx *c = vctx;
+    svc_review_entry out;
+    memset(&out, 0, sizeof out);
+    out.id = q->id;
+    tn_strlcpy(out.source, q->source, sizeof out.source);
+    tn_strlcpy(out.source_key, q->source_key, sizeof out.source_key);
+    tn_strlcpy(out.kind, q->kind, sizeof out.kind);
+    tn_strlcpy(out.candidate_id, q->candidate_id, sizeof out.candidate_id);
+    tn_strlcpy(out.state, q->state, sizeof out.state);
+    out.candidates = q->candidates;
+    out.line = q->line;
+    person p;
+    tn_err ignored;
+    if (store_person_get(c->s->st, q->candidate_id, &p, &ignored) == TN_OK)
+        out.candidate_number = p.number;
+    json_t *o = NULL;
+    feed_row r;
+    if (review_row(q, &o, &r)) {
+        tn_strlcpy(out.given_names, r.v[FEED_GIVEN_NAMES], sizeof out.given_names);
+        tn_strlcpy(out.family_name, r.v[FEED_FAMILY_NAME], sizeof out.family_name);
+        tn_strlcpy(out.birth_date, r.v[FEED_BIRTH_DATE], sizeof out.birth_date);
+    }
+    json_decref(o);
+    store_audit_row ar;
+    svc_audit_row(&ar, c->a, "import.review.read", q->candidate_id,
+                  "given_names,family_name,birth_date", "allowed");
+    if ((c->rc = audit_read(c->s->au, &ar, c->e)) != TN_OK)
+        return 1;
+    return c->cb(&out, c->ctx);
+}
+
+tn_code svc_review_list(svc *s, const svc_actor *a, const char *state, svc_review_cb cb,
+                        void *ctx, tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_LIST, NULL, "import.review.list", e);
+    if (rc != TN_OK)
+        return rc;
+    if (state && strcmp(state, "pending") != 0 && strcmp(state, "accepted") != 0 &&
+        strcmp(state, "rejected") != 0)
+        return tn_err_set(e, TN_EUSAGE, "state", "must be pending, accepted or rejected");
+    review_ctx c = {s, a, cb, ctx, e, TN_OK};
+    rc = store_review_list(s->st, state, review_one, &c, e);
+    return rc == TN_OK ? c.rc : rc;
+}
+
+tn_code svc_review_decide(svc *s, const svc_actor *a, int64_t id, bool accept, person *out,
+                          tn_err *e)
+{
+    store_review q;
+    tn_code rc = store_review_get(s->st, id, &q, e);
+    if (rc != TN_OK)
+        return rc;
+    const char *action = accept ? "import.review.accept" : "import.review.reject";
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, q.candidate_id, action, e)) != TN_OK)
+        return rc;
+    if (strcmp(q.state, "pending") != 0)
+        return tn_err_set(e, TN_ESTATE, "id", "review entry %lld is already %s", (long long)id,
+                          q.state);
+    json_t *o = NULL;
+    feed_row r;
+    feed_checked chk;
+    feed_issue iss;
+    svc_import_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (!review_row(&q, &o, &r)) {
+        rc = tn_err_set(e, TN_EINTERNAL, "row", "the queued row is not readable");
+        goto out;
+    }
+    if (!feed_row_check(&r, &chk, &iss)) {
+        rc = tn_err_set(e, TN_EINVAL, iss.column, "%s", iss.reason);
+        goto out;
+    }
+    imp im = {.s = s, .a = a, .source = q.source, .kind = q.kind, .sum = &sum};
+    row_result res;
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        goto out;
+    rc = apply_row(&im, &r, &chk, accept ? q.candidate_id : "", &res, e);
+    if (rc == TN_OK)
+        rc = store_review_decide(s->st, id, accept ? "accepted" : "rejected", audit_now_us(), e);
+    if (rc == TN_OK) {
+        svc_changes ch;
+        svc_changes_init(&ch);
+        svc_changes_add_i64(&ch, "review.id", id);
+        svc_changes_add(&ch, "review.state", "pending", accept ? "accepted" : "rejected");
+        rc = svc_changes_write(s, a, action, q.candidate_id, &ch, e);
+        svc_changes_free(&ch);
+    }
+    if (rc == TN_OK && out) {
+        affiliation af;
+        if ((rc = store_aff_get_by_source_key(s->st, q.source, q.source_key, &af, e)) == TN_OK)
+            rc = store_person_get(s->st, af.person_id, out, e);
+    }
+    rc = svc_tx_end(s, rc, e);
+    keymap_free(&im.units);
+    free(im.defer);
+out:
+    json_decref(o);
+    return rc;
+}
