@@ -22,6 +22,9 @@ CREATE TABLE audit_checkpoint (
     sig     BLOB NOT NULL
 );
 CREATE INDEX audit_checkpoint_seq ON audit_checkpoint(seq);
+-- The chain head after a cut is read on every append: one probe, not a
+-- scan of the periodic checkpoints (one per 256 events).
+CREATE INDEX audit_checkpoint_cut ON audit_checkpoint(seq DESC, id DESC) WHERE kind = 'cut';
 
 -- The per-person index (AU-2), filled in seq order from the watermark in
 -- meta key audit_index_seq by the subject query and `tunnus audit index`,
