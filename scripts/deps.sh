@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
-libcmocka-dev python3 python3-pytest valgrind time"
+libcmocka-dev python3 python3-pytest valgrind time faketime"
 
 missing=""
 for p in $PKGS; do

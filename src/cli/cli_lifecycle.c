@@ -152,6 +152,7 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         json_object_set_new(o, "as_of", jdate(r->as_of));
         json_object_set_new(o, "policy_version", json_integer(r->policy_version));
         json_object_set_new(o, "persons", json_integer((json_int_t)r->persons));
+        json_object_set_new(o, "audit_pruned", json_integer((json_int_t)r->audit_pruned));
         json_t *counts = json_object();
         for (int k = 0; k < LC_T_MAX; k++)
             json_object_set_new(counts, lc_transition_name((lc_transition)k),

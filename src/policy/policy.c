@@ -189,6 +189,10 @@ static tn_code take_root(json_t *root, policy *p, tn_err *e)
             rc = take_days(v, "legal_hold_days", &p->legal_hold_days, e);
             if (rc == TN_OK && p->legal_hold_days == 0)
                 rc = tn_err_set(e, TN_EINVAL, "legal_hold_days", "must be at least 1 day");
+        } else if (strcmp(key, "audit_retention_days") == 0) {
+            rc = take_days(v, "audit_retention_days", &p->audit_retention_days, e);
+            if (rc == TN_OK && p->audit_retention_days == 0)
+                rc = tn_err_set(e, TN_EINVAL, "audit_retention_days", "must be at least 1 day");
         } else if (strcmp(key, "username_pattern") == 0) {
             rc = take_string(v, "username_pattern", p->username_pattern,
                              sizeof p->username_pattern, e);
@@ -235,6 +239,7 @@ tn_code policy_parse(const char *text, size_t len, policy *out, tn_err *e)
     memset(out, 0, sizeof *out);
     out->archive_keep = PATTR_DEFAULT_KEEP;
     out->legal_hold_days = POLICY_DEFAULT_HOLD_DAYS;
+    out->audit_retention_days = POLICY_DEFAULT_AUDIT_RETENTION_DAYS;
     tn_strlcpy(out->timezone, POLICY_DEFAULT_TZ, sizeof out->timezone);
     tn_code rc = take_root(root, out, e);
     json_decref(root);
@@ -247,6 +252,7 @@ char *policy_to_json(const policy *p)
     json_object_set_new(o, "name", json_string(p->name));
     json_object_set_new(o, "timezone", json_string(p->timezone));
     json_object_set_new(o, "legal_hold_days", json_integer(p->legal_hold_days));
+    json_object_set_new(o, "audit_retention_days", json_integer(p->audit_retention_days));
     if (p->username_pattern[0])
         json_object_set_new(o, "username_pattern", json_string(p->username_pattern));
     json_t *keep = json_array();

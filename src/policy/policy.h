@@ -23,6 +23,8 @@
 #define POLICY_TZ_BUFSZ 64
 #define POLICY_NAME_BUFSZ 129
 #define POLICY_DEFAULT_HOLD_DAYS 183
+/* Audit events are kept 9 months (seed 000, AU-6): 274 days. */
+#define POLICY_DEFAULT_AUDIT_RETENTION_DAYS 274
 #define POLICY_DEFAULT_TZ "Europe/Helsinki"
 
 typedef struct policy_kind {
@@ -75,6 +77,7 @@ typedef struct policy {
     size_t nkinds;
     uint32_t archive_keep; /* PATTR_BIT set */
     int legal_hold_days;
+    int audit_retention_days; /* the lifecycle run prunes older audit events */
     char timezone[POLICY_TZ_BUFSZ];
     char username_pattern[128]; /* "" = the one in tunnus.conf */
 } policy;

@@ -44,7 +44,7 @@ void svc_actor_local(svc_actor *a, svc_channel channel)
     tn_strlcpy(a->request_id, rid, sizeof a->request_id);
 }
 
-static tn_date local_today(void)
+tn_date svc_clock_today(void)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -124,7 +124,7 @@ tn_code svc_open(const conf *c, svc **out, tn_err *e)
         return tn_err_set(e, TN_EUSAGE, "db", "no registry path given (--db or [registry] db)");
     svc *s = tn_calloc(1, sizeof *s);
     s->cfg = *c;
-    s->today = local_today();
+    s->today = svc_clock_today();
     if ((rc = store_open(c->db, STORE_OPEN_EXISTING, &s->st, e)) != TN_OK)
         goto fail;
     if ((rc = sec_keys_load(c->key_file, &s->keys, e)) != TN_OK)

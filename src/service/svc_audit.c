@@ -144,7 +144,9 @@ tn_code svc_audit_prune(svc *s, const svc_actor *a, tn_date before, svc_audit_pr
     date_format(s->today, today);
     rc = audit_prune(s->st, &s->keys, (int64_t)before * US_PER_DAY, today, &out->deleted,
                      &out->cut_seq, e);
-    if (rc == TN_OK) {
+    /* Nothing cut, nothing to record: a daily run that finds nothing old
+     * enough leaves no trace. */
+    if (rc == TN_OK && out->cut_seq > 0) {
         svc_changes ch;
         svc_changes_init(&ch);
         char d[DATE_ISO_LEN];

@@ -83,6 +83,10 @@ tn_code svc_person_sync_tx(svc *s, person *p, const person_input *in, svc_change
 tn_code svc_aff_sync_tx(svc *s, const affiliation *old, affiliation *want, svc_changes *ch,
                         bool *changed, tn_err *e);
 
+/* Today's date by the system clock in the local time zone, whatever
+ * --as-of says: for rules about the real age of records (audit retention). */
+tn_date svc_clock_today(void);
+
 /* Run body inside a transaction (a savepoint when batched). */
 tn_code svc_tx_begin(svc *s, tn_err *e);
 tn_code svc_tx_end(svc *s, tn_code rc, tn_err *e);

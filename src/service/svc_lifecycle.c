@@ -2,6 +2,7 @@
  * state lc_evaluate decides and the state recorded becomes an ordered list
  * of transitions, applied per person in one transaction with their audit
  * events and outbox rows. */
+#include "svc_audit.h"
 #include "svc_lifecycle.h"
 
 #include <stdio.h>
@@ -805,7 +806,18 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
         rc = svc_changes_write(s, a, action, NULL, &ch, e);
         svc_changes_free(&ch);
     }
-    return svc_tx_end(s, rc, e);
+    if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
+        return rc;
+    /* Retention of the audit trail (AU-6): events older than the policy's
+     * retention are removed, except those of persons under legal hold.
+     * Events carry the real time they happened, so the cut never lies past
+     * the real clock even when the run simulates a later date. */
+    tn_date now = svc_clock_today();
+    tn_date cut = (out->as_of < now ? out->as_of : now) - pol.audit_retention_days;
+    svc_audit_prune_result pr;
+    rc = svc_audit_prune(s, a, cut, &pr, e);
+    out->audit_pruned = pr.deleted;
+    return rc;
 }
 
 tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,

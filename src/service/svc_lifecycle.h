@@ -67,6 +67,7 @@ typedef struct svc_lc_report {
     size_t nitems;
     svc_lc_error *errors;    /* persons that could not be evaluated or changed */
     size_t nerrors;
+    int64_t audit_pruned;    /* audit events removed by the retention cut (run only) */
 } svc_lc_report;
 
 void svc_lc_report_free(svc_lc_report *r);
