@@ -1,12 +1,14 @@
 #!/bin/sh
-# `make demo`: a registry holding a generated demo population, shown
-# through the CLI. Uses only the repository (tools/gen_population.py), never
-# ../shared. Re-running starts from a fresh demo registry.
+# `make demo`: a registry holding a generated demo population, brought in
+# the way production data comes in: feeds imported from the four source
+# systems, a lifecycle policy applied, and a lifecycle run that activates,
+# closes and archives on today's date. Uses only the repository
+# (tools/gen_population.py), never ../shared. Re-running starts afresh.
 set -eu
 BIN=${1:-build/tunnus}
 cd "$(dirname "$0")/.."
 DEMO=${DEMO_DIR:-demo}
-PERSONS=${DEMO_PERSONS:-300}
+PERSONS=${DEMO_PERSONS:-2000}
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
 cat > "$DEMO/tunnus.conf" <<CONF
@@ -26,25 +28,41 @@ echo "== generating a population of $PERSONS persons (tools/gen_population.py)"
 
 echo "== creating the registry"
 "$BIN" init
-echo "== loading the population"
-/usr/bin/python3 scripts/demo_load.py "$BIN" "$DEMO/feeds"
+echo "== importing the source feeds"
+for feed in hr:staff officials:elected_official sis:student pupils:pupil; do
+    src=${feed%%:*}
+    kind=${feed#*:}
+    printf '%-10s ' "$src"
+    "$BIN" import --source "$src" --kind "$kind" "$DEMO/feeds/$src.csv"
+done
+echo "== applying the lifecycle policy (examples/policies/demo.json)"
+"$BIN" policy apply examples/policies/demo.json
+echo "== lifecycle run: accounts for current relationships, closing and archiving for ended ones"
+"$BIN" lifecycle run | head -12
 
 echo
 echo "== org units (tunnus orgunit list)"
-"$BIN" orgunit list | head -20
+"$BIN" orgunit list | head -12
 echo
-echo "== the first persons (tunnus person list --limit 10)"
-"$BIN" person list --limit 10
+echo "== the first persons (tunnus person list --limit 8)"
+"$BIN" person list --limit 8
 echo
-first=$("$BIN" --json person list --kind staff --limit 1 | /usr/bin/python3 -c \
+first=$("$BIN" --json person list --kind staff --state active --limit 1 | /usr/bin/python3 -c \
     'import json,sys; print(json.load(sys.stdin)[0]["identity_number"])')
-echo "== one member of staff (tunnus person show number:$first)"
+echo "== an active member of staff (tunnus person show number:$first)"
 "$BIN" person show "number:$first"
 echo
-echo "== the same as JSON for scripts (tunnus --json person show number:$first)"
-"$BIN" --json person show "number:$first" | head -30
+echo "== their future under the policy (tunnus lifecycle forecast number:$first)"
+"$BIN" lifecycle forecast "number:$first"
+echo
+echo "== who has read this person's data (tunnus audit subject number:$first)"
+"$BIN" audit subject "number:$first" | head -8
+echo
+echo "== the audit trail verifies (tunnus audit verify)"
+"$BIN" audit verify
 echo
 echo "Try it yourself:"
 echo "  export TUNNUS_CONF=$DEMO/tunnus.conf"
 echo "  $BIN person list --kind pupil --limit 5"
-echo "  $BIN person show username:<name>"
+echo "  $BIN --json person show number:$first"
+echo "  $BIN lifecycle plan --as-of 2027-06-01"
