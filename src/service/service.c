@@ -182,6 +182,11 @@ void svc_set_read_audit(svc *s, bool on)
     audit_set_reads(s->au, on);
 }
 
+void svc_bench_skip_write_audit(svc *s, bool on)
+{
+    audit_bench_skip_writes(s->au, on);
+}
+
 tn_code svc_schema_version(svc *s, int *version, int *latest, tn_err *e)
 {
     *latest = store_schema_latest();
