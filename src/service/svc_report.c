@@ -9,7 +9,7 @@
 
 static const char *const NAMES[SVC_REPORT_MAX] = {"accounts", "rights", "changes"};
 
-/* Must match the SELECT lists of src/store/store_sqlite_report.c. */
+/* In the column order of src/store/store_sqlite_report.c. */
 static const char *const COLS_ACCOUNTS[] = {
     "person_id", "person_number", "username", "email", "account_state", "created_on",
     "closed_on", "given_names", "family_name", "preferred_name", "person_state",
