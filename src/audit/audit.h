@@ -51,6 +51,10 @@ tn_code audit_flush(audit *a, tn_err *e);
 size_t audit_pending(const audit *a);
 /* Turn read auditing off (benchmarks compare with and without). */
 void audit_set_reads(audit *a, bool on);
+/* BENCHMARKS ONLY: audit_write records nothing while on, so the write
+ * benchmark can compare the same update path with and without its audit
+ * append. Nothing but bench/ may call it: it breaks AU-1. */
+void audit_bench_skip_writes(audit *a, bool on);
 
 /* Microseconds since the epoch, UTC (the event clock). */
 int64_t audit_now_us(void);

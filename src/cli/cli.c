@@ -24,6 +24,7 @@ static const char usage_text[] =
     "  policy apply FILE | policy show\n"
     "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
+    "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -271,6 +272,7 @@ int cli_main(int argc, char **argv)
         {"audit", cli_cmd_audit},
         {"policy", cli_cmd_policy},       {"lifecycle", cli_cmd_lifecycle},
         {"import", cli_cmd_import},
+        {"report", cli_cmd_report},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

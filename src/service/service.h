@@ -81,6 +81,10 @@ tn_date svc_today(const svc *s);
 tn_code svc_flush(svc *s, tn_err *e);
 /* Read auditing on (default) or off, for benchmarks. */
 void svc_set_read_audit(svc *s, bool on);
+/* BENCHMARKS ONLY (bench/bench_audit.c): skip the audit append of writes,
+ * to measure what it costs. Never call it anywhere else: a write without
+ * its event breaks the audit trail's completeness (AU-1). */
+void svc_bench_skip_write_audit(svc *s, bool on);
 /* Registry facts for `tunnus status`. */
 tn_code svc_schema_version(svc *s, int *version, int *latest, tn_err *e);
 

@@ -430,3 +430,23 @@ tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as
 {
     return s->ops->aff_list_active_by_source(s->priv, source, as_of, cb, ctx, e);
 }
+
+/* ---- reports ------------------------------------------------------------ */
+
+tn_code store_report_accounts(store *s, const char *as_of, const char *unit, store_report_cb cb,
+                              void *ctx, tn_err *e)
+{
+    return s->ops->report_accounts(s->priv, as_of, unit, cb, ctx, e);
+}
+
+tn_code store_report_rights(store *s, const char *as_of, const char *unit, store_report_cb cb,
+                            void *ctx, tn_err *e)
+{
+    return s->ops->report_rights(s->priv, as_of, unit, cb, ctx, e);
+}
+
+tn_code store_report_changes(store *s, int64_t from_us, int64_t to_us, const char *unit,
+                             store_report_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->report_changes(s->priv, from_us, to_us, unit, cb, ctx, e);
+}

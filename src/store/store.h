@@ -232,6 +232,27 @@ tn_code store_audit_index_catch_up(store *s, int64_t *indexed, tn_err *e);
  * through the index (call catch_up first in the same transaction). */
 tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us, int64_t to_us,
                                store_audit_rec_cb cb, void *ctx, tn_err *e);
+
+/* ---- reports (AU-4, store_sqlite_report.c) ----------------------------- */
+
+#define STORE_REPORT_MAX_COLS 24
+/* One report row as text columns (NULL columns are ""); the first column
+ * is always the id of the person concerned ("" when none). Non-zero
+ * return stops the walk. */
+typedef int (*store_report_cb)(const char *const *cols, size_t n, void *ctx);
+/* Accounts created on or before as_of (ISO) with their owner and the
+ * kind@unit of each affiliation in force on as_of; with unit, only owners
+ * with such an affiliation in that unit or below it. */
+tn_code store_report_accounts(store *s, const char *as_of, const char *unit, store_report_cb cb,
+                              void *ctx, tn_err *e);
+/* Affiliations in force on as_of (in unit or below it when given). */
+tn_code store_report_rights(store *s, const char *as_of, const char *unit, store_report_cb cb,
+                            void *ctx, tn_err *e);
+/* Write events (those with a change record), from_us <= time < to_us
+ * (0 = open), about persons ever affiliated with unit or below it when
+ * given. */
+tn_code store_report_changes(store *s, int64_t from_us, int64_t to_us, const char *unit,
+                             store_report_cb cb, void *ctx, tn_err *e);
 /* ---- lifecycle (policies, runs, archive summaries, outbox) ------------ */
 
 /* Store a policy's canonical text as the next version. */

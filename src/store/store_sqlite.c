@@ -2033,4 +2033,7 @@ const store_ops store_sqlite_ops = {
     .review_decide = sq_review_decide,
     .person_find_similar = sq_person_find_similar,
     .aff_list_active_by_source = sq_aff_list_active_by_source,
+    .report_accounts = sq_report_accounts,
+    .report_rights = sq_report_rights,
+    .report_changes = sq_report_changes,
 };

@@ -72,6 +72,9 @@ def test_no_national_id_leaks(tunnus, tmp_path):
         run("--json", "audit", "verify-export", out, db=False)
     run("--json", "audit", "verify")
     run("audit", "verify")
+    for rep in ("accounts", "rights", "changes"):
+        run("report", rep)
+        run("report", rep, "--format", "json")
 
     audit_rows = tunnus.sql("SELECT * FROM audit_event")
     assert len(audit_rows) > 4 * n

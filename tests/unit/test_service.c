@@ -12,6 +12,7 @@
 
 #include "service.h"
 #include "store.h"
+#include "svc_report.h"
 
 typedef struct fixture {
     char dir[64];
@@ -229,6 +230,106 @@ static void wrong_key_file_is_refused(void **state)
     unlink(path);
 }
 
+static int count_audit_cb(const svc_audit_event *ev, void *ctx)
+{
+    (void)ev;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* AU-2 for the self-service APIs: a person may read their own audit
+ * report and nobody else's; the self view is for persons only. */
+static void self_audit_report(void **state)
+{
+    fixture *f = *state;
+    person me = add(f, "Aino", "Laine", NULL);
+    person other = add(f, "Eino", "Laine", NULL);
+    char sel_me[48], sel_other[48];
+    snprintf(sel_me, sizeof sel_me, "id:%s", me.id);
+    snprintf(sel_other, sizeof sel_other, "id:%s", other.id);
+    svc_person_view v;
+    tn_err e;
+    assert_int_equal(svc_person_show(f->s, &f->admin, sel_me, &v, &e), TN_OK);
+    svc_person_view_free(&v);
+
+    svc_actor self = f->admin;
+    self.kind = SVC_ACTOR_PERSON;
+    self.channel = SVC_CH_API;
+    snprintf(self.id, sizeof self.id, "%s", me.id);
+    int n = 0;
+    assert_int_equal(svc_audit_self(f->s, &self, 0, 0, count_audit_cb, &n, &e), TN_OK);
+    /* person.add and the administrator's person.read. */
+    assert_int_equal(n, 2);
+    /* The subject report of somebody else is refused to a person. */
+    assert_int_equal(svc_audit_subject(f->s, &self, sel_other, 0, 0, count_audit_cb, &n, &e),
+                     TN_EDENIED);
+    /* The self view is not for administrators, clients or jobs. */
+    svc_actor client = f->admin;
+    client.kind = SVC_ACTOR_CLIENT;
+    snprintf(client.id, sizeof client.id, "%s", me.id);
+    svc_actor job = f->admin;
+    job.kind = SVC_ACTOR_SYSTEM;
+    n = 0;
+    assert_int_equal(svc_audit_self(f->s, &f->admin, 0, 0, count_audit_cb, &n, &e), TN_EDENIED);
+    assert_int_equal(svc_audit_self(f->s, &client, 0, 0, count_audit_cb, &n, &e), TN_EDENIED);
+    assert_int_equal(svc_audit_self(f->s, &job, 0, 0, count_audit_cb, &n, &e), TN_EDENIED);
+    svc_actor nobody = self;
+    nobody.id[0] = '\0';
+    assert_int_equal(svc_audit_self(f->s, &nobody, 0, 0, count_audit_cb, &n, &e), TN_EDENIED);
+    assert_int_equal(n, 0);
+    /* A person id that is no person: nothing to report. */
+    svc_actor ghost = self;
+    snprintf(ghost.id, sizeof ghost.id, "00000000-0000-7000-8000-000000000000");
+    assert_int_equal(svc_audit_self(f->s, &ghost, 0, 0, count_audit_cb, &n, &e), TN_ENOTFOUND);
+    assert_int_equal(count_events(f, "audit.self", "denied"), 4);
+    assert_int_equal(count_events(f, "audit.subject", "denied"), 1);
+    assert_int_equal(count_events(f, "audit.subject", "allowed"), 1);
+}
+
+static int count_rows(const char *const *cols, size_t n, void *ctx)
+{
+    (void)cols;
+    (void)n;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* AU-4 reports are for administrators (and jobs); each listed person gets
+ * a read event. */
+static void reports_access(void **state)
+{
+    fixture *f = *state;
+    person me = add(f, "Aino", "Laine", NULL);
+    tn_err e;
+    char sel[48];
+    snprintf(sel, sizeof sel, "id:%s", me.id);
+    account acct;
+    assert_int_equal(svc_account_create(f->s, &f->admin, sel, NULL, &acct, &e), TN_OK);
+    svc_report_query q = {.kind = SVC_REPORT_ACCOUNTS, .as_of = TN_DATE_NONE};
+    int n = 0;
+    assert_int_equal(svc_report(f->s, &f->admin, &q, count_rows, &n, &e), TN_OK);
+    assert_int_equal(n, 1);
+    svc_actor self = f->admin;
+    self.kind = SVC_ACTOR_PERSON;
+    snprintf(self.id, sizeof self.id, "%s", me.id);
+    svc_actor client = f->admin;
+    client.kind = SVC_ACTOR_CLIENT;
+    for (int k = 0; k < SVC_REPORT_MAX; k++) {
+        q.kind = (svc_report_kind)k;
+        assert_int_equal(svc_report(f->s, &self, &q, count_rows, &n, &e), TN_EDENIED);
+        assert_int_equal(svc_report(f->s, &client, &q, count_rows, &n, &e), TN_EDENIED);
+    }
+    assert_int_equal(n, 1);
+    q.kind = SVC_REPORT_ACCOUNTS;
+    q.org_unit = "Nowhere";
+    assert_int_equal(svc_report(f->s, &f->admin, &q, count_rows, &n, &e), TN_ENOTFOUND);
+    assert_string_equal(e.field, "org_unit");
+    assert_int_equal(count_events(f, "report.accounts", "denied"), 2);
+    assert_int_equal(count_events(f, "report.changes", "denied"), 2);
+    /* The report event (no subject) and one read of the listed person. */
+    assert_int_equal(count_events(f, "report.accounts", "allowed"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +338,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(read_audit_is_grouped_and_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_key_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(self_audit_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(reports_access, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
