@@ -33,6 +33,8 @@ tn_code svc_policy_show(svc *s, const svc_actor *a, policy *out, int64_t *versio
 
 typedef enum lc_transition {
     LC_T_HOLD_EXPIRE = 0, /* a legal hold ran out */
+    LC_T_HANDOVER_END,    /* a handover window is over: the manager's access ends and
+                             the closed accounts are sealed (LC-8) */
     LC_T_ACTIVATE,        /* pending -> active (the account is created if none) */
     LC_T_REOPEN,          /* closed or archived -> active/grace: the same account again */
     LC_T_EXTEND,          /* grace -> active */

@@ -120,6 +120,16 @@ typedef struct store_ops {
                                    size_t *n, tn_err *e);
     tn_code (*aff_list_active_by_source)(void *priv, const char *source, tn_date as_of,
                                          store_aff_key_cb cb, void *ctx, tn_err *e);
+    /* lifecycle scan, handover, sealed accounts (store_sqlite_lc2.c) */
+    tn_code (*lc_scan)(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
+    tn_code (*lc_handover_add)(void *priv, store_lc_handover *h, int64_t created_at, tn_err *e);
+    tn_code (*lc_handover_list)(void *priv, const char *person_id, store_lc_handover **out,
+                                size_t *n, tn_err *e);
+    tn_code (*lc_handover_end)(void *priv, int64_t id, const char *state, tn_date ended_on,
+                               int64_t updated_at, tn_err *e);
+    tn_code (*lc_account_seal)(void *priv, int64_t account_id, tn_date on, const char *reason,
+                               int64_t created_at, tn_err *e);
+    tn_code (*lc_account_sealed)(void *priv, int64_t account_id, bool *sealed, tn_err *e);
 } store_ops;
 
 
@@ -139,5 +149,16 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
                                char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
 tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
                                      store_aff_key_cb cb, void *ctx, tn_err *e);
+
+/* store_sqlite_lc2.c */
+tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
+tn_code sq_lc_handover_add(void *priv, store_lc_handover *h, int64_t created_at, tn_err *e);
+tn_code sq_lc_handover_list(void *priv, const char *person_id, store_lc_handover **out,
+                            size_t *n, tn_err *e);
+tn_code sq_lc_handover_end(void *priv, int64_t id, const char *state, tn_date ended_on,
+                           int64_t updated_at, tn_err *e);
+tn_code sq_lc_account_seal(void *priv, int64_t account_id, tn_date on, const char *reason,
+                           int64_t created_at, tn_err *e);
+tn_code sq_lc_account_sealed(void *priv, int64_t account_id, bool *sealed, tn_err *e);
 
 #endif

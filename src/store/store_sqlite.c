@@ -2033,4 +2033,10 @@ const store_ops store_sqlite_ops = {
     .review_decide = sq_review_decide,
     .person_find_similar = sq_person_find_similar,
     .aff_list_active_by_source = sq_aff_list_active_by_source,
+    .lc_scan = sq_lc_scan,
+    .lc_handover_add = sq_lc_handover_add,
+    .lc_handover_list = sq_lc_handover_list,
+    .lc_handover_end = sq_lc_handover_end,
+    .lc_account_seal = sq_lc_account_seal,
+    .lc_account_sealed = sq_lc_account_sealed,
 };
