@@ -10,22 +10,27 @@
 #include "tn_mem.h"
 #include "tn_str.h"
 
-/* The page of persons is chosen first (by the primary key, in order), then
- * joined with what the evaluation reads; affiliations come through the
- * affiliation_person index. */
+/* Persons in primary-key order joined with what the evaluation reads;
+ * affiliations come through the affiliation_person index, so the rows of
+ * one person are adjacent and nothing is sorted. The page ends in C, at
+ * the first row of the person after the last one wanted (a LIMIT would
+ * count rows, not persons; a limited subquery costs a sort). */
 static const char SQL_SCAN[] =
     "SELECT p.number, p.id, p.state, p.death_date, p.legal_hold_until, "
     "EXISTS (SELECT 1 FROM account a WHERE a.person_num = p.number), "
-    "ar.person_num IS NOT NULL, ar.purge_on, ar.erase_on, ar.purged_on, "
-    "(SELECT min(h.until_date) FROM lc_handover h "
-    " WHERE h.leaver_num = p.number AND h.state = 'active'), "
+    "ar.person_num IS NOT NULL, ar.purge_on, ar.erase_on, ar.purged_on, NULL, "
     "f.id, f.kind, f.valid_from, f.valid_to, f.end_reason, m.id "
-    "FROM (SELECT number, id, state, death_date, legal_hold_until FROM person "
-    "      WHERE number > ?1 ORDER BY number LIMIT ?2) AS p "
+    "FROM person p "
     "LEFT JOIN lc_archive ar ON ar.person_num = p.number "
     "LEFT JOIN affiliation f ON f.person_num = p.number "
     "LEFT JOIN person m ON m.number = f.manager_num "
-    "ORDER BY p.number";
+    "WHERE p.number > ?1 ORDER BY p.number";
+/* Active handover windows are few (leavers of the last weeks): one range
+ * query per page instead of a lookup per person. */
+static const char SQL_SCAN_HANDOVER[] =
+    "SELECT leaver_num, min(until_date) FROM lc_handover "
+    "WHERE leaver_num > ?1 AND leaver_num <= ?2 AND state = 'active' GROUP BY leaver_num "
+    "ORDER BY leaver_num";
 static const char SQL_HANDOVER_ADD[] =
     "INSERT INTO lc_handover (leaver_num, grantee_num, from_date, until_date, state, "
     "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?5)";
@@ -79,6 +84,40 @@ static bool read_aff(sqlite3_stmt *st, affiliation *a)
             sq_col_str(st, 16, a->manager_id, sizeof a->manager_id));
 }
 
+/* Fill handover_until of the page's persons (numbers above after, in
+ * order) from their active handover windows. */
+static tn_code scan_handovers(sq *q, int64_t after, store_lc_page *pg, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, SQL_SCAN_HANDOVER, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, pg->persons[pg->npersons - 1].number) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc;
+    size_t i = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t num = sqlite3_column_int64(st, 0);
+        while (i < pg->npersons && pg->persons[i].number < num)
+            i++;
+        if (i == pg->npersons || pg->persons[i].number != num)
+            continue;
+        if (!sq_col_date(st, 1, &pg->persons[i].handover_until)) {
+            code = sq_corrupt("lc_handover", e);
+            goto out;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
 tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e)
 {
     sq *q = priv;
@@ -88,8 +127,7 @@ tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_
     tn_code code = sq_prep_sql(q, SQL_SCAN, &st, &own, e);
     if (code != TN_OK)
         return code;
-    if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK) {
+    if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }
@@ -98,6 +136,10 @@ tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t num = sqlite3_column_int64(st, 0);
         if (!cur || cur->number != num) {
+            if (pg->npersons == max) {
+                rc = SQLITE_DONE;
+                break;
+            }
             grow((void **)&pg->persons, &pg->cap_persons, pg->npersons + 1, sizeof *pg->persons);
             cur = &pg->persons[pg->npersons++];
             if (!read_person(st, cur)) {
@@ -120,8 +162,13 @@ tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_
     }
     if (rc != SQLITE_DONE)
         code = sq_fail(q, rc, e);
-out:
     sq_done(st, own);
+    st = NULL;
+    if (code == TN_OK && pg->npersons)
+        code = scan_handovers(q, after, pg, e);
+out:
+    if (st)
+        sq_done(st, own);
     return code;
 }
 
