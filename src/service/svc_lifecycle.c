@@ -1020,6 +1020,8 @@ tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_repo
     return plan_or_run(s, a, as_of, true, out, e);
 }
 
+static void handover_out(const store_lc_handover *h, svc_lc_handover *o);
+
 /* ---- forecast ----------------------------------------------------------------------- */
 
 tn_code svc_lifecycle_forecast(svc *s, const svc_actor *a, const char *selector, tn_date as_of,
@@ -1050,12 +1052,15 @@ tn_code svc_lifecycle_forecast(svc *s, const svc_actor *a, const char *selector,
         out->archived_on = f.arch.archived_on;
         out->purged_on = f.arch.purged_on;
     }
+    size_t skip = f.nhos > SVC_LC_HANDOVERS_MAX ? f.nhos - SVC_LC_HANDOVERS_MAX : 0;
+    for (size_t i = skip; i < f.nhos; i++)
+        handover_out(&f.hos[i], &out->handovers[out->nhandovers++]);
     facts_free(&f);
     if (rc != TN_OK)
         return rc;
     store_audit_row ar;
-    svc_audit_row(&ar, a, "lifecycle.forecast", p.id, "state,affiliations,legal_hold_until",
-                  "allowed");
+    svc_audit_row(&ar, a, "lifecycle.forecast", p.id,
+                  "state,affiliations,legal_hold_until,handovers", "allowed");
     return audit_read(s->au, &ar, e);
 }
 
@@ -1135,6 +1140,48 @@ tn_code svc_lifecycle_whatif(svc *s, const svc_actor *a, const char *text, size_
     store_audit_row ar;
     svc_audit_row(&ar, a, "lifecycle.whatif", NULL, "state,affiliations", "allowed");
     return audit_read(s->au, &ar, e);
+}
+
+/* ---- handover ------------------------------------------------------------------------ */
+
+static void handover_out(const store_lc_handover *h, svc_lc_handover *o)
+{
+    tn_strlcpy(o->leaver_id, h->leaver_id, sizeof o->leaver_id);
+    o->leaver_number = h->leaver_number;
+    tn_strlcpy(o->grantee_id, h->grantee_id, sizeof o->grantee_id);
+    o->grantee_number = h->grantee_number;
+    o->from = h->from;
+    o->until = h->until;
+    tn_strlcpy(o->state, h->state, sizeof o->state);
+    o->ended_on = h->ended_on;
+}
+
+tn_code svc_lifecycle_handovers(svc *s, const svc_actor *a, const char *selector,
+                                svc_lc_handover **out, size_t *n, tn_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    person p;
+    store_lc_handover *hs = NULL;
+    size_t nh = 0;
+    tn_code rc = svc_resolve_person(s, selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_READ, p.id, "lifecycle.handovers", e)) != TN_OK)
+        return rc;
+    if ((rc = store_lc_handover_list(s->st, p.id, &hs, &nh, e)) != TN_OK)
+        return rc;
+    store_audit_row ar;
+    svc_audit_row(&ar, a, "lifecycle.handovers", p.id, "handovers", "allowed");
+    rc = audit_read(s->au, &ar, e);
+    if (rc == TN_OK && nh) {
+        *out = tn_calloc(nh, sizeof **out);
+        for (size_t i = 0; i < nh; i++)
+            handover_out(&hs[i], &(*out)[i]);
+        *n = nh;
+    }
+    free(hs);
+    return rc;
 }
 
 /* ---- legal hold ------------------------------------------------------------------------ */

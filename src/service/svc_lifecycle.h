@@ -84,6 +84,23 @@ tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_repo
 
 /* ---- one person ----------------------------------------------------------- */
 
+#define SVC_LC_HANDOVERS_MAX 8
+
+/* A handover window (LC-8): the grantee (the leaver's manager; "" and 0
+ * when none was named) has access to the leaver's resources from `from`
+ * through `until`. state: active, expired (the window is over; the
+ * leaver's closed accounts are sealed) or returned (the leaver came back
+ * within it). */
+typedef struct svc_lc_handover {
+    char leaver_id[UUID_BUFSZ];
+    int64_t leaver_number;
+    char grantee_id[UUID_BUFSZ];
+    int64_t grantee_number;
+    tn_date from, until;
+    char state[16];
+    tn_date ended_on;
+} svc_lc_handover;
+
 typedef struct svc_lc_forecast {
     tn_date as_of;
     int64_t policy_version;
@@ -92,6 +109,10 @@ typedef struct svc_lc_forecast {
     bool archived;          /* an archive summary exists */
     char kinds[512];        /* of the summary */
     tn_date first_start, last_end, archived_on, purged_on;
+    /* The latest handover windows (LC-8) where the person is the leaver
+     * or the grantee, oldest first. */
+    svc_lc_handover handovers[SVC_LC_HANDOVERS_MAX];
+    size_t nhandovers;
 } svc_lc_forecast;
 
 tn_code svc_lifecycle_forecast(svc *s, const svc_actor *a, const char *selector, tn_date as_of,
@@ -114,6 +135,13 @@ typedef struct svc_lc_whatif {
 
 tn_code svc_lifecycle_whatif(svc *s, const svc_actor *a, const char *text, size_t len,
                              tn_date as_of, svc_lc_whatif *out, tn_err *e);
+
+/* ---- handover (LC-8) ------------------------------------------------------ */
+
+/* The handover windows where the selected person is the leaver or the
+ * grantee, oldest first (*out allocated; free it). An audited read. */
+tn_code svc_lifecycle_handovers(svc *s, const svc_actor *a, const char *selector,
+                                svc_lc_handover **out, size_t *n, tn_err *e);
 
 /* ---- legal hold (LC-10) --------------------------------------------------- */
 
