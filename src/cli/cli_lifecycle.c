@@ -152,6 +152,7 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         json_object_set_new(o, "as_of", jdate(r->as_of));
         json_object_set_new(o, "policy_version", json_integer(r->policy_version));
         json_object_set_new(o, "persons", json_integer((json_int_t)r->persons));
+        json_object_set_new(o, "changed", json_integer((json_int_t)r->nchanged));
         json_object_set_new(o, "audit_pruned", json_integer((json_int_t)r->audit_pruned));
         json_t *counts = json_object();
         for (int k = 0; k < LC_T_MAX; k++)
@@ -180,7 +181,8 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         return;
     }
     printf("lifecycle %s as of %s (policy version %lld): %zu persons evaluated, %zu changed\n",
-           what, date_format(r->as_of, d), (long long)r->policy_version, r->persons, r->nitems);
+           what, date_format(r->as_of, d), (long long)r->policy_version, r->persons,
+           r->nchanged);
     for (int k = 0; k < LC_T_MAX; k++)
         if (r->counts[k])
             printf("  %-12s %zu\n", lc_transition_name((lc_transition)k), r->counts[k]);
@@ -340,6 +342,7 @@ static void whatif_out(const cli_args *a, const svc_lc_whatif *w)
 int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
 {
     static const cli_optspec whatif_opts[] = {{"policy", true}, {NULL, false}};
+    static const cli_optspec plan_opts[] = {{"summary", false}, {NULL, false}};
     if (argc < 1)
         return cli_usage(a, "usage: tunnus lifecycle plan|run|forecast SELECTOR|whatif --policy FILE");
     const char *sub = argv[0];
@@ -354,7 +357,8 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
         which = WHATIF;
     else
         return cli_usage(a, "unknown lifecycle command %s", sub);
-    int rc = cli_parse(a, argc - 1, argv + 1, which == WHATIF ? whatif_opts : NULL);
+    int rc = cli_parse(a, argc - 1, argv + 1,
+                       which == WHATIF ? whatif_opts : which == PLAN ? plan_opts : NULL);
     if (rc)
         return rc;
     if (a->npos != (which == FORECAST ? 1 : 0))
@@ -382,7 +386,8 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
     if (which == PLAN || which == RUN) {
         svc_lc_report r;
         c = which == RUN ? svc_lifecycle_run(s, &act, as_of(a, s), &r, &e)
-                         : svc_lifecycle_plan(s, &act, as_of(a, s), &r, &e);
+                         : svc_lifecycle_plan(s, &act, as_of(a, s), !cli_flag(a, "summary"), &r,
+                                              &e);
         if (c == TN_OK)
             c = svc_flush(s, &e);
         if (c == TN_OK) {

@@ -807,6 +807,7 @@ typedef struct run_ctx {
     const policy *pol;
     tn_date d;
     bool apply;
+    bool list; /* keep the persons, not only the counts */
     svc_lc_report *rep;
     size_t cap_items, cap_errors;
 } run_ctx;
@@ -827,6 +828,13 @@ static void add_item(run_ctx *r, int64_t number, const char *id, person_state fr
                      person_state to, uint32_t t)
 {
     svc_lc_report *rep = r->rep;
+    if (!r->list) {
+        for (int k = 0; k < LC_T_MAX; k++)
+            if (t & (1u << k))
+                rep->counts[k]++;
+        rep->nchanged++;
+        return;
+    }
     if (rep->nitems == r->cap_items) {
         r->cap_items = r->cap_items ? 2 * r->cap_items : 64;
         rep->items = tn_realloc(rep->items, r->cap_items * sizeof *rep->items);
@@ -947,7 +955,7 @@ out:
     return rc;
 }
 
-static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply,
+static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply, bool list,
                            svc_lc_report *out, tn_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -959,7 +967,7 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     if ((rc = load_policy(s, &pol, &out->policy_version, e)) != TN_OK)
         return rc;
     out->as_of = resolve_date(&pol, as_of);
-    run_ctx r = {s, a, &pol, out->as_of, apply, out, 0, 0};
+    run_ctx r = {s, a, &pol, out->as_of, apply, list, out, 0, 0};
     rc = walk(&r, e);
     if (rc != TN_OK)
         return rc;
@@ -971,14 +979,27 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
         n += (size_t)snprintf(counts + n, sizeof counts - n, "%s\"%s\":%zu", k ? "," : "",
                               transition_names[k], out->counts[k]);
     snprintf(counts + n, sizeof counts - n, ",\"errors\":%zu}", out->nerrors);
+    if (list)
+        out->nchanged = out->nitems;
     if (!apply) {
-        /* Plans read every person's state and relationships. */
+        /* A plan reads every person's state and relationships, but only
+         * as a bulk evaluation inside the service: one event records it,
+         * with the actor. The persons the plan lists are shown to whoever
+         * asked, so each listed person gets a read event of their own
+         * (docs/lifecycle.md, "Audit of plan and run"). */
+        for (size_t i = 0; i < out->nitems; i++) {
+            store_audit_row pr;
+            svc_audit_row(&pr, a, action, out->items[i].person_id, "state,affiliations",
+                          "allowed");
+            if ((rc = audit_read(s->au, &pr, e)) != TN_OK)
+                return rc;
+        }
         store_audit_row ar;
         svc_audit_row(&ar, a, action, NULL, "state,affiliations,accounts", "allowed");
         ar.detail = counts;
         return audit_read(s->au, &ar, e);
     }
-    bool changed = out->nitems > 0;
+    bool changed = out->nchanged > 0;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     rc = store_lc_run_add(s->st, audit_now_us(), out->as_of, out->policy_version, counts, changed,
@@ -1008,16 +1029,16 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     return rc;
 }
 
-tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
-                           tn_err *e)
+tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, bool list,
+                           svc_lc_report *out, tn_err *e)
 {
-    return plan_or_run(s, a, as_of, false, out, e);
+    return plan_or_run(s, a, as_of, false, list, out, e);
 }
 
 tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
                           tn_err *e)
 {
-    return plan_or_run(s, a, as_of, true, out, e);
+    return plan_or_run(s, a, as_of, true, true, out, e);
 }
 
 static void handover_out(const store_lc_handover *h, svc_lc_handover *o);

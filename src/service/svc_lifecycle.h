@@ -65,8 +65,9 @@ typedef struct svc_lc_report {
     int64_t policy_version;
     size_t counts[LC_T_MAX];
     size_t persons;          /* persons evaluated */
-    svc_lc_item *items;      /* persons with at least one transition */
+    svc_lc_item *items;      /* persons with at least one transition (listed only) */
     size_t nitems;
+    size_t nchanged;         /* persons with at least one transition */
     svc_lc_error *errors;    /* persons that could not be evaluated or changed */
     size_t nerrors;
     int64_t audit_pruned;    /* audit events removed by the retention cut (run only) */
@@ -74,9 +75,12 @@ typedef struct svc_lc_report {
 
 void svc_lc_report_free(svc_lc_report *r);
 
-/* What a run on as_of would do; changes nothing. */
-tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
-                           tn_err *e);
+/* What a run on as_of would do; changes nothing. With list, out->items
+ * names the persons affected, and each of them gets a read audit event
+ * (they are shown to the actor); without, only the counts are kept and the
+ * plan writes one summary event. */
+tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, bool list,
+                           svc_lc_report *out, tn_err *e);
 /* Do it, and record the run. Per-person failures are reported in
  * out->errors (the person is left unchanged) and do not stop the run. */
 tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,

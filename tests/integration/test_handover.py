@@ -172,3 +172,30 @@ def test_returning_username_rejects_other_values(tunnus, tmp_path):
     f.write_text(json.dumps(pol))
     p = tunnus.run("policy", "apply", f, check=False)
     assert p.returncode == 3 and "returning_username" in p.stderr
+
+
+def test_plan_audits_each_listed_person_and_one_summary(tunnus):
+    tunnus.run("policy", "apply", UNI001)
+    people = [add(tunnus, "Pekka", f"Plan{c}", "staff", "2024-01-01", to)
+              for c, to in (("a", "2024-03-31"), ("b", "2024-04-30"), ("c", None))]
+    run(tunnus, "2024-01-01")
+
+    def plan_events():
+        return tunnus.sql("SELECT subject_id FROM audit_event WHERE action = 'lifecycle.plan' "
+                          "ORDER BY seq")
+
+    plan = tunnus.json("--as-of", "2024-05-05", "lifecycle", "plan")
+    listed = sorted(c["id"] for c in plan["changes"])
+    assert plan["changed"] == 2 and len(listed) == 2
+    ev = plan_events()
+    # One read event per person shown, one summary (no subject) for the bulk read.
+    assert sorted(s for (s,) in ev if s) == listed
+    assert [s for (s,) in ev].count(None) == 1
+    assert people[2]["id"] not in [s for (s,) in ev]
+    # --summary shows counts only and writes only the summary event.
+    n = len(ev)
+    summ = tunnus.json("--as-of", "2024-05-05", "lifecycle", "plan", "--summary")
+    assert summ["changed"] == 2 and summ["changes"] == []
+    assert summ["counts"]["close"] == 1 and summ["counts"]["grace"] == 1
+    ev = plan_events()
+    assert len(ev) == n + 1 and ev[-1][0] is None
