@@ -78,6 +78,12 @@ int cli_cmd_audit(cli_args *a, int argc, char **argv); /* cli_audit.c */
 int cli_cmd_policy(cli_args *a, int argc, char **argv);
 int cli_cmd_lifecycle(cli_args *a, int argc, char **argv);
 int cli_person_hold(cli_args *a, int argc, char **argv);
+/* The handover windows (LC-8) of a person, for person show and forecast
+ * (cli_lifecycle.c); the list type is svc_lc_handover (svc_lifecycle.h). */
+struct svc_lc_handover;
+struct json_t;
+struct json_t *cli_json_handovers(const struct svc_lc_handover *h, size_t n);
+void cli_text_handovers(FILE *f, int64_t number, const struct svc_lc_handover *h, size_t n);
 /* cli_import.c */
 int cli_cmd_import(cli_args *a, int argc, char **argv);
 /* cli_report.c */

@@ -152,6 +152,7 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         json_object_set_new(o, "as_of", jdate(r->as_of));
         json_object_set_new(o, "policy_version", json_integer(r->policy_version));
         json_object_set_new(o, "persons", json_integer((json_int_t)r->persons));
+        json_object_set_new(o, "changed", json_integer((json_int_t)r->nchanged));
         json_object_set_new(o, "audit_pruned", json_integer((json_int_t)r->audit_pruned));
         json_t *counts = json_object();
         for (int k = 0; k < LC_T_MAX; k++)
@@ -180,7 +181,8 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         return;
     }
     printf("lifecycle %s as of %s (policy version %lld): %zu persons evaluated, %zu changed\n",
-           what, date_format(r->as_of, d), (long long)r->policy_version, r->persons, r->nitems);
+           what, date_format(r->as_of, d), (long long)r->policy_version, r->persons,
+           r->nchanged);
     for (int k = 0; k < LC_T_MAX; k++)
         if (r->counts[k])
             printf("  %-12s %zu\n", lc_transition_name((lc_transition)k), r->counts[k]);
@@ -203,6 +205,46 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
     }
 }
 
+/* ---- handover (LC-8), also shown by person show ------------------------------------- */
+
+json_t *cli_json_handovers(const svc_lc_handover *h, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(
+            arr, json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:s,s:o}", "leaver_id", h[i].leaver_id,
+                           "leaver_number", (json_int_t)h[i].leaver_number, "grantee_id",
+                           h[i].grantee_id[0] ? json_string(h[i].grantee_id) : json_null(),
+                           "grantee_number",
+                           h[i].grantee_number ? json_integer(h[i].grantee_number) : json_null(),
+                           "from", jdate(h[i].from), "until", jdate(h[i].until), "state",
+                           h[i].state, "ended_on", jdate(h[i].ended_on)));
+    return arr;
+}
+
+void cli_text_handovers(FILE *f, int64_t number, const svc_lc_handover *h, size_t n)
+{
+    char d1[DATE_ISO_LEN], d2[DATE_ISO_LEN], d3[DATE_ISO_LEN];
+    for (size_t i = 0; i < n; i++) {
+        if (h[i].leaver_number == number) {
+            if (h[i].grantee_number)
+                fprintf(f, "  handover: manager %lld has access %s .. %s (%s",
+                        (long long)h[i].grantee_number, date_format(h[i].from, d1),
+                        date_format(h[i].until, d2), h[i].state);
+            else
+                fprintf(f, "  handover window %s .. %s, no manager named (%s",
+                        date_format(h[i].from, d1), date_format(h[i].until, d2), h[i].state);
+        } else {
+            fprintf(f, "  handover: access to person %lld's resources %s .. %s (%s",
+                    (long long)h[i].leaver_number, date_format(h[i].from, d1),
+                    date_format(h[i].until, d2), h[i].state);
+        }
+        if (h[i].ended_on != TN_DATE_NONE)
+            fprintf(f, " %s", date_format(h[i].ended_on, d3));
+        fprintf(f, ")\n");
+    }
+}
+
 /* ---- lifecycle forecast ----------------------------------------------------------- */
 
 static void forecast_out(const cli_args *a, const svc_lc_forecast *f)
@@ -216,6 +258,7 @@ static void forecast_out(const cli_args *a, const svc_lc_forecast *f)
         {"grace_from", "grace period from", ev->grace_on},
         {"close", "account closes", ev->close_on},
         {"handover_until", "manager's handover access until", ev->handover_until},
+        {"reopen_until", "account can be reopened until", ev->reopen_until},
         {"archive", "identity archived", ev->archive_on},
         {"purge", "data purged", ev->purge_on},
         {"erase", "identity erased", ev->erase_on},
@@ -240,6 +283,7 @@ static void forecast_out(const cli_args *a, const svc_lc_forecast *f)
                                                      "date", jdate(steps[i].on), "past",
                                                      steps[i].on <= f->as_of));
         json_object_set_new(o, "steps", arr);
+        json_object_set_new(o, "handovers", cli_json_handovers(f->handovers, f->nhandovers));
         if (f->archived)
             json_object_set_new(
                 o, "archive",
@@ -259,6 +303,7 @@ static void forecast_out(const cli_args *a, const svc_lc_forecast *f)
     if (f->p.legal_hold_until != TN_DATE_NONE)
         printf("  legal hold until %s%s\n", date_format(f->p.legal_hold_until, d),
                ev->hold_in_force ? " (in force)" : "");
+    cli_text_handovers(stdout, f->p.number, f->handovers, f->nhandovers);
     if (f->archived) {
         char d2[DATE_ISO_LEN];
         printf("  archived %s: kinds %s, %s .. %s\n", date_format(f->archived_on, d), f->kinds,
@@ -297,6 +342,7 @@ static void whatif_out(const cli_args *a, const svc_lc_whatif *w)
 int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
 {
     static const cli_optspec whatif_opts[] = {{"policy", true}, {NULL, false}};
+    static const cli_optspec plan_opts[] = {{"summary", false}, {NULL, false}};
     if (argc < 1)
         return cli_usage(a, "usage: tunnus lifecycle plan|run|forecast SELECTOR|whatif --policy FILE");
     const char *sub = argv[0];
@@ -311,7 +357,8 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
         which = WHATIF;
     else
         return cli_usage(a, "unknown lifecycle command %s", sub);
-    int rc = cli_parse(a, argc - 1, argv + 1, which == WHATIF ? whatif_opts : NULL);
+    int rc = cli_parse(a, argc - 1, argv + 1,
+                       which == WHATIF ? whatif_opts : which == PLAN ? plan_opts : NULL);
     if (rc)
         return rc;
     if (a->npos != (which == FORECAST ? 1 : 0))
@@ -339,7 +386,8 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv)
     if (which == PLAN || which == RUN) {
         svc_lc_report r;
         c = which == RUN ? svc_lifecycle_run(s, &act, as_of(a, s), &r, &e)
-                         : svc_lifecycle_plan(s, &act, as_of(a, s), &r, &e);
+                         : svc_lifecycle_plan(s, &act, as_of(a, s), !cli_flag(a, "summary"), &r,
+                                              &e);
         if (c == TN_OK)
             c = svc_flush(s, &e);
         if (c == TN_OK) {

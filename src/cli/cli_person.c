@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cli_out.h"
+#include "svc_lifecycle.h"
 #include "tn_str.h"
 
 static const cli_optspec person_opts[] = {
@@ -152,12 +153,27 @@ static int person_show(cli_args *a, svc *s, const svc_actor *act)
     svc_person_view v;
     tn_err e;
     tn_err_clear(&e);
-    if (svc_person_show(s, act, a->pos[0], &v, &e) != TN_OK || svc_flush(s, &e) != TN_OK)
+    if (svc_person_show(s, act, a->pos[0], &v, &e) != TN_OK)
         return cli_fail(a, &e);
-    if (a->json)
-        cli_print_json(cli_json_person_view(&v));
-    else
+    /* The handover windows (LC-8) the person is part of, as leaver or
+     * manager. */
+    char sel[64];
+    snprintf(sel, sizeof sel, "id:%s", v.p.id);
+    svc_lc_handover *hs = NULL;
+    size_t nh = 0;
+    if (svc_lifecycle_handovers(s, act, sel, &hs, &nh, &e) != TN_OK || svc_flush(s, &e) != TN_OK) {
+        svc_person_view_free(&v);
+        return cli_fail(a, &e);
+    }
+    if (a->json) {
+        json_t *o = cli_json_person_view(&v);
+        json_object_set_new(o, "handovers", cli_json_handovers(hs, nh));
+        cli_print_json(o);
+    } else {
         cli_text_person_view(stdout, &v);
+        cli_text_handovers(stdout, v.p.number, hs, nh);
+    }
+    free(hs);
     svc_person_view_free(&v);
     return 0;
 }

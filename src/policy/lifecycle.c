@@ -75,6 +75,7 @@ tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out,
     out->active_on = out->grace_on = out->close_on = TN_DATE_NONE;
     out->archive_on = out->purge_on = out->erase_on = TN_DATE_NONE;
     out->handover_until = out->first_start = out->last_end = TN_DATE_NONE;
+    out->reopen_until = TN_DATE_NONE;
 
     if (f->stored == PSTATE_ERASED) {
         out->state = PSTATE_ERASED;
@@ -84,7 +85,7 @@ tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out,
     bool any_started = false, any_active = false, any_grace = false, any_open = false;
     size_t nrel = 0;
     all_of close = {TN_DATE_NONE, false}, archive = close, purge = close, erase = close;
-    tn_date handover = TN_DATE_NONE;
+    tn_date handover = TN_DATE_NONE, window = TN_DATE_NONE;
     for (size_t i = 0; i < f->naffs; i++) {
         const affiliation *a = &f->affs[i];
         const policy_kind *k = policy_find_kind(p, a->kind);
@@ -117,8 +118,11 @@ tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out,
         all_add(&erase, k->erase_after_days == POLICY_NO_DAYS
                             ? TN_DATE_NONE
                             : step_on(end, k->erase_after_days));
-        if (k->handover_days != POLICY_NO_DAYS && end != TN_DATE_NONE && a->manager_id[0])
-            handover = later(handover, end + k->close_after_days + k->handover_days);
+        if (k->handover_days != POLICY_NO_DAYS && end != TN_DATE_NONE) {
+            window = later(window, end + k->close_after_days + k->handover_days);
+            if (a->manager_id[0])
+                handover = later(handover, end + k->close_after_days + k->handover_days);
+        }
     }
     if (any_open)
         out->last_end = TN_DATE_NONE;
@@ -130,6 +134,7 @@ tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out,
         out->purge_on = held(all_result(&purge), f->legal_hold_until);
         out->erase_on = held(all_result(&erase), f->legal_hold_until);
         out->handover_until = out->close_on == TN_DATE_NONE ? TN_DATE_NONE : handover;
+        out->reopen_until = out->close_on == TN_DATE_NONE ? TN_DATE_NONE : window;
     } else if (f->stored == PSTATE_ARCHIVED) {
         out->purge_on = held(f->archived_purge_on, f->legal_hold_until);
         out->erase_on = held(f->archived_erase_on, f->legal_hold_until);

@@ -51,6 +51,10 @@ typedef struct lc_eval {
     tn_date purge_on;
     tn_date erase_on;
     tn_date handover_until; /* last day of the manager's access, or NONE */
+    /* Last day of the handover window whether or not a manager was named:
+     * after it a closed account is never reopened (LC-8). NONE: no kind
+     * with handover_days, or not closing. */
+    tn_date reopen_until;
     tn_date first_start;  /* earliest valid_from; NONE without relationships */
     tn_date last_end;     /* latest effective end; NONE if any is open */
 } lc_eval;

@@ -199,6 +199,13 @@ static tn_code take_root(json_t *root, policy *p, tn_err *e)
             if (rc == TN_OK && (rc = uname_pattern_check(p->username_pattern, e)) != TN_OK &&
                 e)
                 tn_strlcpy(e->field, "username_pattern", sizeof e->field);
+        } else if (strcmp(key, "returning_username") == 0) {
+            const char *x = json_is_string(v) ? json_string_value(v) : "";
+            rc = TN_OK;
+            if (strcmp(x, "new") == 0)
+                p->returning_new_username = true;
+            else if (strcmp(x, "same") != 0)
+                rc = tn_err_set(e, TN_EINVAL, "returning_username", "must be \"same\" or \"new\"");
         } else if (strcmp(key, "archive_keep") == 0) {
             rc = take_keep(v, &p->archive_keep, e);
         } else if (strcmp(key, "kinds") == 0) {
@@ -255,6 +262,8 @@ char *policy_to_json(const policy *p)
     json_object_set_new(o, "audit_retention_days", json_integer(p->audit_retention_days));
     if (p->username_pattern[0])
         json_object_set_new(o, "username_pattern", json_string(p->username_pattern));
+    json_object_set_new(o, "returning_username",
+                        json_string(p->returning_new_username ? "new" : "same"));
     json_t *keep = json_array();
     for (int a = 0; a < PATTR_MAX; a++)
         if (p->archive_keep & PATTR_BIT(a))

@@ -80,6 +80,10 @@ typedef struct policy {
     int audit_retention_days; /* the lifecycle run prunes older audit events */
     char timezone[POLICY_TZ_BUFSZ];
     char username_pattern[128]; /* "" = the one in tunnus.conf */
+    /* A person returning after archiving gets their old username back
+     * (false, "same", the default) or a new account with a new username
+     * (true, "new"). The old name stays theirs, reserved, either way. */
+    bool returning_new_username;
 } policy;
 
 const char *policy_attr_name(policy_attr a);

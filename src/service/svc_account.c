@@ -102,8 +102,11 @@ static tn_code find_free_name(const name_search *ns, char *out, size_t cap, tn_e
     return TN_OK;
 }
 
-tn_code svc_account_create_tx(svc *s, const person *p, const char *username, account *out,
-                              svc_changes *ch, tn_err *e)
+/* another: the person's earlier accounts are sealed (LC-8, or a return
+ * after archiving under returning_username "new"), so a further account is
+ * allowed and the names the person already holds count as taken. */
+static tn_code account_create(svc *s, const person *p, const char *username, bool another,
+                              account *out, svc_changes *ch, tn_err *e)
 {
     if (p->state == PSTATE_ARCHIVED || p->state == PSTATE_ERASED)
         return tn_err_set(e, TN_ESTATE, NULL, "person %lld is %s", (long long)p->number,
@@ -129,7 +132,7 @@ tn_code svc_account_create_tx(svc *s, const person *p, const char *username, acc
 
     account *have = NULL;
     size_t nhave = 0;
-    rc = store_account_list_by_person(s->st, p->id, &have, &nhave, e);
+    rc = another ? TN_OK : store_account_list_by_person(s->st, p->id, &have, &nhave, e);
     if (rc == TN_OK && nhave > 0)
         rc = tn_err_set(e, TN_ECONFLICT, NULL, "person %lld already has account %s",
                         (long long)p->number, have[0].username);
@@ -143,7 +146,7 @@ tn_code svc_account_create_tx(svc *s, const person *p, const char *username, acc
         char owner[UUID_BUFSZ];
         tn_err why;
         rc = store_name_owner(s->st, STORE_NS_USERNAME, username, owner, &why);
-        if (rc == TN_OK && strcmp(owner, p->id) != 0)
+        if (rc == TN_OK && (another || strcmp(owner, p->id) != 0))
             return tn_err_set(e, TN_ECONFLICT, "username",
                               "username %s is reserved for another person", username);
         if (rc != TN_OK && rc != TN_ENOTFOUND) {
@@ -153,7 +156,8 @@ tn_code svc_account_create_tx(svc *s, const person *p, const char *username, acc
         }
         tn_strlcpy(acct.username, username, sizeof acct.username);
     } else {
-        name_search ns = {s, STORE_NS_USERNAME, base, c->username_max, NULL, p->id};
+        name_search ns = {s, STORE_NS_USERNAME, base, c->username_max, NULL,
+                          another ? "" : p->id};
         if ((rc = find_free_name(&ns, acct.username, sizeof acct.username, e)) != TN_OK)
             return rc;
     }
@@ -163,7 +167,8 @@ tn_code svc_account_create_tx(svc *s, const person *p, const char *username, acc
         if ((rc = uname_expand(c->email_pattern, p->given_names, p->preferred_name,
                                p->family_name, EMAIL_LOCAL_MAX, local, e)) != TN_OK)
             return rc;
-        name_search ns = {s, STORE_NS_EMAIL, local, EMAIL_LOCAL_MAX, c->email_domain, p->id};
+        name_search ns = {s, STORE_NS_EMAIL, local, EMAIL_LOCAL_MAX, c->email_domain,
+                          another ? "" : p->id};
         if ((rc = find_free_name(&ns, acct.email, sizeof acct.email, e)) != TN_OK)
             return rc;
     }
@@ -176,6 +181,18 @@ tn_code svc_account_create_tx(svc *s, const person *p, const char *username, acc
     svc_changes_add(ch, "state", NULL, account_state_name(acct.state));
     *out = acct;
     return TN_OK;
+}
+
+tn_code svc_account_create_tx(svc *s, const person *p, const char *username, account *out,
+                              svc_changes *ch, tn_err *e)
+{
+    return account_create(s, p, username, false, out, ch, e);
+}
+
+tn_code svc_account_create_another_tx(svc *s, const person *p, account *out, svc_changes *ch,
+                                      tn_err *e)
+{
+    return account_create(s, p, NULL, true, out, ch, e);
 }
 
 tn_code svc_account_create(svc *s, const svc_actor *a, const char *person_selector,

@@ -74,6 +74,10 @@ tn_code svc_aff_create_tx(svc *s, const person *p, const svc_aff_input *in, affi
                           svc_changes *ch, tn_err *e);
 tn_code svc_account_create_tx(svc *s, const person *p, const char *username, account *out,
                               svc_changes *ch, tn_err *e);
+/* A further account for a person whose earlier accounts are sealed: a new
+ * generated username and address (the old ones stay theirs, reserved). */
+tn_code svc_account_create_another_tx(svc *s, const person *p, account *out, svc_changes *ch,
+                                      tn_err *e);
 /* Feed imports (svc_import.c): apply the attributes given in `in` (never
  * the national ID or birth date) and write the person only if one
  * changed; *changed says so. */

@@ -19,7 +19,8 @@
 #define KINDS_MAX 511
 
 static const char *const transition_names[LC_T_MAX] = {
-    [LC_T_HOLD_EXPIRE] = "hold_expire", [LC_T_ACTIVATE] = "activate", [LC_T_REOPEN] = "reopen",
+    [LC_T_HOLD_EXPIRE] = "hold_expire", [LC_T_HANDOVER_END] = "handover_end",
+    [LC_T_ACTIVATE] = "activate",       [LC_T_REOPEN] = "reopen",
     [LC_T_EXTEND] = "extend",           [LC_T_GRACE] = "grace",       [LC_T_CLOSE] = "close",
     [LC_T_ARCHIVE] = "archive",         [LC_T_PURGE] = "purge",       [LC_T_ERASE] = "erase",
 };
@@ -168,17 +169,52 @@ typedef struct facts {
     affiliation *affs;
     size_t naffs;
     account *accts;
+    bool *sealed; /* per account: never to be reopened */
     size_t naccts;
     bool has_arch;
     store_lc_archive arch;
+    store_lc_handover *hos; /* grants where the person is leaver or grantee */
+    size_t nhos;
 } facts;
 
 static void facts_free(facts *f)
 {
     free(f->affs);
     free(f->accts);
+    free(f->sealed);
+    free(f->hos);
     f->affs = NULL;
     f->accts = NULL;
+    f->sealed = NULL;
+    f->hos = NULL;
+}
+
+static tn_code load_accounts(svc *s, facts *f, tn_err *e)
+{
+    free(f->accts);
+    free(f->sealed);
+    f->accts = NULL;
+    f->sealed = NULL;
+    f->naccts = 0;
+    tn_code rc = store_account_list_by_person(s->st, f->p.id, &f->accts, &f->naccts, e);
+    if (rc != TN_OK)
+        return rc;
+    f->sealed = tn_calloc(f->naccts ? f->naccts : 1, sizeof *f->sealed);
+    for (size_t i = 0; rc == TN_OK && i < f->naccts; i++)
+        rc = store_lc_account_sealed(s->st, f->accts[i].id, &f->sealed[i], e);
+    return rc;
+}
+
+/* The earliest end of an active handover window where the person is the
+ * leaver; NONE if there is none. */
+static tn_date active_handover_until(const facts *f)
+{
+    tn_date u = TN_DATE_NONE;
+    for (size_t i = 0; i < f->nhos; i++)
+        if (f->hos[i].leaver_number == f->p.number && strcmp(f->hos[i].state, "active") == 0 &&
+            (u == TN_DATE_NONE || f->hos[i].until < u))
+            u = f->hos[i].until;
+    return u;
 }
 
 static tn_code facts_load(svc *s, const person *p, facts *f, tn_err *e)
@@ -187,7 +223,9 @@ static tn_code facts_load(svc *s, const person *p, facts *f, tn_err *e)
     f->p = *p;
     tn_code rc = store_aff_list_by_person(s->st, p->id, &f->affs, &f->naffs, e);
     if (rc == TN_OK)
-        rc = store_account_list_by_person(s->st, p->id, &f->accts, &f->naccts, e);
+        rc = load_accounts(s, f, e);
+    if (rc == TN_OK)
+        rc = store_lc_handover_list(s->st, p->id, &f->hos, &f->nhos, e);
     if (rc == TN_OK && p->state == PSTATE_ARCHIVED) {
         rc = store_lc_archive_get(s->st, p->id, &f->arch, e);
         if (rc == TN_OK)
@@ -214,19 +252,43 @@ static tn_code evaluate(const policy *pol, const facts *f, tn_date d, lc_eval *e
     return lc_evaluate(pol, &lf, d, ev, e);
 }
 
+/* What the transitions depend on besides the evaluation: the recorded
+ * facts, from a full load (facts) or from the scan (store_lc_person). */
+typedef struct recorded {
+    person_state state;
+    tn_date legal_hold_until;
+    bool has_account;
+    bool has_arch;
+    tn_date purged_on;
+    tn_date handover_until; /* earliest end of an active handover as leaver */
+} recorded;
+
+static recorded recorded_of_facts(const facts *f)
+{
+    recorded r = {f->p.state,
+                  f->p.legal_hold_until,
+                  f->naccts > 0,
+                  f->has_arch,
+                  f->has_arch ? f->arch.purged_on : TN_DATE_NONE,
+                  active_handover_until(f)};
+    return r;
+}
+
 /* The transitions that take the recorded state to the evaluated one, as a
  * bit set applied in enum order. */
-static uint32_t transitions_of(const facts *f, const lc_eval *ev, tn_date d)
+static uint32_t transitions_of(const recorded *f, const lc_eval *ev, tn_date d)
 {
     uint32_t t = 0;
-    person_state from = f->p.state, to = ev->state;
+    person_state from = f->state, to = ev->state;
 #define T(x) (1u << (x))
-    if (f->p.legal_hold_until != TN_DATE_NONE && d > f->p.legal_hold_until)
+    if (f->legal_hold_until != TN_DATE_NONE && d > f->legal_hold_until)
         t |= T(LC_T_HOLD_EXPIRE);
+    if (f->handover_until != TN_DATE_NONE && d > f->handover_until)
+        t |= T(LC_T_HANDOVER_END);
     switch (to) {
     case PSTATE_ACTIVE:
     case PSTATE_GRACE:
-        if (from == PSTATE_PENDING || f->naccts == 0)
+        if (from == PSTATE_PENDING || !f->has_account)
             t |= T(LC_T_ACTIVATE);
         else if (from == PSTATE_CLOSED || from == PSTATE_ARCHIVED)
             t |= T(LC_T_REOPEN);
@@ -248,7 +310,7 @@ static uint32_t transitions_of(const facts *f, const lc_eval *ev, tn_date d)
         if (from != PSTATE_ARCHIVED)
             t |= T(LC_T_ARCHIVE);
         if (ev->purge_due &&
-            (from != PSTATE_ARCHIVED || !f->has_arch || f->arch.purged_on == TN_DATE_NONE))
+            (from != PSTATE_ARCHIVED || !f->has_arch || f->purged_on == TN_DATE_NONE))
             t |= T(LC_T_PURGE);
         if (to == PSTATE_ERASED)
             t |= T(LC_T_ERASE);
@@ -274,8 +336,7 @@ typedef struct apply_ctx {
 
 /* The provisioning event: what connected systems need to act on, never
  * personal attributes beyond the identifiers they already hold. */
-static tn_code outbox(apply_ctx *c, const char *event, const char *extra_key,
-                      const char *extra_val, tn_err *e)
+static tn_code outbox(apply_ctx *c, const char *event, const char *const *extra, tn_err *e)
 {
     tn_buf b;
     tn_buf_init(&b, 16 * 1024);
@@ -299,9 +360,13 @@ static tn_code outbox(apply_ctx *c, const char *event, const char *extra_key,
         tn_json_str(&b, c->f->accts[i].username);
     }
     tn_buf_putc(&b, ']');
-    if (extra_key) {
-        tn_json_key(&b, extra_key);
-        tn_json_str(&b, extra_val);
+    /* extra: key, value pairs, NULL-terminated; a NULL value is null. */
+    for (size_t i = 0; extra && extra[i]; i += 2) {
+        tn_json_key(&b, extra[i]);
+        if (extra[i + 1])
+            tn_json_str(&b, extra[i + 1]);
+        else
+            tn_buf_puts(&b, "null");
     }
     tn_buf_putc(&b, '}');
     tn_code rc = b.toobig ? tn_err_set(e, TN_EINTERNAL, NULL, "outbox payload too large")
@@ -334,6 +399,8 @@ static tn_code sync_accounts(apply_ctx *c, person_state ps, svc_changes *ch, tn_
         account *ac = &c->f->accts[i];
         if (ac->state == want || (ac->state == ASTATE_LOCKED && want != ASTATE_CLOSED))
             continue;
+        if (c->f->sealed[i] && want != ASTATE_CLOSED)
+            continue; /* never reopened (LC-8) */
         char attr[USERNAME_BUFSZ + 16];
         snprintf(attr, sizeof attr, "account.%s.state", ac->username);
         svc_changes_add(ch, attr, account_state_name(ac->state), account_state_name(want));
@@ -378,11 +445,7 @@ static tn_code do_activate(apply_ctx *c, svc_changes *ch, tn_err *e)
         tn_strlcpy(c->s->cfg.username_pattern, saved, sizeof c->s->cfg.username_pattern);
         if (rc != TN_OK)
             return rc;
-        free(c->f->accts);
-        c->f->accts = NULL;
-        c->f->naccts = 0;
-        if ((rc = store_account_list_by_person(c->s->st, c->f->p.id, &c->f->accts,
-                                               &c->f->naccts, e)) != TN_OK)
+        if ((rc = load_accounts(c->s, c->f, e)) != TN_OK)
             return rc;
     }
     if ((rc = sync_accounts(c, to, ch, e)) != TN_OK)
@@ -390,31 +453,110 @@ static tn_code do_activate(apply_ctx *c, svc_changes *ch, tn_err *e)
     return set_state(c, to, ch, e);
 }
 
-/* The longest handover window among the person's kinds. */
-static int handover_days(apply_ctx *c)
+/* Seal every account of the person not sealed yet: it is never reopened. */
+static tn_code seal_accounts(apply_ctx *c, const char *reason, svc_changes *ch, tn_err *e)
 {
-    int best = POLICY_NO_DAYS;
-    for (size_t i = 0; i < c->f->naffs; i++) {
-        const policy_kind *k = policy_find_kind(c->pol, c->f->affs[i].kind);
-        if (k && k->handover_days > best)
-            best = k->handover_days;
+    for (size_t i = 0; i < c->f->naccts; i++) {
+        if (c->f->sealed[i])
+            continue;
+        tn_code rc = store_lc_account_seal(c->s->st, c->f->accts[i].id, c->d, reason,
+                                           audit_now_us(), e);
+        if (rc != TN_OK)
+            return rc;
+        c->f->sealed[i] = true;
+        char attr[USERNAME_BUFSZ + 16];
+        snprintf(attr, sizeof attr, "account.%s.sealed", c->f->accts[i].username);
+        svc_changes_add(ch, attr, NULL, reason);
     }
-    return best;
+    return TN_OK;
 }
 
-static tn_code do_reopen(apply_ctx *c, svc_changes *ch, bool *handover_end, tn_err *e)
+/* End the person's active handover grants as leaver: "expired" when the
+ * window is over, "returned" when they came back within it. Each ended
+ * grant gets an outbox event so provisioning removes the manager's
+ * access. */
+static tn_code end_handovers(apply_ctx *c, const char *how, svc_changes *ch, tn_err *e)
 {
-    /* A return within the handover window ends the manager's access
-     * (LC-8): the account closed on closed_on, the window runs from there. */
-    int hd = handover_days(c);
-    *handover_end = false;
-    for (size_t i = 0; hd != POLICY_NO_DAYS && i < c->f->naccts; i++)
-        if (c->f->accts[i].closed_on != TN_DATE_NONE && c->d <= c->f->accts[i].closed_on + hd)
-            *handover_end = true;
-    tn_code rc = sync_accounts(c, c->ev->state, ch, e);
+    char d1[DATE_ISO_LEN], d2[DATE_ISO_LEN];
+    for (size_t i = 0; i < c->f->nhos; i++) {
+        store_lc_handover *h = &c->f->hos[i];
+        if (h->leaver_number != c->f->p.number || strcmp(h->state, "active") != 0)
+            continue;
+        tn_code rc = store_lc_handover_end(c->s->st, h->id, how, c->d, audit_now_us(), e);
+        if (rc != TN_OK)
+            return rc;
+        tn_strlcpy(h->state, how, sizeof h->state);
+        h->ended_on = c->d;
+        svc_changes_add(ch, "handover.state", "active", how);
+        if (h->grantee_id[0])
+            svc_changes_add(ch, "handover.grantee", NULL, h->grantee_id);
+        const char *kv[] = {"grantee_id", h->grantee_id[0] ? h->grantee_id : NULL,
+                            "handover_from", date_format(h->from, d1),
+                            "handover_until", date_format(h->until, d2),
+                            "reason", how, NULL};
+        if ((rc = outbox(c, "handover_end", kv, e)) != TN_OK)
+            return rc;
+    }
+    return TN_OK;
+}
+
+/* A return: within a handover window the same account is reconnected and
+ * the manager's access removed (LC-8); after the window, or after
+ * archiving under returning_username "new", the old accounts stay sealed
+ * and the person gets a new one. */
+static tn_code do_reopen(apply_ctx *c, svc_changes *ch, tn_err *e)
+{
+    tn_code rc = end_handovers(c, "returned", ch, e);
+    if (rc == TN_OK && c->f->p.state == PSTATE_ARCHIVED && c->pol->returning_new_username)
+        rc = seal_accounts(c, "returning_username new", ch, e);
+    if (rc != TN_OK)
+        return rc;
+    bool open = false;
+    for (size_t i = 0; i < c->f->naccts; i++)
+        open = open || !c->f->sealed[i];
+    if (!open) {
+        person as_active = c->f->p;
+        as_active.state = c->ev->state;
+        account acct;
+        ch->prefix = "account.";
+        char saved[CONF_PATTERN_MAX];
+        tn_strlcpy(saved, c->s->cfg.username_pattern, sizeof saved);
+        if (c->pol->username_pattern[0])
+            tn_strlcpy(c->s->cfg.username_pattern, c->pol->username_pattern,
+                       sizeof c->s->cfg.username_pattern);
+        rc = svc_account_create_another_tx(c->s, &as_active, &acct, ch, e);
+        tn_strlcpy(c->s->cfg.username_pattern, saved, sizeof c->s->cfg.username_pattern);
+        ch->prefix = NULL;
+        if (rc == TN_OK)
+            rc = load_accounts(c->s, c->f, e);
+        if (rc != TN_OK)
+            return rc;
+    }
+    rc = sync_accounts(c, c->ev->state, ch, e);
     if (rc == TN_OK)
         rc = set_state(c, c->ev->state, ch, e);
     return rc;
+}
+
+/* The window is over: the manager's access ends and the accounts closed
+ * before it can never be reopened. */
+static tn_code do_handover_end(apply_ctx *c, svc_changes *ch, tn_err *e)
+{
+    tn_code rc = end_handovers(c, "expired", ch, e);
+    if (rc != TN_OK)
+        return rc;
+    for (size_t i = 0; i < c->f->naccts; i++) {
+        if (c->f->sealed[i] || c->f->accts[i].state != ASTATE_CLOSED)
+            continue;
+        if ((rc = store_lc_account_seal(c->s->st, c->f->accts[i].id, c->d,
+                                        "handover window over", audit_now_us(), e)) != TN_OK)
+            return rc;
+        c->f->sealed[i] = true;
+        char attr[USERNAME_BUFSZ + 16];
+        snprintf(attr, sizeof attr, "account.%s.sealed", c->f->accts[i].username);
+        svc_changes_add(ch, attr, NULL, "handover window over");
+    }
+    return TN_OK;
 }
 
 /* The manager of the relationship that ended last with a handover. */
@@ -562,6 +704,32 @@ static tn_code do_erase(apply_ctx *c, svc_changes *ch, tn_err *e)
     return set_state(c, PSTATE_ERASED, ch, e);
 }
 
+/* Closing starts the handover window of a kind with handover_days
+ * (LC-8): a grant row for the manager (none named: the window still
+ * runs), ended by a return within it or by HANDOVER_END after it. A
+ * window already over on the day of closing (a run that closes late)
+ * seals the accounts at once. */
+static tn_code handover_start(apply_ctx *c, svc_changes *ch, store_lc_handover *h, tn_err *e)
+{
+    memset(h, 0, sizeof *h);
+    if (c->ev->reopen_until == TN_DATE_NONE)
+        return TN_OK;
+    if (c->d > c->ev->reopen_until)
+        return seal_accounts(c, "handover window over", ch, e);
+    tn_strlcpy(h->leaver_id, c->f->p.id, sizeof h->leaver_id);
+    const char *m = c->ev->handover_until != TN_DATE_NONE ? handover_manager(c) : NULL;
+    if (m && strcmp(m, c->f->p.id) != 0)
+        tn_strlcpy(h->grantee_id, m, sizeof h->grantee_id);
+    h->from = c->d;
+    h->until = c->ev->reopen_until;
+    tn_code rc = store_lc_handover_add(c->s->st, h, audit_now_us(), e);
+    if (rc != TN_OK)
+        return rc;
+    svc_changes_add(ch, "handover.grantee", NULL, h->grantee_id[0] ? h->grantee_id : NULL);
+    svc_changes_add_date(ch, "handover.until", TN_DATE_NONE, h->until);
+    return TN_OK;
+}
+
 /* One transition: the change, its audit event and its outbox row. */
 static tn_code apply_one(apply_ctx *c, lc_transition t, tn_err *e)
 {
@@ -569,9 +737,8 @@ static tn_code apply_one(apply_ctx *c, lc_transition t, tn_err *e)
     svc_changes_init(&ch);
     tn_code rc = TN_OK;
     const char *event = transition_names[t];
-    const char *xk = NULL;
-    char xv[128] = "";
-    bool handover_end = false;
+    store_lc_handover grant;
+    grant.id = 0;
     switch (t) {
     case LC_T_HOLD_EXPIRE:
         svc_changes_add_date(&ch, "legal_hold_until", c->f->p.legal_hold_until, TN_DATE_NONE);
@@ -580,11 +747,15 @@ static tn_code apply_one(apply_ctx *c, lc_transition t, tn_err *e)
         rc = store_person_update(c->s->st, &c->f->p, e);
         event = NULL; /* nothing for connected systems to do */
         break;
+    case LC_T_HANDOVER_END:
+        rc = do_handover_end(c, &ch, e);
+        event = NULL; /* the handover_end rows are the events */
+        break;
     case LC_T_ACTIVATE:
         rc = do_activate(c, &ch, e);
         break;
     case LC_T_REOPEN:
-        rc = do_reopen(c, &ch, &handover_end, e);
+        rc = do_reopen(c, &ch, e);
         break;
     case LC_T_EXTEND:
     case LC_T_GRACE:
@@ -596,14 +767,8 @@ static tn_code apply_one(apply_ctx *c, lc_transition t, tn_err *e)
         rc = sync_accounts(c, PSTATE_CLOSED, &ch, e);
         if (rc == TN_OK)
             rc = set_state(c, PSTATE_CLOSED, &ch, e);
-        if (c->ev->handover_until != TN_DATE_NONE) {
-            const char *m = handover_manager(c);
-            if (m) {
-                char d[DATE_ISO_LEN];
-                snprintf(xv, sizeof xv, "%s until %s", m, date_format(c->ev->handover_until, d));
-                xk = "handover";
-            }
-        }
+        if (rc == TN_OK)
+            rc = handover_start(c, &ch, &grant, e);
         break;
     case LC_T_ARCHIVE:
         rc = do_archive(c, &ch, e);
@@ -622,9 +787,14 @@ static tn_code apply_one(apply_ctx *c, lc_transition t, tn_err *e)
     if (rc == TN_OK)
         rc = svc_changes_write(c->s, c->a, action, c->f->p.id, &ch, e);
     if (rc == TN_OK && event)
-        rc = outbox(c, event, xk, xk ? xv : NULL, e);
-    if (rc == TN_OK && handover_end)
-        rc = outbox(c, "handover_end", NULL, NULL, e);
+        rc = outbox(c, event, NULL, e);
+    if (rc == TN_OK && grant.id) {
+        char d1[DATE_ISO_LEN], d2[DATE_ISO_LEN];
+        const char *kv[] = {"grantee_id", grant.grantee_id[0] ? grant.grantee_id : NULL,
+                            "handover_from", date_format(grant.from, d1),
+                            "handover_until", date_format(grant.until, d2), NULL};
+        rc = outbox(c, "handover_grant", kv, e);
+    }
     svc_changes_free(&ch);
     return rc;
 }
@@ -637,6 +807,7 @@ typedef struct run_ctx {
     const policy *pol;
     tn_date d;
     bool apply;
+    bool list; /* keep the persons, not only the counts */
     svc_lc_report *rep;
     size_t cap_items, cap_errors;
 } run_ctx;
@@ -653,17 +824,25 @@ static void add_error(run_ctx *r, int64_t number, const tn_err *err)
     rep->nerrors++;
 }
 
-static void add_item(run_ctx *r, const person *p, person_state to, uint32_t t)
+static void add_item(run_ctx *r, int64_t number, const char *id, person_state from,
+                     person_state to, uint32_t t)
 {
     svc_lc_report *rep = r->rep;
+    if (!r->list) {
+        for (int k = 0; k < LC_T_MAX; k++)
+            if (t & (1u << k))
+                rep->counts[k]++;
+        rep->nchanged++;
+        return;
+    }
     if (rep->nitems == r->cap_items) {
         r->cap_items = r->cap_items ? 2 * r->cap_items : 64;
         rep->items = tn_realloc(rep->items, r->cap_items * sizeof *rep->items);
     }
     svc_lc_item *it = &rep->items[rep->nitems++];
-    it->number = p->number;
-    tn_strlcpy(it->person_id, p->id, sizeof it->person_id);
-    it->from = p->state;
+    it->number = number;
+    tn_strlcpy(it->person_id, id, sizeof it->person_id);
+    it->from = from;
     it->to = to;
     it->transitions = t;
     for (int k = 0; k < LC_T_MAX; k++)
@@ -671,34 +850,38 @@ static void add_item(run_ctx *r, const person *p, person_state to, uint32_t t)
             rep->counts[k]++;
 }
 
-/* Evaluate one person; with apply, change them. Most persons need nothing
- * on most days, so the first look is without a transaction; a person who
- * needs a change is re-read and re-evaluated inside their transaction, so
- * a run racing another sees the other's result and does nothing twice. */
-static tn_code one_person(run_ctx *r, const person *listed, tn_err *e)
+/* The evaluation input from a scanned person. */
+static lc_facts facts_of_scan(const store_lc_page *pg, const store_lc_person *sp)
+{
+    lc_facts lf = {
+        .affs = pg->affs + sp->aff0,
+        .naffs = sp->naffs,
+        .death_date = sp->death_date,
+        .legal_hold_until = sp->legal_hold_until,
+        .stored = sp->state,
+        .archived_purge_on = sp->has_arch ? sp->arch_purge_on : TN_DATE_NONE,
+        .archived_erase_on = sp->has_arch ? sp->arch_erase_on : TN_DATE_NONE,
+    };
+    return lf;
+}
+
+/* Apply what a person needs, in their own transaction. The person is
+ * re-read and re-evaluated inside it, so a run racing another sees the
+ * other's result and does nothing twice. */
+static tn_code apply_person(run_ctx *r, const char *id, tn_err *e)
 {
     facts f;
     lc_eval ev;
-    person p = *listed;
-    tn_code rc = facts_load(r->s, &p, &f, e);
+    person p;
+    tn_code rc = svc_tx_begin(r->s, e);
     if (rc != TN_OK)
         return rc;
-    rc = evaluate(r->pol, &f, r->d, &ev, e);
-    uint32_t t = rc == TN_OK ? transitions_of(&f, &ev, r->d) : 0;
-    facts_free(&f);
-    if (rc != TN_OK || !t)
-        return rc;
-    if (!r->apply) {
-        add_item(r, &p, ev.state, t);
-        return TN_OK;
-    }
-    if ((rc = svc_tx_begin(r->s, e)) != TN_OK)
-        return rc;
-    if ((rc = store_person_get(r->s->st, listed->id, &p, e)) != TN_OK ||
+    if ((rc = store_person_get(r->s->st, id, &p, e)) != TN_OK ||
         (rc = facts_load(r->s, &p, &f, e)) != TN_OK)
         return svc_tx_end(r->s, rc, e);
     rc = evaluate(r->pol, &f, r->d, &ev, e);
-    t = rc == TN_OK ? transitions_of(&f, &ev, r->d) : 0;
+    recorded rec = recorded_of_facts(&f);
+    uint32_t t = rc == TN_OK ? transitions_of(&rec, &ev, r->d) : 0;
     const person before = p;
     apply_ctx c = {r->s, r->a, r->pol, r->d, &f, &ev};
     for (int k = 0; rc == TN_OK && k < LC_T_MAX; k++)
@@ -707,39 +890,52 @@ static tn_code one_person(run_ctx *r, const person *listed, tn_err *e)
     facts_free(&f);
     rc = svc_tx_end(r->s, rc, e);
     if (rc == TN_OK && t)
-        add_item(r, &before, ev.state, t);
+        add_item(r, before.number, before.id, before.state, ev.state, t);
     return rc;
 }
 
-typedef struct page {
-    person *v;
-    size_t n;
-} page;
-
-static int page_cb(const person *p, void *ctx)
+/* Evaluate one scanned person; with apply, change them. Most persons need
+ * nothing on most days: they cost no query beyond the scan and write
+ * nothing. */
+static tn_code one_person(run_ctx *r, const store_lc_page *pg, const store_lc_person *sp,
+                          tn_err *e)
 {
-    page *pg = ctx;
-    pg->v[pg->n++] = *p;
-    return 0;
+    lc_facts lf = facts_of_scan(pg, sp);
+    lc_eval ev;
+    tn_code rc = lc_evaluate(r->pol, &lf, r->d, &ev, e);
+    if (rc != TN_OK)
+        return rc;
+    recorded rec = {sp->state,   sp->legal_hold_until, sp->has_account,
+                    sp->has_arch, sp->arch_purged_on,  sp->handover_until};
+    uint32_t t = transitions_of(&rec, &ev, r->d);
+    if (!t)
+        return TN_OK;
+    if (!r->apply) {
+        add_item(r, sp->number, sp->id, sp->state, ev.state, t);
+        return TN_OK;
+    }
+    return apply_person(r, sp->id, e);
 }
 
+/* Every person, a page at a time: one ordered scan per page, then the
+ * page's persons evaluated (and changed) with the scan's statement done. */
 static tn_code walk(run_ctx *r, tn_err *e)
 {
-    page pg = {tn_calloc(PAGE, sizeof(person)), 0};
+    store_lc_page pg;
+    memset(&pg, 0, sizeof pg);
     int64_t after = 0;
     tn_code rc = TN_OK;
     for (;;) {
-        store_person_filter flt = {.state = -1, .after_number = after, .limit = PAGE};
-        pg.n = 0;
-        if ((rc = store_person_list(r->s->st, &flt, page_cb, &pg, e)) != TN_OK)
+        if ((rc = store_lc_scan(r->s->st, after, PAGE, &pg, e)) != TN_OK)
             break;
-        for (size_t i = 0; i < pg.n; i++) {
+        for (size_t i = 0; i < pg.npersons; i++) {
+            const store_lc_person *sp = &pg.persons[i];
             tn_err pe;
             tn_err_clear(&pe);
             r->rep->persons++;
-            if (pg.v[i].state == PSTATE_ERASED)
+            if (sp->state == PSTATE_ERASED)
                 continue;
-            tn_code prc = one_person(r, &pg.v[i], &pe);
+            tn_code prc = one_person(r, &pg, sp, &pe);
             if (prc == TN_EIO || prc == TN_EINTERNAL) {
                 /* The registry itself failed: stop, a re-run resumes. */
                 if (e)
@@ -748,18 +944,18 @@ static tn_code walk(run_ctx *r, tn_err *e)
                 goto out;
             }
             if (prc != TN_OK)
-                add_error(r, pg.v[i].number, &pe);
+                add_error(r, sp->number, &pe);
         }
-        if (pg.n < PAGE)
+        if (pg.npersons < PAGE)
             break;
-        after = pg.v[pg.n - 1].number;
+        after = pg.persons[pg.npersons - 1].number;
     }
 out:
-    free(pg.v);
+    store_lc_page_free(&pg);
     return rc;
 }
 
-static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply,
+static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply, bool list,
                            svc_lc_report *out, tn_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -771,7 +967,7 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     if ((rc = load_policy(s, &pol, &out->policy_version, e)) != TN_OK)
         return rc;
     out->as_of = resolve_date(&pol, as_of);
-    run_ctx r = {s, a, &pol, out->as_of, apply, out, 0, 0};
+    run_ctx r = {s, a, &pol, out->as_of, apply, list, out, 0, 0};
     rc = walk(&r, e);
     if (rc != TN_OK)
         return rc;
@@ -783,14 +979,27 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
         n += (size_t)snprintf(counts + n, sizeof counts - n, "%s\"%s\":%zu", k ? "," : "",
                               transition_names[k], out->counts[k]);
     snprintf(counts + n, sizeof counts - n, ",\"errors\":%zu}", out->nerrors);
+    if (list)
+        out->nchanged = out->nitems;
     if (!apply) {
-        /* Plans read every person's state and relationships. */
+        /* A plan reads every person's state and relationships, but only
+         * as a bulk evaluation inside the service: one event records it,
+         * with the actor. The persons the plan lists are shown to whoever
+         * asked, so each listed person gets a read event of their own
+         * (docs/lifecycle.md, "Audit of plan and run"). */
+        for (size_t i = 0; i < out->nitems; i++) {
+            store_audit_row pr;
+            svc_audit_row(&pr, a, action, out->items[i].person_id, "state,affiliations",
+                          "allowed");
+            if ((rc = audit_read(s->au, &pr, e)) != TN_OK)
+                return rc;
+        }
         store_audit_row ar;
         svc_audit_row(&ar, a, action, NULL, "state,affiliations,accounts", "allowed");
         ar.detail = counts;
         return audit_read(s->au, &ar, e);
     }
-    bool changed = out->nitems > 0;
+    bool changed = out->nchanged > 0;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     rc = store_lc_run_add(s->st, audit_now_us(), out->as_of, out->policy_version, counts, changed,
@@ -820,17 +1029,19 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     return rc;
 }
 
-tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
-                           tn_err *e)
+tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, bool list,
+                           svc_lc_report *out, tn_err *e)
 {
-    return plan_or_run(s, a, as_of, false, out, e);
+    return plan_or_run(s, a, as_of, false, list, out, e);
 }
 
 tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
                           tn_err *e)
 {
-    return plan_or_run(s, a, as_of, true, out, e);
+    return plan_or_run(s, a, as_of, true, true, out, e);
 }
+
+static void handover_out(const store_lc_handover *h, svc_lc_handover *o);
 
 /* ---- forecast ----------------------------------------------------------------------- */
 
@@ -862,12 +1073,15 @@ tn_code svc_lifecycle_forecast(svc *s, const svc_actor *a, const char *selector,
         out->archived_on = f.arch.archived_on;
         out->purged_on = f.arch.purged_on;
     }
+    size_t skip = f.nhos > SVC_LC_HANDOVERS_MAX ? f.nhos - SVC_LC_HANDOVERS_MAX : 0;
+    for (size_t i = skip; i < f.nhos; i++)
+        handover_out(&f.hos[i], &out->handovers[out->nhandovers++]);
     facts_free(&f);
     if (rc != TN_OK)
         return rc;
     store_audit_row ar;
-    svc_audit_row(&ar, a, "lifecycle.forecast", p.id, "state,affiliations,legal_hold_until",
-                  "allowed");
+    svc_audit_row(&ar, a, "lifecycle.forecast", p.id,
+                  "state,affiliations,legal_hold_until,handovers", "allowed");
     return audit_read(s->au, &ar, e);
 }
 
@@ -894,21 +1108,17 @@ static void compare(svc_lc_whatif *w, int step, tn_date a, tn_date b, tn_date d)
         w->later[step]++;
 }
 
-static tn_code whatif_person(whatif_ctx *c, const person *p, tn_err *e)
+static tn_code whatif_person(whatif_ctx *c, const lc_facts *f, tn_err *e)
 {
-    facts f;
-    tn_code rc = facts_load(c->s, p, &f, e);
-    if (rc != TN_OK)
-        return rc;
+    tn_code rc;
     lc_eval a, b;
-    if ((rc = evaluate(c->cur, &f, c->d, &a, e)) == TN_OK &&
-        (rc = evaluate(c->prop, &f, c->d, &b, e)) == TN_OK) {
+    if ((rc = lc_evaluate(c->cur, f, c->d, &a, e)) == TN_OK &&
+        (rc = lc_evaluate(c->prop, f, c->d, &b, e)) == TN_OK) {
         compare(c->out, LC_STEP_CLOSE, a.close_on, b.close_on, c->d);
         compare(c->out, LC_STEP_ARCHIVE, a.archive_on, b.archive_on, c->d);
         compare(c->out, LC_STEP_PURGE, a.purge_on, b.purge_on, c->d);
         compare(c->out, LC_STEP_ERASE, a.erase_on, b.erase_on, c->d);
     }
-    facts_free(&f);
     return rc;
 }
 
@@ -928,29 +1138,71 @@ tn_code svc_lifecycle_whatif(svc *s, const svc_actor *a, const char *text, size_
         return rc;
     out->as_of = resolve_date(&cur, as_of);
     whatif_ctx c = {s, &cur, &prop, out->as_of, out};
-    page pg = {tn_calloc(PAGE, sizeof(person)), 0};
+    store_lc_page pg;
+    memset(&pg, 0, sizeof pg);
     int64_t after = 0;
     for (;;) {
-        store_person_filter flt = {.state = -1, .after_number = after, .limit = PAGE};
-        pg.n = 0;
-        if ((rc = store_person_list(s->st, &flt, page_cb, &pg, e)) != TN_OK)
+        if ((rc = store_lc_scan(s->st, after, PAGE, &pg, e)) != TN_OK)
             break;
-        for (size_t i = 0; i < pg.n; i++) {
+        for (size_t i = 0; i < pg.npersons; i++) {
             out->persons++;
             tn_err pe;
-            if (pg.v[i].state != PSTATE_ERASED && whatif_person(&c, &pg.v[i], &pe) != TN_OK)
+            lc_facts lf = facts_of_scan(&pg, &pg.persons[i]);
+            if (pg.persons[i].state != PSTATE_ERASED && whatif_person(&c, &lf, &pe) != TN_OK)
                 out->errors++;
         }
-        if (pg.n < PAGE)
+        if (pg.npersons < PAGE)
             break;
-        after = pg.v[pg.n - 1].number;
+        after = pg.persons[pg.npersons - 1].number;
     }
-    free(pg.v);
+    store_lc_page_free(&pg);
     if (rc != TN_OK)
         return rc;
     store_audit_row ar;
     svc_audit_row(&ar, a, "lifecycle.whatif", NULL, "state,affiliations", "allowed");
     return audit_read(s->au, &ar, e);
+}
+
+/* ---- handover ------------------------------------------------------------------------ */
+
+static void handover_out(const store_lc_handover *h, svc_lc_handover *o)
+{
+    tn_strlcpy(o->leaver_id, h->leaver_id, sizeof o->leaver_id);
+    o->leaver_number = h->leaver_number;
+    tn_strlcpy(o->grantee_id, h->grantee_id, sizeof o->grantee_id);
+    o->grantee_number = h->grantee_number;
+    o->from = h->from;
+    o->until = h->until;
+    tn_strlcpy(o->state, h->state, sizeof o->state);
+    o->ended_on = h->ended_on;
+}
+
+tn_code svc_lifecycle_handovers(svc *s, const svc_actor *a, const char *selector,
+                                svc_lc_handover **out, size_t *n, tn_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    person p;
+    store_lc_handover *hs = NULL;
+    size_t nh = 0;
+    tn_code rc = svc_resolve_person(s, selector, &p, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_READ, p.id, "lifecycle.handovers", e)) != TN_OK)
+        return rc;
+    if ((rc = store_lc_handover_list(s->st, p.id, &hs, &nh, e)) != TN_OK)
+        return rc;
+    store_audit_row ar;
+    svc_audit_row(&ar, a, "lifecycle.handovers", p.id, "handovers", "allowed");
+    rc = audit_read(s->au, &ar, e);
+    if (rc == TN_OK && nh) {
+        *out = tn_calloc(nh, sizeof **out);
+        for (size_t i = 0; i < nh; i++)
+            handover_out(&hs[i], &(*out)[i]);
+        *n = nh;
+    }
+    free(hs);
+    return rc;
 }
 
 /* ---- legal hold ------------------------------------------------------------------------ */

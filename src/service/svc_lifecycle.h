@@ -33,6 +33,8 @@ tn_code svc_policy_show(svc *s, const svc_actor *a, policy *out, int64_t *versio
 
 typedef enum lc_transition {
     LC_T_HOLD_EXPIRE = 0, /* a legal hold ran out */
+    LC_T_HANDOVER_END,    /* a handover window is over: the manager's access ends and
+                             the closed accounts are sealed (LC-8) */
     LC_T_ACTIVATE,        /* pending -> active (the account is created if none) */
     LC_T_REOPEN,          /* closed or archived -> active/grace: the same account again */
     LC_T_EXTEND,          /* grace -> active */
@@ -63,8 +65,9 @@ typedef struct svc_lc_report {
     int64_t policy_version;
     size_t counts[LC_T_MAX];
     size_t persons;          /* persons evaluated */
-    svc_lc_item *items;      /* persons with at least one transition */
+    svc_lc_item *items;      /* persons with at least one transition (listed only) */
     size_t nitems;
+    size_t nchanged;         /* persons with at least one transition */
     svc_lc_error *errors;    /* persons that could not be evaluated or changed */
     size_t nerrors;
     int64_t audit_pruned;    /* audit events removed by the retention cut (run only) */
@@ -72,15 +75,35 @@ typedef struct svc_lc_report {
 
 void svc_lc_report_free(svc_lc_report *r);
 
-/* What a run on as_of would do; changes nothing. */
-tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
-                           tn_err *e);
+/* What a run on as_of would do; changes nothing. With list, out->items
+ * names the persons affected, and each of them gets a read audit event
+ * (they are shown to the actor); without, only the counts are kept and the
+ * plan writes one summary event. */
+tn_code svc_lifecycle_plan(svc *s, const svc_actor *a, tn_date as_of, bool list,
+                           svc_lc_report *out, tn_err *e);
 /* Do it, and record the run. Per-person failures are reported in
  * out->errors (the person is left unchanged) and do not stop the run. */
 tn_code svc_lifecycle_run(svc *s, const svc_actor *a, tn_date as_of, svc_lc_report *out,
                           tn_err *e);
 
 /* ---- one person ----------------------------------------------------------- */
+
+#define SVC_LC_HANDOVERS_MAX 8
+
+/* A handover window (LC-8): the grantee (the leaver's manager; "" and 0
+ * when none was named) has access to the leaver's resources from `from`
+ * through `until`. state: active, expired (the window is over; the
+ * leaver's closed accounts are sealed) or returned (the leaver came back
+ * within it). */
+typedef struct svc_lc_handover {
+    char leaver_id[UUID_BUFSZ];
+    int64_t leaver_number;
+    char grantee_id[UUID_BUFSZ];
+    int64_t grantee_number;
+    tn_date from, until;
+    char state[16];
+    tn_date ended_on;
+} svc_lc_handover;
 
 typedef struct svc_lc_forecast {
     tn_date as_of;
@@ -90,6 +113,10 @@ typedef struct svc_lc_forecast {
     bool archived;          /* an archive summary exists */
     char kinds[512];        /* of the summary */
     tn_date first_start, last_end, archived_on, purged_on;
+    /* The latest handover windows (LC-8) where the person is the leaver
+     * or the grantee, oldest first. */
+    svc_lc_handover handovers[SVC_LC_HANDOVERS_MAX];
+    size_t nhandovers;
 } svc_lc_forecast;
 
 tn_code svc_lifecycle_forecast(svc *s, const svc_actor *a, const char *selector, tn_date as_of,
@@ -112,6 +139,13 @@ typedef struct svc_lc_whatif {
 
 tn_code svc_lifecycle_whatif(svc *s, const svc_actor *a, const char *text, size_t len,
                              tn_date as_of, svc_lc_whatif *out, tn_err *e);
+
+/* ---- handover (LC-8) ------------------------------------------------------ */
+
+/* The handover windows where the selected person is the leaver or the
+ * grantee, oldest first (*out allocated; free it). An audited read. */
+tn_code svc_lifecycle_handovers(svc *s, const svc_actor *a, const char *selector,
+                                svc_lc_handover **out, size_t *n, tn_err *e);
 
 /* ---- legal hold (LC-10) --------------------------------------------------- */
 

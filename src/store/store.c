@@ -450,3 +450,45 @@ tn_code store_report_changes(store *s, int64_t from_us, int64_t to_us, const cha
 {
     return s->ops->report_changes(s->priv, from_us, to_us, unit, cb, ctx, e);
 }
+
+tn_code store_lc_scan(store *s, int64_t after, size_t max, store_lc_page *pg, tn_err *e)
+{
+    return s->ops->lc_scan(s->priv, after, max, pg, e);
+}
+
+void store_lc_page_free(store_lc_page *pg)
+{
+    free(pg->persons);
+    free(pg->affs);
+    pg->persons = NULL;
+    pg->affs = NULL;
+    pg->npersons = pg->cap_persons = pg->naffs = pg->cap_affs = 0;
+}
+
+tn_code store_lc_handover_add(store *s, store_lc_handover *h, int64_t created_at, tn_err *e)
+{
+    return s->ops->lc_handover_add(s->priv, h, created_at, e);
+}
+
+tn_code store_lc_handover_list(store *s, const char *person_id, store_lc_handover **out,
+                               size_t *n, tn_err *e)
+{
+    return s->ops->lc_handover_list(s->priv, person_id, out, n, e);
+}
+
+tn_code store_lc_handover_end(store *s, int64_t id, const char *state, tn_date ended_on,
+                              int64_t updated_at, tn_err *e)
+{
+    return s->ops->lc_handover_end(s->priv, id, state, ended_on, updated_at, e);
+}
+
+tn_code store_lc_account_seal(store *s, int64_t account_id, tn_date on, const char *reason,
+                              int64_t created_at, tn_err *e)
+{
+    return s->ops->lc_account_seal(s->priv, account_id, on, reason, created_at, e);
+}
+
+tn_code store_lc_account_sealed(store *s, int64_t account_id, bool *sealed, tn_err *e)
+{
+    return s->ops->lc_account_sealed(s->priv, account_id, sealed, e);
+}

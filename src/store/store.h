@@ -292,6 +292,64 @@ tn_code store_lc_run_add(store *s, int64_t run_at, tn_date as_of, int64_t policy
 /* Erasure: the person's accounts stay (their names stay reserved through
  * owner_id) but no longer point at the person row. */
 tn_code store_lc_account_detach(store *s, const char *person_id, int64_t updated_at, tn_err *e);
+/* ---- lifecycle scan, handover grants, sealed accounts (store_sqlite_lc2.c) */
+
+/* One person as the lifecycle evaluation needs them, read by the scan:
+ * the recorded facts only, not the whole person. The person's
+ * affiliations are pg->affs[aff0 .. aff0 + naffs); each carries kind,
+ * valid_from, valid_to, end_reason and manager_id, nothing else. */
+typedef struct store_lc_person {
+    int64_t number;
+    char id[UUID_BUFSZ];
+    person_state state;
+    tn_date death_date;
+    tn_date legal_hold_until;
+    bool has_account;
+    bool has_arch;              /* an archive summary exists */
+    tn_date arch_purge_on, arch_erase_on, arch_purged_on;
+    tn_date handover_until;     /* earliest end of an active grant as leaver; NONE */
+    size_t aff0, naffs;
+} store_lc_person;
+
+typedef struct store_lc_page {
+    store_lc_person *persons;
+    size_t npersons, cap_persons;
+    affiliation *affs;
+    size_t naffs, cap_affs;
+} store_lc_page;
+
+/* Fill pg (emptied first; its arrays grow as needed, free them with
+ * store_lc_page_free) with up to max persons numbered above after, in
+ * number order: one ordered scan of person joined with affiliation. */
+tn_code store_lc_scan(store *s, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
+void store_lc_page_free(store_lc_page *pg);
+
+/* A manager's time-limited access to a leaver's resources (LC-8). */
+typedef struct store_lc_handover {
+    int64_t id;
+    char leaver_id[UUID_BUFSZ];
+    int64_t leaver_number;
+    char grantee_id[UUID_BUFSZ]; /* "" (number 0): no manager, the window still runs */
+    int64_t grantee_number;
+    tn_date from, until;     /* first and last day of the access */
+    char state[16];          /* active, expired, returned */
+    tn_date ended_on;        /* NONE while active */
+} store_lc_handover;
+
+/* Insert h (fills h->id and the numbers). */
+tn_code store_lc_handover_add(store *s, store_lc_handover *h, int64_t created_at, tn_err *e);
+/* Every grant where person_id is the leaver or the grantee, oldest first;
+ * *out is allocated, free it. */
+tn_code store_lc_handover_list(store *s, const char *person_id, store_lc_handover **out,
+                               size_t *n, tn_err *e);
+/* End a grant: state expired or returned, on the day ended_on. */
+tn_code store_lc_handover_end(store *s, int64_t id, const char *state, tn_date ended_on,
+                              int64_t updated_at, tn_err *e);
+/* Seal an account: it is never reopened (its name stays reserved). */
+tn_code store_lc_account_seal(store *s, int64_t account_id, tn_date on, const char *reason,
+                              int64_t created_at, tn_err *e);
+/* Whether an account is sealed. */
+tn_code store_lc_account_sealed(store *s, int64_t account_id, bool *sealed, tn_err *e);
 /* ---- source feed imports (store_sqlite_feed.c) ------------------------ */
 
 typedef struct store_import_run {

@@ -127,6 +127,16 @@ typedef struct store_ops {
                              store_report_cb cb, void *ctx, tn_err *e);
     tn_code (*report_changes)(void *priv, int64_t from_us, int64_t to_us, const char *unit,
                               store_report_cb cb, void *ctx, tn_err *e);
+    /* lifecycle scan, handover, sealed accounts (store_sqlite_lc2.c) */
+    tn_code (*lc_scan)(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
+    tn_code (*lc_handover_add)(void *priv, store_lc_handover *h, int64_t created_at, tn_err *e);
+    tn_code (*lc_handover_list)(void *priv, const char *person_id, store_lc_handover **out,
+                                size_t *n, tn_err *e);
+    tn_code (*lc_handover_end)(void *priv, int64_t id, const char *state, tn_date ended_on,
+                               int64_t updated_at, tn_err *e);
+    tn_code (*lc_account_seal)(void *priv, int64_t account_id, tn_date on, const char *reason,
+                               int64_t created_at, tn_err *e);
+    tn_code (*lc_account_sealed)(void *priv, int64_t account_id, bool *sealed, tn_err *e);
 } store_ops;
 
 
@@ -154,5 +164,15 @@ tn_code sq_report_rights(void *priv, const char *as_of, const char *unit, store_
                          void *ctx, tn_err *e);
 tn_code sq_report_changes(void *priv, int64_t from_us, int64_t to_us, const char *unit,
                           store_report_cb cb, void *ctx, tn_err *e);
+/* store_sqlite_lc2.c */
+tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
+tn_code sq_lc_handover_add(void *priv, store_lc_handover *h, int64_t created_at, tn_err *e);
+tn_code sq_lc_handover_list(void *priv, const char *person_id, store_lc_handover **out,
+                            size_t *n, tn_err *e);
+tn_code sq_lc_handover_end(void *priv, int64_t id, const char *state, tn_date ended_on,
+                           int64_t updated_at, tn_err *e);
+tn_code sq_lc_account_seal(void *priv, int64_t account_id, tn_date on, const char *reason,
+                           int64_t created_at, tn_err *e);
+tn_code sq_lc_account_sealed(void *priv, int64_t account_id, bool *sealed, tn_err *e);
 
 #endif

@@ -2036,4 +2036,10 @@ const store_ops store_sqlite_ops = {
     .report_accounts = sq_report_accounts,
     .report_rights = sq_report_rights,
     .report_changes = sq_report_changes,
+    .lc_scan = sq_lc_scan,
+    .lc_handover_add = sq_lc_handover_add,
+    .lc_handover_list = sq_lc_handover_list,
+    .lc_handover_end = sq_lc_handover_end,
+    .lc_account_seal = sq_lc_account_seal,
+    .lc_account_sealed = sq_lc_account_sealed,
 };

@@ -403,9 +403,61 @@ static void test_handover_and_erased(void **state)
     assert_int_equal(ev.state, PSTATE_ERASED);
 }
 
+/* LC-8: the window after which a closed account is never reopened runs
+ * with or without a manager; the manager's access only with one. Day
+ * before, on and after its last day; a student relationship (no
+ * handover_days) adds no window. */
+static void test_reopen_window(void **state)
+{
+    (void)state;
+    policy q = load(UNI002);
+    affiliation a = aff("staff", D(2020, 1, 1), D(2024, 6, 30));
+    tn_date last = D(2024, 6, 30) + 7 + 30; /* 2024-08-06 */
+    assert_int_equal(last, D(2024, 8, 6));
+    lc_eval ev = eval1(&q, a, last - 1);
+    assert_int_equal(ev.reopen_until, last);
+    assert_int_equal(ev.handover_until, TN_DATE_NONE);
+    ev = eval1(&q, a, last);
+    assert_int_equal(ev.reopen_until, last);
+    ev = eval1(&q, a, last + 1);
+    assert_int_equal(ev.reopen_until, last);
+    assert_int_equal(ev.state, PSTATE_ARCHIVED); /* archive at 37 = the window's end + 1 */
+    affiliation open = aff("staff", D(2020, 1, 1), TN_DATE_NONE);
+    ev = eval1(&q, open, last);
+    assert_int_equal(ev.reopen_until, TN_DATE_NONE);
+    affiliation st = aff("student", D(2020, 1, 1), D(2024, 6, 30));
+    ev = eval1(&q, st, last);
+    assert_int_equal(ev.reopen_until, TN_DATE_NONE);
+}
+
+static void test_returning_username(void **state)
+{
+    (void)state;
+    policy q = load(UNI002);
+    assert_false(q.returning_new_username);
+    static const char NEW[] = "{\"returning_username\":\"new\",\"kinds\":{\"staff\":{"
+                              "\"activate_before_days\":0,\"close_after_days\":0,"
+                              "\"archive_after_days\":0,\"purge_after_days\":0}}}";
+    q = load(NEW);
+    assert_true(q.returning_new_username);
+    char *text = policy_to_json(&q);
+    policy r = load(text);
+    free(text);
+    assert_true(r.returning_new_username);
+    static const char BAD[] = "{\"returning_username\":1,\"kinds\":{\"staff\":{"
+                              "\"activate_before_days\":0,\"close_after_days\":0,"
+                              "\"archive_after_days\":0,\"purge_after_days\":0}}}";
+    tn_err e;
+    tn_err_clear(&e);
+    assert_int_equal(policy_parse(BAD, strlen(BAD), &r, &e), TN_EINVAL);
+    assert_string_equal(e.field, "returning_username");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reopen_window),
+        cmocka_unit_test(test_returning_username),
         cmocka_unit_test(test_policy_defaults),
         cmocka_unit_test(test_policy_roundtrip),
         cmocka_unit_test(test_policy_rejects),
