@@ -20,6 +20,7 @@ typedef struct pending {
     char attrs[512];
     char request_id[40];
     char source[64];
+    char detail[512]; /* e.g. a plan's counts */
 } pending;
 
 #define AUDIT_QUEUE_MAX 4096
@@ -95,6 +96,7 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
     tn_strlcpy(p->attrs, r->attrs ? r->attrs : "", sizeof p->attrs);
     tn_strlcpy(p->request_id, r->request_id ? r->request_id : "", sizeof p->request_id);
     tn_strlcpy(p->source, r->source ? r->source : "", sizeof p->source);
+    tn_strlcpy(p->detail, r->detail ? r->detail : "", sizeof p->detail);
     return TN_OK;
 }
 
@@ -118,6 +120,7 @@ tn_code audit_flush(audit *a, tn_err *e)
             .result = "allowed",
             .request_id = p->request_id,
             .source = p->source,
+            .detail = p->detail[0] ? p->detail : NULL,
         };
         rc = audit_chain_append(a->st, a->keys, &r, NULL, e);
     }

@@ -319,3 +319,13 @@ def test_run_prunes_audit_events_past_the_retention_except_held(tunnus):
     n = audit_count(tunnus)
     again = run(tunnus, tunnus.sql("SELECT date('now')")[0][0])
     assert again["audit_pruned"] == 0 and audit_count(tunnus) == n
+
+
+def test_plan_summary_event_keeps_its_counts(tunnus):
+    """A queued read event keeps its detail: the plan's summary records the
+    counts it showed."""
+    tunnus.run("policy", "apply", str(UNI001))
+    add(tunnus, "Aino", "Laine", "staff", "2020-01-01")
+    tunnus.run("--as-of", "2026-11-21", "lifecycle", "plan")
+    rows = tunnus.sql("SELECT detail FROM audit_event WHERE action = 'lifecycle.plan'")
+    assert rows and rows[-1][0] and '"activate":1' in rows[-1][0], rows
