@@ -450,3 +450,8 @@ tn_code store_report_changes(store *s, int64_t from_us, int64_t to_us, const cha
 {
     return s->ops->report_changes(s->priv, from_us, to_us, unit, cb, ctx, e);
 }
+
+void store_set_busy_timeout(store *s, int ms)
+{
+    s->ops->set_busy_timeout(s->priv, ms);
+}

@@ -127,6 +127,8 @@ typedef struct store_ops {
                              store_report_cb cb, void *ctx, tn_err *e);
     tn_code (*report_changes)(void *priv, int64_t from_us, int64_t to_us, const char *unit,
                               store_report_cb cb, void *ctx, tn_err *e);
+    /* connection tuning (appended) */
+    void (*set_busy_timeout)(void *priv, int ms);
 } store_ops;
 
 
@@ -146,6 +148,9 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
                                char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
 tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
                                      store_aff_key_cb cb, void *ctx, tn_err *e);
+
+/* store_sqlite_conn.c */
+void sq_set_busy_timeout(void *priv, int ms);
 
 /* store_sqlite_report.c */
 tn_code sq_report_accounts(void *priv, const char *as_of, const char *unit, store_report_cb cb,

@@ -2036,4 +2036,5 @@ const store_ops store_sqlite_ops = {
     .report_accounts = sq_report_accounts,
     .report_rights = sq_report_rights,
     .report_changes = sq_report_changes,
+    .set_busy_timeout = sq_set_busy_timeout,
 };
