@@ -20,7 +20,8 @@
  *                            transaction are unchanged.
  *
  * Output: one RESULT line (ops, seconds, busy retries are inside SQLite's
- * busy timeout), parsed by bench/audit.sh. */
+ * busy timeout; for reads also the flushes and the group commits that
+ * served them), parsed by bench/audit.sh. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -136,6 +137,7 @@ typedef struct job {
     int index;
     const char *fail;
     tn_err e;
+    svc_audit_stats stats; /* of the process-wide group, when this job ended */
 } job;
 
 static void *run_job(void *arg)
@@ -181,6 +183,7 @@ static void *run_job(void *arg)
                 j->fail = "flush";
         }
     }
+    svc_read_audit_stats(s, &j->stats);
     svc_close(s);
     return NULL;
 }
@@ -217,11 +220,17 @@ static int measure(const char *dir, bool write, long ops, int threads, long grou
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
     double t1 = now_s();
-    for (int i = 0; i < threads; i++)
+    svc_audit_stats st = {0};
+    for (int i = 0; i < threads; i++) {
         if (jobs[i].fail)
             die(jobs[i].fail, &jobs[i].e);
-    printf("RESULT mode=%s%s ops=%ld threads=%d group=%ld secs=%.4f\n", write ? "write" : "read",
-           audit ? "" : "-noaudit", ops * threads, threads, group, t1 - t0);
+        /* The counters only grow: the job that ended last saw them all. */
+        if (jobs[i].stats.flushes > st.flushes)
+            st = jobs[i].stats;
+    }
+    printf("RESULT mode=%s%s ops=%ld threads=%d group=%ld secs=%.4f flushes=%llu commits=%llu\n",
+           write ? "write" : "read", audit ? "" : "-noaudit", ops * threads, threads, group,
+           t1 - t0, (unsigned long long)st.flushes, (unsigned long long)st.commits);
     free(jobs);
     free(tid);
     free(names);

@@ -1,9 +1,11 @@
 #include "audit.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit_group.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -32,6 +34,7 @@ struct audit {
     bool reads;
     bool bench_skip_writes;
     const sec_keys *keys; /* signs checkpoints; NULL: none written */
+    audit_group *group;   /* shared with the process's other handles */
 };
 
 audit *audit_new(store *st)
@@ -48,6 +51,7 @@ void audit_free(audit *a)
     if (!a)
         return;
     (void)audit_flush(a, NULL);
+    audit_group_leave(a->group);
     free(a->q);
     free(a);
 }
@@ -100,15 +104,13 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
     return TN_OK;
 }
 
-tn_code audit_flush(audit *a, tn_err *e)
+/* Append one handle's queued reads at the chain head on st, in the open
+ * transaction. */
+static tn_code append_queue(store *st, const sec_keys *k, const audit *q, tn_err *e)
 {
-    if (a->n == 0)
-        return TN_OK;
-    tn_code rc = store_tx_begin(a->st, e);
-    if (rc != TN_OK)
-        return rc;
-    for (size_t i = 0; i < a->n && rc == TN_OK; i++) {
-        const pending *p = &a->q[i];
+    tn_code rc = TN_OK;
+    for (size_t i = 0; i < q->n && rc == TN_OK; i++) {
+        const pending *p = &q->q[i];
         store_audit_row r = {
             .time_us = p->time_us,
             .actor_kind = p->actor_kind,
@@ -122,15 +124,64 @@ tn_code audit_flush(audit *a, tn_err *e)
             .source = p->source,
             .detail = p->detail[0] ? p->detail : NULL,
         };
-        rc = audit_chain_append(a->st, a->keys, &r, NULL, e);
+        rc = audit_chain_append(st, k, &r, NULL, e);
     }
+    return rc;
+}
+
+/* The group's commit step (audit_group_commit_fn): the leader writes the
+ * queues of every ticket's handle in one transaction of its own
+ * connection. The owners are blocked in audit_group_flush until the
+ * outcome is handed back, so their queues do not change underneath. Also
+ * the ungrouped path, with a batch of one. */
+static tn_code commit_batch(void *leader, audit_ticket *batch, tn_err *e)
+{
+    audit *a = leader;
+    tn_code rc = store_tx_begin(a->st, e);
+    if (rc != TN_OK)
+        return rc;
+    for (const audit_ticket *t = batch; t && rc == TN_OK; t = t->next)
+        rc = append_queue(a->st, a->keys, t->owner, e);
     if (rc == TN_OK)
         rc = store_tx_commit(a->st, e);
     else
         store_tx_rollback(a->st);
+    return rc;
+}
+
+tn_code audit_flush(audit *a, tn_err *e)
+{
+    if (a->n == 0)
+        return TN_OK;
+    tn_code rc;
+    /* Inside the caller's transaction the reads join it (they commit with
+     * it); a handle without a group commits alone. */
+    if (!a->group || store_tx_depth(a->st) > 0) {
+        audit_ticket self = {.owner = a, .events = a->n};
+        rc = commit_batch(a, &self, e);
+    } else {
+        rc = audit_group_flush(a->group, a, a->n, commit_batch, e);
+    }
+    /* On failure the events stay queued: a later flush retries them. */
     if (rc == TN_OK)
         a->n = 0;
     return rc;
+}
+
+void audit_share(audit *a, const char *key)
+{
+    if (a->group)
+        return;
+    char real[PATH_MAX];
+    /* Two spellings of one registry must find the same group. */
+    a->group = audit_group_join(realpath(key, real) ? real : key);
+}
+
+void audit_get_stats(const audit *a, audit_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->group)
+        audit_group_get_stats(a->group, out);
 }
 
 size_t audit_pending(const audit *a)

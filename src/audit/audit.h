@@ -5,7 +5,10 @@
  * with audit_read and written in groups (one transaction for many events)
  * by audit_flush: the service calls it before an answer leaves, so a read
  * is durable before anyone sees its result, yet many reads share one
- * commit. The queue is bounded; reaching the bound flushes.
+ * commit. The queue is bounded; reaching the bound flushes. The handles
+ * of one process on one registry share their flushes (audit_share): the
+ * reads of many threads are committed in one transaction, and each
+ * flushing thread waits until the commit that contains its reads is done.
  *
  * Every event is chained (docs/audit.md): hash = BLAKE2b(prev_hash ||
  * BLAKE2b(canonical encoding)), with the head read inside the write
@@ -49,6 +52,25 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e);
 /* Write all queued read events. Inside an open transaction they join it. */
 tn_code audit_flush(audit *a, tn_err *e);
 size_t audit_pending(const audit *a);
+
+/* Group commit across threads (audit_group.c): join the process-wide
+ * group of every handle whose key (the registry's path) is the same. From
+ * then on a flush outside a transaction waits for one shared commit with
+ * the reads the other threads are flushing at the same time. Call once,
+ * before the handle is used from its thread; audit_free leaves. */
+void audit_share(audit *a, const char *key);
+
+typedef struct audit_stats {
+    uint64_t flushes;        /* flushes that went through the group */
+    uint64_t commits;        /* group commits of read events */
+    uint64_t failed_commits; /* group commits that failed (every waiter got the error) */
+    uint64_t events;         /* read events those commits wrote */
+    uint64_t max_batch;      /* most flushes served by one commit */
+} audit_stats;
+
+/* The counters of the handle's group since it was created (all zero for a
+ * handle without one). */
+void audit_get_stats(const audit *a, audit_stats *out);
 /* Turn read auditing off (benchmarks compare with and without). */
 void audit_set_reads(audit *a, bool on);
 /* BENCHMARKS ONLY: audit_write records nothing while on, so the write

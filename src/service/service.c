@@ -140,6 +140,9 @@ tn_code svc_open(const conf *c, svc **out, tn_err *e)
     }
     s->au = audit_new(s->st);
     audit_set_signer(s->au, &s->keys);
+    /* Every handle of this process on this registry (one per thread)
+     * shares one group commit of read events. */
+    audit_share(s->au, db_path(c));
     *out = s;
     return TN_OK;
 fail:
@@ -175,6 +178,15 @@ tn_date svc_today(const svc *s)
 tn_code svc_flush(svc *s, tn_err *e)
 {
     return audit_flush(s->au, e);
+}
+
+void svc_read_audit_stats(svc *s, svc_audit_stats *out)
+{
+    audit_stats st;
+    audit_get_stats(s->au, &st);
+    out->flushes = st.flushes;
+    out->commits = st.commits;
+    out->events = st.events;
 }
 
 void svc_set_read_audit(svc *s, bool on)

@@ -77,8 +77,17 @@ void svc_close(svc *s);
  * Default: today's date in the local time zone. */
 void svc_set_today(svc *s, tn_date today);
 tn_date svc_today(const svc *s);
-/* Make queued read events durable (call before showing an answer). */
+/* Make queued read events durable (call before showing an answer). The
+ * handles of one process on one registry share this: threads flushing at
+ * the same time wait for one commit that holds all their reads. */
 tn_code svc_flush(svc *s, tn_err *e);
+/* Group commit of read events, counted over every handle of this process
+ * on the same registry: flushes that waited for a shared commit, the
+ * commits, and the events they wrote. */
+typedef struct svc_audit_stats {
+    uint64_t flushes, commits, events;
+} svc_audit_stats;
+void svc_read_audit_stats(svc *s, svc_audit_stats *out);
 /* Read auditing on (default) or off, for benchmarks. */
 void svc_set_read_audit(svc *s, bool on);
 /* BENCHMARKS ONLY (bench/bench_audit.c): skip the audit append of writes,

@@ -492,3 +492,8 @@ tn_code store_lc_account_sealed(store *s, int64_t account_id, bool *sealed, tn_e
 {
     return s->ops->lc_account_sealed(s->priv, account_id, sealed, e);
 }
+
+void store_set_busy_timeout(store *s, int ms)
+{
+    s->ops->set_busy_timeout(s->priv, ms);
+}

@@ -54,6 +54,9 @@ tn_code store_tx_commit(store *s, tn_err *e);
 /* Roll back the innermost level; never fails in a way a caller can handle. */
 void store_tx_rollback(store *s);
 int store_tx_depth(store *s);
+/* How long a write waits for another connection's write lock before it
+ * fails with "registry is busy" (default 5 s). Tests shorten it. */
+void store_set_busy_timeout(store *s, int ms);
 
 /* ---- registry metadata (key/value settings kept in the registry) ------ */
 

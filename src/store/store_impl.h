@@ -137,6 +137,8 @@ typedef struct store_ops {
     tn_code (*lc_account_seal)(void *priv, int64_t account_id, tn_date on, const char *reason,
                                int64_t created_at, tn_err *e);
     tn_code (*lc_account_sealed)(void *priv, int64_t account_id, bool *sealed, tn_err *e);
+    /* connection tuning (appended) */
+    void (*set_busy_timeout)(void *priv, int ms);
 } store_ops;
 
 
@@ -156,6 +158,9 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
                                char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
 tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
                                      store_aff_key_cb cb, void *ctx, tn_err *e);
+
+/* store_sqlite_conn.c */
+void sq_set_busy_timeout(void *priv, int ms);
 
 /* store_sqlite_report.c */
 tn_code sq_report_accounts(void *priv, const char *as_of, const char *unit, store_report_cb cb,

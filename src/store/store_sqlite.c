@@ -2042,4 +2042,5 @@ const store_ops store_sqlite_ops = {
     .lc_handover_end = sq_lc_handover_end,
     .lc_account_seal = sq_lc_account_seal,
     .lc_account_sealed = sq_lc_account_sealed,
+    .set_busy_timeout = sq_set_busy_timeout,
 };
