@@ -275,14 +275,21 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     const char *key = r->v[FEED_SOURCE_KEY];
     affiliation want, old;
     bool has_old = false;
+    /* The key's person's affiliations, in one statement: they give the
+     * recorded affiliation and decide whether this row governs. */
+    affiliation *affs = NULL;
+    size_t naffs = 0;
+    svc_changes ch;
+    svc_changes_init(&ch);
     if ((rc = row_affiliation(im, r, c, &want, e)) != TN_OK)
-        return rc;
-
-    rc = store_aff_get_by_source_key(s->st, im->source, key, &old, &nf);
-    if (rc == TN_OK)
-        has_old = true;
-    else if (rc != TN_ENOTFOUND)
-        return *e = nf, rc;
+        goto out;
+    if ((rc = store_aff_list_by_source_key(s->st, im->source, key, &affs, &naffs, e)) != TN_OK)
+        goto out;
+    for (size_t i = 0; i < naffs && !has_old; i++)
+        if (strcmp(affs[i].source, im->source) == 0 && strcmp(affs[i].source_key, key) == 0) {
+            old = affs[i];
+            has_old = true;
+        }
 
     /* Correlate: national ID first, then the source key. */
     char pid[UUID_BUFSZ] = "";
@@ -290,20 +297,26 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         char canon[HETU_BUFSZ];
         unsigned char hash[SEC_HASH_BYTES];
         if ((rc = hetu_parse(r->v[FEED_NATIONAL_ID], canon, NULL, e)) != TN_OK)
-            return rc;
+            goto out;
         sec_nid_hash(&s->keys, canon, hash);
         explicit_bzero(canon, sizeof canon);
         rc = store_person_find_by_nid_hash(s->st, hash, pid, &nf);
         if (rc == TN_ENOTFOUND)
             pid[0] = '\0';
-        else if (rc != TN_OK)
-            return *e = nf, rc;
-        if (has_old && pid[0] && strcmp(pid, old.person_id) != 0)
-            return tn_err_set(e, TN_ECONFLICT, "source_key",
-                              "the key is recorded for another person than the national ID's");
-        if (has_old && !pid[0])
-            return tn_err_set(e, TN_ECONFLICT, "national_id",
-                              "differs from the person recorded for this source key");
+        else if (rc != TN_OK) {
+            *e = nf;
+            goto out;
+        }
+        if (has_old && pid[0] && strcmp(pid, old.person_id) != 0) {
+            rc = tn_err_set(e, TN_ECONFLICT, "source_key",
+                            "the key is recorded for another person than the national ID's");
+            goto out;
+        }
+        if (has_old && !pid[0]) {
+            rc = tn_err_set(e, TN_ECONFLICT, "national_id",
+                            "differs from the person recorded for this source key");
+            goto out;
+        }
     } else if (has_old) {
         tn_strlcpy(pid, old.person_id, sizeof pid);
     }
@@ -321,7 +334,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         name_normalize_space(family);
         if ((rc = store_person_find_similar(s->st, given, family, c->birth_date, ids,
                                             SIMILAR_MAX, &n, e)) != TN_OK)
-            return rc;
+            goto out;
         if (n > 0) {
             store_review q;
             memset(&q, 0, sizeof q);
@@ -332,42 +345,38 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
             q.candidates = (int64_t)n;
             q.line = r->line;
             q.created_at = audit_now_us();
-            if (!row_json(r, q.row, sizeof q.row))
-                return tn_err_set(e, TN_EINVAL, NULL, "row is too large for the review queue");
+            if (!row_json(r, q.row, sizeof q.row)) {
+                rc = tn_err_set(e, TN_EINVAL, NULL, "row is too large for the review queue");
+                goto out;
+            }
             bool changed = false;
             if ((rc = svc_tx_begin(s, e)) != TN_OK)
-                return rc;
+                goto out;
             rc = store_review_put(s->st, &q, &changed, e);
             if (rc == TN_OK && changed) {
-                svc_changes ch;
-                svc_changes_init(&ch);
                 svc_changes_add(&ch, "review.source_key", NULL, key);
                 svc_changes_add_i64(&ch, "review.id", q.id);
                 rc = svc_changes_write(s, im->a, "import.queue", ids[0], &ch, e);
-                svc_changes_free(&ch);
             }
             if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
-                return rc;
-            if (strcmp(q.state, "pending") == 0) {
-                *res = ROW_QUEUED;
-                return TN_OK;
-            }
-            /* Decided already: "rejected" means a different person, whose
-             * affiliation the decision created; nothing more here. */
-            *res = ROW_UNCHANGED;
-            return TN_OK;
+                goto out;
+            /* Pending: queued. Decided already: "rejected" means a
+             * different person, whose affiliation the decision created;
+             * nothing more here. */
+            *res = strcmp(q.state, "pending") == 0 ? ROW_QUEUED : ROW_UNCHANGED;
+            goto out;
         }
     }
 
     if ((rc = ensure_unit(im, want.org_unit, e)) != TN_OK)
-        return rc;
+        goto out;
 
     /* The manager: now if known, else after the whole file. */
     const char *mkey = r->v[FEED_MANAGER_KEY];
     bool defer = false;
     if (*mkey) {
         if ((rc = find_manager(im, mkey, want.manager_id, e)) != TN_OK)
-            return rc;
+            goto out;
         if (!want.manager_id[0]) {
             defer = true;
             if (has_old)
@@ -378,8 +387,6 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     person p;
     person_input pin;
     row_person_input(r, &pin);
-    svc_changes ch;
-    svc_changes_init(&ch);
     bool created = false, changed = false;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         goto out;
@@ -395,17 +402,20 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         if (rc == TN_OK && !force) {
             /* Only the governing affiliation's source sets shared
              * attributes; others would undo each other on every import. */
-            affiliation *affs = NULL;
-            size_t n = 0;
             bool governs = true;
             tn_strlcpy(want.person_id, p.id, sizeof want.person_id);
-            rc = store_aff_list_by_person(s->st, p.id, &affs, &n, e);
-            for (size_t i = 0; rc == TN_OK && i < n && governs; i++)
+            /* The key's person's list is this person's unless the key is
+             * new here (matched by national ID). */
+            if (!has_old) {
+                free(affs);
+                affs = NULL;
+                rc = store_aff_list_by_person(s->st, p.id, &affs, &naffs, e);
+            }
+            for (size_t i = 0; rc == TN_OK && i < naffs && governs; i++)
                 if (!(strcmp(affs[i].source, want.source) == 0 &&
                       strcmp(affs[i].source_key, want.source_key) == 0) &&
                     aff_rank_cmp(&affs[i], &want, s->today) > 0)
                     governs = false;
-            free(affs);
             ch.prefix = "person.";
             if (rc == TN_OK && governs)
                 rc = svc_person_sync_tx(s, &p, &pin, &ch, &changed, e);
@@ -443,6 +453,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         }
     }
 out:
+    free(affs);
     svc_changes_free(&ch);
     return rc;
 }

@@ -430,3 +430,9 @@ tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as
 {
     return s->ops->aff_list_active_by_source(s->priv, source, as_of, cb, ctx, e);
 }
+
+tn_code store_aff_list_by_source_key(store *s, const char *source, const char *key,
+                                     affiliation **out, size_t *n, tn_err *e)
+{
+    return s->ops->aff_list_by_source_key(s->priv, source, key, out, n, e);
+}

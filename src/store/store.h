@@ -330,5 +330,9 @@ tn_code store_person_find_similar(store *s, const char *given, const char *famil
 typedef int (*store_aff_key_cb)(int64_t id, const char *source_key, void *ctx);
 tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as_of,
                                         store_aff_key_cb cb, void *ctx, tn_err *e);
+/* Every affiliation of the person who holds (source, key), ordered as
+ * store_aff_list_by_person; *n = 0 when no one does. Caller frees *out. */
+tn_code store_aff_list_by_source_key(store *s, const char *source, const char *key,
+                                     affiliation **out, size_t *n, tn_err *e);
 
 #endif

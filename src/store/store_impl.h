@@ -120,6 +120,8 @@ typedef struct store_ops {
                                    size_t *n, tn_err *e);
     tn_code (*aff_list_active_by_source)(void *priv, const char *source, tn_date as_of,
                                          store_aff_key_cb cb, void *ctx, tn_err *e);
+    tn_code (*aff_list_by_source_key)(void *priv, const char *source, const char *key,
+                                      affiliation **out, size_t *n, tn_err *e);
 } store_ops;
 
 
@@ -139,5 +141,9 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
                                char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
 tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
                                      store_aff_key_cb cb, void *ctx, tn_err *e);
+
+/* store_sqlite_feeds2.c */
+tn_code sq_aff_list_by_source_key(void *priv, const char *source, const char *key,
+                                  affiliation **out, size_t *n, tn_err *e);
 
 #endif

@@ -1509,6 +1509,17 @@ out:
     return code;
 }
 
+/* For the area files (store_sqlite_int.h): every affiliation of the person
+ * holding a source key, in one statement. */
+const char SQ_AFF_LIST_BY_SOURCE_KEY[] =
+    AFF_SELECT "WHERE a.person_num = (SELECT person_num FROM affiliation "
+               "WHERE source = ?1 AND source_key = ?2) ORDER BY a.valid_from, a.id";
+
+bool sq_read_aff(sqlite3_stmt *st, affiliation *a)
+{
+    return read_aff(st, a);
+}
+
 static tn_code sq_aff_get(void *priv, int64_t id, affiliation *out, tn_err *e)
 {
     return get_aff(priv, ST_AFF_GET, id, NULL, NULL, out, e);
@@ -2033,4 +2044,5 @@ const store_ops store_sqlite_ops = {
     .review_decide = sq_review_decide,
     .person_find_similar = sq_person_find_similar,
     .aff_list_active_by_source = sq_aff_list_active_by_source,
+    .aff_list_by_source_key = sq_aff_list_by_source_key,
 };
