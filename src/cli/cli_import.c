@@ -10,7 +10,7 @@
 static const cli_optspec import_opts[] = {
     {"source", true},    {"kind", true},   {"full", false},       {"dry-run", false},
     {"max-ended", true}, {"strict", false}, {"known-units", false}, {"report", true},
-    {"chunk", true},     {NULL, false},
+    {"chunk", true},     {"mapping", true}, {NULL, false},
 };
 
 typedef struct report {
@@ -60,7 +60,8 @@ static int do_import(cli_args *a, int argc, char **argv)
         return rc;
     if (a->npos != 1)
         return cli_usage(a, "usage: tunnus import --source NAME --kind KIND [--full] [--dry-run] "
-                            "[--max-ended PCT] [--strict] [--known-units] [--report FILE] FILE");
+                            "[--max-ended PCT] [--strict] [--known-units] [--mapping FILE] "
+                            "[--report FILE] FILE");
     svc_import_opts o = {
         .source = cli_opt(a, "source"),
         .kind = cli_opt(a, "kind"),
@@ -70,6 +71,7 @@ static int do_import(cli_args *a, int argc, char **argv)
         .strict = cli_flag(a, "strict"),
         .known_units = cli_flag(a, "known-units"),
         .max_ended_pct = 5.0,
+        .mapping = cli_opt(a, "mapping"),
     };
     if (!o.source || !o.kind)
         return cli_usage(a, "import needs --source NAME and --kind KIND");

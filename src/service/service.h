@@ -219,6 +219,7 @@ typedef struct svc_import_opts {
     bool known_units;       /* org units must exist (else they are created) */
     double max_ended_pct;   /* full: refuse to end more than this share */
     size_t chunk_rows;      /* rows per transaction (0: 1000) */
+    const char *mapping;    /* a mapping file's path (docs/feeds.md), NULL = none */
 } svc_import_opts;
 
 typedef struct svc_import_summary {
