@@ -271,6 +271,7 @@ int cli_main(int argc, char **argv)
         {"audit", cli_cmd_audit},
         {"policy", cli_cmd_policy},       {"lifecycle", cli_cmd_lifecycle},
         {"import", cli_cmd_import},
+        {"source", cli_cmd_source},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -80,6 +80,7 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv);
 int cli_person_hold(cli_args *a, int argc, char **argv);
 /* cli_import.c */
 int cli_cmd_import(cli_args *a, int argc, char **argv);
+int cli_cmd_source(cli_args *a, int argc, char **argv); /* cli_source.c */
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

@@ -45,7 +45,7 @@ static void on_issue(void *ctx, const char *what, long line, const char *column,
 static json_t *summary_json(const svc_import_summary *s, const svc_import_opts *o)
 {
     return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "source",
-                     o->source, "kind", o->kind, "full", o->full, "dry_run", o->dry_run, "run",
+                     o->source, "kind", s->kind, "full", o->full, "dry_run", o->dry_run, "run",
                      (json_int_t)s->run_id, "rows", (json_int_t)s->rows, "created",
                      (json_int_t)s->created, "updated", (json_int_t)s->updated, "unchanged",
                      (json_int_t)s->unchanged, "ended", (json_int_t)s->ended, "rejected",
@@ -73,8 +73,9 @@ static int do_import(cli_args *a, int argc, char **argv)
         .max_ended_pct = 5.0,
         .mapping = cli_opt(a, "mapping"),
     };
-    if (!o.source || !o.kind)
-        return cli_usage(a, "import needs --source NAME and --kind KIND");
+    if (!o.source)
+        return cli_usage(a, "import needs --source NAME (and --kind KIND unless the source is "
+                            "registered)");
     const char *v = cli_opt(a, "max-ended");
     if (v) {
         char *end;

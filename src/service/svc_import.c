@@ -111,6 +111,8 @@ typedef struct imp {
     svc_import_issue_cb cb;
     void *ctx;
     svc_import_summary *sum;
+    store_source *srcs; /* the sources registry */
+    size_t nsrcs, capsrcs;
 } imp;
 
 typedef enum row_result {
@@ -127,31 +129,38 @@ static void note(imp *im, const char *what, long line, const char *column, const
         im->cb(im->ctx, what, line, column, reason);
 }
 
-/* Which source governs a person's shared attributes (names, contact) when
- * two disagree. Higher wins; see docs/feeds.md. */
-static int source_precedence(const char *source)
+/* A source's settings: the registered ones (docs/feeds.md, sources
+ * registry), else the built-in precedence and every attribute owned. */
+static const store_source *source_entry(const imp *im, const char *source)
 {
-    static const struct {
-        const char *name;
-        int rank;
-    } ranks[] = {{"hr", 50}, {"officials", 40}, {"sis", 30}, {"pupils", 20}, {"sponsored", 10}};
-    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
-        if (strcmp(source, ranks[i].name) == 0)
-            return ranks[i].rank;
-    return 5;
+    for (size_t i = 0; i < im->nsrcs; i++)
+        if (strcmp(im->srcs[i].name, source) == 0)
+            return &im->srcs[i];
+    return NULL;
 }
 
-/* The total order of a person's affiliations for governing attributes:
- * in force on today first, then source precedence, then the later start,
- * then source and key (so that the order is total and a re-run decides
- * alike). > 0 when a outranks b. */
-static int aff_rank_cmp(const affiliation *a, const affiliation *b, tn_date today)
+/* Which source governs a person's shared attributes (names, contact) when
+ * two disagree. Higher wins. */
+static int64_t source_precedence(const imp *im, const char *source)
+{
+    const store_source *r = source_entry(im, source);
+    return r ? r->precedence : svc_source_default_precedence(source);
+}
+
+static bool source_owns(const imp *im, const char *source, const char *attr)
+{
+    const store_source *r = source_entry(im, source);
+    return !r || svc_source_owns(r->owns, attr);
+}
+
+static int aff_rank_cmp(const imp *im, const affiliation *a, const affiliation *b,
+                        tn_date today)
 {
     bool ia = a->valid_to == TN_DATE_NONE || a->valid_to >= today;
     bool ib = b->valid_to == TN_DATE_NONE || b->valid_to >= today;
     if (ia != ib)
         return ia ? 1 : -1;
-    int pa = source_precedence(a->source), pb = source_precedence(b->source);
+    int64_t pa = source_precedence(im, a->source), pb = source_precedence(im, b->source);
     if (pa != pb)
         return pa > pb ? 1 : -1;
     if (a->valid_from != b->valid_from)
@@ -290,6 +299,32 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
             old = affs[i];
             has_old = true;
         }
+    /* A registered source whose owns list names affiliation attributes
+     * sets only those; the others keep their recorded values. */
+    const store_source *self = source_entry(im, im->source);
+    bool aff_limited = false;
+    static const char *const aff_attrs[] = {"org_unit", "title", "manager_key", "school",
+                                            "class", "teaching_groups", "programme"};
+    for (size_t k = 0; self && k < 7; k++)
+        aff_limited |= svc_source_owns(self->owns, aff_attrs[k]) && self->owns[0];
+    bool own_mgr = !aff_limited || svc_source_owns(self->owns, "manager_key");
+    if (aff_limited) {
+        affiliation base;
+        memset(&base, 0, sizeof base);
+        const affiliation *from = has_old ? &old : &base;
+#define KEEP(attr, field)                                                     \
+    if (!svc_source_owns(self->owns, attr))                                   \
+        tn_strlcpy(want.field, from->field, sizeof want.field);
+        KEEP("org_unit", org_unit)
+        KEEP("title", title)
+        KEEP("school", school)
+        KEEP("class", class_)
+        KEEP("teaching_groups", teaching_groups)
+        KEEP("programme", programme)
+#undef KEEP
+        if (!own_mgr)
+            tn_strlcpy(want.manager_id, from->manager_id, sizeof want.manager_id);
+    }
 
     /* Correlate: national ID first, then the source key. */
     char pid[UUID_BUFSZ] = "";
@@ -372,7 +407,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         goto out;
 
     /* The manager: now if known, else after the whole file. */
-    const char *mkey = r->v[FEED_MANAGER_KEY];
+    const char *mkey = own_mgr ? r->v[FEED_MANAGER_KEY] : "";
     bool defer = false;
     if (*mkey) {
         if ((rc = find_manager(im, mkey, want.manager_id, e)) != TN_OK)
@@ -402,7 +437,6 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         if (rc == TN_OK && !force) {
             /* Only the governing affiliation's source sets shared
              * attributes; others would undo each other on every import. */
-            bool governs = true;
             tn_strlcpy(want.person_id, p.id, sizeof want.person_id);
             /* The key's person's list is this person's unless the key is
              * new here (matched by national ID). */
@@ -411,13 +445,27 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
                 affs = NULL;
                 rc = store_aff_list_by_person(s->st, p.id, &affs, &naffs, e);
             }
-            for (size_t i = 0; rc == TN_OK && i < naffs && governs; i++)
-                if (!(strcmp(affs[i].source, want.source) == 0 &&
-                      strcmp(affs[i].source_key, want.source_key) == 0) &&
-                    aff_rank_cmp(&affs[i], &want, s->today) > 0)
-                    governs = false;
+            /* Per attribute: this source must own it, and no other
+             * affiliation whose source owns it may outrank this one. */
+            static const char *const shared[] = {"given_names", "family_name",
+                                                 "preferred_name", "email", "phone"};
+            const char **field[] = {&pin.given_names, &pin.family_name, &pin.preferred_name,
+                                    &pin.email, &pin.phone};
+            bool any = false;
+            for (size_t k = 0; k < 5; k++) {
+                bool gov = source_owns(im, im->source, shared[k]);
+                for (size_t i = 0; rc == TN_OK && i < naffs && gov; i++)
+                    if (!(strcmp(affs[i].source, want.source) == 0 &&
+                          strcmp(affs[i].source_key, want.source_key) == 0) &&
+                        source_owns(im, affs[i].source, shared[k]) &&
+                        aff_rank_cmp(im, &affs[i], &want, s->today) > 0)
+                        gov = false;
+                if (!gov)
+                    *field[k] = NULL;
+                any |= gov;
+            }
             ch.prefix = "person.";
-            if (rc == TN_OK && governs)
+            if (rc == TN_OK && any)
                 rc = svc_person_sync_tx(s, &p, &pin, &ch, &changed, e);
         }
     }
@@ -612,6 +660,17 @@ static tn_code save_run(svc *s, store_import_run *rec, bool insert, tn_err *e)
     return rc;
 }
 
+static int collect_source(const store_source *src, void *ctx)
+{
+    imp *im = ctx;
+    if (im->nsrcs == im->capsrcs) {
+        im->capsrcs = im->capsrcs ? 2 * im->capsrcs : 8;
+        im->srcs = tn_realloc(im->srcs, im->capsrcs * sizeof *im->srcs);
+    }
+    im->srcs[im->nsrcs++] = *src;
+    return 0;
+}
+
 static tn_code check_token(const char *v, const char *field, tn_err *e)
 {
     if (!v || !*v)
@@ -624,19 +683,43 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
 {
     memset(out, 0, sizeof *out);
     tn_code rc;
-    if ((rc = check_token(o->source, "source", e)) != TN_OK ||
-        (rc = check_token(o->kind, "kind", e)) != TN_OK)
+    if ((rc = check_token(o->source, "source", e)) != TN_OK)
         return rc;
-    if (o->max_ended_pct < 0 || o->max_ended_pct > 100)
+    /* The sources registry: the source's kind, units rule and every
+     * source's precedence and owned attributes. */
+    imp reg = {.s = s};
+    if ((rc = store_source_list(s->st, collect_source, &reg, e)) != TN_OK) {
+        free(reg.srcs);
+        return rc;
+    }
+    const store_source *self = source_entry(&reg, o->source);
+    const char *kind = o->kind ? o->kind : self ? self->kind : NULL;
+    bool known_units = o->known_units || (self && self->require_known_units);
+    if (self && o->kind && strcmp(o->kind, self->kind) != 0) {
+        free(reg.srcs);
+        return tn_err_set(e, TN_EUSAGE, "kind", "source %s is registered with kind %s",
+                          o->source, self->kind);
+    }
+    if ((rc = check_token(kind, "kind", e)) != TN_OK) {
+        free(reg.srcs);
+        return rc;
+    }
+    tn_strlcpy(out->kind, kind, sizeof out->kind);
+    if (o->max_ended_pct < 0 || o->max_ended_pct > 100) {
+        free(reg.srcs);
         return tn_err_set(e, TN_EUSAGE, "max-ended", "must be a percentage 0..100");
+    }
     if ((rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.import", e)) != TN_OK ||
-        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK)
+        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK ||
+        (s->in_batch &&
+         (rc = tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions")))) {
+        free(reg.srcs);
         return rc;
-    if (s->in_batch)
-        return tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions");
+    }
 
-    imp im = {.s = s, .a = a, .source = o->source, .kind = o->kind,
-              .known_units = o->known_units, .cb = cb, .ctx = ctx, .sum = out};
+    imp im = {.s = s, .a = a, .source = o->source, .kind = kind,
+              .known_units = known_units, .cb = cb, .ctx = ctx, .sum = out,
+              .srcs = reg.srcs, .nsrcs = reg.nsrcs, .capsrcs = reg.capsrcs};
     absent_ctx absent;
     memset(&absent, 0, sizeof absent);
     store_import_run rec;
@@ -648,7 +731,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     char detail[256] = "";
 
     tn_strlcpy(rec.source, o->source, sizeof rec.source);
-    tn_strlcpy(rec.kind, o->kind, sizeof rec.kind);
+    tn_strlcpy(rec.kind, kind, sizeof rec.kind);
     tn_strlcpy(rec.file, o->file_name ? o->file_name : "-", sizeof rec.file);
     snprintf(rec.mode, sizeof rec.mode, "%s%s", o->full ? "full" : "delta",
              o->strict ? ",strict" : "");
@@ -797,6 +880,7 @@ out:
         svc_batch_rollback(s);
     feed_close(rd);
     feed_map_free(map);
+    free(im.srcs);
     free(absent.ids);
     free(im.defer);
     keymap_free(&im.keys);

@@ -436,3 +436,14 @@ tn_code store_aff_list_by_source_key(store *s, const char *source, const char *k
 {
     return s->ops->aff_list_by_source_key(s->priv, source, key, out, n, e);
 }
+
+tn_code store_source_put(store *s, const store_source *src, store_source *old, bool *had,
+                         tn_err *e)
+{
+    return s->ops->source_put(s->priv, src, old, had, e);
+}
+
+tn_code store_source_list(store *s, store_source_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->source_list(s->priv, cb, ctx, e);
+}

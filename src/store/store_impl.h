@@ -122,6 +122,9 @@ typedef struct store_ops {
                                          store_aff_key_cb cb, void *ctx, tn_err *e);
     tn_code (*aff_list_by_source_key)(void *priv, const char *source, const char *key,
                                       affiliation **out, size_t *n, tn_err *e);
+    tn_code (*source_put)(void *priv, const store_source *src, store_source *old, bool *had,
+                          tn_err *e);
+    tn_code (*source_list)(void *priv, store_source_cb cb, void *ctx, tn_err *e);
 } store_ops;
 
 
@@ -145,5 +148,8 @@ tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_
 /* store_sqlite_feeds2.c */
 tn_code sq_aff_list_by_source_key(void *priv, const char *source, const char *key,
                                   affiliation **out, size_t *n, tn_err *e);
+tn_code sq_source_put(void *priv, const store_source *src, store_source *old, bool *had,
+                      tn_err *e);
+tn_code sq_source_list(void *priv, store_source_cb cb, void *ctx, tn_err *e);
 
 #endif

@@ -2045,4 +2045,6 @@ const store_ops store_sqlite_ops = {
     .person_find_similar = sq_person_find_similar,
     .aff_list_active_by_source = sq_aff_list_active_by_source,
     .aff_list_by_source_key = sq_aff_list_by_source_key,
+    .source_put = sq_source_put,
+    .source_list = sq_source_list,
 };
