@@ -18,6 +18,7 @@
 #include "tn_str.h"
 
 #define END_REASON_ABSENT "absent_from_source"
+#define END_REASON_DEATH "death"
 #define SIMILAR_MAX 8
 
 /* ---- a set of source keys with the line each first appeared on ------------ */
@@ -292,6 +293,10 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     svc_changes_init(&ch);
     if ((rc = row_affiliation(im, r, c, &want, e)) != TN_OK)
         goto out;
+    if (strcmp(want.end_reason, END_REASON_DEATH) == 0 && want.valid_to == TN_DATE_NONE) {
+        rc = tn_err_set(e, TN_EINVAL, "valid_to", "end_reason death needs the date of death");
+        goto out;
+    }
     if ((rc = store_aff_list_by_source_key(s->st, im->source, key, &affs, &naffs, e)) != TN_OK)
         goto out;
     for (size_t i = 0; i < naffs && !has_old; i++)
@@ -328,6 +333,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
 
     /* Correlate: national ID first, then the source key. */
     char pid[UUID_BUFSZ] = "";
+    bool attach_nid = false;
     if (c->has_nid) {
         char canon[HETU_BUFSZ];
         unsigned char hash[SEC_HASH_BYTES];
@@ -348,9 +354,18 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
             goto out;
         }
         if (has_old && !pid[0]) {
-            rc = tn_err_set(e, TN_ECONFLICT, "national_id",
-                            "differs from the person recorded for this source key");
-            goto out;
+            /* No one has this ID: the key's person gets it, unless they
+             * have another one. */
+            person holder;
+            if ((rc = store_person_get(s->st, old.person_id, &holder, e)) != TN_OK)
+                goto out;
+            if (holder.has_national_id) {
+                rc = tn_err_set(e, TN_ECONFLICT, "national_id",
+                                "differs from the person recorded for this source key");
+                goto out;
+            }
+            attach_nid = true;
+            tn_strlcpy(pid, old.person_id, sizeof pid);
         }
     } else if (has_old) {
         tn_strlcpy(pid, old.person_id, sizeof pid);
@@ -434,6 +449,10 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         created = rc == TN_OK;
     } else {
         rc = store_person_get(s->st, pid, &p, e);
+        if (rc == TN_OK && attach_nid) {
+            ch.prefix = "person.";
+            rc = svc_person_attach_nid_tx(s, &p, r->v[FEED_NATIONAL_ID], &ch, e);
+        }
         if (rc == TN_OK && !force) {
             /* Only the governing affiliation's source sets shared
              * attributes; others would undo each other on every import. */
@@ -483,7 +502,16 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         if (!has_old)
             created = true;
     }
+    /* A relationship that ended in death records the death on the person
+     * (the lifecycle acts on it), in this row's audit event. */
+    if (rc == TN_OK && strcmp(want.end_reason, END_REASON_DEATH) == 0) {
+        bool died = false;
+        ch.prefix = "person.";
+        rc = svc_person_record_death_tx(s, &p, want.valid_to, &ch, &died, e);
+        changed |= died;
+    }
     ch.prefix = NULL;
+    changed |= attach_nid;
     if (rc == TN_OK && (created || changed))
         rc = svc_changes_write(s, im->a, "person.import", p.id, &ch, e);
     rc = svc_tx_end(s, rc, e);
