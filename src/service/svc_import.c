@@ -724,9 +724,10 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     const char *kind = o->kind ? o->kind : self ? self->kind : NULL;
     bool known_units = o->known_units || (self && self->require_known_units);
     if (self && o->kind && strcmp(o->kind, self->kind) != 0) {
+        rc = tn_err_set(e, TN_EUSAGE, "kind", "source %s is registered with kind %s", o->source,
+                        self->kind);
         free(reg.srcs);
-        return tn_err_set(e, TN_EUSAGE, "kind", "source %s is registered with kind %s",
-                          o->source, self->kind);
+        return rc;
     }
     if ((rc = check_token(kind, "kind", e)) != TN_OK) {
         free(reg.srcs);
