@@ -273,6 +273,7 @@ int cli_main(int argc, char **argv)
         {"policy", cli_cmd_policy},       {"lifecycle", cli_cmd_lifecycle},
         {"import", cli_cmd_import},
         {"report", cli_cmd_report},
+        {"source", cli_cmd_source},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -88,6 +88,7 @@ void cli_text_handovers(FILE *f, int64_t number, const struct svc_lc_handover *h
 int cli_cmd_import(cli_args *a, int argc, char **argv);
 /* cli_report.c */
 int cli_cmd_report(cli_args *a, int argc, char **argv);
+int cli_cmd_source(cli_args *a, int argc, char **argv); /* cli_source.c */
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

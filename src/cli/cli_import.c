@@ -10,7 +10,7 @@
 static const cli_optspec import_opts[] = {
     {"source", true},    {"kind", true},   {"full", false},       {"dry-run", false},
     {"max-ended", true}, {"strict", false}, {"known-units", false}, {"report", true},
-    {"chunk", true},     {NULL, false},
+    {"chunk", true},     {"mapping", true}, {NULL, false},
 };
 
 typedef struct report {
@@ -45,7 +45,7 @@ static void on_issue(void *ctx, const char *what, long line, const char *column,
 static json_t *summary_json(const svc_import_summary *s, const svc_import_opts *o)
 {
     return json_pack("{s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "source",
-                     o->source, "kind", o->kind, "full", o->full, "dry_run", o->dry_run, "run",
+                     o->source, "kind", s->kind, "full", o->full, "dry_run", o->dry_run, "run",
                      (json_int_t)s->run_id, "rows", (json_int_t)s->rows, "created",
                      (json_int_t)s->created, "updated", (json_int_t)s->updated, "unchanged",
                      (json_int_t)s->unchanged, "ended", (json_int_t)s->ended, "rejected",
@@ -60,7 +60,8 @@ static int do_import(cli_args *a, int argc, char **argv)
         return rc;
     if (a->npos != 1)
         return cli_usage(a, "usage: tunnus import --source NAME --kind KIND [--full] [--dry-run] "
-                            "[--max-ended PCT] [--strict] [--known-units] [--report FILE] FILE");
+                            "[--max-ended PCT] [--strict] [--known-units] [--mapping FILE] "
+                            "[--report FILE] FILE");
     svc_import_opts o = {
         .source = cli_opt(a, "source"),
         .kind = cli_opt(a, "kind"),
@@ -70,9 +71,11 @@ static int do_import(cli_args *a, int argc, char **argv)
         .strict = cli_flag(a, "strict"),
         .known_units = cli_flag(a, "known-units"),
         .max_ended_pct = 5.0,
+        .mapping = cli_opt(a, "mapping"),
     };
-    if (!o.source || !o.kind)
-        return cli_usage(a, "import needs --source NAME and --kind KIND");
+    if (!o.source)
+        return cli_usage(a, "import needs --source NAME (and --kind KIND unless the source is "
+                            "registered)");
     const char *v = cli_opt(a, "max-ended");
     if (v) {
         char *end;

@@ -2,6 +2,7 @@
  * out of the stream by a small brace scanner and parsed one at a time by
  * jansson, so neither format is ever loaded whole. */
 #include "feed.h"
+#include "feed_int.h"
 
 #include <csv.h>
 #include <jansson.h>
@@ -15,6 +16,9 @@
 
 #define CHUNK 65536
 #define MAX_FILE_COLS 256
+/* Cells of a row: canonical columns, or a mapping's source columns. */
+#define SLOTS FEED_MAP_SOURCES
+_Static_assert(FEED_NCOLS <= SLOTS, "a slot per canonical column");
 
 static const char *const col_names[FEED_NCOLS] = {
     "source_key", "national_id", "given_names", "family_name", "preferred_name",
@@ -42,8 +46,8 @@ bool feed_col_parse(const char *name, feed_col *out)
  * NUL-terminated, with their offsets. */
 typedef struct rowbuf {
     tn_buf data;
-    size_t off[FEED_NCOLS];
-    bool set[FEED_NCOLS];
+    size_t off[SLOTS];
+    bool set[SLOTS];
     long line;
     const char *error;
     const char *error_column;
@@ -57,7 +61,7 @@ static void rowbuf_reset(rowbuf *b)
     b->error_column = NULL;
 }
 
-static void rowbuf_put(rowbuf *b, feed_col c, const char *s, size_t n)
+static void rowbuf_put(rowbuf *b, int c, const char *s, size_t n)
 {
     if (b->set[c]) /* a column given twice: the first wins */
         return;
@@ -67,7 +71,30 @@ static void rowbuf_put(rowbuf *b, feed_col c, const char *s, size_t n)
     tn_buf_putc(&b->data, '\0');
 }
 
-static void rowbuf_emit(rowbuf *b, feed_row *row)
+/* A mapped row: the source cells through the mapping into mapped. */
+static void rowbuf_map(rowbuf *b, const feed_map *m, tn_buf *mapped, feed_row *row)
+{
+    const char *raw[SLOTS];
+    size_t off[FEED_NCOLS];
+    bool set[FEED_NCOLS];
+    int ns = feed_map_nsources(m);
+    for (int i = 0; i < ns; i++) {
+        raw[i] = NULL;
+        if (b->set[i] && b->data.data)
+            raw[i] = tn_trim(b->data.data + b->off[i]);
+    }
+    const char *err = NULL, *errcol = NULL;
+    if (!feed_map_apply(m, raw, mapped, off, set, &err, &errcol)) {
+        row->error = err;
+        row->error_column = errcol;
+        return;
+    }
+    for (int i = 0; i < FEED_NCOLS; i++)
+        if (set[i])
+            row->v[i] = tn_trim(mapped->data + off[i]);
+}
+
+static void rowbuf_emit(rowbuf *b, feed_row *row, const feed_map *m, tn_buf *mapped)
 {
     memset(row, 0, sizeof *row);
     row->line = b->line;
@@ -75,9 +102,15 @@ static void rowbuf_emit(rowbuf *b, feed_row *row)
         b->error = "row is larger than the limit";
         memset(b->set, 0, sizeof b->set);
     }
+    if (m && !b->error) {
+        for (int i = 0; i < FEED_NCOLS; i++)
+            row->v[i] = "";
+        rowbuf_map(b, m, mapped, row);
+        return;
+    }
     for (int i = 0; i < FEED_NCOLS; i++) {
         row->v[i] = "";
-        if (b->set[i] && b->data.data) {
+        if (!m && b->set[i] && b->data.data) {
             char *s = b->data.data + b->off[i];
             tn_trim(s);
             row->v[i] = s;
@@ -89,6 +122,9 @@ static void rowbuf_emit(rowbuf *b, feed_row *row)
 
 struct feed_reader {
     FILE *f;
+    const feed_map *map; /* NULL: canonical column names */
+    tn_buf mapped;       /* the mapped row's cells */
+    bool have_src[SLOTS];
     bool json;
     bool eof;
     long lineno; /* lines fully consumed */
@@ -138,7 +174,18 @@ static void csv_field(void *s, size_t n, void *ctx)
                 *p = (char)(*p + 32);
         feed_col c;
         r->colmap[i] = -1;
-        if (feed_col_parse(name, &c)) {
+        if (r->map) {
+            int j = feed_map_source_index(r->map, name);
+            if (j >= 0 && r->have_src[j]) {
+                r->failed = true;
+                tn_err_set(&r->ferr, TN_EINVAL, "header", "column %s appears twice", name);
+                return;
+            }
+            if (j >= 0) {
+                r->colmap[i] = j;
+                r->have_src[j] = true;
+            }
+        } else if (feed_col_parse(name, &c)) {
             if (r->have[c]) {
                 r->failed = true;
                 tn_err_set(&r->ferr, TN_EINVAL, "header", "column %s appears twice", name);
@@ -151,7 +198,7 @@ static void csv_field(void *s, size_t n, void *ctx)
         return;
     }
     if (i < r->nfilecols && r->colmap[i] >= 0)
-        rowbuf_put(&r->cur, (feed_col)r->colmap[i], s ? s : "", n);
+        rowbuf_put(&r->cur, r->colmap[i], s ? s : "", n);
 }
 
 static void csv_row(int c, void *ctx)
@@ -250,6 +297,15 @@ static tn_code csv_start(feed_reader *r, tn_err *e)
         *e = r->ferr;
         return e->code;
     }
+    if (r->map) {
+        for (int j = 0; j < feed_map_nsources(r->map); j++)
+            if (!r->have_src[j])
+                return tn_err_set(e, TN_EINVAL, "header",
+                                  "the file has no column %s, which the mapping names",
+                                  feed_map_source_name(r->map, j));
+        for (int c = 0; c < FEED_NCOLS; c++)
+            r->have[c] = feed_map_has(r->map, (feed_col)c);
+    }
     if (!r->have[FEED_SOURCE_KEY])
         return tn_err_set(e, TN_EINVAL, "header", "no source_key column");
     return TN_OK;
@@ -264,7 +320,7 @@ static tn_code csv_next(feed_reader *r, feed_row *row, tn_err *e)
             return TN_ENOTFOUND;
     }
     rowbuf *b = &r->queue[r->qhead++];
-    rowbuf_emit(b, row);
+    rowbuf_emit(b, row, r->map, &r->mapped);
     return TN_OK;
 }
 
@@ -318,7 +374,7 @@ static bool cut_object(feed_reader *r)
     return true;
 }
 
-static void json_cell(feed_reader *r, feed_col c, json_t *v)
+static void json_cell(feed_reader *r, int c, const char *name, json_t *v)
 {
     char num[64];
     switch (json_typeof(v)) {
@@ -348,7 +404,7 @@ static void json_cell(feed_reader *r, feed_col c, json_t *v)
         json_array_foreach(v, i, it) {
             if (!json_is_string(it)) {
                 r->cur.error = "must be a string or a list of strings";
-                r->cur.error_column = feed_col_name(c);
+                r->cur.error_column = name;
                 break;
             }
             if (i)
@@ -361,7 +417,7 @@ static void json_cell(feed_reader *r, feed_col c, json_t *v)
     }
     case JSON_OBJECT:
         r->cur.error = "must not be an object";
-        r->cur.error_column = feed_col_name(c);
+        r->cur.error_column = name;
         break;
     }
 }
@@ -412,15 +468,29 @@ static tn_code json_next(feed_reader *r, feed_row *row, tn_err *e)
             json_t *v;
             json_object_foreach(o, k, v) {
                 feed_col col;
-                if (feed_col_parse(k, &col))
-                    json_cell(r, col, v);
+                if (r->map) {
+                    char lower[128];
+                    int j = -1;
+                    if (tn_strlcpy(lower, k, sizeof lower)) {
+                        for (char *p = lower; *p; p++)
+                            if (*p >= 'A' && *p <= 'Z')
+                                *p = (char)(*p + 32);
+                        j = feed_map_source_index(r->map, lower);
+                    }
+                    /* error_column must outlive the object: the
+                     * mapping's copy of the name does. */
+                    if (j >= 0)
+                        json_cell(r, j, feed_map_source_name(r->map, j), v);
+                } else if (feed_col_parse(k, &col)) {
+                    json_cell(r, col, feed_col_name(col), v);
+                }
             }
             json_decref(o);
         }
     }
     if (r->cur.error)
         memset(r->cur.set, 0, sizeof r->cur.set);
-    rowbuf_emit(&r->cur, row);
+    rowbuf_emit(&r->cur, row, r->map, &r->mapped);
     return TN_OK;
 }
 
@@ -428,8 +498,15 @@ static tn_code json_next(feed_reader *r, feed_row *row, tn_err *e)
 
 tn_code feed_open(FILE *f, feed_reader **out, tn_err *e)
 {
+    return feed_open_mapped(f, NULL, out, e);
+}
+
+tn_code feed_open_mapped(FILE *f, const feed_map *map, feed_reader **out, tn_err *e)
+{
     feed_reader *r = tn_calloc(1, sizeof *r);
     r->f = f;
+    r->map = map;
+    tn_buf_init(&r->mapped, FEED_ROW_MAX);
     tn_buf_init(&r->cur.data, FEED_ROW_MAX);
     tn_buf_init(&r->obj, FEED_ROW_MAX);
     tn_code rc = TN_OK;
@@ -461,7 +538,7 @@ tn_code feed_open(FILE *f, feed_reader **out, tn_err *e)
         else
             ungetc(c0, f);
         for (int i = 0; i < FEED_NCOLS; i++)
-            r->have[i] = true;
+            r->have[i] = !map || feed_map_has(map, (feed_col)i);
         goto out;
     }
     if (r->lineno) {
@@ -498,6 +575,7 @@ void feed_close(feed_reader *r)
     free(r->queue);
     tn_buf_free(&r->cur.data);
     tn_buf_free(&r->obj);
+    tn_buf_free(&r->mapped);
     free(r);
 }
 

@@ -60,9 +60,21 @@ typedef struct feed_row {
 
 typedef struct feed_reader feed_reader;
 
+/* A mapping file (docs/feeds.md): which source column (or constant) gives
+ * each canonical column, and the conversions on the way (trim, case, code
+ * table, Finnish date). Errors name the mapping's path and the reason. */
+typedef struct feed_map feed_map;
+#define FEED_MAP_SOURCES 64
+tn_code feed_map_parse(const char *text, size_t len, feed_map **out, tn_err *e);
+tn_code feed_map_load(const char *path, feed_map **out, tn_err *e);
+void feed_map_free(feed_map *m);
+
 /* Start reading f (borrowed; read from its current position). Detects the
  * format and, for CSV, reads the header line. */
 tn_code feed_open(FILE *f, feed_reader **out, tn_err *e);
+/* The same through a mapping (borrowed; NULL = canonical columns): CSV
+ * headers and JSON keys are the source's own column names. */
+tn_code feed_open_mapped(FILE *f, const feed_map *map, feed_reader **out, tn_err *e);
 /* The next row: TN_OK with *row filled (valid until the next call),
  * TN_ENOTFOUND at the end, or a file-level error (I/O, broken structure). */
 tn_code feed_next(feed_reader *r, feed_row *row, tn_err *e);

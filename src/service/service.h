@@ -232,6 +232,7 @@ typedef struct svc_import_opts {
     bool known_units;       /* org units must exist (else they are created) */
     double max_ended_pct;   /* full: refuse to end more than this share */
     size_t chunk_rows;      /* rows per transaction (0: 1000) */
+    const char *mapping;    /* a mapping file's path (docs/feeds.md), NULL = none */
 } svc_import_opts;
 
 typedef struct svc_import_summary {
@@ -239,6 +240,7 @@ typedef struct svc_import_summary {
     int64_t rows, created, updated, unchanged, ended, rejected, queued, warnings;
     int64_t active_before;  /* full: the source's affiliations in force before */
     bool refused;           /* full: too many would end; nothing applied */
+    char kind[KIND_BUFSZ];  /* the kind applied (--kind or the registered one) */
 } svc_import_summary;
 
 /* A rejected, queued or noted row: what = "rejected", "queued", "warning". */
@@ -294,5 +296,26 @@ tn_code svc_review_list(svc *s, const svc_actor *a, const char *state, svc_revie
  * reject creates a new person for it. out (may be NULL) gets the person. */
 tn_code svc_review_decide(svc *s, const svc_actor *a, int64_t id, bool accept, person *out,
                           tn_err *e);
+
+/* ---- the sources registry (svc_source.c, docs/feeds.md) ---------------- */
+
+typedef struct svc_source {
+    char name[KIND_BUFSZ];
+    char kind[KIND_BUFSZ];  /* affiliation kind of its rows */
+    char owns[512];         /* comma-separated attributes; "" = all shared ones */
+    int64_t precedence;     /* higher wins a shared attribute */
+    bool require_known_units;
+} svc_source;
+
+/* The built-in precedence of an unregistered source (hr 50, officials 40,
+ * sis 30, pupils 20, sponsored 10, others 5). */
+int64_t svc_source_default_precedence(const char *name);
+/* Register or change a source; precedence < 0 = the built-in one. Audited
+ * as source.add when something changed. */
+tn_code svc_source_add(svc *s, const svc_actor *a, const svc_source *in, tn_err *e);
+typedef int (*svc_source_cb)(const svc_source *src, void *ctx);
+tn_code svc_source_list(svc *s, const svc_actor *a, svc_source_cb cb, void *ctx, tn_err *e);
+/* Whether a source with this owns list is authoritative for attr. */
+bool svc_source_owns(const char *owns, const char *attr);
 
 #endif

@@ -18,6 +18,7 @@
 #include "tn_str.h"
 
 #define END_REASON_ABSENT "absent_from_source"
+#define END_REASON_DEATH "death"
 #define SIMILAR_MAX 8
 
 /* ---- a set of source keys with the line each first appeared on ------------ */
@@ -111,6 +112,8 @@ typedef struct imp {
     svc_import_issue_cb cb;
     void *ctx;
     svc_import_summary *sum;
+    store_source *srcs; /* the sources registry */
+    size_t nsrcs, capsrcs;
 } imp;
 
 typedef enum row_result {
@@ -127,31 +130,38 @@ static void note(imp *im, const char *what, long line, const char *column, const
         im->cb(im->ctx, what, line, column, reason);
 }
 
-/* Which source governs a person's shared attributes (names, contact) when
- * two disagree. Higher wins; see docs/feeds.md. */
-static int source_precedence(const char *source)
+/* A source's settings: the registered ones (docs/feeds.md, sources
+ * registry), else the built-in precedence and every attribute owned. */
+static const store_source *source_entry(const imp *im, const char *source)
 {
-    static const struct {
-        const char *name;
-        int rank;
-    } ranks[] = {{"hr", 50}, {"officials", 40}, {"sis", 30}, {"pupils", 20}, {"sponsored", 10}};
-    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
-        if (strcmp(source, ranks[i].name) == 0)
-            return ranks[i].rank;
-    return 5;
+    for (size_t i = 0; i < im->nsrcs; i++)
+        if (strcmp(im->srcs[i].name, source) == 0)
+            return &im->srcs[i];
+    return NULL;
 }
 
-/* The total order of a person's affiliations for governing attributes:
- * in force on today first, then source precedence, then the later start,
- * then source and key (so that the order is total and a re-run decides
- * alike). > 0 when a outranks b. */
-static int aff_rank_cmp(const affiliation *a, const affiliation *b, tn_date today)
+/* Which source governs a person's shared attributes (names, contact) when
+ * two disagree. Higher wins. */
+static int64_t source_precedence(const imp *im, const char *source)
+{
+    const store_source *r = source_entry(im, source);
+    return r ? r->precedence : svc_source_default_precedence(source);
+}
+
+static bool source_owns(const imp *im, const char *source, const char *attr)
+{
+    const store_source *r = source_entry(im, source);
+    return !r || svc_source_owns(r->owns, attr);
+}
+
+static int aff_rank_cmp(const imp *im, const affiliation *a, const affiliation *b,
+                        tn_date today)
 {
     bool ia = a->valid_to == TN_DATE_NONE || a->valid_to >= today;
     bool ib = b->valid_to == TN_DATE_NONE || b->valid_to >= today;
     if (ia != ib)
         return ia ? 1 : -1;
-    int pa = source_precedence(a->source), pb = source_precedence(b->source);
+    int64_t pa = source_precedence(im, a->source), pb = source_precedence(im, b->source);
     if (pa != pb)
         return pa > pb ? 1 : -1;
     if (a->valid_from != b->valid_from)
@@ -275,35 +285,88 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     const char *key = r->v[FEED_SOURCE_KEY];
     affiliation want, old;
     bool has_old = false;
+    /* The key's person's affiliations, in one statement: they give the
+     * recorded affiliation and decide whether this row governs. */
+    affiliation *affs = NULL;
+    size_t naffs = 0;
+    svc_changes ch;
+    svc_changes_init(&ch);
     if ((rc = row_affiliation(im, r, c, &want, e)) != TN_OK)
-        return rc;
-
-    rc = store_aff_get_by_source_key(s->st, im->source, key, &old, &nf);
-    if (rc == TN_OK)
-        has_old = true;
-    else if (rc != TN_ENOTFOUND)
-        return *e = nf, rc;
+        goto out;
+    if (strcmp(want.end_reason, END_REASON_DEATH) == 0 && want.valid_to == TN_DATE_NONE) {
+        rc = tn_err_set(e, TN_EINVAL, "valid_to", "end_reason death needs the date of death");
+        goto out;
+    }
+    if ((rc = store_aff_list_by_source_key(s->st, im->source, key, &affs, &naffs, e)) != TN_OK)
+        goto out;
+    for (size_t i = 0; i < naffs && !has_old; i++)
+        if (strcmp(affs[i].source, im->source) == 0 && strcmp(affs[i].source_key, key) == 0) {
+            old = affs[i];
+            has_old = true;
+        }
+    /* A registered source whose owns list names affiliation attributes
+     * sets only those; the others keep their recorded values. */
+    const store_source *self = source_entry(im, im->source);
+    bool aff_limited = false;
+    static const char *const aff_attrs[] = {"org_unit", "title", "manager_key", "school",
+                                            "class", "teaching_groups", "programme"};
+    for (size_t k = 0; self && k < 7; k++)
+        aff_limited |= svc_source_owns(self->owns, aff_attrs[k]) && self->owns[0];
+    bool own_mgr = !aff_limited || svc_source_owns(self->owns, "manager_key");
+    if (aff_limited) {
+        affiliation base;
+        memset(&base, 0, sizeof base);
+        const affiliation *from = has_old ? &old : &base;
+#define KEEP(attr, field)                                                     \
+    if (!svc_source_owns(self->owns, attr))                                   \
+        tn_strlcpy(want.field, from->field, sizeof want.field);
+        KEEP("org_unit", org_unit)
+        KEEP("title", title)
+        KEEP("school", school)
+        KEEP("class", class_)
+        KEEP("teaching_groups", teaching_groups)
+        KEEP("programme", programme)
+#undef KEEP
+        if (!own_mgr)
+            tn_strlcpy(want.manager_id, from->manager_id, sizeof want.manager_id);
+    }
 
     /* Correlate: national ID first, then the source key. */
     char pid[UUID_BUFSZ] = "";
+    bool attach_nid = false;
     if (c->has_nid) {
         char canon[HETU_BUFSZ];
         unsigned char hash[SEC_HASH_BYTES];
         if ((rc = hetu_parse(r->v[FEED_NATIONAL_ID], canon, NULL, e)) != TN_OK)
-            return rc;
+            goto out;
         sec_nid_hash(&s->keys, canon, hash);
         explicit_bzero(canon, sizeof canon);
         rc = store_person_find_by_nid_hash(s->st, hash, pid, &nf);
         if (rc == TN_ENOTFOUND)
             pid[0] = '\0';
-        else if (rc != TN_OK)
-            return *e = nf, rc;
-        if (has_old && pid[0] && strcmp(pid, old.person_id) != 0)
-            return tn_err_set(e, TN_ECONFLICT, "source_key",
-                              "the key is recorded for another person than the national ID's");
-        if (has_old && !pid[0])
-            return tn_err_set(e, TN_ECONFLICT, "national_id",
-                              "differs from the person recorded for this source key");
+        else if (rc != TN_OK) {
+            *e = nf;
+            goto out;
+        }
+        if (has_old && pid[0] && strcmp(pid, old.person_id) != 0) {
+            rc = tn_err_set(e, TN_ECONFLICT, "source_key",
+                            "the key is recorded for another person than the national ID's");
+            goto out;
+        }
+        if (has_old && !pid[0]) {
+            /* No one has this ID: the key's person gets it, unless they
+             * have another one. */
+            person holder;
+            if ((rc = store_person_get(s->st, old.person_id, &holder, e)) != TN_OK)
+                goto out;
+            if (holder.has_national_id) {
+                rc = tn_err_set(e, TN_ECONFLICT, "national_id",
+                                "differs from the person recorded for this source key");
+                goto out;
+            }
+            attach_nid = true;
+            tn_strlcpy(pid, old.person_id, sizeof pid);
+        }
     } else if (has_old) {
         tn_strlcpy(pid, old.person_id, sizeof pid);
     }
@@ -321,7 +384,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         name_normalize_space(family);
         if ((rc = store_person_find_similar(s->st, given, family, c->birth_date, ids,
                                             SIMILAR_MAX, &n, e)) != TN_OK)
-            return rc;
+            goto out;
         if (n > 0) {
             store_review q;
             memset(&q, 0, sizeof q);
@@ -332,42 +395,38 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
             q.candidates = (int64_t)n;
             q.line = r->line;
             q.created_at = audit_now_us();
-            if (!row_json(r, q.row, sizeof q.row))
-                return tn_err_set(e, TN_EINVAL, NULL, "row is too large for the review queue");
+            if (!row_json(r, q.row, sizeof q.row)) {
+                rc = tn_err_set(e, TN_EINVAL, NULL, "row is too large for the review queue");
+                goto out;
+            }
             bool changed = false;
             if ((rc = svc_tx_begin(s, e)) != TN_OK)
-                return rc;
+                goto out;
             rc = store_review_put(s->st, &q, &changed, e);
             if (rc == TN_OK && changed) {
-                svc_changes ch;
-                svc_changes_init(&ch);
                 svc_changes_add(&ch, "review.source_key", NULL, key);
                 svc_changes_add_i64(&ch, "review.id", q.id);
                 rc = svc_changes_write(s, im->a, "import.queue", ids[0], &ch, e);
-                svc_changes_free(&ch);
             }
             if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
-                return rc;
-            if (strcmp(q.state, "pending") == 0) {
-                *res = ROW_QUEUED;
-                return TN_OK;
-            }
-            /* Decided already: "rejected" means a different person, whose
-             * affiliation the decision created; nothing more here. */
-            *res = ROW_UNCHANGED;
-            return TN_OK;
+                goto out;
+            /* Pending: queued. Decided already: "rejected" means a
+             * different person, whose affiliation the decision created;
+             * nothing more here. */
+            *res = strcmp(q.state, "pending") == 0 ? ROW_QUEUED : ROW_UNCHANGED;
+            goto out;
         }
     }
 
     if ((rc = ensure_unit(im, want.org_unit, e)) != TN_OK)
-        return rc;
+        goto out;
 
     /* The manager: now if known, else after the whole file. */
-    const char *mkey = r->v[FEED_MANAGER_KEY];
+    const char *mkey = own_mgr ? r->v[FEED_MANAGER_KEY] : "";
     bool defer = false;
     if (*mkey) {
         if ((rc = find_manager(im, mkey, want.manager_id, e)) != TN_OK)
-            return rc;
+            goto out;
         if (!want.manager_id[0]) {
             defer = true;
             if (has_old)
@@ -378,8 +437,6 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     person p;
     person_input pin;
     row_person_input(r, &pin);
-    svc_changes ch;
-    svc_changes_init(&ch);
     bool created = false, changed = false;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         goto out;
@@ -392,22 +449,42 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         created = rc == TN_OK;
     } else {
         rc = store_person_get(s->st, pid, &p, e);
+        if (rc == TN_OK && attach_nid) {
+            ch.prefix = "person.";
+            rc = svc_person_attach_nid_tx(s, &p, r->v[FEED_NATIONAL_ID], &ch, e);
+        }
         if (rc == TN_OK && !force) {
             /* Only the governing affiliation's source sets shared
              * attributes; others would undo each other on every import. */
-            affiliation *affs = NULL;
-            size_t n = 0;
-            bool governs = true;
             tn_strlcpy(want.person_id, p.id, sizeof want.person_id);
-            rc = store_aff_list_by_person(s->st, p.id, &affs, &n, e);
-            for (size_t i = 0; rc == TN_OK && i < n && governs; i++)
-                if (!(strcmp(affs[i].source, want.source) == 0 &&
-                      strcmp(affs[i].source_key, want.source_key) == 0) &&
-                    aff_rank_cmp(&affs[i], &want, s->today) > 0)
-                    governs = false;
-            free(affs);
+            /* The key's person's list is this person's unless the key is
+             * new here (matched by national ID). */
+            if (!has_old) {
+                free(affs);
+                affs = NULL;
+                rc = store_aff_list_by_person(s->st, p.id, &affs, &naffs, e);
+            }
+            /* Per attribute: this source must own it, and no other
+             * affiliation whose source owns it may outrank this one. */
+            static const char *const shared[] = {"given_names", "family_name",
+                                                 "preferred_name", "email", "phone"};
+            const char **field[] = {&pin.given_names, &pin.family_name, &pin.preferred_name,
+                                    &pin.email, &pin.phone};
+            bool any = false;
+            for (size_t k = 0; k < 5; k++) {
+                bool gov = source_owns(im, im->source, shared[k]);
+                for (size_t i = 0; rc == TN_OK && i < naffs && gov; i++)
+                    if (!(strcmp(affs[i].source, want.source) == 0 &&
+                          strcmp(affs[i].source_key, want.source_key) == 0) &&
+                        source_owns(im, affs[i].source, shared[k]) &&
+                        aff_rank_cmp(im, &affs[i], &want, s->today) > 0)
+                        gov = false;
+                if (!gov)
+                    *field[k] = NULL;
+                any |= gov;
+            }
             ch.prefix = "person.";
-            if (rc == TN_OK && governs)
+            if (rc == TN_OK && any)
                 rc = svc_person_sync_tx(s, &p, &pin, &ch, &changed, e);
         }
     }
@@ -425,7 +502,16 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         if (!has_old)
             created = true;
     }
+    /* A relationship that ended in death records the death on the person
+     * (the lifecycle acts on it), in this row's audit event. */
+    if (rc == TN_OK && strcmp(want.end_reason, END_REASON_DEATH) == 0) {
+        bool died = false;
+        ch.prefix = "person.";
+        rc = svc_person_record_death_tx(s, &p, want.valid_to, &ch, &died, e);
+        changed |= died;
+    }
     ch.prefix = NULL;
+    changed |= attach_nid;
     if (rc == TN_OK && (created || changed))
         rc = svc_changes_write(s, im->a, "person.import", p.id, &ch, e);
     rc = svc_tx_end(s, rc, e);
@@ -443,6 +529,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         }
     }
 out:
+    free(affs);
     svc_changes_free(&ch);
     return rc;
 }
@@ -563,10 +650,10 @@ static tn_code end_absent(imp *im, const absent_ctx *a, tn_err *e)
 
 /* ---- the import ---------------------------------------------------------- */
 
-static tn_code prescan(imp *im, FILE *f, tn_err *e)
+static tn_code prescan(imp *im, FILE *f, const feed_map *map, tn_err *e)
 {
     feed_reader *rd = NULL;
-    tn_code rc = feed_open(f, &rd, e);
+    tn_code rc = feed_open_mapped(f, map, &rd, e);
     feed_row row;
     while (rc == TN_OK && (rc = feed_next(rd, &row, e)) == TN_OK)
         if (*row.v[FEED_SOURCE_KEY])
@@ -601,6 +688,17 @@ static tn_code save_run(svc *s, store_import_run *rec, bool insert, tn_err *e)
     return rc;
 }
 
+static int collect_source(const store_source *src, void *ctx)
+{
+    imp *im = ctx;
+    if (im->nsrcs == im->capsrcs) {
+        im->capsrcs = im->capsrcs ? 2 * im->capsrcs : 8;
+        im->srcs = tn_realloc(im->srcs, im->capsrcs * sizeof *im->srcs);
+    }
+    im->srcs[im->nsrcs++] = *src;
+    return 0;
+}
+
 static tn_code check_token(const char *v, const char *field, tn_err *e)
 {
     if (!v || !*v)
@@ -613,38 +711,66 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
 {
     memset(out, 0, sizeof *out);
     tn_code rc;
-    if ((rc = check_token(o->source, "source", e)) != TN_OK ||
-        (rc = check_token(o->kind, "kind", e)) != TN_OK)
+    if ((rc = check_token(o->source, "source", e)) != TN_OK)
         return rc;
-    if (o->max_ended_pct < 0 || o->max_ended_pct > 100)
+    /* The sources registry: the source's kind, units rule and every
+     * source's precedence and owned attributes. */
+    imp reg = {.s = s};
+    if ((rc = store_source_list(s->st, collect_source, &reg, e)) != TN_OK) {
+        free(reg.srcs);
+        return rc;
+    }
+    const store_source *self = source_entry(&reg, o->source);
+    const char *kind = o->kind ? o->kind : self ? self->kind : NULL;
+    bool known_units = o->known_units || (self && self->require_known_units);
+    if (self && o->kind && strcmp(o->kind, self->kind) != 0) {
+        rc = tn_err_set(e, TN_EUSAGE, "kind", "source %s is registered with kind %s", o->source,
+                        self->kind);
+        free(reg.srcs);
+        return rc;
+    }
+    if ((rc = check_token(kind, "kind", e)) != TN_OK) {
+        free(reg.srcs);
+        return rc;
+    }
+    tn_strlcpy(out->kind, kind, sizeof out->kind);
+    if (o->max_ended_pct < 0 || o->max_ended_pct > 100) {
+        free(reg.srcs);
         return tn_err_set(e, TN_EUSAGE, "max-ended", "must be a percentage 0..100");
+    }
     if ((rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.import", e)) != TN_OK ||
-        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK)
+        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK ||
+        (s->in_batch &&
+         (rc = tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions")))) {
+        free(reg.srcs);
         return rc;
-    if (s->in_batch)
-        return tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions");
+    }
 
-    imp im = {.s = s, .a = a, .source = o->source, .kind = o->kind,
-              .known_units = o->known_units, .cb = cb, .ctx = ctx, .sum = out};
+    imp im = {.s = s, .a = a, .source = o->source, .kind = kind,
+              .known_units = known_units, .cb = cb, .ctx = ctx, .sum = out,
+              .srcs = reg.srcs, .nsrcs = reg.nsrcs, .capsrcs = reg.capsrcs};
     absent_ctx absent;
     memset(&absent, 0, sizeof absent);
     store_import_run rec;
     memset(&rec, 0, sizeof rec);
     feed_reader *rd = NULL;
+    feed_map *map = NULL;
     bool one_tx = o->dry_run || o->strict;
     size_t chunk = o->chunk_rows ? o->chunk_rows : 1000;
     char detail[256] = "";
 
     tn_strlcpy(rec.source, o->source, sizeof rec.source);
-    tn_strlcpy(rec.kind, o->kind, sizeof rec.kind);
+    tn_strlcpy(rec.kind, kind, sizeof rec.kind);
     tn_strlcpy(rec.file, o->file_name ? o->file_name : "-", sizeof rec.file);
     snprintf(rec.mode, sizeof rec.mode, "%s%s", o->full ? "full" : "delta",
              o->strict ? ",strict" : "");
     rec.started_at = audit_now_us();
     tn_strlcpy(rec.status, "running", sizeof rec.status);
 
+    if (o->mapping && (rc = feed_map_load(o->mapping, &map, e)) != TN_OK)
+        goto out;
     if (o->full) {
-        if ((rc = prescan(&im, o->in, e)) != TN_OK)
+        if ((rc = prescan(&im, o->in, map, e)) != TN_OK)
             goto out;
         if (fseek(o->in, 0, SEEK_SET) != 0) {
             rc = tn_err_set(e, TN_EUSAGE, "file", "--full needs a file that can be read twice");
@@ -678,7 +804,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         out->run_id = rec.id;
     }
 
-    if ((rc = feed_open(o->in, &rd, e)) != TN_OK)
+    if ((rc = feed_open_mapped(o->in, map, &rd, e)) != TN_OK)
         goto out;
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
@@ -782,6 +908,8 @@ out:
     if (s->in_batch)
         svc_batch_rollback(s);
     feed_close(rd);
+    feed_map_free(map);
+    free(im.srcs);
     free(absent.ids);
     free(im.defer);
     keymap_free(&im.keys);

@@ -83,6 +83,15 @@ tn_code svc_account_create_another_tx(svc *s, const person *p, account *out, svc
  * changed; *changed says so. */
 tn_code svc_person_sync_tx(svc *s, person *p, const person_input *in, svc_changes *ch,
                            bool *changed, tn_err *e);
+/* Record a person's death date (feed rows ending with end_reason death);
+ * a date already recorded is kept. *changed says whether it was written. */
+tn_code svc_person_record_death_tx(svc *s, person *p, tn_date date, svc_changes *ch,
+                                   bool *changed, tn_err *e);
+/* Give a person recorded without a national ID one (a feed row carrying
+ * the ID for a key already known); refused if another person has it or
+ * the recorded birth date differs from the ID's. */
+tn_code svc_person_attach_nid_tx(svc *s, person *p, const char *national_id, svc_changes *ch,
+                                 tn_err *e);
 /* Create (old NULL) or bring an affiliation to `want` (an affiliation of
  * the same person and key): validated, written and recorded in ch only
  * when something differs. */

@@ -514,3 +514,68 @@ tn_code svc_person_sync_tx(svc *s, person *p, const person_input *in, svc_change
     *changed = true;
     return TN_OK;
 }
+
+tn_code svc_person_record_death_tx(svc *s, person *p, tn_date date, svc_changes *ch,
+                                   bool *changed, tn_err *e)
+{
+    *changed = false;
+    if (date == TN_DATE_NONE)
+        return tn_err_set(e, TN_EINVAL, "death_date", "is required");
+    /* A recorded date stands: a second source must not move it. */
+    if (p->death_date != TN_DATE_NONE || p->state == PSTATE_ERASED)
+        return TN_OK;
+    person next = *p;
+    next.death_date = date;
+    next.updated_at = audit_now_us();
+    tn_code rc = store_person_update(s->st, &next, e);
+    if (rc != TN_OK)
+        return rc;
+    svc_changes_add_date(ch, "death_date", TN_DATE_NONE, date);
+    *p = next;
+    *changed = true;
+    return TN_OK;
+}
+
+tn_code svc_person_attach_nid_tx(svc *s, person *p, const char *national_id, svc_changes *ch,
+                                 tn_err *e)
+{
+    if (p->has_national_id)
+        return tn_err_set(e, TN_ECONFLICT, "national_id", "person %lld has a national ID",
+                          (long long)p->number);
+    nid_parts np;
+    unsigned char sealed[SEC_SEALED_MAX], hash[SEC_HASH_BYTES];
+    size_t sealed_len = 0;
+    tn_code rc = take_nid(national_id, &np, e);
+    if (rc == TN_OK && !np.present)
+        rc = tn_err_set(e, TN_EINVAL, "national_id", "is required");
+    if (rc != TN_OK)
+        goto out;
+    /* A birth date recorded without the ID must agree with the ID's. */
+    if (p->birth_date != TN_DATE_NONE && p->birth_date != np.info.birth_date) {
+        rc = tn_err_set(e, TN_EINVAL, "national_id",
+                        "its birth date differs from the one recorded for the person");
+        goto out;
+    }
+    person next = *p;
+    person_input none;
+    memset(&none, 0, sizeof none);
+    if ((rc = apply_person_input(&none, &next, &np, false, ch, e)) != TN_OK)
+        goto out;
+    if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
+        goto out;
+    sec_nid_hash(&s->keys, np.canon, hash);
+    rc = store_person_set_nid(s->st, p->id, sealed, sealed_len, hash, e);
+    if (rc == TN_ECONFLICT)
+        rc = nid_conflict(s, hash, e);
+    if (rc != TN_OK)
+        goto out;
+    next.has_national_id = true;
+    next.updated_at = audit_now_us();
+    if ((rc = store_person_update(s->st, &next, e)) != TN_OK)
+        goto out;
+    svc_changes_add_secret(ch, "national_id", false, true);
+    *p = next;
+out:
+    explicit_bzero(&np, sizeof np);
+    return rc;
+}

@@ -497,3 +497,20 @@ void store_set_busy_timeout(store *s, int ms)
 {
     s->ops->set_busy_timeout(s->priv, ms);
 }
+
+tn_code store_aff_list_by_source_key(store *s, const char *source, const char *key,
+                                     affiliation **out, size_t *n, tn_err *e)
+{
+    return s->ops->aff_list_by_source_key(s->priv, source, key, out, n, e);
+}
+
+tn_code store_source_put(store *s, const store_source *src, store_source *old, bool *had,
+                         tn_err *e)
+{
+    return s->ops->source_put(s->priv, src, old, had, e);
+}
+
+tn_code store_source_list(store *s, store_source_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->source_list(s->priv, cb, ctx, e);
+}

@@ -412,5 +412,27 @@ tn_code store_person_find_similar(store *s, const char *given, const char *famil
 typedef int (*store_aff_key_cb)(int64_t id, const char *source_key, void *ctx);
 tn_code store_aff_list_active_by_source(store *s, const char *source, tn_date as_of,
                                         store_aff_key_cb cb, void *ctx, tn_err *e);
+/* Every affiliation of the person who holds (source, key), ordered as
+ * store_aff_list_by_person; *n = 0 when no one does. Caller frees *out. */
+tn_code store_aff_list_by_source_key(store *s, const char *source, const char *key,
+                                     affiliation **out, size_t *n, tn_err *e);
+
+/* The sources registry (docs/feeds.md): owns is a comma-separated list of
+ * attribute names ("" = every shared attribute, the default). */
+typedef struct store_source {
+    char name[KIND_BUFSZ];
+    char kind[KIND_BUFSZ];
+    char owns[512];
+    int64_t precedence;
+    bool require_known_units;
+    int64_t created_at, updated_at;
+} store_source;
+typedef int (*store_source_cb)(const store_source *s, void *ctx);
+/* Insert or replace by name; *old gets the previous entry, *had whether
+ * there was one. */
+tn_code store_source_put(store *s, const store_source *src, store_source *old, bool *had,
+                         tn_err *e);
+/* Ordered by name. */
+tn_code store_source_list(store *s, store_source_cb cb, void *ctx, tn_err *e);
 
 #endif

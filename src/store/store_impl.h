@@ -139,6 +139,11 @@ typedef struct store_ops {
     tn_code (*lc_account_sealed)(void *priv, int64_t account_id, bool *sealed, tn_err *e);
     /* connection tuning (appended) */
     void (*set_busy_timeout)(void *priv, int ms);
+    tn_code (*aff_list_by_source_key)(void *priv, const char *source, const char *key,
+                                      affiliation **out, size_t *n, tn_err *e);
+    tn_code (*source_put)(void *priv, const store_source *src, store_source *old, bool *had,
+                          tn_err *e);
+    tn_code (*source_list)(void *priv, store_source_cb cb, void *ctx, tn_err *e);
 } store_ops;
 
 
@@ -179,5 +184,11 @@ tn_code sq_lc_handover_end(void *priv, int64_t id, const char *state, tn_date en
 tn_code sq_lc_account_seal(void *priv, int64_t account_id, tn_date on, const char *reason,
                            int64_t created_at, tn_err *e);
 tn_code sq_lc_account_sealed(void *priv, int64_t account_id, bool *sealed, tn_err *e);
+/* store_sqlite_feeds2.c */
+tn_code sq_aff_list_by_source_key(void *priv, const char *source, const char *key,
+                                  affiliation **out, size_t *n, tn_err *e);
+tn_code sq_source_put(void *priv, const store_source *src, store_source *old, bool *had,
+                      tn_err *e);
+tn_code sq_source_list(void *priv, store_source_cb cb, void *ctx, tn_err *e);
 
 #endif

@@ -1509,6 +1509,17 @@ out:
     return code;
 }
 
+/* For the area files (store_sqlite_int.h): every affiliation of the person
+ * holding a source key, in one statement. */
+const char SQ_AFF_LIST_BY_SOURCE_KEY[] =
+    AFF_SELECT "WHERE a.person_num = (SELECT person_num FROM affiliation "
+               "WHERE source = ?1 AND source_key = ?2) ORDER BY a.valid_from, a.id";
+
+bool sq_read_aff(sqlite3_stmt *st, affiliation *a)
+{
+    return read_aff(st, a);
+}
+
 static tn_code sq_aff_get(void *priv, int64_t id, affiliation *out, tn_err *e)
 {
     return get_aff(priv, ST_AFF_GET, id, NULL, NULL, out, e);
@@ -2043,4 +2054,7 @@ const store_ops store_sqlite_ops = {
     .lc_account_seal = sq_lc_account_seal,
     .lc_account_sealed = sq_lc_account_sealed,
     .set_busy_timeout = sq_set_busy_timeout,
+    .aff_list_by_source_key = sq_aff_list_by_source_key,
+    .source_put = sq_source_put,
+    .source_list = sq_source_list,
 };

@@ -74,6 +74,11 @@ bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
 tn_code sq_person_num(sq *q, const char *id, bool remember, const char *field, const char *what,
                       int64_t *out, tn_err *e);
 
+/* An affiliation row of AFF_SELECT's columns (store_sqlite.c), and the
+ * statement listing the affiliations of a source key's person. */
+bool sq_read_aff(sqlite3_stmt *st, affiliation *a);
+extern const char SQ_AFF_LIST_BY_SOURCE_KEY[];
+
 /* The audit chain methods of the SQLite backend (store_sqlite_audit.c). */
 tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e);
 tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
