@@ -559,10 +559,10 @@ static tn_code do_handover_end(apply_ctx *c, svc_changes *ch, tn_err *e)
     return TN_OK;
 }
 
-/* The manager of the relationship that ended last with a handover. */
-static const char *handover_manager(apply_ctx *c)
+/* The relationship that ended last with a handover and a manager. */
+static const affiliation *handover_aff(apply_ctx *c)
 {
-    const char *m = NULL;
+    const affiliation *m = NULL;
     tn_date last = TN_DATE_NONE;
     for (size_t i = 0; i < c->f->naffs; i++) {
         const affiliation *a = &c->f->affs[i];
@@ -572,7 +572,7 @@ static const char *handover_manager(apply_ctx *c)
             continue;
         if (last == TN_DATE_NONE || a->valid_to >= last) {
             last = a->valid_to;
-            m = a->manager_id;
+            m = a;
         }
     }
     return m;
@@ -717,9 +717,16 @@ static tn_code handover_start(apply_ctx *c, svc_changes *ch, store_lc_handover *
     if (c->d > c->ev->reopen_until)
         return seal_accounts(c, "handover window over", ch, e);
     tn_strlcpy(h->leaver_id, c->f->p.id, sizeof h->leaver_id);
-    const char *m = c->ev->handover_until != TN_DATE_NONE ? handover_manager(c) : NULL;
-    if (m && strcmp(m, c->f->p.id) != 0)
-        tn_strlcpy(h->grantee_id, m, sizeof h->grantee_id);
+    const affiliation *ma = c->ev->handover_until != TN_DATE_NONE ? handover_aff(c) : NULL;
+    if (ma) {
+        /* The scan marks managers without resolving them (STORE_LC_MANAGER_MARK). */
+        affiliation full;
+        tn_code grc = store_aff_get(c->s->st, ma->id, &full, e);
+        if (grc != TN_OK)
+            return grc;
+        if (full.manager_id[0] && strcmp(full.manager_id, c->f->p.id) != 0)
+            tn_strlcpy(h->grantee_id, full.manager_id, sizeof h->grantee_id);
+    }
     h->from = c->d;
     h->until = c->ev->reopen_until;
     tn_code rc = store_lc_handover_add(c->s->st, h, audit_now_us(), e);

@@ -321,6 +321,10 @@ typedef struct store_lc_page {
     size_t naffs, cap_affs;
 } store_lc_page;
 
+/* In the affiliations of a scan page, manager_id holds this mark when the
+ * relationship has a manager ("" when not); the manager's id itself is
+ * read with store_aff_get when it is needed. */
+#define STORE_LC_MANAGER_MARK "*"
 /* Fill pg (emptied first; its arrays grow as needed, free them with
  * store_lc_page_free) with up to max persons numbered above after, in
  * number order: one ordered scan of person joined with affiliation. */

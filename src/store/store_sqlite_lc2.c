@@ -19,11 +19,10 @@ static const char SQL_SCAN[] =
     "SELECT p.number, p.id, p.state, p.death_date, p.legal_hold_until, "
     "EXISTS (SELECT 1 FROM account a WHERE a.person_num = p.number), "
     "ar.person_num IS NOT NULL, ar.purge_on, ar.erase_on, ar.purged_on, NULL, "
-    "f.id, f.kind, f.valid_from, f.valid_to, f.end_reason, m.id "
+    "f.id, f.kind, f.valid_from, f.valid_to, f.end_reason, f.manager_num "
     "FROM person p "
     "LEFT JOIN lc_archive ar ON ar.person_num = p.number "
     "LEFT JOIN affiliation f ON f.person_num = p.number "
-    "LEFT JOIN person m ON m.number = f.manager_num "
     "WHERE p.number > ?1 ORDER BY p.number";
 /* Active handover windows are few (leavers of the last weeks): one range
  * query per page instead of a lookup per person. */
@@ -72,16 +71,18 @@ static bool read_person(sqlite3_stmt *st, store_lc_person *p)
 }
 
 /* Only the fields the evaluation reads are set; the rest of the struct is
- * left as it is (the page reuses its buffer). */
+ * left as it is (the page reuses its buffer). The manager is marked, not
+ * resolved: resolving the manager's id for every relationship cost a
+ * third of a plan (a join per row), and only a close with a handover
+ * needs it (STORE_LC_MANAGER_MARK). */
 static bool read_aff(sqlite3_stmt *st, affiliation *a)
 {
     a->id = sqlite3_column_int64(st, 11);
-    a->manager_id[0] = '\0';
+    tn_strlcpy(a->manager_id, sqlite3_column_type(st, 16) == SQLITE_NULL ? "" : STORE_LC_MANAGER_MARK,
+               sizeof a->manager_id);
     return sq_col_str(st, 12, a->kind, sizeof a->kind) &&
            sq_col_date(st, 13, &a->valid_from) && sq_col_date(st, 14, &a->valid_to) &&
-           sq_col_str(st, 15, a->end_reason, sizeof a->end_reason) &&
-           (sqlite3_column_type(st, 16) == SQLITE_NULL ||
-            sq_col_str(st, 16, a->manager_id, sizeof a->manager_id));
+           sq_col_str(st, 15, a->end_reason, sizeof a->end_reason);
 }
 
 /* Fill handover_until of the page's persons (numbers above after, in
