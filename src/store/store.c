@@ -255,17 +255,6 @@ tn_code store_unit_list(store *s, org_unit **out, size_t *n, tn_err *e)
     return s->ops->unit_list(s->priv, out, n, e);
 }
 
-tn_code store_audit_append(store *s, const store_audit_row *r, int64_t *seq_out, tn_err *e)
-{
-    return s->ops->audit_append(s->priv, r, seq_out, e);
-}
-
-tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, void *ctx,
-                         tn_err *e)
-{
-    return s->ops->audit_list(s->priv, subject_id, cb, ctx, e);
-}
-
 tn_code store_audit_head(store *s, int64_t *seq, unsigned char hash[STORE_HASH_BYTES], bool *has,
                          tn_err *e)
 {

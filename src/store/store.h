@@ -167,13 +167,6 @@ typedef struct store_audit_row {
     const char *detail;      /* short reason on denial/failure, or NULL */
 } store_audit_row;
 
-/* Append one event; fills *seq_out (may be NULL) with its sequence number. */
-tn_code store_audit_append(store *s, const store_audit_row *r, int64_t *seq_out, tn_err *e);
-
-typedef int (*store_audit_cb)(int64_t seq, const store_audit_row *r, void *ctx);
-/* Events about a subject (NULL = all) in sequence order. */
-tn_code store_audit_list(store *s, const char *subject_id, store_audit_cb cb, void *ctx,
-                         tn_err *e);
 
 /* ---- audit chain (store_sqlite_audit.c) ------------------------------- */
 

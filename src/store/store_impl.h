@@ -69,9 +69,6 @@ typedef struct store_ops {
     tn_code (*unit_insert)(void *priv, org_unit *u, tn_err *e);
     tn_code (*unit_get)(void *priv, const char *code, org_unit *out, tn_err *e);
     tn_code (*unit_list)(void *priv, org_unit **out, size_t *n, tn_err *e);
-    tn_code (*audit_append)(void *priv, const store_audit_row *r, int64_t *seq_out, tn_err *e);
-    tn_code (*audit_list)(void *priv, const char *subject_id, store_audit_cb cb, void *ctx,
-                          tn_err *e);
     /* audit chain (store_sqlite_audit.c) */
     tn_code (*audit_head)(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e);
     tn_code (*audit_insert)(void *priv, int64_t seq, const store_audit_row *r,

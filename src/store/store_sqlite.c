@@ -69,9 +69,6 @@ typedef enum stmt_id {
     ST_UNIT_INSERT,
     ST_UNIT_GET,
     ST_UNIT_LIST,
-    ST_AUDIT_APPEND,
-    ST_AUDIT_LIST_ALL,
-    ST_AUDIT_LIST_SUBJECT,
     ST__COUNT
 } stmt_id;
 
@@ -100,9 +97,6 @@ typedef enum stmt_id {
     "SELECT u.id, u.code, u.name, pu.code, u.created_at "                            \
     "FROM org_unit u LEFT JOIN org_unit pu ON pu.id = u.parent_id "
 
-#define AUDIT_SELECT                                                                  \
-    "SELECT seq, time_us, actor_kind, actor_id, channel, action, subject_id, attrs, " \
-    "changes, result, request_id, source, detail FROM audit_event "
 
 /* The predicates of store_person_list other than the org unit: each is
  * switched off by binding NULL, so one parameterised statement serves every
@@ -204,12 +198,6 @@ static const char *const sql_text[ST__COUNT] = {
                        "VALUES (?1, ?2, ?3, ?4)",
     [ST_UNIT_GET] = UNIT_SELECT "WHERE u.code = ?1",
     [ST_UNIT_LIST] = UNIT_SELECT "ORDER BY u.code",
-    [ST_AUDIT_APPEND] =
-        "INSERT INTO audit_event (time_us, actor_kind, actor_id, channel, action, "
-        "subject_id, attrs, changes, result, request_id, source, detail) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_AUDIT_LIST_ALL] = AUDIT_SELECT "ORDER BY seq",
-    [ST_AUDIT_LIST_SUBJECT] = AUDIT_SELECT "WHERE subject_id = ?1 ORDER BY seq",
 };
 
 
@@ -1892,89 +1880,6 @@ static tn_code sq_unit_list(void *priv, org_unit **out, size_t *n, tn_err *e)
 
 /* ---- audit -------------------------------------------------------------- */
 
-static tn_code sq_audit_append(void *priv, const store_audit_row *r, int64_t *seq_out,
-                               tn_err *e)
-{
-    sq *q = priv;
-    sqlite3_stmt *st = NULL;
-    bool own = false;
-    tn_code code = sq_need_tx(q, e);
-    if (code != TN_OK || (code = prep(q, ST_AUDIT_APPEND, &st, &own, e)) != TN_OK)
-        goto out;
-    int rc = sqlite3_bind_int64(st, 1, r->time_us);
-    rc |= sq_b_text(st, 2, r->actor_kind);
-    rc |= sq_b_str(st, 3, r->actor_id);
-    rc |= sq_b_text(st, 4, r->channel);
-    rc |= sq_b_text(st, 5, r->action);
-    rc |= sq_b_opt(st, 6, r->subject_id);
-    rc |= sq_b_str(st, 7, r->attrs);
-    rc |= sq_b_text(st, 8, r->changes);
-    rc |= sq_b_text(st, 9, r->result);
-    rc |= sq_b_str(st, 10, r->request_id);
-    rc |= sq_b_str(st, 11, r->source);
-    rc |= sq_b_text(st, 12, r->detail);
-    if (rc != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
-    }
-    rc = sq_step_write(st);
-    if (rc != SQLITE_OK) {
-        code = sq_fail(q, rc, e);
-        goto out;
-    }
-    if (seq_out)
-        *seq_out = sqlite3_last_insert_rowid(q->db);
-out:
-    sq_done(st, own);
-    return code;
-}
-
-static const char *col_cstr(sqlite3_stmt *st, int i)
-{
-    return (const char *)sqlite3_column_text(st, i);
-}
-
-static tn_code sq_audit_list(void *priv, const char *subject_id, store_audit_cb cb, void *ctx,
-                             tn_err *e)
-{
-    sq *q = priv;
-    sqlite3_stmt *st = NULL;
-    bool own = false;
-    tn_code code = prep(q, subject_id ? ST_AUDIT_LIST_SUBJECT : ST_AUDIT_LIST_ALL, &st, &own, e);
-    if (code != TN_OK)
-        goto out;
-    if (subject_id && sq_b_text(st, 1, subject_id) != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        /* The strings point into the statement's row and stay valid for the
-         * duration of the callback. */
-        store_audit_row r = {
-            .time_us = sqlite3_column_int64(st, 1),
-            .actor_kind = col_cstr(st, 2),
-            .actor_id = col_cstr(st, 3),
-            .channel = col_cstr(st, 4),
-            .action = col_cstr(st, 5),
-            .subject_id = col_cstr(st, 6),
-            .attrs = col_cstr(st, 7),
-            .changes = col_cstr(st, 8),
-            .result = col_cstr(st, 9),
-            .request_id = col_cstr(st, 10),
-            .source = col_cstr(st, 11),
-            .detail = col_cstr(st, 12),
-        };
-        if (cb(sqlite3_column_int64(st, 0), &r, ctx) != 0)
-            goto out;
-    }
-    if (rc != SQLITE_DONE)
-        code = sq_fail(q, rc, e);
-out:
-    sq_done(st, own);
-    return code;
-}
-
 /* ---- method table ------------------------------------------------------- */
 
 const store_ops store_sqlite_ops = {
@@ -2014,8 +1919,6 @@ const store_ops store_sqlite_ops = {
     .unit_insert = sq_unit_insert,
     .unit_get = sq_unit_get,
     .unit_list = sq_unit_list,
-    .audit_append = sq_audit_append,
-    .audit_list = sq_audit_list,
     .audit_head = sq_audit_head,
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,

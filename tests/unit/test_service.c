@@ -64,10 +64,10 @@ struct count_ctx {
     int n;
 };
 
-static int count_cb(int64_t seq, const store_audit_row *r, void *ctx)
+static int count_cb(const store_audit_rec *x, void *ctx)
 {
-    (void)seq;
     struct count_ctx *c = ctx;
+    const store_audit_row *r = &x->r;
     if (strcmp(r->action, c->action) == 0 && (!c->result || strcmp(r->result, c->result) == 0))
         c->n++;
     return 0;
@@ -80,7 +80,7 @@ static int count_events(fixture *f, const char *action, const char *result)
     store *st;
     assert_int_equal(store_open(f->c.db, STORE_OPEN_EXISTING, &st, &e), TN_OK);
     struct count_ctx c = {action, result, 0};
-    assert_int_equal(store_audit_list(st, NULL, count_cb, &c, &e), TN_OK);
+    assert_int_equal(store_audit_scan(st, 1, 0, NULL, count_cb, &c, &e), TN_OK);
     store_close(st);
     return c.n;
 }
