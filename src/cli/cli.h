@@ -80,6 +80,9 @@ int cli_cmd_lifecycle(cli_args *a, int argc, char **argv);
 int cli_person_hold(cli_args *a, int argc, char **argv);
 /* cli_import.c */
 int cli_cmd_import(cli_args *a, int argc, char **argv);
+/* cli_serve.c: the LDAP server and account passwords */
+int cli_cmd_serve(cli_args *a, int argc, char **argv);
+int cli_account_passwd(cli_args *a, int argc, char **argv);
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

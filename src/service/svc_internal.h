@@ -29,6 +29,7 @@ typedef enum svc_op {
     SVC_OP_UNIT_WRITE,
     SVC_OP_AUDIT_ADMIN,      /* verify, export, prune the audit trail */
     SVC_OP_LIFECYCLE,        /* policies, plans and runs over every person */
+    SVC_OP_DIR_READ,         /* the directory's published attributes (svc_dir.c) */
     SVC_OP_MAX
 } svc_op;
 

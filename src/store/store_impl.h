@@ -120,6 +120,18 @@ typedef struct store_ops {
                                    size_t *n, tn_err *e);
     tn_code (*aff_list_active_by_source)(void *priv, const char *source, tn_date as_of,
                                          store_aff_key_cb cb, void *ctx, tn_err *e);
+    /* LDAP directory (store_sqlite_dir.c) */
+    tn_code (*dir_get)(void *priv, const char *username, tn_date today, store_dir_row *out,
+                       tn_err *e);
+    tn_code (*dir_scan)(void *priv, tn_date today, int64_t after_account_id, int64_t limit,
+                        store_dir_cb cb, void *ctx, tn_err *e);
+    tn_code (*dir_auth_get)(void *priv, const char *username, store_dir_auth *out, tn_err *e);
+    tn_code (*dir_bind_fail)(void *priv, int64_t account_id, int64_t now_us,
+                             int64_t max_failures, int64_t lock_until_us, int64_t *failures,
+                             tn_err *e);
+    tn_code (*dir_bind_reset)(void *priv, int64_t account_id, tn_err *e);
+    tn_code (*account_set_password)(void *priv, const char *username, const char *hash,
+                                    int64_t updated_at, tn_err *e);
 } store_ops;
 
 
@@ -139,5 +151,17 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
                                char (*ids)[UUID_BUFSZ], size_t max, size_t *n, tn_err *e);
 tn_code sq_aff_list_active_by_source(void *priv, const char *source, tn_date as_of,
                                      store_aff_key_cb cb, void *ctx, tn_err *e);
+
+/* store_sqlite_dir.c */
+tn_code sq_dir_get(void *priv, const char *username, tn_date today, store_dir_row *out,
+                   tn_err *e);
+tn_code sq_dir_scan(void *priv, tn_date today, int64_t after_account_id, int64_t limit,
+                    store_dir_cb cb, void *ctx, tn_err *e);
+tn_code sq_dir_auth_get(void *priv, const char *username, store_dir_auth *out, tn_err *e);
+tn_code sq_dir_bind_fail(void *priv, int64_t account_id, int64_t now_us, int64_t max_failures,
+                         int64_t lock_until_us, int64_t *failures, tn_err *e);
+tn_code sq_dir_bind_reset(void *priv, int64_t account_id, tn_err *e);
+tn_code sq_account_set_password(void *priv, const char *username, const char *hash,
+                                int64_t updated_at, tn_err *e);
 
 #endif

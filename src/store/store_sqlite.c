@@ -2033,4 +2033,10 @@ const store_ops store_sqlite_ops = {
     .review_decide = sq_review_decide,
     .person_find_similar = sq_person_find_similar,
     .aff_list_active_by_source = sq_aff_list_active_by_source,
+    .dir_get = sq_dir_get,
+    .dir_scan = sq_dir_scan,
+    .dir_auth_get = sq_dir_auth_get,
+    .dir_bind_fail = sq_dir_bind_fail,
+    .dir_bind_reset = sq_dir_bind_reset,
+    .account_set_password = sq_account_set_password,
 };
