@@ -119,7 +119,7 @@ bool ld_sess_flush(ld_sess *ss)
     /* Nothing read leaves before its audit event is durable. */
     tn_err e;
     tn_err_clear(&e);
-    if (svc_flush(ss->s, &e) != TN_OK) {
+    if (ss->s && svc_flush(ss->s, &e) != TN_OK) {
         fprintf(ss->srv->log, "tunnus serve: audit flush failed, closing %s: %s\n", ss->peer,
                 e.msg);
         return false;
@@ -141,6 +141,24 @@ static void notice(ld_sess *ss, int code, const char *msg)
                    "", msg, (ber_tag_t)LD_TAG_EXRES_NAME, LD_OID_NOTICE_DISCONNECT) != -1)
         (void)ld_sess_flush(ss);
     ss->closing = true;
+    ss->noticed = true;
+}
+
+/* After a notice, close gently: stop sending, then read and drop what the
+ * client still sends for a moment, so that closing with unread data (a
+ * TCP reset) does not destroy the notice before the client reads it. */
+static void linger_close(int fd)
+{
+    char junk[4096];
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 64; i++) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 200) <= 0)
+            break;
+        ssize_t n = recv(fd, junk, sizeof junk, 0);
+        if (n <= 0)
+            break;
+    }
 }
 
 typedef bool (*op_fn)(ld_sess *, const ld_msg *, BerElement *);
@@ -261,6 +279,8 @@ static void *conn_thread(void *arg)
         ber_free(ss->in, 0);
     ld_out_free(&ss->out);
     ld_arena_free(&ss->arena);
+    if (ss->noticed)
+        linger_close(ss->fd);
     pthread_mutex_lock(&srv->mu);
     for (unsigned i = 0; i < srv->cfg->ldap_max_connections; i++)
         if (srv->fds[i] == ss->fd) {
@@ -316,6 +336,7 @@ static void accept_one(ld_server *srv, int lfd, const ld_tree *tree)
         ld_out_init(&ss->out);
         notice(ss, LD_BUSY, "too many connections");
         ld_out_free(&ss->out);
+        shutdown(fd, SHUT_WR);
         close(fd);
         free(ss);
         return;

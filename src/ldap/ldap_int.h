@@ -279,6 +279,7 @@ typedef struct ld_sess {
     ld_out out;
     BerElement *in;           /* reused for decoding */
     bool closing;
+    bool noticed;             /* a Notice of Disconnection was sent */
 } ld_sess;
 
 /* Send what ld_out holds, after making the audit of it durable. */
