@@ -211,13 +211,19 @@ static void serve_conn(ld_sess *ss)
 {
     const conf *c = ss->cfg;
     size_t cap = READ_INITIAL, len = 0;
-    size_t max = (size_t)c->ldap_max_pdu + 8;
+    size_t max = (size_t)c->ldap_max_pdu + 9;
     unsigned char *buf = tn_malloc(cap);
     for (;;) {
         size_t plen;
         ld_frame fr;
         while ((fr = ld_frame_check(buf, len, c->ldap_max_pdu, &plen)) == LD_FRAME_OK) {
+            /* liblber's in-place decoding ('m') terminates each string by
+             * writing a NUL over the byte after it, which for the last one
+             * is the byte after the PDU: the next PDU's first byte, or the
+             * spare byte kept at the end of the buffer. Save and restore. */
+            unsigned char after = buf[plen];
             bool ok = handle_pdu(ss, buf, plen);
+            buf[plen] = after;
             memmove(buf, buf + plen, len - plen);
             len -= plen;
             if (!ok)
@@ -231,7 +237,7 @@ static void serve_conn(ld_sess *ss)
             notice(ss, LD_PROTOCOL_ERROR, "request larger than the maximum PDU size");
             goto out;
         }
-        if (len == cap) {
+        if (len + 1 >= cap) {
             cap = cap * 2 > max ? max : cap * 2;
             buf = tn_realloc(buf, cap);
         }
@@ -245,7 +251,7 @@ static void serve_conn(ld_sess *ss)
         }
         if (pr < 0)
             goto out;
-        ssize_t n = recv(ss->fd, buf + len, cap - len, 0);
+        ssize_t n = recv(ss->fd, buf + len, cap - len - 1, 0); /* one spare byte */
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -512,3 +512,19 @@ def test_account_passwd_cli(tunnus):
     # A person selector finds their account.
     tunnus.run("account", "passwd", "username:teppo", input="Uusi-000\n")
     assert tunnus.sql("SELECT password_hash FROM account WHERE username = 'teppo'")[0][0] != h
+
+
+def test_pipelined_requests_in_one_write(srv):
+    whoami = tlv(0x77, tlv(0x80, b"1.3.6.1.4.1.4203.1.11.3"))
+    bind = tlv(0x60, tlv(0x02, b"\x03") + tlv(0x04, dn("maija").encode())
+               + tlv(0x80, PW["maija"].encode()))
+    search = tlv(0x63, tlv(0x04, PEOPLE.encode()) + tlv(0x0a, b"\x01") + tlv(0x0a, b"\x00")
+                 + tlv(0x02, b"\x00") + tlv(0x02, b"\x00") + tlv(0x01, b"\x00")
+                 + tlv(0xa3, tlv(0x04, b"uid") + tlv(0x04, b"teppo"))
+                 + tlv(0x30, tlv(0x04, b"cn")))
+    data = msg(1, bind) + msg(2, whoami) + msg(3, search) + msg(4, search) + msg(5, tlv(0x42, b""))
+    got = raw(srv.port, data)
+    # bind, whoami, and entry + done twice, in order, all successful.
+    assert got.count(b"\x0a\x01\x00") == 4
+    assert got.count(dn("teppo").encode()) == 2
+    assert b"dn:" + dn("maija").encode() in got
