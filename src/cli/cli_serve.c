@@ -40,11 +40,14 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
  * in a process list or shell history. */
 int cli_account_passwd(cli_args *a, int argc, char **argv)
 {
-    int rc = cli_parse(a, argc, argv, NULL);
+    static const cli_optspec opts[] = {{"hash", false}, {NULL, false}};
+    int rc = cli_parse(a, argc, argv, opts);
     if (rc)
         return rc;
     if (a->npos != 1)
-        return cli_usage(a, "usage: tunnus account passwd SELECTOR < password");
+        return cli_usage(a, "usage: tunnus account passwd [--hash] SELECTOR < password");
+    /* --hash: the line is a hash kept from another directory. */
+    bool is_hash = cli_flag(a, "hash");
     char pw[PASSWORD_MAX + 2];
     if (!fgets(pw, sizeof pw, stdin))
         return cli_usage(a, "no password on standard input");
@@ -63,7 +66,8 @@ int cli_account_passwd(cli_args *a, int argc, char **argv)
     svc_actor act;
     if ((rc = cli_session(a, &s, &act)))
         return rc;
-    tn_code c = svc_account_set_password(s, &act, a->pos[0], pw, &e);
+    tn_code c = is_hash ? svc_account_set_password_hash(s, &act, a->pos[0], pw, &e)
+                        : svc_account_set_password(s, &act, a->pos[0], pw, &e);
     memset(pw, 0, sizeof pw);
     if (c == TN_OK)
         c = svc_flush(s, &e);

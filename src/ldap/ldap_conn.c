@@ -199,6 +199,8 @@ static bool handle_pdu(ld_sess *ss, const unsigned char *pdu, size_t len)
                                   msg);
         }
         ld_op_begin(ss->in, &m);
+        /* "In force today" follows the clock on long-lived connections. */
+        svc_set_today(ss->s, today_local());
         bool ok = ops[i].fn(ss, &m, ss->in);
         ld_arena_reset(&ss->arena);
         return ok && !ss->closing;

@@ -220,8 +220,9 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
     return TN_OK;
 }
 
-tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
-                                 const char *password, tn_err *e)
+/* Resolve, authorise and store hash ("" clears) with one audit event. */
+static tn_code put_password(svc *s, const svc_actor *a, const char *selector, const char *hash,
+                            tn_err *e)
 {
     account acct;
     tn_code rc;
@@ -245,26 +246,52 @@ tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selecto
     }
     if (rc != TN_OK)
         return rc;
-    const char *username = acct.username;
     if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, acct.person_id, "account.password", e)) !=
         TN_OK)
         return rc;
-    char hash[SEC_PWHASH_BUFSZ] = "";
-    if (password && *password) {
-        if (strlen(password) > 1024)
-            return tn_err_set(e, TN_EINVAL, "password", "is longer than 1024 bytes");
-        if ((rc = sec_password_hash(password, 0, 0, hash, e)) != TN_OK)
-            return rc;
-    }
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     svc_changes ch;
     svc_changes_init(&ch);
-    rc = store_account_set_password(s->st, username, hash, audit_now_us(), e);
+    rc = store_account_set_password(s->st, acct.username, hash, audit_now_us(), e);
     if (rc == TN_OK) {
         svc_changes_add_secret(&ch, "password", false, hash[0] != '\0');
         rc = svc_changes_write(s, a, "account.password", acct.person_id, &ch, e);
     }
     svc_changes_free(&ch);
     return svc_tx_end(s, rc, e);
+}
+
+tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
+                                 const char *password, tn_err *e)
+{
+    char hash[SEC_PWHASH_BUFSZ] = "";
+    if (password && *password) {
+        if (strlen(password) > 1024)
+            return tn_err_set(e, TN_EINVAL, "password", "is longer than 1024 bytes");
+        tn_code rc = sec_password_hash(password, 0, 0, hash, e);
+        if (rc != TN_OK)
+            return rc;
+    }
+    return put_password(s, a, selector, hash, e);
+}
+
+tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
+                                      const char *hash, tn_err *e)
+{
+    static const char *const forms[] = {"$argon2id$", "{SSHA}", "{SSHA256}", "{SSHA512}"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        known = known || strncmp(hash, forms[i], strlen(forms[i])) == 0;
+    size_t len = strlen(hash);
+    if (!known)
+        return tn_err_set(e, TN_EINVAL, "password_hash",
+                          "must be $argon2id$…, {SSHA}, {SSHA256} or {SSHA512}");
+    if (len >= STORE_PWHASH_MAX)
+        return tn_err_set(e, TN_EINVAL, "password_hash", "is longer than %d bytes",
+                          STORE_PWHASH_MAX - 1);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)hash[i] <= ' ' || (unsigned char)hash[i] >= 0x7f)
+            return tn_err_set(e, TN_EINVAL, "password_hash", "contains a space or control byte");
+    return put_password(s, a, selector, hash, e);
 }

@@ -67,4 +67,10 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
 tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
                                  const char *password, tn_err *e);
 
+/* Store a password hash made elsewhere (a directory migration): argon2id
+ * ("$argon2id$…") or {SSHA}, {SSHA256}, {SSHA512}; anything else is
+ * TN_EINVAL. selector and audit as svc_account_set_password. */
+tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
+                                      const char *hash, tn_err *e);
+
 #endif

@@ -528,3 +528,23 @@ def test_pipelined_requests_in_one_write(srv):
     assert got.count(b"\x0a\x01\x00") == 4
     assert got.count(dn("teppo").encode()) == 2
     assert b"dn:" + dn("maija").encode() in got
+
+
+def test_migrated_user_hash(tunnus):
+    registry(tunnus)
+    salt = b"\x01\x02\x03\x04"
+    h = "{SSHA}" + base64.b64encode(hashlib.sha1(b"pw-olli" + salt).digest() + salt).decode()
+    tunnus.run("account", "passwd", "--hash", "olli", input=h + "\n")
+    assert tunnus.sql("SELECT password_hash FROM account WHERE username = 'olli'")[0][0] == h
+    p = tunnus.run("account", "passwd", "--hash", "olli", input="{MD5}abc\n", check=False)
+    assert p.returncode == 3 and "password_hash" in p.stderr
+    s = Server(tunnus)
+    try:
+        p = subprocess.run(["ldapwhoami", "-x", "-H", s.url, "-D", dn("olli"), "-w", "pw-olli"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0
+        p = subprocess.run(["ldapwhoami", "-x", "-H", s.url, "-D", dn("olli"), "-w", "pw-olle"],
+                           capture_output=True, text=True)
+        assert p.returncode == 49
+    finally:
+        s.stop()
