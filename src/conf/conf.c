@@ -28,6 +28,8 @@ void conf_defaults(conf *c)
     c->ldap_time_limit = 60;
     c->ldap_scan_limit = 1000000;
     c->ldap_read_audit = true;
+    c->ldap_cache_kib = 1024;
+    c->ldap_mmap_mib = 0;
     c->ldap_bind_max_failures = 5;
     c->ldap_bind_lockout = 900;
 }
@@ -79,7 +81,7 @@ static int find_line(struct parse_state *st, const char *key)
 enum {
     K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
-    K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW
+    K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP
 };
 
 /* The numeric [ldap] keys: where each goes and its range. */
@@ -98,6 +100,8 @@ static const struct {
     {K_L_SCAN, offsetof(conf, ldap_scan_limit), 1, 100000000},
     {K_L_BIND_MAX, offsetof(conf, ldap_bind_max_failures), 0, 1000},
     {K_L_LOCKOUT, offsetof(conf, ldap_bind_lockout), 1, 31u * 86400},
+    {K_L_CACHE, offsetof(conf, ldap_cache_kib), 64, 1u << 22},
+    {K_L_MMAP, offsetof(conf, ldap_mmap_mib), 0, 1u << 20},
 };
 
 static bool parse_bool(const char *v, bool *out)
@@ -163,6 +167,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "bind_lockout", K_L_LOCKOUT},
         {"ldap", "service_dn", K_L_SVC_DN},
         {"ldap", "service_password_hash", K_L_SVC_PW},
+        {"ldap", "cache_kib", K_L_CACHE},
+        {"ldap", "mmap_mib", K_L_MMAP},
     };
     int id = -1;
     bool section_known = false;

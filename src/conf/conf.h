@@ -25,6 +25,8 @@
  *   scan_limit = 1000000                ; accounts a non-indexed filter may examine
  *   anonymous_search = false
  *   read_audit = true                   ; false only for benchmarks
+ *   cache_kib = 1024                    ; SQLite page cache per connection
+ *   mmap_mib = 0                        ; memory-map up to this much of the registry per connection
  *   bind_max_failures = 5               ; 0 = never lock
  *   bind_lockout = 900                  ; seconds
  *   service_dn = cn=app,dc=example,dc=fi ; an application's bind DN
@@ -67,6 +69,8 @@ typedef struct conf {
     unsigned ldap_scan_limit;
     bool ldap_anonymous_search;
     bool ldap_read_audit;
+    unsigned ldap_cache_kib;
+    unsigned ldap_mmap_mib;
     unsigned ldap_bind_max_failures;
     unsigned ldap_bind_lockout;
     char ldap_service_dn[CONF_DN_MAX];

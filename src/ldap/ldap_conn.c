@@ -61,6 +61,11 @@ static svc *pool_get(ld_server *srv, tn_err *e)
         if (svc_open(srv->cfg, &s, e) != TN_OK)
             return NULL;
         svc_set_read_audit(s, srv->cfg->ldap_read_audit);
+        if (svc_dir_tune(s, srv->cfg->ldap_cache_kib, (int64_t)srv->cfg->ldap_mmap_mib << 20, e) !=
+            TN_OK) {
+            svc_close(s);
+            return NULL;
+        }
     }
     svc_set_today(s, today_local());
     return s;
@@ -449,6 +454,15 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     for (unsigned i = 0; i < c->ldap_max_connections; i++)
         srv->fds[i] = -1;
     svc_set_read_audit(first, c->ldap_read_audit);
+    if (svc_dir_tune(first, c->ldap_cache_kib, (int64_t)c->ldap_mmap_mib << 20, e) != TN_OK) {
+        svc_close(first);
+        close(lfd);
+        close(sfd);
+        free(srv->pool);
+        free(srv->fds);
+        free(srv);
+        return e->code;
+    }
     srv->pool[srv->npool++] = first;
     fprintf(srv->log, "tunnus serve: ldap listening on %s base %s\n", bound, c->ldap_base);
     fflush(srv->log);

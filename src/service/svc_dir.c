@@ -30,6 +30,11 @@ static void ldap_actor(svc_actor *a, svc_actor_kind kind, const char *id, const 
     tn_strlcpy(a->request_id, rid, sizeof a->request_id);
 }
 
+tn_code svc_dir_tune(svc *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e)
+{
+    return store_tune(s->st, cache_kib, mmap_bytes, e);
+}
+
 void svc_dir_actor_anonymous(svc_actor *a, const char *source)
 {
     ldap_actor(a, SVC_ACTOR_CLIENT, SVC_DIR_ANONYMOUS, source);

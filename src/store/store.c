@@ -467,3 +467,8 @@ tn_code store_account_set_password(store *s, const char *username, const char *h
 {
     return s->ops->account_set_password(s->priv, username, hash, updated_at, e);
 }
+
+tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e)
+{
+    return s->ops->tune(s->priv, cache_kib, mmap_bytes, e);
+}

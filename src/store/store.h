@@ -366,5 +366,10 @@ tn_code store_dir_bind_reset(store *s, int64_t account_id, tn_err *e);
 /* Set (hash "" or NULL: clear) an account's password hash. */
 tn_code store_account_set_password(store *s, const char *username, const char *hash,
                                    int64_t updated_at, tn_err *e);
+/* Memory use of this connection for a long-running server with many
+ * connections: a page cache of cache_kib each, and reads through a shared
+ * memory map of up to mmap_bytes (0: none), whose pages all connections of
+ * the process share. */
+tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
 #endif

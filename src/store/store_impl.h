@@ -132,6 +132,7 @@ typedef struct store_ops {
     tn_code (*dir_bind_reset)(void *priv, int64_t account_id, tn_err *e);
     tn_code (*account_set_password)(void *priv, const char *username, const char *hash,
                                     int64_t updated_at, tn_err *e);
+    tn_code (*tune)(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 } store_ops;
 
 
@@ -163,5 +164,6 @@ tn_code sq_dir_bind_fail(void *priv, int64_t account_id, int64_t now_us, int64_t
 tn_code sq_dir_bind_reset(void *priv, int64_t account_id, tn_err *e);
 tn_code sq_account_set_password(void *priv, const char *username, const char *hash,
                                 int64_t updated_at, tn_err *e);
+tn_code sq_tune(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
 #endif

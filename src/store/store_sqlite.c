@@ -2039,4 +2039,5 @@ const store_ops store_sqlite_ops = {
     .dir_bind_fail = sq_dir_bind_fail,
     .dir_bind_reset = sq_dir_bind_reset,
     .account_set_password = sq_account_set_password,
+    .tune = sq_tune,
 };

@@ -1,5 +1,6 @@
 /* SQLite backend: the LDAP directory's reads (one joined row per account),
  * passwords and the failed-bind counters. */
+#include <stdio.h>
 #include <string.h>
 
 #include "store_sqlite_int.h"
@@ -235,4 +236,17 @@ tn_code sq_account_set_password(void *priv, const char *username, const char *ha
 out:
     sq_done(st, own);
     return code;
+}
+
+tn_code sq_tune(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e)
+{
+    sq *q = priv;
+    if (cache_kib < 64 || mmap_bytes < 0)
+        return tn_err_set(e, TN_EINVAL, NULL, "cache of at least 64 KiB and a mmap size >= 0");
+    /* PRAGMA takes no parameters; both values are integers checked above. */
+    char sql[96];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%lld; PRAGMA mmap_size = %lld;",
+             (long long)cache_kib, (long long)mmap_bytes);
+    int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? TN_OK : sq_fail(q, rc, e);
 }
