@@ -17,7 +17,7 @@ static const char usage_text[] =
     "  status                            registry path, schema version\n"
     "  person add|show|list|update|national-id\n"
     "  affiliation add|end\n"
-    "  account create|show\n"
+    "  account create|show|passwd\n"
     "  orgunit add|list\n"
     "  audit verify|subject|export|verify-export|prune|index|checkpoint\n"
     "  person hold SELECTOR --days N --reason TEXT\n"
@@ -25,6 +25,7 @@ static const char usage_text[] =
     "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
     "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
+    "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -274,6 +275,7 @@ int cli_main(int argc, char **argv)
         {"import", cli_cmd_import},
         {"report", cli_cmd_report},
         {"source", cli_cmd_source},
+        {"serve", cli_cmd_serve},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

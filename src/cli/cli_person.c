@@ -338,7 +338,9 @@ int cli_cmd_account(cli_args *a, int argc, char **argv)
 {
     static const cli_optspec create_opts[] = {{"username", true}, {NULL, false}};
     if (argc < 1)
-        return cli_usage(a, "usage: tunnus account create|show ...");
+        return cli_usage(a, "usage: tunnus account create|show|passwd ...");
+    if (strcmp(argv[0], "passwd") == 0)
+        return cli_account_passwd(a, argc - 1, argv + 1);
     bool create = strcmp(argv[0], "create") == 0;
     if (!create && strcmp(argv[0], "show") != 0)
         return cli_usage(a, "unknown account command %s", argv[0]);

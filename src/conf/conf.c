@@ -1,6 +1,7 @@
 #include "conf.h"
 
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,21 @@ void conf_defaults(conf *c)
     tn_strlcpy(c->username_pattern, USERNAME_DEFAULT_PATTERN, sizeof c->username_pattern);
     c->username_max = USERNAME_DEFAULT_MAX;
     tn_strlcpy(c->email_pattern, "{preferred}.{family}", sizeof c->email_pattern);
+    tn_strlcpy(c->ldap_listen, "127.0.0.1", sizeof c->ldap_listen);
+    c->ldap_port = 3389;
+    tn_strlcpy(c->ldap_base, "dc=example,dc=fi", sizeof c->ldap_base);
+    c->ldap_max_pdu = 262144;
+    c->ldap_max_connections = 256;
+    c->ldap_idle_timeout = 300;
+    c->ldap_filter_depth = 32;
+    c->ldap_size_limit = 1000;
+    c->ldap_time_limit = 60;
+    c->ldap_scan_limit = 1000000;
+    c->ldap_read_audit = true;
+    c->ldap_cache_kib = 1024;
+    c->ldap_mmap_mib = 0;
+    c->ldap_bind_max_failures = 5;
+    c->ldap_bind_lockout = 900;
 }
 
 struct parse_state {
@@ -62,7 +78,44 @@ static int find_line(struct parse_state *st, const char *key)
     return st->line;
 }
 
-enum { K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN };
+enum {
+    K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
+    K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
+    K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP
+};
+
+/* The numeric [ldap] keys: where each goes and its range. */
+static const struct {
+    int id;
+    size_t off;
+    unsigned lo, hi;
+} ldap_nums[] = {
+    {K_L_PORT, offsetof(conf, ldap_port), 0, 65535},
+    {K_L_MAX_PDU, offsetof(conf, ldap_max_pdu), 1024, 64u << 20},
+    {K_L_MAX_CONN, offsetof(conf, ldap_max_connections), 1, 65536},
+    {K_L_IDLE, offsetof(conf, ldap_idle_timeout), 1, 86400},
+    {K_L_DEPTH, offsetof(conf, ldap_filter_depth), 1, 256},
+    {K_L_SIZE, offsetof(conf, ldap_size_limit), 1, 10000000},
+    {K_L_TIME, offsetof(conf, ldap_time_limit), 1, 86400},
+    {K_L_SCAN, offsetof(conf, ldap_scan_limit), 1, 100000000},
+    {K_L_BIND_MAX, offsetof(conf, ldap_bind_max_failures), 0, 1000},
+    {K_L_LOCKOUT, offsetof(conf, ldap_bind_lockout), 1, 31u * 86400},
+    {K_L_CACHE, offsetof(conf, ldap_cache_kib), 64, 1u << 22},
+    {K_L_MMAP, offsetof(conf, ldap_mmap_mib), 0, 1u << 20},
+};
+
+static bool parse_bool(const char *v, bool *out)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "on") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
 
 static int fail(struct parse_state *st, int line, const char *key, const char *msg)
 {
@@ -98,6 +151,24 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"naming", "username_max", K_UMAX},
         {"naming", "email_pattern", K_EPATTERN},
         {"naming", "email_domain", K_EDOMAIN},
+        {"ldap", "listen", K_L_LISTEN},
+        {"ldap", "port", K_L_PORT},
+        {"ldap", "base", K_L_BASE},
+        {"ldap", "max_pdu", K_L_MAX_PDU},
+        {"ldap", "max_connections", K_L_MAX_CONN},
+        {"ldap", "idle_timeout", K_L_IDLE},
+        {"ldap", "filter_depth", K_L_DEPTH},
+        {"ldap", "size_limit", K_L_SIZE},
+        {"ldap", "time_limit", K_L_TIME},
+        {"ldap", "scan_limit", K_L_SCAN},
+        {"ldap", "anonymous_search", K_L_ANON},
+        {"ldap", "read_audit", K_L_RAUDIT},
+        {"ldap", "bind_max_failures", K_L_BIND_MAX},
+        {"ldap", "bind_lockout", K_L_LOCKOUT},
+        {"ldap", "service_dn", K_L_SVC_DN},
+        {"ldap", "service_password_hash", K_L_SVC_PW},
+        {"ldap", "cache_kib", K_L_CACHE},
+        {"ldap", "mmap_mib", K_L_MMAP},
     };
     int id = -1;
     bool section_known = false;
@@ -140,6 +211,41 @@ static int on_key(void *user, const char *section, const char *key, const char *
         c->username_max = (unsigned)v;
         return 1;
     }
+    case K_L_LISTEN:
+        if (!*value)
+            return fail(st, line, key, "must not be empty");
+        return set_str(st, line, key, c->ldap_listen, sizeof c->ldap_listen, value);
+    case K_L_BASE:
+        if (!*value)
+            return fail(st, line, key, "must not be empty");
+        return set_str(st, line, key, c->ldap_base, sizeof c->ldap_base, value);
+    case K_L_SVC_DN:
+        return set_str(st, line, key, c->ldap_service_dn, sizeof c->ldap_service_dn, value);
+    case K_L_SVC_PW:
+        return set_str(st, line, key, c->ldap_service_password_hash,
+                       sizeof c->ldap_service_password_hash, value);
+    case K_L_ANON:
+    case K_L_RAUDIT:
+        if (!parse_bool(value, id == K_L_ANON ? &c->ldap_anonymous_search : &c->ldap_read_audit))
+            return fail(st, line, key, "must be true or false");
+        return 1;
+    default:
+        for (size_t i = 0; i < sizeof ldap_nums / sizeof ldap_nums[0]; i++) {
+            if (ldap_nums[i].id != id)
+                continue;
+            int64_t v;
+            if (!tn_parse_i64(value, &v) || v < ldap_nums[i].lo || v > ldap_nums[i].hi) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "must be a whole number from %u to %u", ldap_nums[i].lo,
+                         ldap_nums[i].hi);
+                return fail(st, line, key, msg);
+            }
+            *(unsigned *)((char *)c + ldap_nums[i].off) = (unsigned)v;
+            return 1;
+        }
+        break;
+    }
+    switch (id) {
     default:
         return fail(st, line, key, "unknown key");
     }

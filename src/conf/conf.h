@@ -12,6 +12,26 @@
  *   email_pattern = {preferred}.{family}
  *   email_domain = example.fi           ; empty: accounts get no address
  *
+ *   [ldap]                              ; `tunnus serve` (docs/ldap.md)
+ *   listen = 127.0.0.1
+ *   port = 3389
+ *   base = dc=example,dc=fi
+ *   max_pdu = 262144                    ; bytes; a larger request closes the connection
+ *   max_connections = 256
+ *   idle_timeout = 300                  ; seconds
+ *   filter_depth = 32
+ *   size_limit = 1000                   ; entries per search, at most
+ *   time_limit = 60                     ; seconds per search, at most
+ *   scan_limit = 1000000                ; accounts a non-indexed filter may examine
+ *   anonymous_search = false
+ *   read_audit = true                   ; false only for benchmarks
+ *   cache_kib = 1024                    ; SQLite page cache per connection
+ *   mmap_mib = 0                        ; memory-map up to this much of the registry per connection
+ *   bind_max_failures = 5               ; 0 = never lock
+ *   bind_lockout = 900                  ; seconds
+ *   service_dn = cn=app,dc=example,dc=fi ; an application's bind DN
+ *   service_password_hash = $argon2id$… ; or {SSHA}/{SSHA512}
+ *
  * Unknown sections or keys, malformed values and duplicate keys are errors
  * that name the file, the line and the key, so a typo never silently falls
  * back to a default. */
@@ -26,6 +46,8 @@
 #define CONF_PATH_MAX 4096
 #define CONF_PATTERN_MAX 128
 #define CONF_DOMAIN_MAX 254
+#define CONF_DN_MAX 256
+#define CONF_HASH_MAX 256
 
 typedef struct conf {
     char db[CONF_PATH_MAX];
@@ -34,6 +56,25 @@ typedef struct conf {
     unsigned username_max;
     char email_pattern[CONF_PATTERN_MAX];
     char email_domain[CONF_DOMAIN_MAX];
+    /* [ldap] */
+    char ldap_listen[64];
+    unsigned ldap_port;
+    char ldap_base[CONF_DN_MAX];
+    unsigned ldap_max_pdu;
+    unsigned ldap_max_connections;
+    unsigned ldap_idle_timeout;
+    unsigned ldap_filter_depth;
+    unsigned ldap_size_limit;
+    unsigned ldap_time_limit;
+    unsigned ldap_scan_limit;
+    bool ldap_anonymous_search;
+    bool ldap_read_audit;
+    unsigned ldap_cache_kib;
+    unsigned ldap_mmap_mib;
+    unsigned ldap_bind_max_failures;
+    unsigned ldap_bind_lockout;
+    char ldap_service_dn[CONF_DN_MAX];
+    char ldap_service_password_hash[CONF_HASH_MAX];
 } conf;
 
 void conf_defaults(conf *c);

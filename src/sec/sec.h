@@ -61,6 +61,10 @@ void sec_random(void *buf, size_t n);
 tn_code sec_password_hash(const char *password, unsigned long long opslimit, size_t memlimit,
                           char out[SEC_PWHASH_BUFSZ], tn_err *e);
 bool sec_password_verify(const char *stored, const char *password);
+/* Verify against any stored form tunnus accepts: argon2id, or a salted
+ * SHA hash migrated from another directory ({SSHA}, {SSHA256},
+ * {SSHA512}; sec_pwlegacy.c). Unknown forms never match. */
+bool sec_password_check(const char *stored, const char *password);
 
 /* Ed25519 detached signature over msg. */
 void sec_sign(const sec_keys *k, const void *msg, size_t len, unsigned char sig[64]);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "svc_dir.h"
 #include "svc_internal.h"
 #include "tn_mem.h"
 #include "tn_str.h"
@@ -256,9 +257,12 @@ tn_code svc_tx_end(svc *s, tn_code rc, tn_err *e)
 /* The rules of this release: administrators and internal jobs may do
  * everything; a person may read their own data and edit their own contact
  * attributes (REG-5); API clients get nothing until scoped roles exist.
+ * The directory (DIR-1) is readable by every bound person and the
+ * configured LDAP application account; by anonymous LDAP sessions only
+ * when [ldap] anonymous_search is on.
  * Everything that decides access lives here, so the access-matrix test has
  * one function to cover. */
-static bool allowed(const svc_actor *a, svc_op op, const char *subject_id)
+static bool allowed(const conf *c, const svc_actor *a, svc_op op, const char *subject_id)
 {
     /* The self view exists only for a person acting as themselves; others
      * use the subject report with a selector. */
@@ -270,10 +274,15 @@ static bool allowed(const svc_actor *a, svc_op op, const char *subject_id)
     case SVC_ACTOR_SYSTEM:
         return true;
     case SVC_ACTOR_PERSON:
+        if (op == SVC_OP_DIR_READ)
+            return true;
         if (!subject_id || strcmp(subject_id, a->id) != 0)
             return false;
         return op == SVC_OP_PERSON_READ || op == SVC_OP_PERSON_SELF_EDIT;
     case SVC_ACTOR_CLIENT:
+        if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP)
+            return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || c->ldap_anonymous_search;
+        break;
     case SVC_ACTOR_MAX:
         break;
     }
@@ -283,7 +292,7 @@ static bool allowed(const svc_actor *a, svc_op op, const char *subject_id)
 tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
                       const char *action, tn_err *e)
 {
-    if (allowed(a, op, subject_id))
+    if (allowed(&s->cfg, a, op, subject_id))
         return TN_OK;
     store_audit_row r;
     svc_audit_row(&r, a, action, subject_id, "", "denied");

@@ -503,3 +503,45 @@ tn_code store_source_list(store *s, store_source_cb cb, void *ctx, tn_err *e)
 {
     return s->ops->source_list(s->priv, cb, ctx, e);
 }
+
+/* ---- LDAP directory ---------------------------------------------------- */
+
+tn_code store_dir_get(store *s, const char *username, tn_date today, store_dir_row *out,
+                      tn_err *e)
+{
+    return s->ops->dir_get(s->priv, username, today, out, e);
+}
+
+tn_code store_dir_scan(store *s, tn_date today, int64_t after_account_id, int64_t limit,
+                       store_dir_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->dir_scan(s->priv, today, after_account_id, limit, cb, ctx, e);
+}
+
+tn_code store_dir_auth_get(store *s, const char *username, store_dir_auth *out, tn_err *e)
+{
+    return s->ops->dir_auth_get(s->priv, username, out, e);
+}
+
+tn_code store_dir_bind_fail(store *s, int64_t account_id, int64_t now_us, int64_t max_failures,
+                            int64_t lock_until_us, int64_t *failures, tn_err *e)
+{
+    return s->ops->dir_bind_fail(s->priv, account_id, now_us, max_failures, lock_until_us,
+                                 failures, e);
+}
+
+tn_code store_dir_bind_reset(store *s, int64_t account_id, tn_err *e)
+{
+    return s->ops->dir_bind_reset(s->priv, account_id, e);
+}
+
+tn_code store_account_set_password(store *s, const char *username, const char *hash,
+                                   int64_t updated_at, tn_err *e)
+{
+    return s->ops->account_set_password(s->priv, username, hash, updated_at, e);
+}
+
+tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e)
+{
+    return s->ops->tune(s->priv, cache_kib, mmap_bytes, e);
+}

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dir_entry.h"
 #include "model.h"
 #include "tn_err.h"
 
@@ -431,5 +432,45 @@ tn_code store_source_put(store *s, const store_source *src, store_source *old, b
                          tn_err *e);
 /* Ordered by name. */
 tn_code store_source_list(store *s, store_source_cb cb, void *ctx, tn_err *e);
+
+/* ---- LDAP directory (store_sqlite_dir.c) ------------------------------ */
+
+#define STORE_PWHASH_MAX 256
+
+/* One account with what the directory shows of it (dir_entry.h). */
+typedef dir_entry store_dir_row;
+
+/* The account with this username (any state). TN_ENOTFOUND if none. */
+tn_code store_dir_get(store *s, const char *username, tn_date today, store_dir_row *out,
+                      tn_err *e);
+typedef int (*store_dir_cb)(const store_dir_row *r, void *ctx);
+/* Accounts with id > after_account_id in id order, at most limit (0 = all). */
+tn_code store_dir_scan(store *s, tn_date today, int64_t after_account_id, int64_t limit,
+                       store_dir_cb cb, void *ctx, tn_err *e);
+
+/* What a simple bind needs to know about an account. */
+typedef struct store_dir_auth {
+    int64_t account_id;
+    account_state state;
+    char person_id[UUID_BUFSZ];      /* the owner */
+    char password_hash[STORE_PWHASH_MAX]; /* "" = none set */
+    int64_t failures;                /* consecutive failed binds */
+    int64_t locked_until;            /* µs UTC; 0 = not locked */
+} store_dir_auth;
+
+tn_code store_dir_auth_get(store *s, const char *username, store_dir_auth *out, tn_err *e);
+/* Count a failed bind (in a transaction); when the count reaches
+ * max_failures (> 0) the account is locked until lock_until_us. */
+tn_code store_dir_bind_fail(store *s, int64_t account_id, int64_t now_us, int64_t max_failures,
+                            int64_t lock_until_us, int64_t *failures, tn_err *e);
+tn_code store_dir_bind_reset(store *s, int64_t account_id, tn_err *e);
+/* Set (hash "" or NULL: clear) an account's password hash. */
+tn_code store_account_set_password(store *s, const char *username, const char *hash,
+                                   int64_t updated_at, tn_err *e);
+/* Memory use of this connection for a long-running server with many
+ * connections: a page cache of cache_kib each, and reads through a shared
+ * memory map of up to mmap_bytes (0: none), whose pages all connections of
+ * the process share. */
+tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
 #endif

@@ -141,6 +141,19 @@ typedef struct store_ops {
     tn_code (*source_put)(void *priv, const store_source *src, store_source *old, bool *had,
                           tn_err *e);
     tn_code (*source_list)(void *priv, store_source_cb cb, void *ctx, tn_err *e);
+    /* LDAP directory (store_sqlite_dir.c) */
+    tn_code (*dir_get)(void *priv, const char *username, tn_date today, store_dir_row *out,
+                       tn_err *e);
+    tn_code (*dir_scan)(void *priv, tn_date today, int64_t after_account_id, int64_t limit,
+                        store_dir_cb cb, void *ctx, tn_err *e);
+    tn_code (*dir_auth_get)(void *priv, const char *username, store_dir_auth *out, tn_err *e);
+    tn_code (*dir_bind_fail)(void *priv, int64_t account_id, int64_t now_us,
+                             int64_t max_failures, int64_t lock_until_us, int64_t *failures,
+                             tn_err *e);
+    tn_code (*dir_bind_reset)(void *priv, int64_t account_id, tn_err *e);
+    tn_code (*account_set_password)(void *priv, const char *username, const char *hash,
+                                    int64_t updated_at, tn_err *e);
+    tn_code (*tune)(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 } store_ops;
 
 
@@ -187,5 +200,17 @@ tn_code sq_aff_list_by_source_key(void *priv, const char *source, const char *ke
 tn_code sq_source_put(void *priv, const store_source *src, store_source *old, bool *had,
                       tn_err *e);
 tn_code sq_source_list(void *priv, store_source_cb cb, void *ctx, tn_err *e);
+/* store_sqlite_dir.c */
+tn_code sq_dir_get(void *priv, const char *username, tn_date today, store_dir_row *out,
+                   tn_err *e);
+tn_code sq_dir_scan(void *priv, tn_date today, int64_t after_account_id, int64_t limit,
+                    store_dir_cb cb, void *ctx, tn_err *e);
+tn_code sq_dir_auth_get(void *priv, const char *username, store_dir_auth *out, tn_err *e);
+tn_code sq_dir_bind_fail(void *priv, int64_t account_id, int64_t now_us, int64_t max_failures,
+                         int64_t lock_until_us, int64_t *failures, tn_err *e);
+tn_code sq_dir_bind_reset(void *priv, int64_t account_id, tn_err *e);
+tn_code sq_account_set_password(void *priv, const char *username, const char *hash,
+                                int64_t updated_at, tn_err *e);
+tn_code sq_tune(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
 #endif

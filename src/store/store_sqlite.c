@@ -1960,4 +1960,11 @@ const store_ops store_sqlite_ops = {
     .aff_list_by_source_key = sq_aff_list_by_source_key,
     .source_put = sq_source_put,
     .source_list = sq_source_list,
+    .dir_get = sq_dir_get,
+    .dir_scan = sq_dir_scan,
+    .dir_auth_get = sq_dir_auth_get,
+    .dir_bind_fail = sq_dir_bind_fail,
+    .dir_bind_reset = sq_dir_bind_reset,
+    .account_set_password = sq_account_set_password,
+    .tune = sq_tune,
 };

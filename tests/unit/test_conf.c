@@ -42,6 +42,33 @@ static void defaults(void **state)
     assert_string_equal(c.email_domain, "");
 }
 
+static void ldap_keys(void **state)
+{
+    (void)state;
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    assert_int_equal(c.ldap_port, 3389);
+    assert_false(c.ldap_anonymous_search);
+    assert_true(c.ldap_read_audit);
+    assert_int_equal(conf_load_string(&c,
+                                      "[ldap]\nlisten = ::1\nport = 0\nbase = o=Koulu,c=FI\n"
+                                      "max_pdu = 4096\nanonymous_search = yes\nread_audit = off\n"
+                                      "bind_max_failures = 0\nservice_dn = cn=app,o=Koulu,c=FI\n"
+                                      "service_password_hash = {SSHA}abc\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_string_equal(c.ldap_listen, "::1");
+    assert_int_equal(c.ldap_port, 0);
+    assert_string_equal(c.ldap_base, "o=Koulu,c=FI");
+    assert_int_equal(c.ldap_max_pdu, 4096);
+    assert_true(c.ldap_anonymous_search);
+    assert_false(c.ldap_read_audit);
+    assert_int_equal(c.ldap_bind_max_failures, 0);
+    assert_string_equal(c.ldap_service_password_hash, "{SSHA}abc");
+    assert_int_equal(c.ldap_filter_depth, 32); /* untouched default */
+}
+
 static void expect_error(const char *text, const char *field, const char *fragment)
 {
     conf c;
@@ -70,6 +97,12 @@ static void errors(void **state)
     expect_error("[naming]\nemail_domain = not a domain\n", "email_domain", "mail domain");
     expect_error("[registry\n", NULL, "line 1: malformed line");
     expect_error("top = 1\n", "top", "unknown section");
+    expect_error("[ldap]\nport = 70000\n", "port", "from 0 to 65535");
+    expect_error("[ldap]\nmax_pdu = 10\n", "max_pdu", "whole number from 1024");
+    expect_error("[ldap]\nanonymous_search = maybe\n", "anonymous_search", "true or false");
+    expect_error("[ldap]\nbase =\n", "base", "must not be empty");
+    expect_error("[ldap]\nport = 1\nport = 2\n", "port", "key given twice");
+    expect_error("[ldap]\nbogus = 1\n", "bogus", "unknown key");
 }
 
 int main(void)
@@ -77,6 +110,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_ok),
         cmocka_unit_test(defaults),
+        cmocka_unit_test(ldap_keys),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,80 @@
+/* svc_dir — the directory use cases behind the LDAP front end: who may
+ * bind, who may look whom up, and the audit of both.
+ *
+ * The front end parses the protocol and evaluates its filter against a
+ * dir_entry; the service decides which accounts exist for the directory
+ * (those the lifecycle lets log in: active and grace), whether the actor
+ * may read them, and records every entry shown and every failed bind. */
+#ifndef SVC_DIR_H
+#define SVC_DIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dir_entry.h"
+#include "service.h"
+
+/* Actor ids of the LDAP clients that are not persons. */
+#define SVC_DIR_ANONYMOUS "ldap:anonymous"
+#define SVC_DIR_SERVICE "ldap:service"
+
+/* Memory use of this handle in a server with one handle per connection
+ * (store_tune): a small private page cache, reads through a shared map. */
+tn_code svc_dir_tune(svc *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
+
+/* The actor for an unauthenticated LDAP session from source. */
+void svc_dir_actor_anonymous(svc_actor *a, const char *source);
+
+/* Simple bind as an account: on success *out is the person acting on their
+ * own behalf over LDAP. Every failure is TN_EDENIED with one message
+ * ("invalid credentials") whatever the reason (unknown, closed, locked,
+ * wrong password), is audited with the reason, and counts towards the
+ * account's lockout. A success is audited as a read (flush before
+ * answering) and clears the count. */
+tn_code svc_dir_bind(svc *s, const char *source, const char *username, const char *password,
+                     svc_actor *out, tn_err *e);
+/* Simple bind as the configured application account ([ldap] service_dn and
+ * service_password_hash). *out is an LDAP client. */
+tn_code svc_dir_bind_client(svc *s, const char *source, const char *password, svc_actor *out,
+                            tn_err *e);
+
+/* Whether the actor may search the directory at all (TN_EDENIED, audited,
+ * if not): anonymous sessions only when [ldap] anonymous_search is on. */
+tn_code svc_dir_may_search(svc *s, const svc_actor *a, tn_err *e);
+
+/* One visible entry by uid. TN_ENOTFOUND when there is none or it is not
+ * visible. attrs names what the caller will show (for the audit event). */
+tn_code svc_dir_get(svc *s, const svc_actor *a, const char *uid, const char *attrs,
+                    dir_entry *out, tn_err *e);
+
+/* Returns true if the entry matches the caller's filter. */
+typedef bool (*svc_dir_match_fn)(const dir_entry *d, void *ctx);
+/* Called for each matching visible entry (audited as a read); non-zero
+ * stops the search, not an error. */
+typedef int (*svc_dir_cb)(const dir_entry *d, void *ctx);
+
+typedef struct svc_dir_query {
+    const char *uid;        /* non-NULL: only this uid (an index lookup) */
+    svc_dir_match_fn match; /* NULL: every entry matches */
+    void *match_ctx;
+    const char *attrs;      /* what the caller shows, for the audit event */
+} svc_dir_query;
+
+/* Search visible entries. Without uid the accounts are scanned, at most
+ * [ldap] scan_limit of them: *capped says the scan stopped there. */
+tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_dir_cb cb,
+                       void *ctx, bool *capped, tn_err *e);
+
+/* Set an account's password (argon2id) from the clear text; "" removes
+ * it. selector is a username or a person selector (their account).
+ * Audited as a change of the secret, never its value. */
+tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
+                                 const char *password, tn_err *e);
+
+/* Store a password hash made elsewhere (a directory migration): argon2id
+ * ("$argon2id$…") or {SSHA}, {SSHA256}, {SSHA512}; anything else is
+ * TN_EINVAL. selector and audit as svc_account_set_password. */
+tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
+                                      const char *hash, tn_err *e);
+
+#endif

@@ -1,0 +1,167 @@
+/* Unit tests: the directory use cases (svc_dir.c) over a real registry:
+ * who may search, which accounts are visible, binds, lockout and their
+ * audit, the uid-indexed path against the scan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service.h"
+#include "svc_dir.h"
+
+typedef struct fixture {
+    char dir[64];
+    conf c;
+    svc *s;
+    svc_actor admin;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/tunnus-dir-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    conf_defaults(&f->c);
+    snprintf(f->c.db, sizeof f->c.db, "%s/r.db", f->dir);
+    f->c.ldap_bind_max_failures = 2;
+    tn_err e;
+    if (conf_finish(&f->c, &e) != TN_OK || svc_init_registry(&f->c, &e) != TN_OK ||
+        svc_open(&f->c, &f->s, &e) != TN_OK)
+        return -1;
+    svc_actor_local(&f->admin, SVC_CH_CLI);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    svc_close(f->s);
+    char path[128];
+    const char *files[] = {"r.db", "r.db.key", "r.db-wal", "r.db-shm"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void enrol(fixture *f, const char *given, const char *uid)
+{
+    svc_enrol_input in = {.person = {.given_names = given, .family_name = "Laine",
+                                     .birth_date = "1990-01-01"},
+                          .account = true, .username = uid};
+    svc_enrolled out;
+    tn_err e;
+    if (svc_person_enrol(f->s, &f->admin, &in, &out, &e) != TN_OK)
+        fail_msg("enrol: %s", e.msg);
+}
+
+static int count_cb(const dir_entry *d, void *ctx)
+{
+    (void)d;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static void access_and_visibility(void **state)
+{
+    fixture *f = *state;
+    enrol(f, "Aino", "aino");
+    enrol(f, "Eino", "eino");
+    tn_err e;
+    svc_actor anon;
+    svc_dir_actor_anonymous(&anon, "127.0.0.1");
+    assert_int_equal(svc_dir_may_search(f->s, &anon, &e), TN_EDENIED);
+    svc_dir_query q = {NULL, NULL, NULL, "uid"};
+    int n = 0;
+    bool capped;
+    assert_int_equal(svc_dir_search(f->s, &anon, &q, count_cb, &n, &capped, &e), TN_EDENIED);
+
+    /* An API client is not an LDAP client: still nothing. */
+    svc_actor api = anon;
+    api.channel = SVC_CH_API;
+    snprintf(api.id, sizeof api.id, "some-app");
+    assert_int_equal(svc_dir_may_search(f->s, &api, &e), TN_EDENIED);
+
+    assert_int_equal(svc_account_set_password(f->s, &f->admin, "aino", "salasana", &e), TN_OK);
+    svc_actor me;
+    assert_int_equal(svc_dir_bind(f->s, "127.0.0.1", "aino", "salasana", &me, &e), TN_OK);
+    assert_int_equal(me.kind, SVC_ACTOR_PERSON);
+    assert_int_equal(svc_dir_search(f->s, &me, &q, count_cb, &n, &capped, &e), TN_OK);
+    assert_int_equal(n, 2);
+    assert_false(capped);
+    /* By uid: one lookup, and a uid that does not exist is no error. */
+    n = 0;
+    q.uid = "eino";
+    assert_int_equal(svc_dir_search(f->s, &me, &q, count_cb, &n, &capped, &e), TN_OK);
+    assert_int_equal(n, 1);
+    q.uid = "ghost";
+    assert_int_equal(svc_dir_search(f->s, &me, &q, count_cb, &n, &capped, &e), TN_OK);
+    assert_int_equal(n, 1);
+    dir_entry d;
+    assert_int_equal(svc_dir_get(f->s, &me, "eino", "cn", &d, &e), TN_OK);
+    assert_string_equal(d.username, "eino");
+    assert_true(d.uid_number >= 10000);
+
+    /* The scan cap. */
+    svc_close(f->s);
+    f->c.ldap_scan_limit = 1;
+    assert_int_equal(svc_open(&f->c, &f->s, &e), TN_OK);
+    n = 0;
+    q.uid = NULL;
+    assert_int_equal(svc_dir_search(f->s, &me, &q, count_cb, &n, &capped, &e), TN_OK);
+    assert_true(capped);
+    assert_int_equal(n, 1);
+
+    /* Anonymous search when configured. */
+    svc_close(f->s);
+    f->c.ldap_anonymous_search = true;
+    assert_int_equal(svc_open(&f->c, &f->s, &e), TN_OK);
+    assert_int_equal(svc_dir_may_search(f->s, &anon, &e), TN_OK);
+}
+
+static void binds_and_lockout(void **state)
+{
+    fixture *f = *state;
+    enrol(f, "Aino", "aino");
+    tn_err e;
+    svc_actor who;
+    /* No password yet: refused. */
+    assert_int_equal(svc_dir_bind(f->s, "x", "aino", "x", &who, &e), TN_EDENIED);
+    assert_int_equal(svc_account_set_password(f->s, &f->admin, "aino", "oikea", &e), TN_OK);
+    assert_int_equal(svc_dir_bind(f->s, "x", "aino", "oikea", &who, &e), TN_OK);
+    assert_int_equal(svc_dir_bind(f->s, "x", "aino", "väärä", &who, &e), TN_EDENIED);
+    assert_string_equal(e.msg, "invalid credentials");
+    assert_int_equal(svc_dir_bind(f->s, "x", "aino", "väärä", &who, &e), TN_EDENIED);
+    /* Two failures: locked, the right password fails too. */
+    assert_int_equal(svc_dir_bind(f->s, "x", "aino", "oikea", &who, &e), TN_EDENIED);
+    assert_int_equal(svc_dir_bind(f->s, "x", "nobody", "x", &who, &e), TN_EDENIED);
+    /* Hashes made elsewhere: only the known forms. */
+    assert_int_equal(svc_account_set_password_hash(f->s, &f->admin, "aino", "{MD5}x", &e),
+                     TN_EINVAL);
+    assert_int_equal(svc_account_set_password_hash(f->s, &f->admin, "aino", "{SSHA}a b", &e),
+                     TN_EINVAL);
+    /* A person may not set someone's password. */
+    svc_actor self = who;
+    self.kind = SVC_ACTOR_PERSON;
+    snprintf(self.id, sizeof self.id, "someone-else");
+    assert_int_equal(svc_account_set_password(f->s, &self, "aino", "x", &e), TN_EDENIED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(access_and_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(binds_and_lockout, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
