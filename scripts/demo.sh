@@ -20,6 +20,11 @@ username_pattern = {given}.{family}
 username_max = 20
 email_pattern = {preferred}.{family}
 email_domain = demo.tunnus.fi
+
+[ldap]
+listen = 127.0.0.1
+port = ${DEMO_LDAP_PORT:-3389}
+base = dc=demo,dc=tunnus,dc=fi
 CONF
 export TUNNUS_CONF="$DEMO/tunnus.conf"
 
@@ -61,8 +66,20 @@ echo
 echo "== the audit trail verifies (tunnus audit verify)"
 "$BIN" audit verify
 echo
+user=$("$BIN" --json person show "number:$first" | /usr/bin/python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["accounts"][0]["username"])')
+echo "demo-password" | "$BIN" account passwd "username:$user" >/dev/null
 echo "Try it yourself:"
 echo "  export TUNNUS_CONF=$DEMO/tunnus.conf"
 echo "  $BIN person list --kind pupil --limit 5"
 echo "  $BIN --json person show number:$first"
 echo "  $BIN lifecycle plan --as-of 2027-06-01"
+echo
+echo "The LDAP directory (docs/ldap.md): $user has the password demo-password."
+echo "  ldapsearch -x -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi \\"
+echo "      -w demo-password -b ou=people,dc=demo,dc=tunnus,dc=fi '(uid=$user)' cn mail eduPersonAffiliation"
+if [ "${DEMO_SERVE:-1}" = 1 ]; then
+    echo
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} (Ctrl-C stops it)"
+    exec "$BIN" serve
+fi

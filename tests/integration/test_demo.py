@@ -7,7 +7,7 @@ from conftest import BIN, ROOT
 
 
 def test_demo_script_builds_a_registry_and_shows_it(tmp_path):
-    env = dict(os.environ, DEMO_DIR=str(tmp_path / "demo"), DEMO_PERSONS="60")
+    env = dict(os.environ, DEMO_DIR=str(tmp_path / "demo"), DEMO_PERSONS="60", DEMO_SERVE="0")
     p = subprocess.run([str(ROOT / "scripts" / "demo.sh"), BIN], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -37,3 +37,33 @@ def test_demo_script_builds_a_registry_and_shows_it(tmp_path):
 def test_status_reports_schema_version(tunnus):
     st = tunnus.json("status")
     assert st["schema_version"] == st["schema_latest"] >= 1
+
+
+def test_demo_directory_answers_ldapsearch_as_the_readme_shows(tmp_path):
+    """After the demo, ldapsearch against `tunnus serve` finds the demo user
+    with the password the demo printed."""
+    import re
+    import shutil
+    import time
+    assert shutil.which("ldapsearch"), "ldap-utils is installed by scripts/deps.sh"
+    env = dict(os.environ, DEMO_DIR=str(tmp_path / "demo"), DEMO_PERSONS="60", DEMO_SERVE="0")
+    p = subprocess.run([str(ROOT / "scripts" / "demo.sh"), BIN], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    user = re.search(r"The LDAP directory \(docs/ldap.md\): (\S+) has the password", p.stdout).group(1)
+    conf = tmp_path / "demo" / "tunnus.conf"
+    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0"], cwd=ROOT,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        line = srv.stderr.readline()
+        port = re.search(r"listening on [0-9.]+:(\d+)", line).group(1)
+        base = "dc=demo,dc=tunnus,dc=fi"
+        out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", f"ldap://127.0.0.1:{port}",
+                              "-D", f"uid={user},ou=people,{base}", "-w", "demo-password",
+                              "-b", f"ou=people,{base}", f"(uid={user})", "uid", "mail"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert f"uid: {user}" in out.stdout and "mail: " in out.stdout
+    finally:
+        srv.terminate()
+        srv.wait(timeout=10)
