@@ -351,6 +351,72 @@ static tn_code fp_match(imp *im, const feed_row *r, bool *match, tn_err *e)
     return rc;
 }
 
+/* The row's username becomes the person's account, created through the
+ * service's building block (so the name is reserved as any other), and
+ * its password hash is kept while the account has none: a password set
+ * or rehashed since is never put back. A username the person cannot have
+ * (another person's, or the person already has another account) is
+ * reported on the row and the rest of the row applies; *complete = false
+ * then, so the row is looked at again on the next import. */
+static tn_code migrate_account(imp *im, const feed_row *r, const person *p, svc_changes *ch,
+                               bool *changed, bool *complete, tn_err *e)
+{
+    svc *s = im->s;
+    const char *uname = r->v[FEED_USERNAME], *hash = r->v[FEED_PASSWORD_HASH];
+    account *have = NULL;
+    size_t n = 0;
+    char why_msg[200];
+    tn_code rc = store_account_list_by_person(s->st, p->id, &have, &n, e);
+    if (rc != TN_OK)
+        return rc;
+    bool mine = false;
+    for (size_t i = 0; i < n; i++)
+        mine |= strcmp(have[i].username, uname) == 0;
+    if (!mine && n > 0) {
+        snprintf(why_msg, sizeof why_msg,
+                 "the person already has account %.64s; the file's username is not applied",
+                 have[0].username);
+        note(im, "warning", r->line, "username", why_msg);
+        im->sum->warnings++;
+        *complete = false;
+        goto out;
+    }
+    if (!mine) {
+        account acct;
+        tn_err why;
+        tn_err_clear(&why);
+        ch->prefix = "account.";
+        rc = svc_account_create_tx(s, p, uname, &acct, ch, &why);
+        if (rc == TN_ECONFLICT || rc == TN_EINVAL || rc == TN_ESTATE) {
+            note(im, "warning", r->line, why.field[0] ? why.field : "username", why.msg);
+            im->sum->warnings++;
+            *complete = false;
+            rc = TN_OK;
+            goto out;
+        }
+        if (rc != TN_OK) {
+            *e = why;
+            goto out;
+        }
+        *changed = true;
+    }
+    if (*hash) {
+        store_dir_auth au;
+        if ((rc = store_dir_auth_get(s->st, uname, &au, e)) != TN_OK)
+            goto out;
+        if (!au.password_hash[0]) {
+            if ((rc = store_account_set_password(s->st, uname, hash, audit_now_us(), e)) != TN_OK)
+                goto out;
+            ch->prefix = "account.";
+            svc_changes_add(ch, "password_hash", NULL, "kept from the source");
+            *changed = true;
+        }
+    }
+out:
+    free(have);
+    return rc;
+}
+
 /* Apply one checked row. force: NULL normally; for a review decision the
  * person to attach the row to ("" = a new person). */
 static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, const char *force,
@@ -588,6 +654,14 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         rc = svc_person_record_death_tx(s, &p, want.valid_to, &ch, &died, e);
         changed |= died;
     }
+    /* A migrated directory's account: its username kept, its password
+     * hash kept (docs/feeds.md, "Migration from a directory"). */
+    bool complete = true;
+    if (rc == TN_OK && *r->v[FEED_USERNAME]) {
+        bool acc_changed = false;
+        rc = migrate_account(im, r, &p, &ch, &acc_changed, &complete, e);
+        changed |= acc_changed;
+    }
     ch.prefix = NULL;
     changed |= attach_nid;
     if (rc == TN_OK && (created || changed))
@@ -595,7 +669,7 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     /* Remember the row as applied, in the row's own transaction; not for
      * a row whose manager is still to come (the row is not complete until
      * then, so a killed run must take the full path again). */
-    if (rc == TN_OK && im->fp_want && !defer && !force)
+    if (rc == TN_OK && im->fp_want && !defer && !force && complete)
         rc = store_import_fp_put(s->st, im->source, key, im->fp,
                                  fp_until(affs, naffs, &want, s->today), e);
     rc = svc_tx_end(s, rc, e);
