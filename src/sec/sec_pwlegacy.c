@@ -5,6 +5,7 @@
 #include <crypt.h>
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sec.h"
@@ -43,14 +44,18 @@ static bool check_crypt(const char *hash, const char *password)
 {
     if (hash[0] != '$' || strlen(hash) >= CRYPT_OUTPUT_SIZE)
         return false;
-    struct crypt_data *cd = sodium_malloc(sizeof *cd);
+    /* crypt_r's work area is ~32 KiB: on the heap, not a server thread's
+     * stack. */
+    struct crypt_data *cd = calloc(1, sizeof *cd);
     if (!cd)
         return false;
-    memset(cd, 0, sizeof *cd);
-    const char *got = crypt_r(password, hash, cd);
+    /* crypt_rn, not crypt_r: the sanitizers intercept crypt_r and lose
+     * the real one when libcrypt is linked directly. */
+    const char *got = crypt_rn(password, hash, cd, (int)sizeof *cd);
     size_t n = strlen(hash);
     bool ok = got && got[0] == '$' && strlen(got) == n && sodium_memcmp(got, hash, n) == 0;
-    sodium_free(cd);
+    sodium_memzero(cd, sizeof *cd);
+    free(cd);
     return ok;
 }
 
