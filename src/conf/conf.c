@@ -32,6 +32,7 @@ void conf_defaults(conf *c)
     c->ldap_mmap_mib = 0;
     c->ldap_bind_max_failures = 5;
     c->ldap_bind_lockout = 900;
+    c->ldap_rehash_legacy = true;
 }
 
 struct parse_state {
@@ -81,7 +82,8 @@ static int find_line(struct parse_state *st, const char *key)
 enum {
     K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
-    K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP
+    K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP,
+    K_L_REHASH
 };
 
 /* The numeric [ldap] keys: where each goes and its range. */
@@ -169,6 +171,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "service_password_hash", K_L_SVC_PW},
         {"ldap", "cache_kib", K_L_CACHE},
         {"ldap", "mmap_mib", K_L_MMAP},
+        {"ldap", "rehash_legacy", K_L_REHASH},
     };
     int id = -1;
     bool section_known = false;
@@ -224,6 +227,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
     case K_L_SVC_PW:
         return set_str(st, line, key, c->ldap_service_password_hash,
                        sizeof c->ldap_service_password_hash, value);
+    case K_L_REHASH:
+        if (!parse_bool(value, &c->ldap_rehash_legacy))
+            return fail(st, line, key, "must be true or false");
+        return 1;
     case K_L_ANON:
     case K_L_RAUDIT:
         if (!parse_bool(value, id == K_L_ANON ? &c->ldap_anonymous_search : &c->ldap_read_audit))

@@ -31,6 +31,7 @@
  *   bind_lockout = 900                  ; seconds
  *   service_dn = cn=app,dc=example,dc=fi ; an application's bind DN
  *   service_password_hash = $argon2id$… ; or {SSHA}/{SSHA512}
+ *   rehash_legacy = true                ; replace a migrated {SSHA}/{CRYPT}/{ARGON2} hash by argon2id at bind
  *
  * Unknown sections or keys, malformed values and duplicate keys are errors
  * that name the file, the line and the key, so a typo never silently falls
@@ -75,6 +76,9 @@ typedef struct conf {
     unsigned ldap_bind_lockout;
     char ldap_service_dn[CONF_DN_MAX];
     char ldap_service_password_hash[CONF_HASH_MAX];
+    /* A password hash kept from a migrated directory ({SSHA}, {CRYPT} …)
+     * is replaced by argon2id at the next successful bind. */
+    bool ldap_rehash_legacy;
 } conf;
 
 void conf_defaults(conf *c);

@@ -24,7 +24,7 @@ static const char *const col_names[FEED_NCOLS] = {
     "source_key", "national_id", "given_names", "family_name", "preferred_name",
     "email",      "phone",       "org_unit",    "title",       "manager_key",
     "school",     "class",       "teaching_groups", "programme", "valid_from",
-    "valid_to",   "end_reason",  "birth_date",
+    "valid_to",   "end_reason",  "birth_date", "username", "password_hash",
 };
 
 const char *feed_col_name(feed_col c)
@@ -650,5 +650,22 @@ bool feed_row_check(const feed_row *r, feed_checked *out, feed_issue *iss)
     if (*r->v[FEED_MANAGER_KEY] &&
         model_check_source_key(r->v[FEED_MANAGER_KEY], "manager_key", &e) != TN_OK)
         return err_issue(iss, r, "manager_key", &e);
+    if (*r->v[FEED_PASSWORD_HASH]) {
+        /* Only the forms a bind can verify; anything else would lock the
+         * person out silently. */
+        static const char *const schemes[] = {"{SSHA}", "{SSHA256}", "{SSHA512}", "{CRYPT}$",
+                                              "{ARGON2}$argon2", "$argon2id$"};
+        const char *h = r->v[FEED_PASSWORD_HASH];
+        bool known = false;
+        for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+            known |= strncmp(h, schemes[i], strlen(schemes[i])) == 0;
+        if (!known)
+            return issue(iss, r, "password_hash",
+                         "must be {SSHA}, {SSHA256}, {SSHA512}, {CRYPT}, {ARGON2} or argon2id");
+        if (strlen(h) >= 256)
+            return issue(iss, r, "password_hash", "is too long");
+        if (!*r->v[FEED_USERNAME])
+            return issue(iss, r, "password_hash", "needs a username");
+    }
     return true;
 }

@@ -40,6 +40,8 @@ typedef enum feed_col {
     FEED_VALID_TO,
     FEED_END_REASON,
     FEED_BIRTH_DATE, /* optional: lets rows without a national ID be matched */
+    FEED_USERNAME,   /* optional: a migrated directory's username, kept */
+    FEED_PASSWORD_HASH, /* optional: its password hash ({SSHA} …), kept */
     FEED_NCOLS
 } feed_col;
 

@@ -63,8 +63,11 @@ tn_code sec_password_hash(const char *password, unsigned long long opslimit, siz
 bool sec_password_verify(const char *stored, const char *password);
 /* Verify against any stored form tunnus accepts: argon2id, or a salted
  * SHA hash migrated from another directory ({SSHA}, {SSHA256},
- * {SSHA512}; sec_pwlegacy.c). Unknown forms never match. */
+ * {SSHA512}), {CRYPT} (crypt(3)) or {ARGON2} (sec_pwlegacy.c). Unknown forms never match. */
 bool sec_password_check(const char *stored, const char *password);
+/* Whether a stored hash is any other form than argon2id (one a migrated
+ * directory brought), to be replaced at the next successful bind. */
+bool sec_password_is_legacy(const char *stored);
 
 /* Ed25519 detached signature over msg. */
 void sec_sign(const sec_keys *k, const void *msg, size_t len, unsigned char sig[64]);
@@ -76,6 +79,10 @@ bool sec_sign_verify(const unsigned char pk[SEC_SIGN_PK_BYTES], const void *msg,
 void sec_hash(const void *in, size_t n, unsigned char out[SEC_HASH_BYTES]);
 void sec_hash2(const void *a, size_t alen, const void *b, size_t blen,
                unsigned char out[SEC_HASH_BYTES]);
+/* Keyed BLAKE2b-256 fingerprint of feed rows (import_fp): keyed with the
+ * lookup-hash key, so a fingerprint of a row holding a national ID cannot
+ * be brute-forced without the key file. */
+void sec_fp_hash(const sec_keys *k, const void *in, size_t n, unsigned char out[SEC_HASH_BYTES]);
 /* Parse exactly 2n hex digits into n bytes; false if malformed. */
 bool sec_unhex(const char *hex, unsigned char *out, size_t n);
 

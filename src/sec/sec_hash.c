@@ -28,3 +28,16 @@ bool sec_unhex(const char *hex, unsigned char *out, size_t n)
         return false;
     return sodium_hex2bin(out, n, hex, 2 * n, NULL, &bin_len, NULL) == 0 && bin_len == n;
 }
+
+/* Keyed with the lookup-hash key, after a domain tag that no national ID
+ * (11 characters, no NUL) can begin with, so a fingerprint is never a
+ * national ID's lookup hash and tells nothing without the key file. */
+void sec_fp_hash(const sec_keys *k, const void *in, size_t n, unsigned char out[SEC_HASH_BYTES])
+{
+    static const char tag[] = "tunnus.import_fp"; /* with its NUL */
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, k->hash, SEC_KEY_BYTES, SEC_HASH_BYTES);
+    crypto_generichash_update(&st, (const unsigned char *)tag, sizeof tag);
+    crypto_generichash_update(&st, in, n);
+    crypto_generichash_final(&st, out, SEC_HASH_BYTES);
+}

@@ -71,6 +71,33 @@ static tn_code bind_failed(svc *s, const svc_actor *who, const store_dir_auth *a
     return tn_err_set(e, TN_EDENIED, NULL, BIND_FAILED);
 }
 
+/* A hash kept from a migrated directory has just been proved with the
+ * password: replace it by argon2id, audited (the scheme, never a hash).
+ * The bind has succeeded whatever happens here; on failure the old hash
+ * stays and the next bind tries again. */
+static void rehash_legacy(svc *s, const svc_actor *who, const char *username,
+                          const store_dir_auth *au, const char *password)
+{
+    char hash[SEC_PWHASH_BUFSZ], detail[64];
+    tn_err ignored;
+    if (sec_password_hash(password, 0, 0, hash, &ignored) != TN_OK)
+        return;
+    size_t n = strcspn(au->password_hash, "}$");
+    snprintf(detail, sizeof detail, "from %.*s to argon2id",
+             au->password_hash[0] == '{' ? (int)(n + 1) : 6, au->password_hash);
+    if (svc_tx_begin(s, &ignored) == TN_OK) {
+        tn_code rc = store_account_set_password(s->st, username, hash, audit_now_us(), &ignored);
+        store_audit_row r;
+        svc_audit_row(&r, who, "account.rehash", au->person_id, "account.password_hash",
+                      "allowed");
+        r.detail = detail;
+        if (rc == TN_OK)
+            rc = audit_write(s->au, &r, &ignored);
+        svc_tx_end(s, rc, &ignored);
+    }
+    explicit_bzero(hash, sizeof hash);
+}
+
 tn_code svc_dir_bind(svc *s, const char *source, const char *username, const char *password,
                      svc_actor *out, tn_err *e)
 {
@@ -104,6 +131,8 @@ tn_code svc_dir_bind(svc *s, const char *source, const char *username, const cha
         if (rc != TN_OK)
             return rc;
     }
+    if (s->cfg.ldap_rehash_legacy && sec_password_is_legacy(au.password_hash))
+        rehash_legacy(s, out, username, &au, password);
     store_audit_row r;
     svc_audit_row(&r, out, "dir.bind", au.person_id, "", "allowed");
     return audit_read(s->au, &r, e);

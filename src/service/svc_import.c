@@ -14,6 +14,7 @@
 #include "feed.h"
 #include "service.h"
 #include "svc_internal.h"
+#include "tn_buf.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -114,6 +115,14 @@ typedef struct imp {
     svc_import_summary *sum;
     store_source *srcs; /* the sources registry */
     size_t nsrcs, capsrcs;
+    /* Fingerprints (docs/feeds.md, "Re-imports"): the digest of what
+     * besides the row decides its outcome (kind, units rule, the sources
+     * registry), and the current row's fingerprint when it should be
+     * recorded once the row is applied. */
+    unsigned char fpctx[SEC_HASH_BYTES];
+    unsigned char fp[SEC_HASH_BYTES];
+    bool fp_want;
+    tn_buf fpbuf;
 } imp;
 
 typedef enum row_result {
@@ -270,6 +279,141 @@ static tn_code ensure_unit(imp *im, const char *code, tn_err *e)
     }
     if (rc == TN_OK)
         keymap_put(&im->units, code, 0);
+    return rc;
+}
+
+/* The last day a row's outcome cannot change by the passing of time: its
+ * person's shared attributes go to the relationship in force that ranks
+ * first, so the outcome may change the day after one of the person's
+ * relationships ends. A person with one relationship has no such day. */
+static tn_date fp_until(const affiliation *affs, size_t naffs, const affiliation *want,
+                        tn_date today)
+{
+    bool others = false;
+    tn_date until = TN_DATE_NONE;
+    for (size_t i = 0; i <= naffs; i++) {
+        const affiliation *a = i < naffs ? &affs[i] : want;
+        if (i < naffs && strcmp(a->source, want->source) == 0 &&
+            strcmp(a->source_key, want->source_key) == 0)
+            continue;
+        others |= i < naffs;
+        if (a->valid_to != TN_DATE_NONE && a->valid_to >= today &&
+            (until == TN_DATE_NONE || a->valid_to < until))
+            until = a->valid_to;
+    }
+    return others ? until : TN_DATE_NONE;
+}
+
+/* The fingerprint of a checked row: keyed BLAKE2b of the run's context
+ * digest and every canonical cell, each with its length. */
+static void row_fp(imp *im, const feed_row *r, unsigned char out[SEC_HASH_BYTES])
+{
+    tn_buf *b = &im->fpbuf;
+    tn_buf_reset(b);
+    tn_buf_append(b, im->fpctx, sizeof im->fpctx);
+    for (int i = 0; i < FEED_NCOLS; i++) {
+        uint32_t n = (uint32_t)strlen(r->v[i]);
+        tn_buf_append(b, &n, sizeof n);
+        tn_buf_append(b, r->v[i], n);
+    }
+    sec_fp_hash(&im->s->keys, b->data, b->len, out);
+}
+
+static void fp_context(imp *im)
+{
+    tn_buf b;
+    tn_buf_init(&b, 1 << 20);
+    tn_buf_printf(&b, "kind=%s\nknown_units=%d\n", im->kind, im->known_units ? 1 : 0);
+    for (size_t i = 0; i < im->nsrcs; i++) {
+        const store_source *r = &im->srcs[i];
+        tn_buf_printf(&b, "source=%s\t%s\t%s\t%lld\t%d\n", r->name, r->kind, r->owns,
+                      (long long)r->precedence, r->require_known_units ? 1 : 0);
+    }
+    sec_hash(b.data, b.len, im->fpctx);
+    tn_buf_free(&b);
+}
+
+/* Whether the row is the one last applied for its key (and still
+ * trustworthy today): then it changes nothing and is skipped. */
+static tn_code fp_match(imp *im, const feed_row *r, bool *match, tn_err *e)
+{
+    unsigned char old[SEC_HASH_BYTES];
+    tn_date until;
+    bool found = false;
+    *match = false;
+    row_fp(im, r, im->fp);
+    im->fp_want = true;
+    tn_code rc = store_import_fp_get(im->s->st, im->source, r->v[FEED_SOURCE_KEY], old, &until,
+                                     &found, e);
+    if (rc == TN_OK && found && memcmp(old, im->fp, sizeof old) == 0 &&
+        (until == TN_DATE_NONE || im->s->today <= until))
+        *match = true;
+    return rc;
+}
+
+/* The row's username becomes the person's account, created through the
+ * service's building block (so the name is reserved as any other), and
+ * its password hash is kept while the account has none: a password set
+ * or rehashed since is never put back. A username the person cannot have
+ * (another person's, or the person already has another account) is
+ * reported on the row and the rest of the row applies; *complete = false
+ * then, so the row is looked at again on the next import. */
+static tn_code migrate_account(imp *im, const feed_row *r, const person *p, svc_changes *ch,
+                               bool *changed, bool *complete, tn_err *e)
+{
+    svc *s = im->s;
+    const char *uname = r->v[FEED_USERNAME], *hash = r->v[FEED_PASSWORD_HASH];
+    account *have = NULL;
+    size_t n = 0;
+    char why_msg[200];
+    tn_code rc = store_account_list_by_person(s->st, p->id, &have, &n, e);
+    if (rc != TN_OK)
+        return rc;
+    bool mine = false;
+    for (size_t i = 0; i < n; i++)
+        mine |= strcmp(have[i].username, uname) == 0;
+    if (!mine && n > 0) {
+        snprintf(why_msg, sizeof why_msg,
+                 "the person already has account %.64s; the file's username is not applied",
+                 have[0].username);
+        note(im, "warning", r->line, "username", why_msg);
+        im->sum->warnings++;
+        *complete = false;
+        goto out;
+    }
+    if (!mine) {
+        account acct;
+        tn_err why;
+        tn_err_clear(&why);
+        ch->prefix = "account.";
+        rc = svc_account_create_tx(s, p, uname, &acct, ch, &why);
+        if (rc == TN_ECONFLICT || rc == TN_EINVAL || rc == TN_ESTATE) {
+            note(im, "warning", r->line, why.field[0] ? why.field : "username", why.msg);
+            im->sum->warnings++;
+            *complete = false;
+            rc = TN_OK;
+            goto out;
+        }
+        if (rc != TN_OK) {
+            *e = why;
+            goto out;
+        }
+        *changed = true;
+    }
+    if (*hash) {
+        store_dir_auth au;
+        if ((rc = store_dir_auth_get(s->st, uname, &au, e)) != TN_OK)
+            goto out;
+        if (!au.password_hash[0]) {
+            if ((rc = store_account_set_password(s->st, uname, hash, audit_now_us(), e)) != TN_OK)
+                goto out;
+            ch->prefix = "account.";
+            svc_changes_add(ch, "password_hash", NULL, "kept from the source");
+            *changed = true;
+        }
+    }
+out:
+    free(have);
     return rc;
 }
 
@@ -510,10 +654,24 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
         rc = svc_person_record_death_tx(s, &p, want.valid_to, &ch, &died, e);
         changed |= died;
     }
+    /* A migrated directory's account: its username kept, its password
+     * hash kept (docs/feeds.md, "Migration from a directory"). */
+    bool complete = true;
+    if (rc == TN_OK && *r->v[FEED_USERNAME]) {
+        bool acc_changed = false;
+        rc = migrate_account(im, r, &p, &ch, &acc_changed, &complete, e);
+        changed |= acc_changed;
+    }
     ch.prefix = NULL;
     changed |= attach_nid;
     if (rc == TN_OK && (created || changed))
         rc = svc_changes_write(s, im->a, "person.import", p.id, &ch, e);
+    /* Remember the row as applied, in the row's own transaction; not for
+     * a row whose manager is still to come (the row is not complete until
+     * then, so a killed run must take the full path again). */
+    if (rc == TN_OK && im->fp_want && !defer && !force && complete)
+        rc = store_import_fp_put(s->st, im->source, key, im->fp,
+                                 fp_until(affs, naffs, &want, s->today), e);
     rc = svc_tx_end(s, rc, e);
     if (rc == TN_OK) {
         *res = created ? ROW_CREATED : changed ? ROW_UPDATED : ROW_UNCHANGED;
@@ -749,6 +907,8 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     imp im = {.s = s, .a = a, .source = o->source, .kind = kind,
               .known_units = known_units, .cb = cb, .ctx = ctx, .sum = out,
               .srcs = reg.srcs, .nsrcs = reg.nsrcs, .capsrcs = reg.capsrcs};
+    tn_buf_init(&im.fpbuf, FEED_ROW_MAX + 4 * FEED_NCOLS + SEC_HASH_BYTES);
+    fp_context(&im);
     absent_ctx absent;
     memset(&absent, 0, sizeof absent);
     store_import_run rec;
@@ -826,7 +986,12 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
             }
         }
         row_result res = ROW_REJECTED;
-        if (ok) {
+        bool same = false;
+        if (ok && (rc = fp_match(&im, &row, &same, e)) != TN_OK)
+            goto abort;
+        if (same) {
+            res = ROW_UNCHANGED;
+        } else if (ok) {
             tn_err re;
             tn_err_clear(&re);
             rc = apply_row(&im, &row, &chk, NULL, &res, &re);
@@ -914,6 +1079,7 @@ out:
     free(im.defer);
     keymap_free(&im.keys);
     keymap_free(&im.units);
+    tn_buf_free(&im.fpbuf);
     return rc;
 }
 

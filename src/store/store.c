@@ -545,3 +545,16 @@ tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e)
 {
     return s->ops->tune(s->priv, cache_kib, mmap_bytes, e);
 }
+
+tn_code store_import_fp_get(store *s, const char *source, const char *key,
+                            unsigned char fp[STORE_HASH_BYTES], tn_date *until, bool *found,
+                            tn_err *e)
+{
+    return s->ops->import_fp_get(s->priv, source, key, fp, until, found, e);
+}
+
+tn_code store_import_fp_put(store *s, const char *source, const char *key,
+                            const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e)
+{
+    return s->ops->import_fp_put(s->priv, source, key, fp, until, e);
+}

@@ -473,4 +473,17 @@ tn_code store_account_set_password(store *s, const char *username, const char *h
  * the process share. */
 tn_code store_tune(store *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
+/* ---- import fingerprints (store_sqlite_fp.c) --------------------------- */
+
+/* The fingerprint of the last feed row applied for (source, key) and the
+ * last day it may be trusted (TN_DATE_NONE = always); *found = false when
+ * there is none (never applied, or forgotten because the person or one of
+ * their affiliations changed since). */
+tn_code store_import_fp_get(store *s, const char *source, const char *key,
+                            unsigned char fp[STORE_HASH_BYTES], tn_date *until, bool *found,
+                            tn_err *e);
+/* Record it, in the transaction that applied the row. */
+tn_code store_import_fp_put(store *s, const char *source, const char *key,
+                            const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
+
 #endif

@@ -154,6 +154,11 @@ typedef struct store_ops {
     tn_code (*account_set_password)(void *priv, const char *username, const char *hash,
                                     int64_t updated_at, tn_err *e);
     tn_code (*tune)(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
+    tn_code (*import_fp_get)(void *priv, const char *source, const char *key,
+                             unsigned char fp[STORE_HASH_BYTES], tn_date *until, bool *found,
+                             tn_err *e);
+    tn_code (*import_fp_put)(void *priv, const char *source, const char *key,
+                             const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
 } store_ops;
 
 
@@ -212,5 +217,11 @@ tn_code sq_dir_bind_reset(void *priv, int64_t account_id, tn_err *e);
 tn_code sq_account_set_password(void *priv, const char *username, const char *hash,
                                 int64_t updated_at, tn_err *e);
 tn_code sq_tune(void *priv, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
+/* store_sqlite_fp.c */
+tn_code sq_import_fp_get(void *priv, const char *source, const char *key,
+                         unsigned char fp[STORE_HASH_BYTES], tn_date *until, bool *found,
+                         tn_err *e);
+tn_code sq_import_fp_put(void *priv, const char *source, const char *key,
+                         const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
 
 #endif

@@ -1967,4 +1967,6 @@ const store_ops store_sqlite_ops = {
     .dir_bind_reset = sq_dir_bind_reset,
     .account_set_password = sq_account_set_password,
     .tune = sq_tune,
+    .import_fp_get = sq_import_fp_get,
+    .import_fp_put = sq_import_fp_put,
 };

@@ -583,6 +583,31 @@ static void test_password_hash_verify(void **state)
     assert_false(sec_password_verify(h1, "Aanekoski-Oljy"));
 }
 
+/* Migrated forms: {CRYPT} through crypt(3), {ARGON2} through libsodium;
+ * every form but argon2id is legacy (rehashed at bind). */
+static void test_password_migrated_forms(void **state)
+{
+    (void)state;
+    /* openssl passwd -6 -salt abcdefgh Salasana-1 */
+    const char *c6 = "{CRYPT}$6$abcdefgh$yu1L74rxTnB5r7WyV1UKXohxHXvZKjmoRQl4VJhAADX7a3dNKAsH31S7A"
+                     "C0rFSTqOqxRW39.qtQ2pM9mH2ANv/";
+    assert_true(sec_password_check(c6, "Salasana-1"));
+    assert_false(sec_password_check(c6, "Salasana-2"));
+    assert_false(sec_password_check("{CRYPT}abJnggxhB/yWI", "x")); /* DES: refused */
+    assert_false(sec_password_check("{CRYPT}", ""));
+    assert_true(sec_password_is_legacy(c6));
+
+    tn_err e;
+    char h[SEC_PWHASH_BUFSZ], a2[SEC_PWHASH_BUFSZ + 8];
+    assert_int_equal(sec_password_hash("Kissa-123", OPS_MIN, MEM_MIN, h, &e), TN_OK);
+    snprintf(a2, sizeof a2, "{ARGON2}%s", h);
+    assert_true(sec_password_check(a2, "Kissa-123"));
+    assert_false(sec_password_check(a2, "Kissa-124"));
+    assert_true(sec_password_is_legacy(a2));
+    assert_false(sec_password_is_legacy(h));
+    assert_false(sec_password_check("{ARGON2}nonsense", "Kissa-123"));
+}
+
 static void test_password_limits(void **state)
 {
     (void)state;
@@ -676,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_random_and_hex),
         cmocka_unit_test(test_password_hash_verify),
         cmocka_unit_test(test_password_limits),
+        cmocka_unit_test(test_password_migrated_forms),
         cmocka_unit_test_setup_teardown(test_sign_verify, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
