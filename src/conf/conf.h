@@ -75,6 +75,10 @@ typedef struct conf {
     unsigned ldap_bind_lockout;
     char ldap_service_dn[CONF_DN_MAX];
     char ldap_service_password_hash[CONF_HASH_MAX];
+    char ldap_tls_cert[CONF_PATH_MAX]; /* PEM chain; "" = no TLS (no StartTLS, no LDAPS) */
+    char ldap_tls_key[CONF_PATH_MAX];
+    int ldap_ldaps_port;               /* -1: no LDAPS listener; 0: any free port */
+    bool ldap_bind_require_tls;        /* password binds from non-loopback peers need TLS */
 } conf;
 
 void conf_defaults(conf *c);

@@ -26,8 +26,10 @@ enum {
     LD_AUTH_METHOD_NOT_SUPPORTED = 7,
     LD_ADMINLIMIT_EXCEEDED = 11,
     LD_UNAVAILABLE_CRITICAL_EXTENSION = 12,
+    LD_CONFIDENTIALITY_REQUIRED = 13,
     LD_NO_SUCH_ATTRIBUTE = 16,
     LD_UNDEFINED_TYPE = 17,
+    LD_CONSTRAINT_VIOLATION = 19,
     LD_NO_SUCH_OBJECT = 32,
     LD_INVALID_DN_SYNTAX = 34,
     LD_INAPPROPRIATE_AUTH = 48,
@@ -70,6 +72,9 @@ enum {
 #define LD_OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"
 #define LD_OID_NOTICE_DISCONNECT "1.3.6.1.4.1.1466.20036"
 #define LD_OID_MANAGE_DSA_IT "2.16.840.1.113730.3.4.2"
+#define LD_OID_STARTTLS "1.3.6.1.4.1.1466.20037"
+#define LD_OID_PASSWD_MODIFY "1.3.6.1.4.1.4203.1.11.1"
+#define LD_OID_PAGED_RESULTS "1.2.840.113556.1.4.319"
 
 /* ---- arena (ldap_arena.c): per-operation memory, reset after each ---- */
 
@@ -217,6 +222,7 @@ typedef struct ld_tree {
     char first_dc[64];            /* the base's own dc (or o) value */
     bool base_is_dc;
     char service_norm[CONF_DN_MAX]; /* the application account's DN, normalised ("" = none) */
+    bool tls;                     /* StartTLS offered */
 } ld_tree;
 
 bool ld_tree_init(ld_tree *t, const conf *c);
@@ -280,7 +286,27 @@ typedef struct ld_sess {
     BerElement *in;           /* reused for decoding */
     bool closing;
     bool noticed;             /* a Notice of Disconnection was sent */
+    struct ssl_ctx_st *tls_ctx; /* NULL: TLS is not configured */
+    struct ssl_st *ssl;       /* non-NULL once TLS is up */
+    bool start_tls;           /* StartTLS answered: handshake before reading on */
+    bool ldaps;               /* accepted on the LDAPS port: handshake first */
+    bool peer_loopback;
 } ld_sess;
+
+/* ---- TLS and byte I/O (ldap_tls.c) ----------------------------------- */
+
+/* The server's TLS context from [ldap] tls_cert and tls_key. */
+struct ssl_ctx_st *ld_tls_ctx_new(const conf *c, tn_err *e);
+void ld_tls_ctx_free(struct ssl_ctx_st *ctx);
+/* Handshake as the server on ss->fd; false: failed (close). */
+bool ld_tls_start(ld_sess *ss);
+/* Send close_notify and free the TLS state. */
+void ld_tls_end(ld_sess *ss);
+/* Decrypted or undecrypted bytes buffered in the TLS layer (poll would miss them). */
+bool ld_io_pending(ld_sess *ss);
+bool ld_io_send(ld_sess *ss, const char *p, size_t n);
+/* Like recv: >0 bytes, 0 end of stream, <0 error. */
+long ld_io_recv(ld_sess *ss, unsigned char *buf, size_t n);
 
 /* Send what ld_out holds, after making the audit of it durable. */
 bool ld_sess_flush(ld_sess *ss);
@@ -293,6 +319,7 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_compare(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_extended(ld_sess *ss, const ld_msg *m, BerElement *ber);
+bool ld_op_passwd(ld_sess *ss, const ld_msg *m, BerElement *ber); /* ldap_passwd.c */
 bool ld_op_update(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_abandon(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_unbind(ld_sess *ss, const ld_msg *m, BerElement *ber);

@@ -227,7 +227,7 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
 
 /* Resolve, authorise and store hash ("" clears) with one audit event. */
 static tn_code put_password(svc *s, const svc_actor *a, const char *selector, const char *hash,
-                            tn_err *e)
+                            svc_op op, tn_err *e)
 {
     account acct;
     tn_code rc;
@@ -251,7 +251,7 @@ static tn_code put_password(svc *s, const svc_actor *a, const char *selector, co
     }
     if (rc != TN_OK)
         return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, acct.person_id, "account.password", e)) !=
+    if ((rc = svc_authorize(s, a, op, acct.person_id, "account.password", e)) !=
         TN_OK)
         return rc;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
@@ -278,7 +278,7 @@ tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selecto
         if (rc != TN_OK)
             return rc;
     }
-    return put_password(s, a, selector, hash, e);
+    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
 }
 
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
@@ -298,5 +298,42 @@ tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *se
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)hash[i] <= ' ' || (unsigned char)hash[i] >= 0x7f)
             return tn_err_set(e, TN_EINVAL, "password_hash", "contains a space or control byte");
-    return put_password(s, a, selector, hash, e);
+    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
+}
+
+tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const char *new_pw,
+                       tn_err *e)
+{
+    if (a->kind != SVC_ACTOR_PERSON)
+        return svc_authorize(s, a, SVC_OP_PERSON_SELF_EDIT, NULL, "account.password", e);
+    size_t nl = strlen(new_pw);
+    if (nl == 0 || nl > 1024)
+        return tn_err_set(e, TN_EINVAL, "newPasswd", "must be 1 to 1024 bytes");
+    account *accts = NULL;
+    size_t n = 0;
+    tn_code rc = store_account_list_by_person(s->st, a->id, &accts, &n, e);
+    if (rc != TN_OK)
+        return rc;
+    char username[USERNAME_BUFSZ] = "";
+    if (n > 0)
+        tn_strlcpy(username, accts[0].username, sizeof username);
+    free(accts);
+    if (!username[0])
+        return tn_err_set(e, TN_ENOTFOUND, NULL, "no account");
+    /* The old password is checked exactly as a bind checks it, so that
+     * password modify is no way around the lockout. */
+    store_dir_auth au;
+    if ((rc = store_dir_auth_get(s->st, username, &au, e)) != TN_OK)
+        return rc;
+    if (au.state != ASTATE_ACTIVE && au.state != ASTATE_GRACE)
+        return bind_failed(s, a, &au, "password modify: account not active", e);
+    if (au.locked_until > audit_now_us())
+        return bind_failed(s, a, &au, "password modify: account locked after failed binds", e);
+    if (!au.password_hash[0] || !sec_password_check(au.password_hash, old_pw))
+        return bind_failed(s, a, &au, "password modify: wrong old password", e);
+    char hash[SEC_PWHASH_BUFSZ];
+    if ((rc = sec_password_hash(new_pw, 0, 0, hash, e)) != TN_OK)
+        return rc;
+    rc = put_password(s, a, username, hash, SVC_OP_PERSON_SELF_EDIT, e);
+    return rc;
 }

@@ -71,6 +71,14 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
 tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
                                  const char *password, tn_err *e);
 
+/* Password Modify (RFC 3062) by the person a, for their own account: the
+ * old password is checked as a bind checks it (a wrong one is TN_EDENIED,
+ * audited, and counts towards the lockout); the new one is stored as
+ * argon2id and audited as account.password (that the secret changed,
+ * never a value). Only persons may: other actors get TN_EDENIED. */
+tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const char *new_pw,
+                       tn_err *e);
+
 /* Store a password hash made elsewhere (a directory migration): argon2id
  * ("$argon2id$…") or {SSHA}, {SSHA256}, {SSHA512}; anything else is
  * TN_EINVAL. selector and audit as svc_account_set_password. */
