@@ -502,10 +502,10 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
         return e->code;
     }
     srv->pool[srv->npool++] = first;
-    if (slfd >= 0)
-        fprintf(srv->log, "tunnus serve: ldaps listening on %s\n", sbound);
     fprintf(srv->log, "tunnus serve: ldap listening on %s base %s%s\n", bound, c->ldap_base,
             srv->tls ? " (StartTLS available)" : "");
+    if (slfd >= 0)
+        fprintf(srv->log, "tunnus serve: ldaps listening on %s\n", sbound);
     fflush(srv->log);
 
     for (;;) {

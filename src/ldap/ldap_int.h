@@ -271,6 +271,36 @@ bool ld_value_equal(int attr, const char *a, size_t alen, const char *b, size_t 
 
 typedef struct ld_server ld_server;
 
+/* The paged search in progress on a session (RFC 2696). The cookie is
+ * random and names this state; it means nothing on another connection. */
+#define LD_COOKIE_LEN 16
+typedef struct ld_page {
+    bool active;
+    unsigned char cookie[LD_COOKIE_LEN];
+    uint64_t req_hash;  /* of the search request: a cookie continues only the same search */
+    int fixed_done;     /* fixed entries (base, ou=people) already sent */
+    int64_t last_id;    /* account id of the last person sent */
+} ld_page;
+
+/* A paged-results control on a request. */
+typedef struct ld_paged {
+    bool present;
+    bool critical;
+    int64_t size;
+    unsigned char cookie[LD_COOKIE_LEN];
+    size_t cookie_len;  /* 0: a new search */
+} ld_paged;
+
+/* Find and decode the paged-results control of m. false: present but malformed. */
+bool ld_paged_get(const ld_msg *m, ld_paged *out);
+/* A fresh random cookie into pg. */
+void ld_paged_new_cookie(ld_page *pg);
+/* A hash of the request's protocolOp, to tie a cookie to its search. */
+uint64_t ld_paged_req_hash(const ld_msg *m);
+/* Encode SearchResultDone with the paged-results response control. */
+bool ld_put_done_paged(ld_out *o, ber_int_t msgid, int code, const char *msg,
+                       const unsigned char *cookie, size_t cookie_len);
+
 typedef struct ld_sess {
     ld_server *srv;
     const conf *cfg;
@@ -291,6 +321,7 @@ typedef struct ld_sess {
     bool start_tls;           /* StartTLS answered: handshake before reading on */
     bool ldaps;               /* accepted on the LDAPS port: handshake first */
     bool peer_loopback;
+    ld_page page;
 } ld_sess;
 
 /* ---- TLS and byte I/O (ldap_tls.c) ----------------------------------- */

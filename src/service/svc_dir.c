@@ -163,6 +163,9 @@ typedef struct scan_ctx {
     bool capped;
     tn_code rc;
     tn_err *e;
+    int64_t max;   /* < 0: no limit */
+    int64_t given;
+    bool more;
 } scan_ctx;
 
 static int scan_one(const dir_entry *d, void *vctx)
@@ -175,6 +178,13 @@ static int scan_one(const dir_entry *d, void *vctx)
     }
     if (!visible(d) || (c->q->match && !c->q->match(d, c->q->match_ctx)))
         return 0;
+    /* One match past the page is looked at, not shown (nor audited). */
+    if (c->max >= 0 && c->given >= c->max) {
+        c->more = true;
+        c->stopped = true;
+        return 1;
+    }
+    c->given++;
     if ((c->rc = audit_shown(c->s, c->a, d, c->q->attrs, c->e)) != TN_OK)
         return 1;
     if (c->cb(d, c->ctx) != 0) {
@@ -187,7 +197,16 @@ static int scan_one(const dir_entry *d, void *vctx)
 tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_dir_cb cb,
                        void *ctx, bool *capped, tn_err *e)
 {
+    bool more;
+    return svc_dir_search_page(s, a, q, 0, -1, cb, ctx, capped, &more, e);
+}
+
+tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, int64_t after_id,
+                            int64_t max, svc_dir_cb cb, void *ctx, bool *capped, bool *more,
+                            tn_err *e)
+{
     *capped = false;
+    *more = false;
     tn_code rc = svc_authorize(s, a, SVC_OP_DIR_READ, NULL, "dir.search", e);
     if (rc != TN_OK)
         return rc;
@@ -201,8 +220,12 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
             *e = why;
             return rc;
         }
-        if (!visible(&d) || (q->match && !q->match(&d, q->match_ctx)))
+        if (!visible(&d) || d.account_id <= after_id || (q->match && !q->match(&d, q->match_ctx)))
             return TN_OK;
+        if (max == 0) {
+            *more = true;
+            return TN_OK;
+        }
         if ((rc = audit_shown(s, a, &d, q->attrs, e)) != TN_OK)
             return rc;
         cb(&d, ctx);
@@ -210,7 +233,8 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
     }
     /* In chunks, so that no statement stays open across a whole scan and
      * the callback may take its time. */
-    scan_ctx c = {s, a, q, cb, ctx, 0, 0, s->cfg.ldap_scan_limit, false, false, TN_OK, e};
+    scan_ctx c = {s, a, q, cb, ctx, after_id, 0, s->cfg.ldap_scan_limit, false, false, TN_OK, e,
+                  max, 0, false};
     for (;;) {
         int64_t before = c.seen;
         rc = store_dir_scan(s->st, s->today, c.last_id, SCAN_CHUNK, scan_one, &c, e);
@@ -222,6 +246,7 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
             break;
     }
     *capped = c.capped;
+    *more = c.more;
     return TN_OK;
 }
 

@@ -65,6 +65,15 @@ typedef struct svc_dir_query {
 tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_dir_cb cb,
                        void *ctx, bool *capped, tn_err *e);
 
+/* One page of a search (RFC 2696 paging): entries are delivered in
+ * account id order, only those after after_id, at most max of them
+ * (max < 0: no limit). *more says another matching entry follows (it is
+ * neither delivered nor audited). cb sees dir_entry.account_id, the
+ * after_id of the next page. */
+tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, int64_t after_id,
+                            int64_t max, svc_dir_cb cb, void *ctx, bool *capped, bool *more,
+                            tn_err *e);
+
 /* Set an account's password (argon2id) from the clear text; "" removes
  * it. selector is a username or a person selector (their account).
  * Audited as a change of the secret, never its value. */
