@@ -12,13 +12,21 @@
 
 int cli_cmd_serve(cli_args *a, int argc, char **argv)
 {
-    static const cli_optspec opts[] = {{"listen", true}, {"port", true}, {NULL, false}};
+    static const cli_optspec opts[] = {{"listen", true}, {"port", true}, {"ldaps-port", true},
+                                         {NULL, false}};
     int rc = cli_parse(a, argc, argv, opts);
     if (rc)
         return rc;
     if (a->npos != 0)
-        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N]");
-    ld_serve_opts o = {cli_opt(a, "listen"), -1, stderr};
+        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N] [--ldaps-port N]");
+    ld_serve_opts o = {.listen = cli_opt(a, "listen"), .port = -1, .ldaps_port = -2, .log = stderr};
+    const char *sport = cli_opt(a, "ldaps-port");
+    if (sport) {
+        int64_t p;
+        if (!tn_parse_i64(sport, &p) || p < 0 || p > 65535)
+            return cli_usage(a, "--ldaps-port must be a number from 0 to 65535 (0: any free port)");
+        o.ldaps_port = (int)p;
+    }
     const char *port = cli_opt(a, "port");
     if (port) {
         int64_t p;

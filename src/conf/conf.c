@@ -2,6 +2,7 @@
 
 #include <ini.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ void conf_defaults(conf *c)
     c->ldap_bind_max_failures = 5;
     c->ldap_bind_lockout = 900;
     c->ldap_rehash_legacy = true;
+    c->ldap_ldaps_port = -1;
+    c->ldap_bind_require_tls = true;
 }
 
 struct parse_state {
@@ -40,7 +43,7 @@ struct parse_state {
     const char *name;
     tn_err *e;
     bool failed;
-    unsigned seen;      /* bit per key, to reject duplicates */
+    uint64_t seen;      /* bit per key, to reject duplicates */
     const char *cursor; /* where the next key's line is searched from */
     int line;           /* line number of cursor */
 };
@@ -83,7 +86,8 @@ enum {
     K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
     K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP,
-    K_L_REHASH
+    K_L_REHASH,
+    K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS
 };
 
 /* The numeric [ldap] keys: where each goes and its range. */
@@ -172,6 +176,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "cache_kib", K_L_CACHE},
         {"ldap", "mmap_mib", K_L_MMAP},
         {"ldap", "rehash_legacy", K_L_REHASH},
+        {"ldap", "tls_cert", K_L_TLS_CERT},
+        {"ldap", "tls_key", K_L_TLS_KEY},
+        {"ldap", "ldaps_port", K_L_LDAPS_PORT},
+        {"ldap", "bind_require_tls", K_L_REQ_TLS},
     };
     int id = -1;
     bool section_known = false;
@@ -189,9 +197,9 @@ static int on_key(void *user, const char *section, const char *key, const char *
     }
     if (id < 0)
         return fail(st, line, key, "unknown key");
-    if (st->seen & (1u << id))
+    if (st->seen & (UINT64_C(1) << id))
         return fail(st, line, key, "key given twice");
-    st->seen |= 1u << id;
+    st->seen |= UINT64_C(1) << id;
 
     conf *c = st->c;
     switch (id) {
@@ -229,6 +237,25 @@ static int on_key(void *user, const char *section, const char *key, const char *
                        sizeof c->ldap_service_password_hash, value);
     case K_L_REHASH:
         if (!parse_bool(value, &c->ldap_rehash_legacy))
+            return fail(st, line, key, "must be true or false");
+        return 1;
+    case K_L_TLS_CERT:
+        return set_str(st, line, key, c->ldap_tls_cert, sizeof c->ldap_tls_cert, value);
+    case K_L_TLS_KEY:
+        return set_str(st, line, key, c->ldap_tls_key, sizeof c->ldap_tls_key, value);
+    case K_L_LDAPS_PORT: {
+        int64_t v;
+        if (strcmp(value, "off") == 0 || !*value) {
+            c->ldap_ldaps_port = -1;
+            return 1;
+        }
+        if (!tn_parse_i64(value, &v) || v < 0 || v > 65535)
+            return fail(st, line, key, "must be off or a whole number from 0 to 65535");
+        c->ldap_ldaps_port = (int)v;
+        return 1;
+    }
+    case K_L_REQ_TLS:
+        if (!parse_bool(value, &c->ldap_bind_require_tls))
             return fail(st, line, key, "must be true or false");
         return 1;
     case K_L_ANON:
@@ -322,6 +349,11 @@ tn_code conf_finish(conf *c, tn_err *e)
             return tn_err_set(e, TN_EINVAL, "email_domain", "not a valid mail domain");
         tn_strlcpy(c->email_domain, strchr(out, '@') + 1, sizeof c->email_domain);
     }
+    if (!c->ldap_tls_cert[0] != !c->ldap_tls_key[0])
+        return tn_err_set(e, TN_EINVAL, c->ldap_tls_cert[0] ? "tls_key" : "tls_cert",
+                          "[ldap] tls_cert and tls_key go together");
+    if (c->ldap_ldaps_port >= 0 && !c->ldap_tls_cert[0])
+        return tn_err_set(e, TN_EINVAL, "ldaps_port", "LDAPS needs [ldap] tls_cert and tls_key");
     if (c->db[0] && !c->key_file[0]) {
         const char *path = tn_str_startswith(c->db, "sqlite:") ? c->db + 7 : c->db;
         if ((size_t)snprintf(c->key_file, sizeof c->key_file, "%s.key", path) >=

@@ -79,6 +79,10 @@ typedef struct conf {
     /* A password hash kept from a migrated directory ({SSHA}, {CRYPT} …)
      * is replaced by argon2id at the next successful bind. */
     bool ldap_rehash_legacy;
+    char ldap_tls_cert[CONF_PATH_MAX]; /* PEM chain; "" = no TLS (no StartTLS, no LDAPS) */
+    char ldap_tls_key[CONF_PATH_MAX];
+    int ldap_ldaps_port;               /* -1: no LDAPS listener; 0: any free port */
+    bool ldap_bind_require_tls;        /* password binds from non-loopback peers need TLS */
 } conf;
 
 void conf_defaults(conf *c);

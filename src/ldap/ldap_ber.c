@@ -114,6 +114,9 @@ const ld_control *ld_unsupported_critical(const ld_msg *m)
         if (c->oid.bv_len == strlen(LD_OID_MANAGE_DSA_IT) &&
             memcmp(c->oid.bv_val, LD_OID_MANAGE_DSA_IT, c->oid.bv_len) == 0)
             continue;
+        if (m->op == LD_REQ_SEARCH && c->oid.bv_len == strlen(LD_OID_PAGED_RESULTS) &&
+            memcmp(c->oid.bv_val, LD_OID_PAGED_RESULTS, c->oid.bv_len) == 0)
+            continue;
         return c;
     }
     return NULL;

@@ -38,6 +38,11 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
     if (pw.bv_len == 0)
         return reply(ss, m, LD_UNWILLING_TO_PERFORM,
                      "unauthenticated bind (a DN without a password) is not allowed");
+    /* SEC-1: a password crosses the network only inside TLS. Loopback
+     * never leaves the host, so local clients and the demo may bind plain. */
+    if (ss->cfg->ldap_bind_require_tls && !ss->ssl && !ss->peer_loopback)
+        return reply(ss, m, LD_CONFIDENTIALITY_REQUIRED,
+                     "a simple bind needs TLS (StartTLS or LDAPS) from this address");
     char *password = ld_arena_alloc(&ss->arena, pw.bv_len + 1);
     if (!password || memchr(pw.bv_val, '\0', pw.bv_len))
         return reply(ss, m, LD_INVALID_CREDENTIALS, "invalid credentials");

@@ -40,6 +40,7 @@ struct ld_server {
     int *fds;          /* open connections, for shutdown on stop */
     unsigned nconns;
     bool stopping;
+    struct ssl_ctx_st *tls; /* NULL: no TLS configured */
 };
 
 static tn_date today_local(void)
@@ -99,21 +100,6 @@ int ld_code_for(tn_code rc)
     }
 }
 
-static bool send_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 bool ld_sess_flush(ld_sess *ss)
 {
     struct berval bv;
@@ -129,7 +115,7 @@ bool ld_sess_flush(ld_sess *ss)
                 e.msg);
         return false;
     }
-    return send_all(ss->fd, bv.bv_val, bv.bv_len);
+    return ld_io_send(ss, bv.bv_val, bv.bv_len);
 }
 
 bool ld_sess_result(ld_sess *ss, ber_int_t msgid, ber_tag_t tag, int code, const char *matched,
@@ -235,6 +221,13 @@ static void serve_conn(ld_sess *ss)
             len -= plen;
             if (!ok)
                 goto out;
+            if (ss->start_tls) {
+                /* RFC 4511 4.14.1: nothing may follow the request before
+                 * the response; anything that did cannot be trusted. */
+                ss->start_tls = false;
+                if (len != 0 || !ld_tls_start(ss))
+                    goto out;
+            }
         }
         if (fr == LD_FRAME_MALFORMED) {
             notice(ss, LD_PROTOCOL_ERROR, "malformed BER");
@@ -249,7 +242,7 @@ static void serve_conn(ld_sess *ss)
             buf = tn_realloc(buf, cap);
         }
         struct pollfd pfd = {ss->fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, (int)c->ldap_idle_timeout * 1000);
+        int pr = ld_io_pending(ss) ? 1 : poll(&pfd, 1, (int)c->ldap_idle_timeout * 1000);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr == 0) {
@@ -258,9 +251,7 @@ static void serve_conn(ld_sess *ss)
         }
         if (pr < 0)
             goto out;
-        ssize_t n = recv(ss->fd, buf + len, cap - len - 1, 0); /* one spare byte */
-        if (n < 0 && errno == EINTR)
-            continue;
+        long n = ld_io_recv(ss, buf + len, cap - len - 1); /* one spare byte */
         if (n <= 0)
             goto out;
         len += (size_t)n;
@@ -283,9 +274,10 @@ static void *conn_thread(void *arg)
     if (!ss->s) {
         fprintf(srv->log, "tunnus serve: cannot open the registry: %s\n", e.msg);
         notice(ss, LD_UNAVAILABLE, "the registry is not available");
-    } else if (ss->in) {
+    } else if (ss->in && (!ss->ldaps || ld_tls_start(ss))) {
         serve_conn(ss);
     }
+    ld_tls_end(ss);
     if (ss->s)
         pool_put(srv, ss->s);
     if (ss->in)
@@ -318,7 +310,20 @@ static void peer_name(const struct sockaddr_storage *sa, char *out, size_t cap)
     tn_strlcpy(out, host, cap);
 }
 
-static void accept_one(ld_server *srv, int lfd, const ld_tree *tree)
+static bool is_loopback(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+static void accept_one(ld_server *srv, int lfd, const ld_tree *tree, bool ldaps)
 {
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
@@ -343,7 +348,16 @@ static void accept_one(ld_server *srv, int lfd, const ld_tree *tree)
     ss->cfg = srv->cfg;
     ss->tree = tree;
     ss->fd = fd;
+    ss->tls_ctx = srv->tls;
+    ss->ldaps = ldaps;
+    ss->peer_loopback = is_loopback(&sa);
     peer_name(&sa, ss->peer, sizeof ss->peer);
+    if (full && ldaps) {
+        /* No notice before a handshake: a TLS client could not read it. */
+        close(fd);
+        free(ss);
+        return;
+    }
     if (full) {
         /* Tell the client why before closing (RFC 4511 4.4.1). */
         ld_out_init(&ss->out);
@@ -420,10 +434,20 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
         free(srv);
         return tn_err_set(e, TN_EINVAL, "base", "[ldap] base or service_dn is not a valid DN");
     }
+    int ldaps_port = o->ldaps_port >= -1 ? o->ldaps_port : c->ldap_ldaps_port;
+    if (c->ldap_tls_cert[0] && !(srv->tls = ld_tls_ctx_new(c, e))) {
+        free(srv);
+        return e->code;
+    }
+    if (ldaps_port >= 0 && !srv->tls) {
+        free(srv);
+        return tn_err_set(e, TN_EUSAGE, "ldaps_port", "LDAPS needs [ldap] tls_cert and tls_key");
+    }
     /* Open one handle first, so that a wrong path or key fails at start. */
     svc *first;
     tn_code rc = svc_open(c, &first, e);
     if (rc != TN_OK) {
+        ld_tls_ctx_free(srv->tls);
         free(srv);
         return rc;
     }
@@ -437,13 +461,24 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
      * them from a signalfd. */
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    char bound[128];
-    int lfd = open_listener(o->listen ? o->listen : c->ldap_listen,
-                            o->port >= 0 ? o->port : (int)c->ldap_port, bound, sizeof bound, e);
+    char bound[128], sbound[128] = "";
+    const char *addr = o->listen ? o->listen : c->ldap_listen;
+    int lfd = open_listener(addr, o->port >= 0 ? o->port : (int)c->ldap_port, bound, sizeof bound, e);
+    int slfd = -1;
+    if (lfd >= 0 && ldaps_port >= 0) {
+        slfd = open_listener(addr, ldaps_port, sbound, sizeof sbound, e);
+        if (slfd < 0) {
+            close(lfd);
+            lfd = -1;
+        }
+    }
     if (lfd < 0 || sfd < 0) {
         svc_close(first);
         if (sfd >= 0)
             close(sfd);
+        if (lfd >= 0)
+            close(lfd);
+        ld_tls_ctx_free(srv->tls);
         free(srv);
         return lfd < 0 ? e->code : tn_err_set(e, TN_EIO, NULL, "signalfd failed");
     }
@@ -457,27 +492,37 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     if (svc_dir_tune(first, c->ldap_cache_kib, (int64_t)c->ldap_mmap_mib << 20, e) != TN_OK) {
         svc_close(first);
         close(lfd);
+        if (slfd >= 0)
+            close(slfd);
         close(sfd);
+        ld_tls_ctx_free(srv->tls);
         free(srv->pool);
         free(srv->fds);
         free(srv);
         return e->code;
     }
     srv->pool[srv->npool++] = first;
-    fprintf(srv->log, "tunnus serve: ldap listening on %s base %s\n", bound, c->ldap_base);
+    fprintf(srv->log, "tunnus serve: ldap listening on %s base %s%s\n", bound, c->ldap_base,
+            srv->tls ? " (StartTLS available)" : "");
+    if (slfd >= 0)
+        fprintf(srv->log, "tunnus serve: ldaps listening on %s\n", sbound);
     fflush(srv->log);
 
     for (;;) {
-        struct pollfd pf[2] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}};
-        int pr = poll(pf, 2, -1);
+        struct pollfd pf[3] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}, {slfd, POLLIN, 0}};
+        int pr = poll(pf, slfd >= 0 ? 3 : 2, -1);
         if (pr < 0 && errno == EINTR)
             continue;
         if (pr < 0 || (pf[1].revents & POLLIN))
             break;
         if (pf[0].revents & POLLIN)
-            accept_one(srv, lfd, &srv->tree);
+            accept_one(srv, lfd, &srv->tree, false);
+        if (slfd >= 0 && (pf[2].revents & POLLIN))
+            accept_one(srv, slfd, &srv->tree, true);
     }
     close(lfd);
+    if (slfd >= 0)
+        close(slfd);
     close(sfd);
 
     /* Stop: end every session and wait a moment for their threads. */
@@ -502,6 +547,7 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
         return TN_OK; /* threads still running own srv: leave it to exit() */
     free(srv->pool);
     free(srv->fds);
+    ld_tls_ctx_free(srv->tls);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->idle);
     free(srv);

@@ -26,8 +26,10 @@ enum {
     LD_AUTH_METHOD_NOT_SUPPORTED = 7,
     LD_ADMINLIMIT_EXCEEDED = 11,
     LD_UNAVAILABLE_CRITICAL_EXTENSION = 12,
+    LD_CONFIDENTIALITY_REQUIRED = 13,
     LD_NO_SUCH_ATTRIBUTE = 16,
     LD_UNDEFINED_TYPE = 17,
+    LD_CONSTRAINT_VIOLATION = 19,
     LD_NO_SUCH_OBJECT = 32,
     LD_INVALID_DN_SYNTAX = 34,
     LD_INAPPROPRIATE_AUTH = 48,
@@ -70,6 +72,9 @@ enum {
 #define LD_OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"
 #define LD_OID_NOTICE_DISCONNECT "1.3.6.1.4.1.1466.20036"
 #define LD_OID_MANAGE_DSA_IT "2.16.840.1.113730.3.4.2"
+#define LD_OID_STARTTLS "1.3.6.1.4.1.1466.20037"
+#define LD_OID_PASSWD_MODIFY "1.3.6.1.4.1.4203.1.11.1"
+#define LD_OID_PAGED_RESULTS "1.2.840.113556.1.4.319"
 
 /* ---- arena (ldap_arena.c): per-operation memory, reset after each ---- */
 
@@ -217,6 +222,7 @@ typedef struct ld_tree {
     char first_dc[64];            /* the base's own dc (or o) value */
     bool base_is_dc;
     char service_norm[CONF_DN_MAX]; /* the application account's DN, normalised ("" = none) */
+    bool tls;                     /* StartTLS offered */
 } ld_tree;
 
 bool ld_tree_init(ld_tree *t, const conf *c);
@@ -265,6 +271,36 @@ bool ld_value_equal(int attr, const char *a, size_t alen, const char *b, size_t 
 
 typedef struct ld_server ld_server;
 
+/* The paged search in progress on a session (RFC 2696). The cookie is
+ * random and names this state; it means nothing on another connection. */
+#define LD_COOKIE_LEN 16
+typedef struct ld_page {
+    bool active;
+    unsigned char cookie[LD_COOKIE_LEN];
+    uint64_t req_hash;  /* of the search request: a cookie continues only the same search */
+    int fixed_done;     /* fixed entries (base, ou=people) already sent */
+    int64_t last_id;    /* account id of the last person sent */
+} ld_page;
+
+/* A paged-results control on a request. */
+typedef struct ld_paged {
+    bool present;
+    bool critical;
+    int64_t size;
+    unsigned char cookie[LD_COOKIE_LEN];
+    size_t cookie_len;  /* 0: a new search */
+} ld_paged;
+
+/* Find and decode the paged-results control of m. false: present but malformed. */
+bool ld_paged_get(const ld_msg *m, ld_paged *out);
+/* A fresh random cookie into pg. */
+void ld_paged_new_cookie(ld_page *pg);
+/* A hash of the request's protocolOp, to tie a cookie to its search. */
+uint64_t ld_paged_req_hash(const ld_msg *m);
+/* Encode SearchResultDone with the paged-results response control. */
+bool ld_put_done_paged(ld_out *o, ber_int_t msgid, int code, const char *msg,
+                       const unsigned char *cookie, size_t cookie_len);
+
 typedef struct ld_sess {
     ld_server *srv;
     const conf *cfg;
@@ -280,7 +316,28 @@ typedef struct ld_sess {
     BerElement *in;           /* reused for decoding */
     bool closing;
     bool noticed;             /* a Notice of Disconnection was sent */
+    struct ssl_ctx_st *tls_ctx; /* NULL: TLS is not configured */
+    struct ssl_st *ssl;       /* non-NULL once TLS is up */
+    bool start_tls;           /* StartTLS answered: handshake before reading on */
+    bool ldaps;               /* accepted on the LDAPS port: handshake first */
+    bool peer_loopback;
+    ld_page page;
 } ld_sess;
+
+/* ---- TLS and byte I/O (ldap_tls.c) ----------------------------------- */
+
+/* The server's TLS context from [ldap] tls_cert and tls_key. */
+struct ssl_ctx_st *ld_tls_ctx_new(const conf *c, tn_err *e);
+void ld_tls_ctx_free(struct ssl_ctx_st *ctx);
+/* Handshake as the server on ss->fd; false: failed (close). */
+bool ld_tls_start(ld_sess *ss);
+/* Send close_notify and free the TLS state. */
+void ld_tls_end(ld_sess *ss);
+/* Decrypted or undecrypted bytes buffered in the TLS layer (poll would miss them). */
+bool ld_io_pending(ld_sess *ss);
+bool ld_io_send(ld_sess *ss, const char *p, size_t n);
+/* Like recv: >0 bytes, 0 end of stream, <0 error. */
+long ld_io_recv(ld_sess *ss, unsigned char *buf, size_t n);
 
 /* Send what ld_out holds, after making the audit of it durable. */
 bool ld_sess_flush(ld_sess *ss);
@@ -293,6 +350,7 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_compare(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_extended(ld_sess *ss, const ld_msg *m, BerElement *ber);
+bool ld_op_passwd(ld_sess *ss, const ld_msg *m, BerElement *ber); /* ldap_passwd.c */
 bool ld_op_update(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_abandon(ld_sess *ss, const ld_msg *m, BerElement *ber);
 bool ld_op_unbind(ld_sess *ss, const ld_msg *m, BerElement *ber);

@@ -192,6 +192,7 @@ bool ld_tree_init(ld_tree *t, const conf *c)
         if (*p == ',')
             p++;
     }
+    t->tls = c->ldap_tls_cert[0] != '\0';
     if (c->ldap_service_dn[0] &&
         !ld_dn_norm(c->ldap_service_dn, strlen(c->ldap_service_dn), t->service_norm,
                     sizeof t->service_norm))
@@ -497,10 +498,15 @@ static void fixed_values(const ld_view *e, int id, ld_vals *v)
             put_s(v, t->base);
         else if (id == LD_A_SUPPORTEDLDAPVERSION)
             put_s(v, "3");
-        else if (id == LD_A_SUPPORTEDCONTROL)
+        else if (id == LD_A_SUPPORTEDCONTROL) {
             put_s(v, LD_OID_MANAGE_DSA_IT);
-        else if (id == LD_A_SUPPORTEDEXTENSION)
+            put_s(v, LD_OID_PAGED_RESULTS);
+        } else if (id == LD_A_SUPPORTEDEXTENSION) {
             put_s(v, LD_OID_WHOAMI);
+            put_s(v, LD_OID_PASSWD_MODIFY);
+            if (t->tls)
+                put_s(v, LD_OID_STARTTLS);
+        }
         else if (id == LD_A_VENDORNAME)
             put_s(v, "tunnus");
         else if (id == LD_A_SUBSCHEMA)

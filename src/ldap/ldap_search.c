@@ -5,7 +5,12 @@
  * People come from svc_dir_search: an equality on uid in the filter (or a
  * uid DN as the base) is one index lookup; anything else is a capped scan
  * with the filter evaluated here. Entries are encoded into the session's
- * buffer and sent in batches, each after its audit is durable. */
+ * buffer and sent in batches, each after its audit is durable.
+ *
+ * Paged results (RFC 2696): entries come in a fixed order (the base, then
+ * ou=people, then persons by account id), so a page resumes from how many
+ * fixed entries and which account id the previous page ended at, kept in
+ * the session under a random cookie. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +34,12 @@ typedef struct search {
     int64_t sent;
     struct timespec deadline;
     bool size_hit, time_hit, failed;
+    int64_t page_size;  /* < 0: not paged */
+    int fixed_skip;     /* fixed entries sent by earlier pages */
+    int fixed_idx;      /* fixed entries met so far */
+    int64_t after_id;   /* persons up to this account id were sent by earlier pages */
+    int64_t last_id;
+    bool page_more;
 } search;
 
 static bool wanted(const sel *w, int id)
@@ -75,6 +86,10 @@ static bool past(const struct timespec *t)
 /* Send one matching entry; false stops the search. */
 static bool emit(search *q, const ld_view *e)
 {
+    if (q->page_size >= 0 && q->sent >= q->page_size) {
+        q->page_more = true;
+        return false;
+    }
     if (q->size_limit && q->sent >= q->size_limit) {
         q->size_hit = true;
         return false;
@@ -103,8 +118,16 @@ static void fixed(search *q, ld_ekind kind)
     if (q->failed || q->size_hit || q->time_hit)
         return;
     ld_view e = {kind, NULL, q->ss->tree};
-    if (ld_filter_eval(q->f, &e) == LD_TRUE)
-        (void)emit(q, &e);
+    if (q->page_more)
+        return;
+    if (q->fixed_idx < q->fixed_skip) {
+        q->fixed_idx++;
+        return;
+    }
+    /* One that did not fit on the page is not counted: the next page starts with it. */
+    if (ld_filter_eval(q->f, &e) == LD_TRUE && !emit(q, &e) && q->page_more)
+        return;
+    q->fixed_idx++;
 }
 
 static bool person_match(const dir_entry *d, void *ctx)
@@ -118,7 +141,10 @@ static int person_emit(const dir_entry *d, void *ctx)
 {
     search *q = ctx;
     ld_view e = {LD_E_PERSON, d, q->ss->tree};
-    return emit(q, &e) ? 0 : 1;
+    bool ok = emit(q, &e);
+    if (ok)
+        q->last_id = d->account_id;
+    return ok ? 0 : 1;
 }
 
 /* The attribute list as audited: what was asked for. */
@@ -141,7 +167,38 @@ static tn_code people(search *q, const char *uid, bool *capped, tn_err *e)
     char attrs[512];
     audit_attrs(q->want, attrs, sizeof attrs);
     svc_dir_query dq = {uid, person_match, q, attrs};
-    return svc_dir_search(q->ss->s, &q->ss->actor, &dq, person_emit, q, capped, e);
+    if (q->page_size < 0)
+        return svc_dir_search(q->ss->s, &q->ss->actor, &dq, person_emit, q, capped, e);
+    if (q->page_more)
+        return TN_OK;
+    bool more = false;
+    tn_code rc = svc_dir_search_page(q->ss->s, &q->ss->actor, &dq, q->after_id,
+                                     q->page_size - q->sent, person_emit, q, capped, &more, e);
+    q->page_more = q->page_more || more;
+    return rc;
+}
+
+/* The result of a search, with the paged-results control when paged: a
+ * new cookie when another page follows, the empty one when done. */
+static bool finish(search *q, int code, const char *msg)
+{
+    ld_sess *ss = q->ss;
+    if (q->page_size < 0)
+        return ld_sess_result(ss, q->m->msgid, LD_RES_SEARCH_DONE, code, "", msg);
+    ld_page *pg = &ss->page;
+    bool more = code == LD_SUCCESS && q->page_more;
+    if (more) {
+        pg->active = true;
+        ld_paged_new_cookie(pg);
+        pg->req_hash = ld_paged_req_hash(q->m);
+        pg->fixed_done = q->fixed_idx;
+        pg->last_id = q->last_id > q->after_id ? q->last_id : q->after_id;
+    } else {
+        memset(pg, 0, sizeof *pg);
+    }
+    return ld_put_done_paged(&ss->out, q->m->msgid, code, msg, more ? pg->cookie : NULL,
+                             more ? LD_COOKIE_LEN : 0) &&
+           ld_sess_flush(ss);
 }
 
 static bool done(ld_sess *ss, const ld_msg *m, int code, const char *matched, const char *msg)
@@ -225,6 +282,30 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
     q.types_only = types_only != 0;
     int64_t cap = ss->cfg->ldap_size_limit;
     q.size_limit = size > 0 && size < cap ? size : cap;
+    q.page_size = -1;
+    ld_paged pr;
+    if (!ld_paged_get(m, &pr))
+        return done(ss, m, LD_PROTOCOL_ERROR, "", "malformed paged results control");
+    if (pr.present) {
+        if (pr.cookie_len) {
+            ld_page *pg = &ss->page;
+            if (!pg->active || pr.cookie_len != LD_COOKIE_LEN ||
+                memcmp(pr.cookie, pg->cookie, LD_COOKIE_LEN) != 0 ||
+                pg->req_hash != ld_paged_req_hash(m)) {
+                memset(pg, 0, sizeof *pg);
+                return done(ss, m, LD_UNWILLING_TO_PERFORM, "",
+                            "paged results cookie does not continue a search on this connection");
+            }
+            q.fixed_skip = pg->fixed_done;
+            q.after_id = pg->last_id;
+        }
+        /* A page of size 0 abandons the paged search (RFC 2696 3). */
+        q.page_size = pr.size < cap ? pr.size : cap;
+        if (pr.size == 0) {
+            q.page_more = false;
+            return finish(&q, LD_SUCCESS, "");
+        }
+    }
     unsigned tl = ss->cfg->ldap_time_limit;
     if (tlimit > 0 && (unsigned)tlimit < tl)
         tl = (unsigned)tlimit;
@@ -271,13 +352,13 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
     if (q.failed)
         return false;
     if (rc != TN_OK)
-        return done(ss, m, ld_code_for(rc), "", e.msg);
+        return finish(&q, ld_code_for(rc), e.msg);
     if (q.size_hit)
-        return done(ss, m, LD_SIZELIMIT_EXCEEDED, "", "size limit exceeded");
+        return finish(&q, LD_SIZELIMIT_EXCEEDED, "size limit exceeded");
     if (q.time_hit)
-        return done(ss, m, LD_TIMELIMIT_EXCEEDED, "", "time limit exceeded");
+        return finish(&q, LD_TIMELIMIT_EXCEEDED, "time limit exceeded");
     if (capped)
-        return done(ss, m, LD_ADMINLIMIT_EXCEEDED, "",
+        return finish(&q, LD_ADMINLIMIT_EXCEEDED,
                     "the filter is not indexed and the scan limit was reached");
-    return done(ss, m, LD_SUCCESS, "", "");
+    return finish(&q, LD_SUCCESS, "");
 }

@@ -16,6 +16,7 @@
 typedef struct ld_serve_opts {
     const char *listen; /* NULL: [ldap] listen */
     int port;           /* -1: [ldap] port; 0: any free port */
+    int ldaps_port;     /* -2: [ldap] ldaps_port; -1: no LDAPS; 0: any free port */
     FILE *log;          /* where "listening on ADDR:PORT" and problems go */
 } ld_serve_opts;
 

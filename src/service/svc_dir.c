@@ -192,6 +192,9 @@ typedef struct scan_ctx {
     bool capped;
     tn_code rc;
     tn_err *e;
+    int64_t max;   /* < 0: no limit */
+    int64_t given;
+    bool more;
 } scan_ctx;
 
 static int scan_one(const dir_entry *d, void *vctx)
@@ -204,6 +207,13 @@ static int scan_one(const dir_entry *d, void *vctx)
     }
     if (!visible(d) || (c->q->match && !c->q->match(d, c->q->match_ctx)))
         return 0;
+    /* One match past the page is looked at, not shown (nor audited). */
+    if (c->max >= 0 && c->given >= c->max) {
+        c->more = true;
+        c->stopped = true;
+        return 1;
+    }
+    c->given++;
     if ((c->rc = audit_shown(c->s, c->a, d, c->q->attrs, c->e)) != TN_OK)
         return 1;
     if (c->cb(d, c->ctx) != 0) {
@@ -216,7 +226,16 @@ static int scan_one(const dir_entry *d, void *vctx)
 tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_dir_cb cb,
                        void *ctx, bool *capped, tn_err *e)
 {
+    bool more;
+    return svc_dir_search_page(s, a, q, 0, -1, cb, ctx, capped, &more, e);
+}
+
+tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, int64_t after_id,
+                            int64_t max, svc_dir_cb cb, void *ctx, bool *capped, bool *more,
+                            tn_err *e)
+{
     *capped = false;
+    *more = false;
     tn_code rc = svc_authorize(s, a, SVC_OP_DIR_READ, NULL, "dir.search", e);
     if (rc != TN_OK)
         return rc;
@@ -230,8 +249,12 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
             *e = why;
             return rc;
         }
-        if (!visible(&d) || (q->match && !q->match(&d, q->match_ctx)))
+        if (!visible(&d) || d.account_id <= after_id || (q->match && !q->match(&d, q->match_ctx)))
             return TN_OK;
+        if (max == 0) {
+            *more = true;
+            return TN_OK;
+        }
         if ((rc = audit_shown(s, a, &d, q->attrs, e)) != TN_OK)
             return rc;
         cb(&d, ctx);
@@ -239,7 +262,8 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
     }
     /* In chunks, so that no statement stays open across a whole scan and
      * the callback may take its time. */
-    scan_ctx c = {s, a, q, cb, ctx, 0, 0, s->cfg.ldap_scan_limit, false, false, TN_OK, e};
+    scan_ctx c = {s, a, q, cb, ctx, after_id, 0, s->cfg.ldap_scan_limit, false, false, TN_OK, e,
+                  max, 0, false};
     for (;;) {
         int64_t before = c.seen;
         rc = store_dir_scan(s->st, s->today, c.last_id, SCAN_CHUNK, scan_one, &c, e);
@@ -251,12 +275,13 @@ tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_d
             break;
     }
     *capped = c.capped;
+    *more = c.more;
     return TN_OK;
 }
 
 /* Resolve, authorise and store hash ("" clears) with one audit event. */
 static tn_code put_password(svc *s, const svc_actor *a, const char *selector, const char *hash,
-                            tn_err *e)
+                            svc_op op, tn_err *e)
 {
     account acct;
     tn_code rc;
@@ -280,7 +305,7 @@ static tn_code put_password(svc *s, const svc_actor *a, const char *selector, co
     }
     if (rc != TN_OK)
         return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, acct.person_id, "account.password", e)) !=
+    if ((rc = svc_authorize(s, a, op, acct.person_id, "account.password", e)) !=
         TN_OK)
         return rc;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
@@ -307,7 +332,7 @@ tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selecto
         if (rc != TN_OK)
             return rc;
     }
-    return put_password(s, a, selector, hash, e);
+    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
 }
 
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
@@ -327,5 +352,42 @@ tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *se
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)hash[i] <= ' ' || (unsigned char)hash[i] >= 0x7f)
             return tn_err_set(e, TN_EINVAL, "password_hash", "contains a space or control byte");
-    return put_password(s, a, selector, hash, e);
+    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
+}
+
+tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const char *new_pw,
+                       tn_err *e)
+{
+    if (a->kind != SVC_ACTOR_PERSON)
+        return svc_authorize(s, a, SVC_OP_PERSON_SELF_EDIT, NULL, "account.password", e);
+    size_t nl = strlen(new_pw);
+    if (nl == 0 || nl > 1024)
+        return tn_err_set(e, TN_EINVAL, "newPasswd", "must be 1 to 1024 bytes");
+    account *accts = NULL;
+    size_t n = 0;
+    tn_code rc = store_account_list_by_person(s->st, a->id, &accts, &n, e);
+    if (rc != TN_OK)
+        return rc;
+    char username[USERNAME_BUFSZ] = "";
+    if (n > 0)
+        tn_strlcpy(username, accts[0].username, sizeof username);
+    free(accts);
+    if (!username[0])
+        return tn_err_set(e, TN_ENOTFOUND, NULL, "no account");
+    /* The old password is checked exactly as a bind checks it, so that
+     * password modify is no way around the lockout. */
+    store_dir_auth au;
+    if ((rc = store_dir_auth_get(s->st, username, &au, e)) != TN_OK)
+        return rc;
+    if (au.state != ASTATE_ACTIVE && au.state != ASTATE_GRACE)
+        return bind_failed(s, a, &au, "password modify: account not active", e);
+    if (au.locked_until > audit_now_us())
+        return bind_failed(s, a, &au, "password modify: account locked after failed binds", e);
+    if (!au.password_hash[0] || !sec_password_check(au.password_hash, old_pw))
+        return bind_failed(s, a, &au, "password modify: wrong old password", e);
+    char hash[SEC_PWHASH_BUFSZ];
+    if ((rc = sec_password_hash(new_pw, 0, 0, hash, e)) != TN_OK)
+        return rc;
+    rc = put_password(s, a, username, hash, SVC_OP_PERSON_SELF_EDIT, e);
+    return rc;
 }

@@ -65,11 +65,28 @@ typedef struct svc_dir_query {
 tn_code svc_dir_search(svc *s, const svc_actor *a, const svc_dir_query *q, svc_dir_cb cb,
                        void *ctx, bool *capped, tn_err *e);
 
+/* One page of a search (RFC 2696 paging): entries are delivered in
+ * account id order, only those after after_id, at most max of them
+ * (max < 0: no limit). *more says another matching entry follows (it is
+ * neither delivered nor audited). cb sees dir_entry.account_id, the
+ * after_id of the next page. */
+tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, int64_t after_id,
+                            int64_t max, svc_dir_cb cb, void *ctx, bool *capped, bool *more,
+                            tn_err *e);
+
 /* Set an account's password (argon2id) from the clear text; "" removes
  * it. selector is a username or a person selector (their account).
  * Audited as a change of the secret, never its value. */
 tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selector,
                                  const char *password, tn_err *e);
+
+/* Password Modify (RFC 3062) by the person a, for their own account: the
+ * old password is checked as a bind checks it (a wrong one is TN_EDENIED,
+ * audited, and counts towards the lockout); the new one is stored as
+ * argon2id and audited as account.password (that the secret changed,
+ * never a value). Only persons may: other actors get TN_EDENIED. */
+tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const char *new_pw,
+                       tn_err *e);
 
 /* Store a password hash made elsewhere (a directory migration): argon2id
  * ("$argon2id$…") or {SSHA}, {SSHA256}, {SSHA512}; anything else is

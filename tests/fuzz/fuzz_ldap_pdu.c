@@ -1,7 +1,7 @@
 /* Fuzz the LDAP PDU decoder: framing with a small PDU cap, the message
  * envelope and controls, and the request decoders that run before any
  * registry access (bind, search with its filter and attribute list,
- * compare, extended). No crash, no read outside the input. */
+ * compare, extended) and the paged-results control. No crash, no read outside the input. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ld_msg_decode(ber, buf + off, plen, &m)) {
             assert(m.ncontrols <= LD_MAX_CONTROLS);
             (void)ld_unsupported_critical(&m);
+            ld_paged pg;
+            (void)ld_paged_get(&m, &pg);
             ld_op_begin(ber, &m);
             struct berval x, y, z;
             ber_int_t v;

@@ -69,6 +69,28 @@ static void ldap_keys(void **state)
     assert_int_equal(c.ldap_filter_depth, 32); /* untouched default */
 }
 
+static void ldap_tls_keys(void **state)
+{
+    (void)state;
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    assert_int_equal(c.ldap_ldaps_port, -1);
+    assert_true(c.ldap_bind_require_tls);
+    assert_int_equal(conf_load_string(&c,
+                                      "[ldap]\ntls_cert = /etc/t.crt\ntls_key = /etc/t.key\n"
+                                      "ldaps_port = 0\nbind_require_tls = false\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    assert_string_equal(c.ldap_tls_cert, "/etc/t.crt");
+    assert_string_equal(c.ldap_tls_key, "/etc/t.key");
+    assert_int_equal(c.ldap_ldaps_port, 0);
+    assert_false(c.ldap_bind_require_tls);
+    assert_int_equal(conf_load_string(&c, "[ldap]\nldaps_port = off\n", "u.conf", &e), TN_OK);
+    assert_int_equal(c.ldap_ldaps_port, -1);
+}
+
 static void expect_error(const char *text, const char *field, const char *fragment)
 {
     conf c;
@@ -103,6 +125,11 @@ static void errors(void **state)
     expect_error("[ldap]\nbase =\n", "base", "must not be empty");
     expect_error("[ldap]\nport = 1\nport = 2\n", "port", "key given twice");
     expect_error("[ldap]\nbogus = 1\n", "bogus", "unknown key");
+    expect_error("[ldap]\nldaps_port = -1\n", "ldaps_port", "off or a whole number");
+    expect_error("[ldap]\nldaps_port = 636\n", "ldaps_port", "needs [ldap] tls_cert");
+    expect_error("[ldap]\ntls_cert = a.crt\n", "tls_key", "go together");
+    expect_error("[ldap]\ntls_key = a.key\n", "tls_cert", "go together");
+    expect_error("[ldap]\nbind_require_tls = sometimes\n", "bind_require_tls", "true or false");
 }
 
 int main(void)
@@ -111,6 +138,7 @@ int main(void)
         cmocka_unit_test(load_ok),
         cmocka_unit_test(defaults),
         cmocka_unit_test(ldap_keys),
+        cmocka_unit_test(ldap_tls_keys),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
