@@ -104,7 +104,7 @@ static ld_tri eval_bytes(const unsigned char *b, size_t n, unsigned depth, bool 
     ld_filter *f = ld_filter_parse(ber, &a, depth, deep);
     ld_tri r = (ld_tri)-1;
     if (f) {
-        ld_view v = {LD_E_PERSON, &maija, &tree};
+        ld_view v = {LD_E_PERSON, &maija, &tree, NULL};
         r = ld_filter_eval(f, &v);
     }
     ld_arena_free(&a);
@@ -193,7 +193,7 @@ static void test_frame(void **state)
 static void test_values(void **state)
 {
     (void)state;
-    ld_view v = {LD_E_PERSON, &maija, &tree};
+    ld_view v = {LD_E_PERSON, &maija, &tree, NULL};
     ld_vals vals;
     ld_values(&v, LD_A_CN, &vals);
     assert_int_equal(vals.n, 2);

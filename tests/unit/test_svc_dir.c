@@ -81,7 +81,7 @@ static void access_and_visibility(void **state)
     svc_actor anon;
     svc_dir_actor_anonymous(&anon, "127.0.0.1");
     assert_int_equal(svc_dir_may_search(f->s, &anon, &e), TN_EDENIED);
-    svc_dir_query q = {NULL, NULL, NULL, "uid"};
+    svc_dir_query q = {NULL, NULL, NULL, "uid", false};
     int n = 0;
     bool capped;
     assert_int_equal(svc_dir_search(f->s, &anon, &q, count_cb, &n, &capped, &e), TN_EDENIED);
