@@ -64,6 +64,15 @@ static void test_tree(void **state)
     ld_tree_resolve(&tree, "uid=a,ou=x,ou=people,dc=example,dc=fi", &t);
     assert_false(t.found);
     ld_tree_resolve(&tree, "ou=groups,dc=example,dc=fi", &t);
+    assert_true(t.found && t.kind == LD_E_GROUPS);
+    ld_tree_resolve(&tree, "cn=staff,ou=groups,dc=example,dc=fi", &t);
+    assert_true(t.found && t.kind == LD_E_GROUP);
+    assert_string_equal(t.cn, "staff");
+    ld_tree_resolve(&tree, "uid=a,ou=groups,dc=example,dc=fi", &t);
+    assert_false(t.found);
+    ld_tree_resolve(&tree, "cn=a,ou=x,ou=groups,dc=example,dc=fi", &t);
+    assert_false(t.found);
+    ld_tree_resolve(&tree, "ou=others,dc=example,dc=fi", &t);
     assert_false(t.found);
     assert_string_equal(t.matched, "DC=Example, dc=FI");
     ld_tree_resolve(&tree, "dc=other", &t);
