@@ -434,8 +434,6 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
     }
     if (q.failed)
         return false;
-    if (rc == TN_OK && !q.page_more && q.page_size >= 0 && q.groups_begun)
-        q.last_id = INT64_MAX;
     if (rc != TN_OK)
         return finish(&q, ld_code_for(rc), e.msg);
     if (q.size_hit)
