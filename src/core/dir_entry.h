@@ -12,6 +12,7 @@
 #include "model.h"
 
 #define DIR_AFFS_MAX 2048
+#define DIR_GROUPS_MAX 4096
 
 typedef struct dir_entry {
     int64_t account_id;
@@ -29,6 +30,27 @@ typedef struct dir_entry {
     /* Affiliations in force on the day asked for: records
      * "kind\x1funit\x1ftitle" separated by \x1e. */
     char affs[DIR_AFFS_MAX];
+    /* cn values of the groups (ou=groups) the account is in today,
+     * separated by \x1e; filled only when asked for (memberOf). */
+    char groups[DIR_GROUPS_MAX];
 } dir_entry;
+
+/* One group of ou=groups: derived from the registry (org unit,
+ * affiliation kind, school, class or teaching group), its gidNumber and cn
+ * allocated once (migration 0009). */
+#define DIR_GROUP_VAL_MAX 512
+typedef struct dir_group {
+    int64_t gid_number;
+    char gtype[8];                /* unit, kind, school, class, tgroup */
+    char v1[DIR_GROUP_VAL_MAX];   /* unit code, kind or school */
+    char v2[DIR_GROUP_VAL_MAX];   /* class or teaching group ("" otherwise) */
+    char cn[DIR_GROUP_VAL_MAX];
+    char unit_name[NAME_BUFSZ];   /* the org unit's name (unit groups) */
+    /* Usernames of the visible accounts in the group today, each
+     * NUL-terminated, back to back, in username order; malloc'd. */
+    char *members;
+    size_t members_len;
+    int64_t nmembers;
+} dir_group;
 
 #endif

@@ -214,6 +214,12 @@ static bool norm(int attr, const char *in, size_t len, char *out, size_t *outlen
     size_t n = 0;
     bool phone = ai && ai->syntax == LD_SYN_PHONE;
     bool space = true; /* drops leading spaces */
+    /* DN values (member, memberOf) compare in normalised form. */
+    char dnb[NORM_MAX];
+    if (ai && ai->syntax == LD_SYN_DN && ld_dn_norm(in, len, dnb, sizeof dnb)) {
+        in = dnb;
+        len = strlen(dnb);
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (phone) {
@@ -320,6 +326,8 @@ static ld_tri eval_values(const ld_filter *f, const ld_view *e)
 {
     if (f->attr < 0)
         return LD_UNDEF;
+    if (e->kind == LD_E_GROUP && (f->attr == LD_A_MEMBER || f->attr == LD_A_MEMBERUID))
+        return ld_group_eval_members(f, e);
     ld_vals vals;
     ld_values(e, f->attr, &vals);
     for (int i = 0; i < vals.n; i++) {
@@ -382,6 +390,8 @@ ld_tri ld_filter_eval(const ld_filter *f, const ld_view *e)
     case LD_F_PRESENT: {
         if (f->attr < 0)
             return LD_FALSE;
+        if (e->kind == LD_E_GROUP && (f->attr == LD_A_MEMBER || f->attr == LD_A_MEMBERUID))
+            return ld_group_eval_members(f, e);
         ld_vals vals;
         ld_values(e, f->attr, &vals);
         return vals.n > 0 ? LD_TRUE : LD_FALSE;
@@ -391,5 +401,26 @@ ld_tri ld_filter_eval(const ld_filter *f, const ld_view *e)
         return LD_UNDEF;
     default:
         return eval_values(f, e);
+    }
+}
+
+bool ld_filter_match_value(const ld_filter *f, const char *v, size_t len)
+{
+    bool ok = true;
+    int c;
+    switch (f->kind) {
+    case LD_F_EQ:
+    case LD_F_APPROX:
+        return ld_value_equal(f->attr, v, len, f->value.bv_val, f->value.bv_len);
+    case LD_F_GE:
+        c = order(f->attr, v, len, f->value.bv_val, f->value.bv_len, &ok);
+        return ok && c >= 0;
+    case LD_F_LE:
+        c = order(f->attr, v, len, f->value.bv_val, f->value.bv_len, &ok);
+        return ok && c <= 0;
+    case LD_F_SUB:
+        return substr_match(f, v, len);
+    default:
+        return false;
     }
 }

@@ -193,6 +193,8 @@ typedef enum ld_attr {
     LD_A_OBJECTCLASSES,
     /* operational */
     LD_A_ENTRYUUID, LD_A_ENTRYDN, LD_A_SUBSCHEMA, LD_A_HASSUBORDINATES, LD_A_STRUCTURALOC,
+    /* groups (ldap_groups.c) */
+    LD_A_DESCRIPTION, LD_A_MEMBER, LD_A_MEMBERUID, LD_A_MEMBEROF,
     LD_A_MAX
 } ld_attr;
 
@@ -210,7 +212,9 @@ const ld_attr_info *ld_attr_get(int id);
 int ld_attr_lookup(const char *name, size_t len);
 
 /* The kinds of entry in the tree. */
-typedef enum ld_ekind { LD_E_ROOTDSE, LD_E_SUBSCHEMA, LD_E_BASE, LD_E_PEOPLE, LD_E_PERSON } ld_ekind;
+typedef enum ld_ekind {
+    LD_E_ROOTDSE, LD_E_SUBSCHEMA, LD_E_BASE, LD_E_PEOPLE, LD_E_PERSON, LD_E_GROUPS, LD_E_GROUP
+} ld_ekind;
 
 /* What the tree is built from: the configured base, normalised. */
 typedef struct ld_tree {
@@ -223,6 +227,8 @@ typedef struct ld_tree {
     bool base_is_dc;
     char service_norm[CONF_DN_MAX]; /* the application account's DN, normalised ("" = none) */
     bool tls;                     /* StartTLS offered */
+    char groups_norm[CONF_DN_MAX + 16];
+    char groups_dn[CONF_DN_MAX + 16];
 } ld_tree;
 
 bool ld_tree_init(ld_tree *t, const conf *c);
@@ -235,6 +241,7 @@ typedef struct ld_target {
     ld_ekind kind;
     bool found;
     char uid[USERNAME_BUFSZ]; /* LD_E_PERSON */
+    char cn[DIR_GROUP_VAL_MAX]; /* LD_E_GROUP */
     const char *matched;      /* matchedDN when not found */
 } ld_target;
 
@@ -246,6 +253,7 @@ typedef struct ld_view {
     ld_ekind kind;
     const dir_entry *d;
     const ld_tree *t;
+    const dir_group *g;  /* LD_E_GROUP */
 } ld_view;
 
 #define LD_MAX_VALS 64
@@ -280,6 +288,7 @@ typedef struct ld_page {
     uint64_t req_hash;  /* of the search request: a cookie continues only the same search */
     int fixed_done;     /* fixed entries (base, ou=people) already sent */
     int64_t last_id;    /* account id of the last person sent */
+    int64_t last_gid;   /* gidNumber of the last group sent (0: groups not begun) */
 } ld_page;
 
 /* A paged-results control on a request. */
@@ -357,5 +366,24 @@ bool ld_op_unbind(ld_sess *ss, const ld_msg *m, BerElement *ber);
 
 /* Map a service error to an LDAP result code. */
 int ld_code_for(tn_code rc);
+
+/* ---- groups (ldap_groups.c) ------------------------------------------ */
+
+/* Values of a group entry and the memberOf of a person (ld_values). */
+void ld_group_values(const ld_view *e, int id, ld_vals *v);
+void ld_member_of_values(const ld_view *e, ld_vals *v);
+/* member and memberUid of a group, which may have more values than
+ * ld_vals holds: evaluate f (EQ, APPROX, SUB, PRESENT, GE, LE) on each. */
+ld_tri ld_group_eval_members(const ld_filter *f, const ld_view *e);
+/* Encode member and memberUid of the group (each value). */
+bool ld_group_encode_members(BerElement *ber, const ld_view *e, int id, bool types_only);
+/* A cn the filter requires by equality (itself, or a term of a top-level AND). */
+bool ld_filter_cn(const ld_filter *f, char *out, size_t cap);
+/* Does one value satisfy the (non-composite) filter item f. */
+bool ld_filter_match_value(const ld_filter *f, const char *v, size_t len);
+/* Does the filter mention memberOf (then persons need their groups). */
+bool ld_filter_mentions(const ld_filter *f, int attr);
+/* Normalise a DN-valued assertion for comparison; false if not a DN. */
+bool ld_dn_value_norm(const char *v, size_t len, char *out, size_t cap);
 
 #endif

@@ -48,6 +48,11 @@ static const ld_attr_info attrs[LD_A_MAX] = {
     [LD_A_SUBSCHEMA] = {"subschemaSubentry", NULL, LD_SYN_DN, true},
     [LD_A_HASSUBORDINATES] = {"hasSubordinates", NULL, LD_SYN_STRING, true},
     [LD_A_STRUCTURALOC] = {"structuralObjectClass", NULL, LD_SYN_STRING, true},
+    [LD_A_DESCRIPTION] = {"description", NULL, LD_SYN_STRING, false},
+    [LD_A_MEMBER] = {"member", NULL, LD_SYN_DN, false},
+    [LD_A_MEMBERUID] = {"memberUid", NULL, LD_SYN_STRING, false},
+    /* Like OpenLDAP's memberof overlay: asked for by name or "+". */
+    [LD_A_MEMBEROF] = {"memberOf", NULL, LD_SYN_DN, true},
 };
 
 const ld_attr_info *ld_attr_get(int id)
@@ -165,6 +170,8 @@ bool ld_tree_init(ld_tree *t, const conf *c)
         return false;
     snprintf(t->people_norm, sizeof t->people_norm, "ou=people,%s", t->base_norm);
     snprintf(t->people_dn, sizeof t->people_dn, "ou=people,%s", t->base);
+    snprintf(t->groups_norm, sizeof t->groups_norm, "ou=groups,%s", t->base_norm);
+    snprintf(t->groups_dn, sizeof t->groups_dn, "ou=groups,%s", t->base);
     /* dc=example,dc=fi -> example.fi; the first RDN names the base entry. */
     const char *p = t->base_norm;
     size_t dn = 0;
@@ -223,6 +230,18 @@ void ld_tree_resolve(const ld_tree *t, const char *norm, ld_target *out)
         out->kind = LD_E_BASE;
     } else if (strcmp(norm, t->people_norm) == 0) {
         out->kind = LD_E_PEOPLE;
+    } else if (strcmp(norm, t->groups_norm) == 0) {
+        out->kind = LD_E_GROUPS;
+    } else if (ends_with_rdns(norm, t->groups_norm, &pl)) {
+        out->kind = LD_E_GROUP;
+        out->found = false;
+        out->matched = t->groups_dn;
+        if (pl > 3 && strncmp(norm, "cn=", 3) == 0 && !memchr(norm, ',', pl) &&
+            pl - 3 < sizeof out->cn) {
+            memcpy(out->cn, norm + 3, pl - 3);
+            out->cn[pl - 3] = '\0';
+            out->found = true;
+        }
     } else if (ends_with_rdns(norm, t->people_norm, &pl)) {
         out->kind = LD_E_PERSON;
         out->found = false;
@@ -435,6 +454,9 @@ static void person_values(const ld_view *e, int id, ld_vals *v)
     case LD_A_HASSUBORDINATES:
         put_s(v, "FALSE");
         break;
+    case LD_A_MEMBEROF:
+        ld_member_of_values(e, v);
+        break;
     default:
         break;
     }
@@ -476,6 +498,14 @@ static const char *const schema_attrs[] = {
     "SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE )",
     "( 1.3.6.1.1.1.1.2 NAME 'gecos' EQUALITY caseIgnoreIA5Match "
     "SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 SINGLE-VALUE )",
+    "( 2.5.4.13 NAME 'description' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch "
+    "SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{1024} )",
+    "( 2.5.4.31 NAME 'member' SUP distinguishedName )",
+    "( 1.3.6.1.1.1.1.12 NAME 'memberUid' EQUALITY caseExactIA5Match "
+    "SUBSTR caseExactIA5SubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.26 )",
+    "( 1.2.840.113556.1.2.102 NAME 'memberOf' DESC 'Group that the entry belongs to' "
+    "SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 EQUALITY distinguishedNameMatch "
+    "NO-USER-MODIFICATION USAGE dSAOperation )",
 };
 
 static const char *const schema_classes[] = {
@@ -485,6 +515,10 @@ static const char *const schema_classes[] = {
     "eduPersonPrimaryAffiliation $ eduPersonPrincipalName ) )",
     "( 1.3.6.1.1.1.2.0 NAME 'posixAccount' SUP top AUXILIARY MUST ( cn $ uid $ uidNumber $ "
     "gidNumber $ homeDirectory ) MAY ( loginShell $ gecos ) )",
+    "( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) "
+    "MAY ( businessCategory $ seeAlso $ owner $ ou $ o $ description ) )",
+    "( 1.3.6.1.1.1.2.2 NAME 'posixGroup' SUP top AUXILIARY MUST ( cn $ gidNumber ) "
+    "MAY ( userPassword $ memberUid $ description ) )",
 };
 
 static void fixed_values(const ld_view *e, int id, ld_vals *v)
@@ -555,7 +589,20 @@ static void fixed_values(const ld_view *e, int id, ld_vals *v)
             put_s(v, "cn=Subschema");
         }
         break;
+    case LD_E_GROUPS:
+        if (id == LD_A_OBJECTCLASS) {
+            put_s(v, "top");
+            put_s(v, "organizationalUnit");
+        } else if (id == LD_A_OU) {
+            put_s(v, "groups");
+        } else if (id == LD_A_HASSUBORDINATES) {
+            put_s(v, "TRUE");
+        } else if (id == LD_A_SUBSCHEMA) {
+            put_s(v, "cn=Subschema");
+        }
+        break;
     case LD_E_PERSON:
+    case LD_E_GROUP:
         break;
     }
 }
@@ -568,6 +615,8 @@ void ld_values(const ld_view *e, int id, ld_vals *out)
         person_values(e, id, out);
         if (id == LD_A_SUBSCHEMA)
             put_s(out, "cn=Subschema");
+    } else if (e->kind == LD_E_GROUP) {
+        ld_group_values(e, id, out);
     } else {
         fixed_values(e, id, out);
     }
@@ -595,6 +644,12 @@ void ld_view_dn(const ld_view *e, char *out, size_t cap)
         break;
     case LD_E_PERSON:
         snprintf(out, cap, "uid=%s,%s", e->d->username, e->t->people_dn);
+        break;
+    case LD_E_GROUPS:
+        tn_strlcpy(out, e->t->groups_dn, cap);
+        break;
+    case LD_E_GROUP:
+        snprintf(out, cap, "cn=%s,%s", e->g->cn, e->t->groups_dn);
         break;
     }
 }

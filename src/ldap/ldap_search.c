@@ -40,6 +40,10 @@ typedef struct search {
     int64_t after_id;   /* persons up to this account id were sent by earlier pages */
     int64_t last_id;
     bool page_more;
+    int64_t after_gid;  /* groups up to this gidNumber were sent by earlier pages */
+    int64_t last_gid;
+    bool groups_begun;  /* a group was sent on this page: persons are done */
+    bool member_of;     /* persons need their groups (memberOf asked for or filtered on) */
 } search;
 
 static bool wanted(const sel *w, int id)
@@ -61,6 +65,11 @@ static bool encode_entry(search *q, const ld_view *e)
     for (int id = 0; id < LD_A_MAX; id++) {
         if (!wanted(q->want, id))
             continue;
+        if (e->kind == LD_E_GROUP && (id == LD_A_MEMBER || id == LD_A_MEMBERUID)) {
+            if (!ld_group_encode_members(ber, e, id, q->types_only))
+                return false;
+            continue;
+        }
         ld_values(e, id, &v);
         if (v.n == 0)
             continue;
@@ -117,7 +126,7 @@ static void fixed(search *q, ld_ekind kind)
 {
     if (q->failed || q->size_hit || q->time_hit)
         return;
-    ld_view e = {kind, NULL, q->ss->tree};
+    ld_view e = {kind, NULL, q->ss->tree, NULL};
     if (q->page_more)
         return;
     if (q->fixed_idx < q->fixed_skip) {
@@ -133,14 +142,14 @@ static void fixed(search *q, ld_ekind kind)
 static bool person_match(const dir_entry *d, void *ctx)
 {
     search *q = ctx;
-    ld_view e = {LD_E_PERSON, d, q->ss->tree};
+    ld_view e = {LD_E_PERSON, d, q->ss->tree, NULL};
     return ld_filter_eval(q->f, &e) == LD_TRUE;
 }
 
 static int person_emit(const dir_entry *d, void *ctx)
 {
     search *q = ctx;
-    ld_view e = {LD_E_PERSON, d, q->ss->tree};
+    ld_view e = {LD_E_PERSON, d, q->ss->tree, NULL};
     bool ok = emit(q, &e);
     if (ok)
         q->last_id = d->account_id;
@@ -166,7 +175,7 @@ static tn_code people(search *q, const char *uid, bool *capped, tn_err *e)
         uid = ffuid;
     char attrs[512];
     audit_attrs(q->want, attrs, sizeof attrs);
-    svc_dir_query dq = {uid, person_match, q, attrs};
+    svc_dir_query dq = {uid, person_match, q, attrs, q->member_of};
     if (q->page_size < 0)
         return svc_dir_search(q->ss->s, &q->ss->actor, &dq, person_emit, q, capped, e);
     if (q->page_more)
@@ -175,6 +184,49 @@ static tn_code people(search *q, const char *uid, bool *capped, tn_err *e)
     tn_code rc = svc_dir_search_page(q->ss->s, &q->ss->actor, &dq, q->after_id,
                                      q->page_size - q->sent, person_emit, q, capped, &more, e);
     q->page_more = q->page_more || more;
+    return rc;
+}
+
+static bool group_match(const dir_group *g, void *ctx)
+{
+    search *q = ctx;
+    ld_view e = {LD_E_GROUP, NULL, q->ss->tree, g};
+    return ld_filter_eval(q->f, &e) == LD_TRUE;
+}
+
+static int group_emit(const dir_group *g, void *ctx)
+{
+    search *q = ctx;
+    ld_view e = {LD_E_GROUP, NULL, q->ss->tree, g};
+    bool ok = emit(q, &e);
+    if (ok) {
+        q->last_gid = g->gid_number;
+        q->groups_begun = true;
+    }
+    return ok ? 0 : 1;
+}
+
+/* The groups of ou=groups: after the persons in a paged search. */
+static tn_code groups(search *q, bool *capped, tn_err *e)
+{
+    if (q->failed || q->size_hit || q->time_hit)
+        return TN_OK;
+    char cn[DIR_GROUP_VAL_MAX];
+    char attrs[512];
+    audit_attrs(q->want, attrs, sizeof attrs);
+    svc_dir_group_query gq = {ld_filter_cn(q->f, cn, sizeof cn) ? cn : NULL, group_match, q,
+                              attrs};
+    int64_t max = -1;
+    if (q->page_size >= 0) {
+        if (q->page_more)
+            return TN_OK;
+        max = q->page_size - q->sent;
+    }
+    bool more = false, cap2 = false;
+    tn_code rc = svc_dir_group_search(q->ss->s, &q->ss->actor, &gq, q->after_gid, max, group_emit,
+                                      q, &cap2, &more, e);
+    q->page_more = q->page_more || more;
+    *capped = *capped || cap2;
     return rc;
 }
 
@@ -193,6 +245,10 @@ static bool finish(search *q, int code, const char *msg)
         pg->req_hash = ld_paged_req_hash(q->m);
         pg->fixed_done = q->fixed_idx;
         pg->last_id = q->last_id > q->after_id ? q->last_id : q->after_id;
+        pg->last_gid = q->last_gid > q->after_gid ? q->last_gid : q->after_gid;
+        /* Once a group is sent, persons are done. */
+        if (pg->last_gid > 0)
+            pg->last_id = INT64_MAX;
     } else {
         memset(pg, 0, sizeof *pg);
     }
@@ -298,6 +354,7 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
             }
             q.fixed_skip = pg->fixed_done;
             q.after_id = pg->last_id;
+            q.after_gid = pg->last_gid;
         }
         /* A page of size 0 abandons the paged search (RFC 2696 3). */
         q.page_size = pr.size < cap ? pr.size : cap;
@@ -312,6 +369,7 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
     clock_gettime(CLOCK_MONOTONIC, &q.deadline);
     q.deadline.tv_sec += tl;
 
+    q.member_of = want.named[LD_A_MEMBEROF] || want.oper || ld_filter_mentions(f, LD_A_MEMBEROF);
     bool capped = false;
     tn_code rc = TN_OK;
     switch (tg.kind) {
@@ -324,10 +382,33 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
     case LD_E_BASE:
         if (scope == 0 || scope == 2)
             fixed(&q, LD_E_BASE);
-        if (scope != 0)
+        if (scope != 0) {
             fixed(&q, LD_E_PEOPLE);
+            fixed(&q, LD_E_GROUPS);
+        }
         if (scope >= 2 && !q.failed && !q.size_hit && !q.time_hit)
             rc = people(&q, NULL, &capped, &e);
+        if (scope >= 2 && rc == TN_OK)
+            rc = groups(&q, &capped, &e);
+        break;
+    case LD_E_GROUPS:
+        if (scope == 0 || scope == 2)
+            fixed(&q, LD_E_GROUPS);
+        if (scope != 0)
+            rc = groups(&q, &capped, &e);
+        break;
+    case LD_E_GROUP:
+        if (scope != 1) {
+            dir_group g;
+            char attrs[512];
+            audit_attrs(&want, attrs, sizeof attrs);
+            rc = svc_dir_group_get(ss->s, &ss->actor, tg.cn, attrs, &g, &e);
+            if (rc == TN_ENOTFOUND)
+                return done(ss, m, LD_NO_SUCH_OBJECT, ss->tree->groups_dn, "no such entry");
+            if (rc == TN_OK && scope != 3 && group_match(&g, &q))
+                (void)group_emit(&g, &q);
+            svc_dir_group_free(&g);
+        }
         break;
     case LD_E_PEOPLE:
         if (scope == 0 || scope == 2)
@@ -344,6 +425,8 @@ bool ld_op_search(ld_sess *ss, const ld_msg *m, BerElement *ber)
             rc = svc_dir_get(ss->s, &ss->actor, tg.uid, attrs, &d, &e);
             if (rc == TN_ENOTFOUND)
                 return done(ss, m, LD_NO_SUCH_OBJECT, ss->tree->people_dn, "no such entry");
+            if (rc == TN_OK && q.member_of)
+                rc = svc_dir_member_of(ss->s, &ss->actor, &d, &e);
             if (rc == TN_OK && scope != 3 && person_match(&d, &q))
                 (void)person_emit(&d, &q);
         }

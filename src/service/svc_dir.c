@@ -195,6 +195,7 @@ typedef struct scan_ctx {
     int64_t max;   /* < 0: no limit */
     int64_t given;
     bool more;
+    dir_entry mo;  /* the row with its groups, when memberOf is asked for */
 } scan_ctx;
 
 static int scan_one(const dir_entry *d, void *vctx)
@@ -205,7 +206,17 @@ static int scan_one(const dir_entry *d, void *vctx)
         c->capped = true;
         return 1;
     }
-    if (!visible(d) || (c->q->match && !c->q->match(d, c->q->match_ctx)))
+    if (!visible(d))
+        return 0;
+    if (c->q->member_of) {
+        /* The row is the store's; memberOf needs a copy to fill. */
+        dir_entry *m = &c->mo;
+        *m = *d;
+        if ((c->rc = svc_dir_member_of(c->s, c->a, m, c->e)) != TN_OK)
+            return 1;
+        d = m;
+    }
+    if (c->q->match && !c->q->match(d, c->q->match_ctx))
         return 0;
     /* One match past the page is looked at, not shown (nor audited). */
     if (c->max >= 0 && c->given >= c->max) {
@@ -249,6 +260,8 @@ tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, 
             *e = why;
             return rc;
         }
+        if (visible(&d) && q->member_of && (rc = svc_dir_member_of(s, a, &d, e)) != TN_OK)
+            return rc;
         if (!visible(&d) || d.account_id <= after_id || (q->match && !q->match(&d, q->match_ctx)))
             return TN_OK;
         if (max == 0) {
@@ -263,7 +276,7 @@ tn_code svc_dir_search_page(svc *s, const svc_actor *a, const svc_dir_query *q, 
     /* In chunks, so that no statement stays open across a whole scan and
      * the callback may take its time. */
     scan_ctx c = {s, a, q, cb, ctx, after_id, 0, s->cfg.ldap_scan_limit, false, false, TN_OK, e,
-                  max, 0, false};
+                  max, 0, false, {0}};
     for (;;) {
         int64_t before = c.seen;
         rc = store_dir_scan(s->st, s->today, c.last_id, SCAN_CHUNK, scan_one, &c, e);

@@ -58,6 +58,7 @@ typedef struct svc_dir_query {
     svc_dir_match_fn match; /* NULL: every entry matches */
     void *match_ctx;
     const char *attrs;      /* what the caller shows, for the audit event */
+    bool member_of;         /* fill dir_entry.groups before matching */
 } svc_dir_query;
 
 /* Search visible entries. Without uid the accounts are scanned, at most
@@ -93,5 +94,35 @@ tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const cha
  * TN_EINVAL. selector and audit as svc_account_set_password. */
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
                                       const char *hash, tn_err *e);
+
+/* ---- groups (ou=groups; svc_dir_groups.c) ----------------------------- */
+
+/* Fill d->groups with the cn values of the groups the account is in
+ * today (memberOf). Part of the person's read, which is audited. */
+tn_code svc_dir_member_of(svc *s, const svc_actor *a, dir_entry *d, tn_err *e);
+
+/* Returns true if the group (members filled) matches the caller's filter. */
+typedef bool (*svc_dir_group_match_fn)(const dir_group *g, void *ctx);
+/* Called for each matching group shown (audited); non-zero stops. */
+typedef int (*svc_dir_group_cb)(const dir_group *g, void *ctx);
+
+typedef struct svc_dir_group_query {
+    const char *cn;               /* non-NULL: only this cn (an index lookup) */
+    svc_dir_group_match_fn match; /* NULL: every group matches */
+    void *match_ctx;
+    const char *attrs;            /* what the caller shows, for the audit event */
+} svc_dir_group_query;
+
+/* One group by cn, members filled (free with svc_dir_group_free).
+ * TN_ENOTFOUND when there is none or it has no member today. */
+tn_code svc_dir_group_get(svc *s, const svc_actor *a, const char *cn, const char *attrs,
+                          dir_group *out, tn_err *e);
+/* Groups in gid order after after_gid with at least one member today; at
+ * most max delivered (max < 0: no limit), *more when another matches. At
+ * most [ldap] scan_limit groups are examined (*capped). */
+tn_code svc_dir_group_search(svc *s, const svc_actor *a, const svc_dir_group_query *q,
+                             int64_t after_gid, int64_t max, svc_dir_group_cb cb, void *ctx,
+                             bool *capped, bool *more, tn_err *e);
+void svc_dir_group_free(dir_group *g);
 
 #endif

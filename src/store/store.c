@@ -558,3 +558,25 @@ tn_code store_import_fp_put(store *s, const char *source, const char *key,
 {
     return s->ops->import_fp_put(s->priv, source, key, fp, until, e);
 }
+
+tn_code store_dir_group_get(store *s, const char *cn, dir_group *out, tn_err *e)
+{
+    return s->ops->dir_group_get(s->priv, cn, out, e);
+}
+
+tn_code store_dir_group_scan(store *s, int64_t after_gid, int64_t limit, store_dir_group_cb cb,
+                             void *ctx, tn_err *e)
+{
+    return s->ops->dir_group_scan(s->priv, after_gid, limit, cb, ctx, e);
+}
+
+tn_code store_dir_group_members(store *s, dir_group *g, tn_date today, tn_err *e)
+{
+    return s->ops->dir_group_members(s->priv, g, today, e);
+}
+
+tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char *out,
+                            size_t cap, tn_err *e)
+{
+    return s->ops->dir_member_of(s->priv, person_number, today, out, cap, e);
+}

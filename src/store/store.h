@@ -464,6 +464,19 @@ tn_code store_dir_auth_get(store *s, const char *username, store_dir_auth *out, 
 tn_code store_dir_bind_fail(store *s, int64_t account_id, int64_t now_us, int64_t max_failures,
                             int64_t lock_until_us, int64_t *failures, tn_err *e);
 tn_code store_dir_bind_reset(store *s, int64_t account_id, tn_err *e);
+/* Groups of ou=groups (store_sqlite_groups.c, migration 0009). */
+typedef int (*store_dir_group_cb)(const dir_group *g, void *ctx);
+/* The group with this cn (members not filled). TN_ENOTFOUND if none. */
+tn_code store_dir_group_get(store *s, const char *cn, dir_group *out, tn_err *e);
+/* Groups with gid_number > after_gid in number order, at most limit (0 = all). */
+tn_code store_dir_group_scan(store *s, int64_t after_gid, int64_t limit, store_dir_group_cb cb,
+                             void *ctx, tn_err *e);
+/* Fill g->members (malloc'd; the caller frees) with the visible accounts
+ * whose affiliations make them members today. */
+tn_code store_dir_group_members(store *s, dir_group *g, tn_date today, tn_err *e);
+/* The cn values of the person's groups today, \x1e-separated, into out. */
+tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char *out,
+                            size_t cap, tn_err *e);
 /* Set (hash "" or NULL: clear) an account's password hash. */
 tn_code store_account_set_password(store *s, const char *username, const char *hash,
                                    int64_t updated_at, tn_err *e);

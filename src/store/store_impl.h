@@ -159,6 +159,13 @@ typedef struct store_ops {
                              tn_err *e);
     tn_code (*import_fp_put)(void *priv, const char *source, const char *key,
                              const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
+    /* LDAP groups (store_sqlite_groups.c) */
+    tn_code (*dir_group_get)(void *priv, const char *cn, dir_group *out, tn_err *e);
+    tn_code (*dir_group_scan)(void *priv, int64_t after_gid, int64_t limit,
+                              store_dir_group_cb cb, void *ctx, tn_err *e);
+    tn_code (*dir_group_members)(void *priv, dir_group *g, tn_date today, tn_err *e);
+    tn_code (*dir_member_of)(void *priv, int64_t person_number, tn_date today, char *out,
+                             size_t cap, tn_err *e);
 } store_ops;
 
 
@@ -223,5 +230,13 @@ tn_code sq_import_fp_get(void *priv, const char *source, const char *key,
                          tn_err *e);
 tn_code sq_import_fp_put(void *priv, const char *source, const char *key,
                          const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
+
+/* store_sqlite_groups.c */
+tn_code sq_dir_group_get(void *priv, const char *cn, dir_group *out, tn_err *e);
+tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_dir_group_cb cb,
+                          void *ctx, tn_err *e);
+tn_code sq_dir_group_members(void *priv, dir_group *g, tn_date today, tn_err *e);
+tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char *out, size_t cap,
+                         tn_err *e);
 
 #endif

@@ -1969,4 +1969,8 @@ const store_ops store_sqlite_ops = {
     .tune = sq_tune,
     .import_fp_get = sq_import_fp_get,
     .import_fp_put = sq_import_fp_put,
+    .dir_group_get = sq_dir_group_get,
+    .dir_group_scan = sq_dir_group_scan,
+    .dir_group_members = sq_dir_group_members,
+    .dir_member_of = sq_dir_member_of,
 };

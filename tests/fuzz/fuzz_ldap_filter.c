@@ -40,11 +40,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             d.uid_number = 10000;
             d.person_number = 1;
         }
-        for (int k = LD_E_ROOTDSE; k <= LD_E_PERSON; k++) {
-            ld_view v = {(ld_ekind)k, &d, &t};
+        strcpy(d.groups, "staff\x1eunit-hr");
+        for (int k = LD_E_ROOTDSE; k <= LD_E_GROUPS; k++) {
+            ld_view v = {(ld_ekind)k, &d, &t, NULL};
             ld_tri r = ld_filter_eval(f, &v);
             assert(r == LD_TRUE || r == LD_FALSE || r == LD_UNDEF);
         }
+        /* A group with two members (member and memberUid are evaluated
+         * from the list, not from ld_vals). */
+        static char members[] = "maija\0teppo";
+        dir_group g;
+        memset(&g, 0, sizeof g);
+        g.gid_number = 1000000000;
+        strcpy(g.gtype, "class");
+        strcpy(g.v1, "03022 Ylikylän koulu");
+        strcpy(g.v2, "9B");
+        strcpy(g.cn, "class-03022-ylikylän-koulu-9b");
+        g.members = members;
+        g.members_len = sizeof members;
+        g.nmembers = 2;
+        ld_view gv = {LD_E_GROUP, NULL, &t, &g};
+        ld_tri gr = ld_filter_eval(f, &gv);
+        assert(gr == LD_TRUE || gr == LD_FALSE || gr == LD_UNDEF);
+        char cn[DIR_GROUP_VAL_MAX];
+        (void)ld_filter_cn(f, cn, sizeof cn);
+        (void)ld_filter_mentions(f, LD_A_MEMBEROF);
         char uid[USERNAME_BUFSZ];
         if (ld_filter_uid(f, uid, sizeof uid))
             assert(strlen(uid) < sizeof uid);

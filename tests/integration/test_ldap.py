@@ -271,8 +271,11 @@ def test_scopes(srv):
         assert p.returncode == 0, p.stderr
         return sorted(entries(p.stdout))
     assert names("-b", BASE, "-s", "base") == [BASE]
-    assert names("-b", BASE, "-s", "one") == [PEOPLE]
-    assert names("-b", BASE, "-s", "sub") == sorted([BASE, PEOPLE] + [dn(u) for u in PW])
+    groups = "ou=groups," + BASE
+    assert names("-b", BASE, "-s", "one") == sorted([PEOPLE, groups])
+    assert names("-b", BASE, "-s", "sub") == sorted(
+        [BASE, PEOPLE, groups] + [dn(u) for u in PW] +
+        [f"cn={g},{groups}" for g in ("staff", "student", "unit-hr", "unit-it")])
     assert names("-b", PEOPLE, "-s", "base") == [PEOPLE]
     assert names("-b", PEOPLE, "-s", "one") == sorted(dn(u) for u in PW)
     assert names("-b", dn("teppo"), "-s", "base") == [dn("teppo")]

@@ -218,9 +218,10 @@ def test_ldapsearch_paged(many):
                   "1.1")
     assert p.returncode == 0, p.stderr
     got = entries(p.stdout)
-    # base + ou=people + 3 + 23 persons, each once, in three pages.
-    assert len(got) == 28 and len(set(got)) == 28
-    assert p.stdout.count("pagedresults: cookie=") == 3
+    # base + ou=people + ou=groups + 3 + 23 persons + 4 groups (unit-hr,
+    # unit-it, staff, student), each once, in four pages.
+    assert len(got) == 33 and len(set(got)) == 33
+    assert p.stdout.count("pagedresults: cookie=") == 4
     unpaged = many.tool("ldapsearch", "-LLL", "-b", BASE, "(objectClass=*)", "1.1")
     assert sorted(entries(unpaged.stdout)) == sorted(got)
     # A filter: only the matching ones, paged.

@@ -64,6 +64,15 @@ static void test_tree(void **state)
     ld_tree_resolve(&tree, "uid=a,ou=x,ou=people,dc=example,dc=fi", &t);
     assert_false(t.found);
     ld_tree_resolve(&tree, "ou=groups,dc=example,dc=fi", &t);
+    assert_true(t.found && t.kind == LD_E_GROUPS);
+    ld_tree_resolve(&tree, "cn=staff,ou=groups,dc=example,dc=fi", &t);
+    assert_true(t.found && t.kind == LD_E_GROUP);
+    assert_string_equal(t.cn, "staff");
+    ld_tree_resolve(&tree, "uid=a,ou=groups,dc=example,dc=fi", &t);
+    assert_false(t.found);
+    ld_tree_resolve(&tree, "cn=a,ou=x,ou=groups,dc=example,dc=fi", &t);
+    assert_false(t.found);
+    ld_tree_resolve(&tree, "ou=others,dc=example,dc=fi", &t);
     assert_false(t.found);
     assert_string_equal(t.matched, "DC=Example, dc=FI");
     ld_tree_resolve(&tree, "dc=other", &t);
@@ -104,7 +113,7 @@ static ld_tri eval_bytes(const unsigned char *b, size_t n, unsigned depth, bool 
     ld_filter *f = ld_filter_parse(ber, &a, depth, deep);
     ld_tri r = (ld_tri)-1;
     if (f) {
-        ld_view v = {LD_E_PERSON, &maija, &tree};
+        ld_view v = {LD_E_PERSON, &maija, &tree, NULL};
         r = ld_filter_eval(f, &v);
     }
     ld_arena_free(&a);
@@ -193,7 +202,7 @@ static void test_frame(void **state)
 static void test_values(void **state)
 {
     (void)state;
-    ld_view v = {LD_E_PERSON, &maija, &tree};
+    ld_view v = {LD_E_PERSON, &maija, &tree, NULL};
     ld_vals vals;
     ld_values(&v, LD_A_CN, &vals);
     assert_int_equal(vals.n, 2);

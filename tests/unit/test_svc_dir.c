@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "service.h"
+#include "date.h"
 #include "svc_dir.h"
 
 typedef struct fixture {
@@ -72,6 +73,13 @@ static int count_cb(const dir_entry *d, void *ctx)
     return 0;
 }
 
+static int count_group(const dir_group *g, void *ctx)
+{
+    (void)g;
+    ++*(int *)ctx;
+    return 0;
+}
+
 static void access_and_visibility(void **state)
 {
     fixture *f = *state;
@@ -81,7 +89,7 @@ static void access_and_visibility(void **state)
     svc_actor anon;
     svc_dir_actor_anonymous(&anon, "127.0.0.1");
     assert_int_equal(svc_dir_may_search(f->s, &anon, &e), TN_EDENIED);
-    svc_dir_query q = {NULL, NULL, NULL, "uid"};
+    svc_dir_query q = {NULL, NULL, NULL, "uid", false};
     int n = 0;
     bool capped;
     assert_int_equal(svc_dir_search(f->s, &anon, &q, count_cb, &n, &capped, &e), TN_EDENIED);
@@ -157,11 +165,88 @@ static void binds_and_lockout(void **state)
     assert_int_equal(svc_account_set_password(f->s, &self, "aino", "x", &e), TN_EDENIED);
 }
 
+/* ou=groups: members follow the affiliations in force on the service's
+ * today; gidNumbers are allocated once and stay; reads need access. */
+static void groups_follow_affiliations(void **state)
+{
+    fixture *f = *state;
+    tn_err e;
+    org_unit u;
+    assert_int_equal(svc_unit_add(f->s, &f->admin, "HR", "Henkilöstö", NULL, &u, &e), TN_OK);
+    svc_aff_input aff = {.kind = "staff", .org_unit = "HR", .school = "Koulu A", .class_ = "1A",
+                         .teaching_groups = "1A-MA;1A-BI", .valid_from = "2020-01-01"};
+    svc_enrol_input in = {.person = {.given_names = "Aino", .family_name = "Laine",
+                                     .birth_date = "1990-01-01"},
+                          .affiliation = &aff, .account = true, .username = "aino"};
+    svc_enrolled aino;
+    assert_int_equal(svc_person_enrol(f->s, &f->admin, &in, &aino, &e), TN_OK);
+    svc_aff_input aff2 = {.kind = "staff", .valid_from = "2020-01-01"};
+    in.person.given_names = "Eino";
+    in.affiliation = &aff2;
+    in.username = "eino";
+    svc_enrolled eino;
+    assert_int_equal(svc_person_enrol(f->s, &f->admin, &in, &eino, &e), TN_OK);
+    tn_date today;
+    assert_int_equal(date_parse_iso("2024-06-01", &today, "d", &e), TN_OK);
+    svc_set_today(f->s, today);
+
+    dir_group g;
+    assert_int_equal(svc_dir_group_get(f->s, &f->admin, "staff", "*", &g, &e), TN_OK);
+    int64_t staff_gid = g.gid_number;
+    assert_true(staff_gid >= 1000000000);
+    assert_int_equal(g.nmembers, 2);
+    assert_string_equal(g.members, "aino");
+    assert_string_equal(g.members + 5, "eino");
+    svc_dir_group_free(&g);
+    assert_int_equal(svc_dir_group_get(f->s, &f->admin, "tgroup-koulu-a-1a-bi", "*", &g, &e),
+                     TN_OK);
+    assert_int_equal(g.nmembers, 1);
+    svc_dir_group_free(&g);
+
+    dir_entry d;
+    assert_int_equal(svc_dir_get(f->s, &f->admin, "aino", "memberOf", &d, &e), TN_OK);
+    assert_int_equal(svc_dir_member_of(f->s, &f->admin, &d, &e), TN_OK);
+    assert_string_equal(d.groups, "class-koulu-a-1a\x1eschool-koulu-a\x1estaff\x1e"
+                                  "tgroup-koulu-a-1a-bi\x1etgroup-koulu-a-1a-ma\x1eunit-hr");
+
+    /* Aino leaves: out of every group; the unit group has no member and
+     * is gone, its number kept. */
+    char sel[32];
+    snprintf(sel, sizeof sel, "%lld", (long long)aino.affiliation.id);
+    affiliation ended;
+    assert_int_equal(svc_aff_end(f->s, &f->admin, sel, "2024-01-31", "resigned", &ended, &e),
+                     TN_OK);
+    assert_int_equal(svc_dir_group_get(f->s, &f->admin, "staff", "*", &g, &e), TN_OK);
+    assert_int_equal(g.gid_number, staff_gid);
+    assert_int_equal(g.nmembers, 1);
+    assert_string_equal(g.members, "eino");
+    svc_dir_group_free(&g);
+    assert_int_equal(svc_dir_group_get(f->s, &f->admin, "unit-hr", "*", &g, &e), TN_ENOTFOUND);
+    assert_int_equal(svc_dir_get(f->s, &f->admin, "aino", "memberOf", &d, &e), TN_OK);
+    assert_int_equal(svc_dir_member_of(f->s, &f->admin, &d, &e), TN_OK);
+    assert_string_equal(d.groups, "");
+
+    svc_dir_group_query q = {NULL, NULL, NULL, "cn"};
+    bool capped, more;
+    int n = 0;
+    assert_int_equal(svc_dir_group_search(f->s, &f->admin, &q, 0, -1, count_group, &n, &capped,
+                                          &more, &e),
+                     TN_OK);
+    assert_int_equal(n, 1);
+    svc_actor anon;
+    svc_dir_actor_anonymous(&anon, "127.0.0.1");
+    assert_int_equal(svc_dir_group_search(f->s, &anon, &q, 0, -1, count_group, &n, &capped,
+                                          &more, &e),
+                     TN_EDENIED);
+    assert_int_equal(svc_dir_group_get(f->s, &anon, "staff", "*", &g, &e), TN_EDENIED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(access_and_visibility, setup, teardown),
         cmocka_unit_test_setup_teardown(binds_and_lockout, setup, teardown),
+        cmocka_unit_test_setup_teardown(groups_follow_affiliations, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
