@@ -532,7 +532,8 @@ tn_code feed_open_as(FILE *f, const feed_map *map, feed_fmt fmt, feed_reader **o
     feed_reader *r = NULL;
     tn_code rc = feed_open_mapped(f, map, &r, e);
     if (rc == TN_OK && fmt != FEED_FMT_AUTO && r->json != (fmt == FEED_FMT_JSON)) {
-        rc = tn_err_set(e, TN_EINVAL, "format", "the file is not %s", fmt == FEED_FMT_JSON ? "JSON" : "CSV");
+        rc = tn_err_set(e, TN_EINVAL, "format", "the file is not %s",
+                        fmt == FEED_FMT_JSON ? "JSON" : "CSV");
         feed_close(r);
         r = NULL;
     }

@@ -2,7 +2,8 @@
  *
  * A feed is canonical CSV (UTF-8 with or without BOM, comma or semicolon
  * delimiter detected from the header line, quoting as RFC 4180) or JSON (a
- * top-level array of objects, or JSON lines: one object per line). Rows are
+ * top-level array of objects, or JSON lines: one object per line), or an
+ * LDIF directory export when asked for (feed_open_as). Rows are
  * streamed: the reader holds one row (or one JSON object) at a time, so
  * memory does not grow with the file. Columns are named as in docs/feeds.md;
  * unknown columns are ignored.
