@@ -227,8 +227,10 @@ static void build_row(ldif_reader *r, feed_row *row, long rec_line)
     tn_buf_reset(&r->cells);
     for (int s = 0; s < nslots; s++) {
         set[s] = false;
+        if (!r->vals.data)
+            continue;
         const char *p = r->vals.data, *end = r->vals.data + r->vals.len;
-        while (p && p < end) {
+        while (p < end) {
             int slot = (unsigned char)*p;
             const char *val = p + 1;
             size_t vn = strlen(val);
