@@ -36,7 +36,6 @@ struct ldif_reader {
     tn_buf line;
     long line_start;
     bool line_unterminated; /* the file ended inside it */
-    bool have_line;         /* a logical line read ahead, not yet used */
     /* the current record's kept values: slot byte, then the value, NUL */
     tn_buf vals;
     tn_buf b64;
@@ -127,6 +126,10 @@ static void attr_line(ldif_reader *r, bool first)
         return;
     }
     char *s = r->line.data;
+    if (memchr(s, '\0', r->line.len)) {
+        rec_error(r, NULL, "line %ld has a NUL byte", ln);
+        return;
+    }
     char *colon = strchr(s, ':');
     if (!colon || colon == s) {
         rec_error(r, NULL, "line %ld is not an attribute line (name: value)", ln);
@@ -196,6 +199,8 @@ static void attr_line(ldif_reader *r, bool first)
         v = r->b64.data ? r->b64.data : "";
         n = out;
     }
+    if (n == 0)
+        return; /* an empty value is no value: a later one may count */
     if (memchr(v, '\0', n) || !utf8_valid(v, n, NULL)) {
         rec_error(r, name, "line %ld: the value is not valid UTF-8", ln);
         return;
@@ -281,9 +286,8 @@ tn_code ldif_next(ldif_reader *r, feed_row *row, tn_err *e)
 {
     /* Skip separators and comments up to the record's first line. */
     for (;;) {
-        if (!r->have_line && !read_line(r))
+        if (!read_line(r))
             return TN_ENOTFOUND;
-        r->have_line = false;
         if (r->line.len == 0 && !r->line.toobig)
             continue;
         if (r->line.data[0] == '#')
@@ -293,7 +297,7 @@ tn_code ldif_next(ldif_reader *r, feed_row *row, tn_err *e)
             const char *v = r->line.data + 8;
             while (*v == ' ')
                 v++;
-            if (strcmp(v, "1") != 0)
+            if (*v != '1' || v[1 + strspn(v + 1, " ")] != '\0')
                 return tn_err_set(e, TN_EINVAL, "version",
                                   "line %ld: only LDIF version 1 is read", r->line_start);
             continue;
