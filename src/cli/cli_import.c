@@ -10,7 +10,8 @@
 static const cli_optspec import_opts[] = {
     {"source", true},    {"kind", true},   {"full", false},       {"dry-run", false},
     {"max-ended", true}, {"strict", false}, {"known-units", false}, {"report", true},
-    {"chunk", true},     {"mapping", true}, {NULL, false},
+    {"chunk", true},     {"mapping", true}, {"format", true},
+    {NULL, false},
 };
 
 typedef struct report {
@@ -61,7 +62,7 @@ static int do_import(cli_args *a, int argc, char **argv)
     if (a->npos != 1)
         return cli_usage(a, "usage: tunnus import --source NAME --kind KIND [--full] [--dry-run] "
                             "[--max-ended PCT] [--strict] [--known-units] [--mapping FILE] "
-                            "[--report FILE] FILE");
+                            "[--format csv|json|ldif] [--report FILE] FILE");
     svc_import_opts o = {
         .source = cli_opt(a, "source"),
         .kind = cli_opt(a, "kind"),
@@ -72,6 +73,7 @@ static int do_import(cli_args *a, int argc, char **argv)
         .known_units = cli_flag(a, "known-units"),
         .max_ended_pct = 5.0,
         .mapping = cli_opt(a, "mapping"),
+        .format = cli_opt(a, "format"),
     };
     if (!o.source)
         return cli_usage(a, "import needs --source NAME (and --kind KIND unless the source is "

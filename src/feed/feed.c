@@ -126,6 +126,7 @@ struct feed_reader {
     tn_buf mapped;       /* the mapped row's cells */
     bool have_src[SLOTS];
     bool json;
+    ldif_reader *ldif; /* set: an LDIF file, read by feed_ldif.c */
     bool eof;
     long lineno; /* lines fully consumed */
     rowbuf cur;
@@ -501,6 +502,45 @@ tn_code feed_open(FILE *f, feed_reader **out, tn_err *e)
     return feed_open_mapped(f, NULL, out, e);
 }
 
+bool feed_fmt_parse(const char *name, feed_fmt *out)
+{
+    static const char *const names[] = {"csv", "json", "ldif"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = (feed_fmt)(i + 1);
+            return true;
+        }
+    return false;
+}
+
+tn_code feed_open_as(FILE *f, const feed_map *map, feed_fmt fmt, feed_reader **out, tn_err *e)
+{
+    if (fmt == FEED_FMT_LDIF) {
+        feed_reader *r = tn_calloc(1, sizeof *r);
+        tn_code rc = ldif_open(f, map, &r->ldif, e);
+        if (rc != TN_OK) {
+            free(r);
+            return rc;
+        }
+        r->f = f;
+        r->map = map;
+        for (int i = 0; i < FEED_NCOLS; i++)
+            r->have[i] = !map || feed_map_has(map, (feed_col)i);
+        *out = r;
+        return TN_OK;
+    }
+    feed_reader *r = NULL;
+    tn_code rc = feed_open_mapped(f, map, &r, e);
+    if (rc == TN_OK && fmt != FEED_FMT_AUTO && r->json != (fmt == FEED_FMT_JSON)) {
+        rc = tn_err_set(e, TN_EINVAL, "format", "the file is not %s",
+                        fmt == FEED_FMT_JSON ? "JSON" : "CSV");
+        feed_close(r);
+        r = NULL;
+    }
+    *out = r;
+    return rc;
+}
+
 tn_code feed_open_mapped(FILE *f, const feed_map *map, feed_reader **out, tn_err *e)
 {
     feed_reader *r = tn_calloc(1, sizeof *r);
@@ -558,7 +598,9 @@ out:
 
 tn_code feed_next(feed_reader *r, feed_row *row, tn_err *e)
 {
-    tn_code rc = r->json ? json_next(r, row, e) : csv_next(r, row, e);
+    tn_code rc = r->ldif   ? ldif_next(r->ldif, row, e)
+                 : r->json ? json_next(r, row, e)
+                           : csv_next(r, row, e);
     if (rc == TN_ENOTFOUND && ferror(r->f))
         return tn_err_set(e, TN_EIO, NULL, "read error");
     return rc;
@@ -570,6 +612,7 @@ void feed_close(feed_reader *r)
         return;
     if (r->csv_init)
         csv_free(&r->csv);
+    ldif_close(r->ldif);
     for (size_t i = 0; i < r->qcap; i++)
         tn_buf_free(&r->queue[i].data);
     free(r->queue);
@@ -581,7 +624,7 @@ void feed_close(feed_reader *r)
 
 const char *feed_format(const feed_reader *r)
 {
-    return r->json ? "json" : "csv";
+    return r->ldif ? "ldif" : r->json ? "json" : "csv";
 }
 
 bool feed_has_column(const feed_reader *r, feed_col c)

@@ -2,7 +2,8 @@
  *
  * A feed is canonical CSV (UTF-8 with or without BOM, comma or semicolon
  * delimiter detected from the header line, quoting as RFC 4180) or JSON (a
- * top-level array of objects, or JSON lines: one object per line). Rows are
+ * top-level array of objects, or JSON lines: one object per line), or an
+ * LDIF directory export when asked for (feed_open_as). Rows are
  * streamed: the reader holds one row (or one JSON object) at a time, so
  * memory does not grow with the file. Columns are named as in docs/feeds.md;
  * unknown columns are ignored.
@@ -77,11 +78,20 @@ tn_code feed_open(FILE *f, feed_reader **out, tn_err *e);
 /* The same through a mapping (borrowed; NULL = canonical columns): CSV
  * headers and JSON keys are the source's own column names. */
 tn_code feed_open_mapped(FILE *f, const feed_map *map, feed_reader **out, tn_err *e);
+/* The format of a feed: detected (CSV or JSON), or given. LDIF (RFC 2849,
+ * a directory export) is never guessed: a record becomes a row whose
+ * source columns are its attribute names (feed_ldif.c). */
+typedef enum feed_fmt { FEED_FMT_AUTO = 0, FEED_FMT_CSV, FEED_FMT_JSON, FEED_FMT_LDIF } feed_fmt;
+/* "csv", "json", "ldif"; false for anything else. */
+bool feed_fmt_parse(const char *name, feed_fmt *out);
+/* feed_open_mapped with a format: CSV or JSON must then be what the file
+ * holds. */
+tn_code feed_open_as(FILE *f, const feed_map *map, feed_fmt fmt, feed_reader **out, tn_err *e);
 /* The next row: TN_OK with *row filled (valid until the next call),
  * TN_ENOTFOUND at the end, or a file-level error (I/O, broken structure). */
 tn_code feed_next(feed_reader *r, feed_row *row, tn_err *e);
 void feed_close(feed_reader *r);
-/* "csv" or "json". */
+/* "csv", "json" or "ldif". */
 const char *feed_format(const feed_reader *r);
 /* Whether the file has the column (CSV: in its header; JSON: always true,
  * as every object may carry any column). */

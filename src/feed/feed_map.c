@@ -87,6 +87,11 @@ bool feed_map_has(const feed_map *m, feed_col c)
     return m->col[c].used;
 }
 
+bool feed_map_source_feeds(const feed_map *m, int source, feed_col c)
+{
+    return m->col[c].used && m->col[c].source == source;
+}
+
 static tn_code bad(tn_err *e, const char *path, const char *reason)
 {
     return tn_err_set(e, TN_EINVAL, "mapping", "%s: %s", path, reason);

@@ -233,6 +233,7 @@ typedef struct svc_import_opts {
     double max_ended_pct;   /* full: refuse to end more than this share */
     size_t chunk_rows;      /* rows per transaction (0: 1000) */
     const char *mapping;    /* a mapping file's path (docs/feeds.md), NULL = none */
+    const char *format;     /* "csv", "json", "ldif"; NULL = CSV or JSON, detected */
 } svc_import_opts;
 
 typedef struct svc_import_summary {

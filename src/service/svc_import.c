@@ -808,10 +808,10 @@ static tn_code end_absent(imp *im, const absent_ctx *a, tn_err *e)
 
 /* ---- the import ---------------------------------------------------------- */
 
-static tn_code prescan(imp *im, FILE *f, const feed_map *map, tn_err *e)
+static tn_code prescan(imp *im, FILE *f, const feed_map *map, feed_fmt fmt, tn_err *e)
 {
     feed_reader *rd = NULL;
-    tn_code rc = feed_open_mapped(f, map, &rd, e);
+    tn_code rc = feed_open_as(f, map, fmt, &rd, e);
     feed_row row;
     while (rc == TN_OK && (rc = feed_next(rd, &row, e)) == TN_OK)
         if (*row.v[FEED_SOURCE_KEY])
@@ -915,6 +915,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     memset(&rec, 0, sizeof rec);
     feed_reader *rd = NULL;
     feed_map *map = NULL;
+    feed_fmt fmt = FEED_FMT_AUTO;
     bool one_tx = o->dry_run || o->strict;
     size_t chunk = o->chunk_rows ? o->chunk_rows : 1000;
     char detail[256] = "";
@@ -927,10 +928,14 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     rec.started_at = audit_now_us();
     tn_strlcpy(rec.status, "running", sizeof rec.status);
 
+    if (o->format && !feed_fmt_parse(o->format, &fmt)) {
+        rc = tn_err_set(e, TN_EUSAGE, "format", "must be csv, json or ldif");
+        goto out;
+    }
     if (o->mapping && (rc = feed_map_load(o->mapping, &map, e)) != TN_OK)
         goto out;
     if (o->full) {
-        if ((rc = prescan(&im, o->in, map, e)) != TN_OK)
+        if ((rc = prescan(&im, o->in, map, fmt, e)) != TN_OK)
             goto out;
         if (fseek(o->in, 0, SEEK_SET) != 0) {
             rc = tn_err_set(e, TN_EUSAGE, "file", "--full needs a file that can be read twice");
@@ -964,7 +969,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         out->run_id = rec.id;
     }
 
-    if ((rc = feed_open_mapped(o->in, map, &rd, e)) != TN_OK)
+    if ((rc = feed_open_as(o->in, map, fmt, &rd, e)) != TN_OK)
         goto out;
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
