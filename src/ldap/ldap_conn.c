@@ -27,7 +27,15 @@
 #include "tn_str.h"
 
 #define READ_INITIAL 16384
-#define STOP_WAIT_MS 3000
+/* How long a stop waits for session threads. Their sockets are shut down
+ * first, so a thread blocked on the network returns at once; one that is
+ * busy (an argon2id hash takes seconds under a sanitizer on a loaded
+ * machine) finishes its operation and exits. Leaving before they are done
+ * made the process exit under running threads: the ASan build then reports
+ * their memory as leaked. So the wait is long, and only a thread that is
+ * truly stuck is left behind. */
+#define STOP_WAIT_MS 60000
+#define STOP_NOTE_MS 3000
 
 struct ld_server {
     const conf *cfg;
@@ -531,12 +539,21 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     for (unsigned i = 0; i < c->ldap_max_connections; i++)
         if (srv->fds[i] >= 0)
             shutdown(srv->fds[i], SHUT_RDWR);
-    struct timespec until;
+    struct timespec until, note;
     clock_gettime(CLOCK_REALTIME, &until);
+    note = until;
     until.tv_sec += STOP_WAIT_MS / 1000;
-    while (srv->nconns > 0)
-        if (pthread_cond_timedwait(&srv->idle, &srv->mu, &until) != 0)
+    note.tv_sec += STOP_NOTE_MS / 1000;
+    bool noted = false;
+    while (srv->nconns > 0) {
+        int w = pthread_cond_timedwait(&srv->idle, &srv->mu, noted ? &until : &note);
+        if (w == 0)
+            continue;
+        if (noted)
             break;
+        noted = true;
+        fprintf(srv->log, "tunnus serve: waiting for %u sessions to finish\n", srv->nconns);
+    }
     bool drained = srv->nconns == 0;
     for (size_t i = 0; i < srv->npool; i++)
         svc_close(srv->pool[i]);
