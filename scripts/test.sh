@@ -23,7 +23,8 @@ run_build() { # name dir meson-options...
     meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
     cp "$dir/meson-logs/testlog.junit.xml" "$RESULTS/$name-meson.xml" 2>/dev/null
     echo "=== $name integration tests"
-    TUNNUS_BIN="$ROOT/$dir/tunnus" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    TUNNUS_BIN="$ROOT/$dir/tunnus" TUNNUS_SANITIZED=$([ "$name" = asan ] && echo 1 || echo 0) \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider \
         --junitxml="$RESULTS/$name-pytest.xml" tests/integration || status=1
 }
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
-from conftest import BIN
+from conftest import check_server_stop, BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "dc=example,dc=fi"
@@ -47,7 +47,7 @@ class Server:
     def stop(self):
         self.proc.terminate()
         rc = self.proc.wait(timeout=10)
-        assert rc == 0
+        check_server_stop(self.proc, rc)
 
     def tool(self, prog, *args, bind=None, input=None):
         cmd = [prog, "-x", "-H", self.url]

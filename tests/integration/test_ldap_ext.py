@@ -9,7 +9,7 @@ import subprocess
 import ldap3
 import pytest
 
-from conftest import BIN
+from conftest import check_server_stop, BIN
 from test_ldap import BASE, PEOPLE, PW, audit, dn, entries, registry
 
 
@@ -49,7 +49,8 @@ class TlsServer:
 
     def stop(self):
         self.proc.terminate()
-        assert self.proc.wait(timeout=10) == 0
+        rc = self.proc.wait(timeout=10)
+        check_server_stop(self.proc, rc)
 
     def tool(self, prog, *args, url=None, bind="maija", password=None, env=None):
         cmd = [prog, "-x", "-H", url or self.url]
