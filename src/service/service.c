@@ -29,6 +29,27 @@ const char *svc_actor_kind_name(svc_actor_kind k)
     return (unsigned)k < SVC_ACTOR_MAX ? names[k] : "unknown";
 }
 
+static const char *const role_names[SVC_ROLE_MAX] = {
+    [SVC_ROLE_ADMIN] = "admin",       [SVC_ROLE_HELPDESK] = "helpdesk",
+    [SVC_ROLE_UNIT_ADMIN] = "unit_admin", [SVC_ROLE_HR_INTEGRATION] = "hr_integration",
+    [SVC_ROLE_AUDITOR] = "auditor",   [SVC_ROLE_DPO] = "dpo",
+};
+
+const char *svc_role_name(svc_role r)
+{
+    return (unsigned)r < SVC_ROLE_MAX ? role_names[r] : "?";
+}
+
+bool svc_role_parse(const char *name, svc_role *out)
+{
+    for (int r = 0; r < SVC_ROLE_MAX; r++)
+        if (name && strcmp(name, role_names[r]) == 0) {
+            *out = (svc_role)r;
+            return true;
+        }
+    return false;
+}
+
 void svc_actor_local(svc_actor *a, svc_channel channel)
 {
     memset(a, 0, sizeof *a);

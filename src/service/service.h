@@ -52,13 +52,37 @@ typedef enum svc_actor_kind {
     SVC_ACTOR_MAX
 } svc_actor_kind;
 
+/* Scoped roles (AZ-2..4). A person or an API client holds a set of them;
+ * `self` is not a role but what every person actor may do to their own
+ * data. SVC_ACTOR_ADMIN (the local operator with the key file) and
+ * SVC_ACTOR_SYSTEM are not role-based. */
+typedef enum svc_role {
+    SVC_ROLE_ADMIN = 0,      /* everything over HTTP/LDAP that the CLI operator may do */
+    SVC_ROLE_HELPDESK,       /* read persons, reset passwords, no national ID */
+    SVC_ROLE_UNIT_ADMIN,     /* admin limited to persons in an org-unit subtree */
+    SVC_ROLE_HR_INTEGRATION, /* create and update persons and affiliations */
+    SVC_ROLE_AUDITOR,        /* read and verify the audit trail, reports */
+    SVC_ROLE_DPO,            /* data protection officer: subject reports, holds, erasure */
+    SVC_ROLE_MAX
+} svc_role;
+
+#define SVC_ROLE_BIT(r) (1u << (unsigned)(r))
+#define SVC_SCOPE_MAX 64
+
 typedef struct svc_actor {
     svc_actor_kind kind;
     char id[128];          /* admin: "os:USER"; person: person id; client: client name */
     svc_channel channel;
     char source[64];       /* source address, "local" for the CLI */
     char request_id[40];
+    uint32_t roles;        /* SVC_ROLE_BIT set, for PERSON and CLIENT actors */
+    char scope_unit[SVC_SCOPE_MAX]; /* unit_admin: the org-unit code whose subtree it covers */
 } svc_actor;
+
+const char *svc_role_name(svc_role r);
+/* Parse a role name ("admin", "helpdesk", "unit_admin", "hr_integration",
+ * "auditor", "dpo"); false if unknown. */
+bool svc_role_parse(const char *name, svc_role *out);
 
 const char *svc_channel_name(svc_channel c);
 const char *svc_actor_kind_name(svc_actor_kind k);
