@@ -315,9 +315,15 @@ tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject
 {
     if (allowed(&s->cfg, a, op, subject_id))
         return TN_OK;
+    return svc_deny(s, a, subject_id, action, "not permitted for this actor", e);
+}
+
+tn_code svc_deny(svc *s, const svc_actor *a, const char *subject_id, const char *action,
+                 const char *why, tn_err *e)
+{
     store_audit_row r;
     svc_audit_row(&r, a, action, subject_id, "", "denied");
-    r.detail = "not permitted for this actor";
+    r.detail = why;
     tn_err ignored;
     /* The denial must be on record even though the operation is refused. */
     (void)audit_write(s->au, &r, &ignored);

@@ -37,6 +37,10 @@ typedef enum svc_op {
 
 /* The one access decision point. subject_id is the person concerned (NULL
  * when none). A denial is audited under `action` and returns TN_EDENIED. */
+/* Record a denied attempt (AU-1) and return TN_EDENIED with a message
+ * naming the actor and the action; why goes into the event's detail. */
+tn_code svc_deny(svc *s, const svc_actor *a, const char *subject_id, const char *action,
+                 const char *why, tn_err *e);
 tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
                       const char *action, tn_err *e);
 
