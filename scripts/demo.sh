@@ -25,7 +25,17 @@ email_domain = demo.tunnus.fi
 listen = 127.0.0.1
 port = ${DEMO_LDAP_PORT:-3389}
 base = dc=demo,dc=tunnus,dc=fi
+tls_cert = $DEMO/tls/cert.pem
+tls_key = $DEMO/tls/key.pem
+ldaps_port = ${DEMO_LDAPS_PORT:-3636}
 CONF
+# A self-signed certificate for StartTLS and LDAPS on loopback; clients
+# trust it with LDAPTLS_CACERT=$DEMO/tls/cert.pem.
+mkdir -p "$DEMO/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$DEMO/tls/key.pem" -out "$DEMO/tls/cert.pem" 2>/dev/null
+chmod 600 "$DEMO/tls/key.pem"
 export TUNNUS_CONF="$DEMO/tunnus.conf"
 
 echo "== generating a population of $PERSONS persons (tools/gen_population.py)"
@@ -78,8 +88,11 @@ echo
 echo "The LDAP directory (docs/ldap.md): $user has the password demo-password."
 echo "  ldapsearch -x -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi \\"
 echo "      -w demo-password -b ou=people,dc=demo,dc=tunnus,dc=fi '(uid=$user)' cn mail eduPersonAffiliation"
+echo "  With TLS (StartTLS, or LDAPS on port ${DEMO_LDAPS_PORT:-3636}), trusting the demo's self-signed certificate:"
+echo "  LDAPTLS_CACERT=$DEMO/tls/cert.pem ldapwhoami -x -ZZ -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} \\"
+echo "      -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi -w demo-password"
 if [ "${DEMO_SERVE:-1}" = 1 ]; then
     echo
-    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} (Ctrl-C stops it)"
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636} (Ctrl-C stops it)"
     exec "$BIN" serve
 fi
