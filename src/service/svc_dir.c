@@ -124,6 +124,9 @@ tn_code svc_dir_bind(svc *s, const char *source, const char *username, const cha
         return bind_failed(s, &who, &au, "wrong password", e);
 
     ldap_actor(out, SVC_ACTOR_PERSON, au.person_id, source);
+    /* The roles in force today go with the session (AZ-4). */
+    if ((rc = svc_actor_load_roles(s, out, e)) != TN_OK)
+        return rc;
     if (au.failures > 0) {
         if ((rc = svc_tx_begin(s, e)) != TN_OK)
             return rc;
@@ -345,7 +348,7 @@ tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selecto
         if (rc != TN_OK)
             return rc;
     }
-    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
+    return put_password(s, a, selector, hash, SVC_OP_PASSWORD_RESET, e);
 }
 
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
