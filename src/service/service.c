@@ -320,6 +320,7 @@ static const access_rule rules[SVC_OP_MAX] = {
     [SVC_OP_AUDIT_SUBJECT] = {RB(ADMIN) | RB(AUDITOR) | RB(DPO), 0, true},
     [SVC_OP_AUDIT_MAINT] = {RB(ADMIN), 0, false},
     [SVC_OP_ERROR_REPORT] = {RB(ADMIN) | RB(HELPDESK), RB(UNIT_ADMIN), true},
+    [SVC_OP_PASSWORD_CHANGE] = {0, 0, true},
 };
 
 /* Whether the object is in the actor's unit subtree: a person with an
@@ -346,9 +347,9 @@ static bool allowed(svc *s, const svc_actor *a, svc_op op, const char *subject_i
 {
     if ((unsigned)op >= SVC_OP_MAX)
         return false;
-    /* The self view exists only for a person acting as themselves; others
-     * use the subject report with a selector. */
-    if (op == SVC_OP_AUDIT_SELF)
+    /* Self-only: the self view of the audit trail (others use the subject
+     * report with a selector) and a password change with the old one. */
+    if (op == SVC_OP_AUDIT_SELF || op == SVC_OP_PASSWORD_CHANGE)
         return a->kind == SVC_ACTOR_PERSON && a->id[0] && subject_id &&
                strcmp(subject_id, a->id) == 0;
     const access_rule *r = &rules[op];

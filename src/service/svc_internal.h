@@ -41,6 +41,7 @@ typedef enum svc_op {
     SVC_OP_AUDIT_SUBJECT,    /* who read or changed a person's data (AU-2) */
     SVC_OP_AUDIT_MAINT,      /* index, checkpoint and prune the audit trail */
     SVC_OP_ERROR_REPORT,     /* file an error report about a person's data (PR-4) */
+    SVC_OP_PASSWORD_CHANGE,  /* a person changes their own password (persons only) */
     SVC_OP_MAX
 } svc_op;
 
