@@ -21,6 +21,8 @@ static const char usage_text[] =
     "  orgunit add|list\n"
     "  audit verify|subject|export|verify-export|prune|index|checkpoint\n"
     "  person hold SELECTOR --days N --reason TEXT\n"
+    "  person report-error SELECTOR --attribute A --description TEXT | errors | error-close\n"
+    "  role grant SELECTOR ROLE [--unit CODE] [--from] [--to] [--reason] | revoke ID | list\n"
     "  policy apply FILE | policy show\n"
     "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
@@ -276,6 +278,7 @@ int cli_main(int argc, char **argv)
         {"report", cli_cmd_report},
         {"source", cli_cmd_source},
         {"serve", cli_cmd_serve},
+        {"role", cli_cmd_role},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -73,7 +73,7 @@ tn_code svc_audit_verify(svc *s, const svc_actor *a, svc_audit_check *out, tn_er
 
 tn_code svc_audit_index(svc *s, const svc_actor *a, int64_t *indexed, tn_err *e)
 {
-    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.index", e);
+    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_MAINT, NULL, "audit.index", e);
     if (rc != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     return svc_tx_end(s, store_audit_index_catch_up(s->st, indexed, e), e);
@@ -81,7 +81,7 @@ tn_code svc_audit_index(svc *s, const svc_actor *a, int64_t *indexed, tn_err *e)
 
 tn_code svc_audit_checkpoint(svc *s, const svc_actor *a, int64_t *seq, tn_err *e)
 {
-    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.checkpoint", e);
+    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_MAINT, NULL, "audit.checkpoint", e);
     if (rc != TN_OK || (rc = audit_flush(s->au, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     return svc_tx_end(s, audit_checkpoint_now(s->st, &s->keys, seq, e), e);
@@ -110,7 +110,7 @@ tn_code svc_audit_subject(svc *s, const svc_actor *a, const char *selector, int6
     tn_code rc = svc_resolve_person(s, selector, &p, e);
     if (rc != TN_OK)
         return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_READ, p.id, "audit.subject", e)) != TN_OK)
+    if ((rc = svc_authorize(s, a, SVC_OP_AUDIT_SUBJECT, p.id, "audit.subject", e)) != TN_OK)
         return rc;
     /* Queued reads may concern this person: write them first so that the
      * report includes them. */
@@ -133,7 +133,7 @@ tn_code svc_audit_prune(svc *s, const svc_actor *a, tn_date before, svc_audit_pr
                         tn_err *e)
 {
     memset(out, 0, sizeof *out);
-    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.prune", e);
+    tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_MAINT, NULL, "audit.prune", e);
     if (rc != TN_OK)
         return rc;
     if (before > s->today)

@@ -32,6 +32,16 @@ typedef enum svc_op {
     SVC_OP_REPORT,           /* AU-4 reports over every account */
     SVC_OP_AUDIT_SELF,       /* a person's own audit report (persons only) */
     SVC_OP_DIR_READ,         /* the directory's published attributes (svc_dir.c) */
+    SVC_OP_PASSWORD_RESET,   /* set another person's password (helpdesk) */
+    SVC_OP_HOLD,             /* place a legal hold */
+    SVC_OP_ERASE,            /* erase a person's data on request (no function yet) */
+    SVC_OP_IMPORT,           /* feed imports, their runs and the review queue */
+    SVC_OP_ROLE_ADMIN,       /* grant and revoke roles */
+    SVC_OP_ROLE_READ,        /* list role grants */
+    SVC_OP_AUDIT_SUBJECT,    /* who read or changed a person's data (AU-2) */
+    SVC_OP_AUDIT_MAINT,      /* index, checkpoint and prune the audit trail */
+    SVC_OP_ERROR_REPORT,     /* file an error report about a person's data (PR-4) */
+    SVC_OP_PASSWORD_CHANGE,  /* a person changes their own password (persons only) */
     SVC_OP_MAX
 } svc_op;
 
@@ -43,6 +53,11 @@ tn_code svc_deny(svc *s, const svc_actor *a, const char *subject_id, const char 
                  const char *why, tn_err *e);
 tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
                       const char *action, tn_err *e);
+
+/* The same for an operation on the persons of an org unit (a list with a
+ * unit filter): unit-scoped roles may when unit_code is in their subtree. */
+tn_code svc_authorize_unit(svc *s, const svc_actor *a, svc_op op, const char *unit_code,
+                           const char *action, tn_err *e);
 
 /* Fill an audit row's actor fields and the rest of the envelope. */
 void svc_audit_row(store_audit_row *r, const svc_actor *a, const char *action,

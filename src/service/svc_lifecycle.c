@@ -1221,7 +1221,7 @@ tn_code svc_person_hold(svc *s, const svc_actor *a, const char *selector, int da
     tn_code rc = svc_resolve_person(s, selector, &p, e);
     if (rc != TN_OK)
         return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, p.id, "person.hold", e)) != TN_OK)
+    if ((rc = svc_authorize(s, a, SVC_OP_HOLD, p.id, "person.hold", e)) != TN_OK)
         return rc;
     if (!reason || !*reason)
         return tn_err_set(e, TN_EINVAL, "reason", "a legal hold needs a justification");

@@ -580,3 +580,58 @@ tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char
 {
     return s->ops->dir_member_of(s->priv, person_number, today, out, cap, e);
 }
+
+tn_code store_person_in_unit(store *s, const char *person_id, const char *unit_code,
+                             tn_date today, bool *in, tn_err *e)
+{
+    return s->ops->person_in_unit(s->priv, person_id, unit_code, today, in, e);
+}
+
+tn_code store_unit_in_subtree(store *s, const char *unit_code, const char *root_code, bool *in,
+                              tn_err *e)
+{
+    return s->ops->unit_in_subtree(s->priv, unit_code, root_code, in, e);
+}
+
+tn_code store_role_grant_insert(store *s, store_role_grant *g, tn_err *e)
+{
+    return s->ops->role_grant_insert(s->priv, g, e);
+}
+
+tn_code store_role_grant_get(store *s, int64_t id, store_role_grant *out, tn_err *e)
+{
+    return s->ops->role_grant_get(s->priv, id, out, e);
+}
+
+tn_code store_role_grant_revoke(store *s, int64_t id, tn_date on, const char *by, tn_err *e)
+{
+    return s->ops->role_grant_revoke(s->priv, id, on, by, e);
+}
+
+tn_code store_role_grant_list(store *s, const char *person_id, store_role_grant_cb cb, void *ctx,
+                              tn_err *e)
+{
+    return s->ops->role_grant_list(s->priv, person_id, cb, ctx, e);
+}
+
+tn_code store_error_report_insert(store *s, store_error_report *r, tn_err *e)
+{
+    return s->ops->error_report_insert(s->priv, r, e);
+}
+
+tn_code store_error_report_get(store *s, int64_t id, store_error_report *out, tn_err *e)
+{
+    return s->ops->error_report_get(s->priv, id, out, e);
+}
+
+tn_code store_error_report_close(store *s, int64_t id, const char *state, int64_t at,
+                                 const char *by, const char *resolution, tn_err *e)
+{
+    return s->ops->error_report_close(s->priv, id, state, at, by, resolution, e);
+}
+
+tn_code store_error_report_list(store *s, const char *person_id, const char *state,
+                                store_error_report_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->error_report_list(s->priv, person_id, state, cb, ctx, e);
+}

@@ -499,4 +499,69 @@ tn_code store_import_fp_get(store *s, const char *source, const char *key,
 tn_code store_import_fp_put(store *s, const char *source, const char *key,
                             const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
 
+/* ---- scoped roles and error reports (store_sqlite_authz.c) ------------- */
+
+/* Whether the person has an affiliation in force on `today` in unit_code
+ * or a unit below it (by the org-unit tree). */
+tn_code store_person_in_unit(store *s, const char *person_id, const char *unit_code,
+                             tn_date today, bool *in, tn_err *e);
+/* Whether unit_code is root_code or below it in the org-unit tree. */
+tn_code store_unit_in_subtree(store *s, const char *unit_code, const char *root_code, bool *in,
+                              tn_err *e);
+
+#define STORE_ROLE_BUFSZ 32
+#define STORE_ACTOR_BUFSZ 128
+#define STORE_NOTE_BUFSZ 1025
+
+typedef struct store_role_grant {
+    int64_t id;
+    char person_id[UUID_BUFSZ];
+    int64_t person_number;
+    char role[STORE_ROLE_BUFSZ];
+    char unit[CODE_BUFSZ];     /* "" unless unit_admin */
+    tn_date valid_from;
+    tn_date valid_to;          /* TN_DATE_NONE = open */
+    char granted_by[STORE_ACTOR_BUFSZ];
+    char reason[STORE_NOTE_BUFSZ];
+    int64_t created_at;
+    tn_date revoked_on;        /* TN_DATE_NONE = not revoked */
+    char revoked_by[STORE_ACTOR_BUFSZ];
+} store_role_grant;
+
+/* Insert g (person by g->person_id); g->id is set. */
+tn_code store_role_grant_insert(store *s, store_role_grant *g, tn_err *e);
+tn_code store_role_grant_get(store *s, int64_t id, store_role_grant *out, tn_err *e);
+/* Mark revoked from `on`; TN_ENOTFOUND if no such grant, TN_ESTATE if it
+ * already was. */
+tn_code store_role_grant_revoke(store *s, int64_t id, tn_date on, const char *by, tn_err *e);
+typedef int (*store_role_grant_cb)(const store_role_grant *g, void *ctx);
+/* The grants of one person (person_id NULL: everybody's), by id. */
+tn_code store_role_grant_list(store *s, const char *person_id, store_role_grant_cb cb, void *ctx,
+                              tn_err *e);
+
+typedef struct store_error_report {
+    int64_t id;
+    char person_id[UUID_BUFSZ];
+    int64_t person_number;
+    char attribute[64];
+    char description[STORE_NOTE_BUFSZ];
+    char filed_by[STORE_ACTOR_BUFSZ];
+    char channel[16];
+    int64_t filed_at;
+    char state[16];            /* open, resolved, rejected */
+    int64_t resolved_at;
+    char resolved_by[STORE_ACTOR_BUFSZ];
+    char resolution[STORE_NOTE_BUFSZ];
+} store_error_report;
+
+tn_code store_error_report_insert(store *s, store_error_report *r, tn_err *e);
+tn_code store_error_report_get(store *s, int64_t id, store_error_report *out, tn_err *e);
+/* Close an open report (state resolved or rejected). */
+tn_code store_error_report_close(store *s, int64_t id, const char *state, int64_t at,
+                                 const char *by, const char *resolution, tn_err *e);
+typedef int (*store_error_report_cb)(const store_error_report *r, void *ctx);
+/* person_id NULL: everybody's; state NULL: any. By id. */
+tn_code store_error_report_list(store *s, const char *person_id, const char *state,
+                                store_error_report_cb cb, void *ctx, tn_err *e);
+
 #endif

@@ -166,6 +166,22 @@ typedef struct store_ops {
     tn_code (*dir_group_members)(void *priv, dir_group *g, tn_date today, tn_err *e);
     tn_code (*dir_member_of)(void *priv, int64_t person_number, tn_date today, char *out,
                              size_t cap, tn_err *e);
+    /* store_sqlite_authz.c: scoped roles and error reports */
+    tn_code (*person_in_unit)(void *priv, const char *person_id, const char *unit_code,
+                              tn_date today, bool *in, tn_err *e);
+    tn_code (*unit_in_subtree)(void *priv, const char *unit_code, const char *root_code, bool *in,
+                               tn_err *e);
+    tn_code (*role_grant_insert)(void *priv, store_role_grant *g, tn_err *e);
+    tn_code (*role_grant_get)(void *priv, int64_t id, store_role_grant *out, tn_err *e);
+    tn_code (*role_grant_revoke)(void *priv, int64_t id, tn_date on, const char *by, tn_err *e);
+    tn_code (*role_grant_list)(void *priv, const char *person_id, store_role_grant_cb cb,
+                               void *ctx, tn_err *e);
+    tn_code (*error_report_insert)(void *priv, store_error_report *r, tn_err *e);
+    tn_code (*error_report_get)(void *priv, int64_t id, store_error_report *out, tn_err *e);
+    tn_code (*error_report_close)(void *priv, int64_t id, const char *state, int64_t at,
+                                  const char *by, const char *resolution, tn_err *e);
+    tn_code (*error_report_list)(void *priv, const char *person_id, const char *state,
+                                 store_error_report_cb cb, void *ctx, tn_err *e);
 } store_ops;
 
 
@@ -238,5 +254,22 @@ tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_di
 tn_code sq_dir_group_members(void *priv, dir_group *g, tn_date today, tn_err *e);
 tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char *out, size_t cap,
                          tn_err *e);
+
+/* store_sqlite_authz.c */
+tn_code sq_person_in_unit(void *priv, const char *person_id, const char *unit_code,
+                          tn_date today, bool *in, tn_err *e);
+tn_code sq_unit_in_subtree(void *priv, const char *unit_code, const char *root_code, bool *in,
+                           tn_err *e);
+tn_code sq_role_grant_insert(void *priv, store_role_grant *g, tn_err *e);
+tn_code sq_role_grant_get(void *priv, int64_t id, store_role_grant *out, tn_err *e);
+tn_code sq_role_grant_revoke(void *priv, int64_t id, tn_date on, const char *by, tn_err *e);
+tn_code sq_role_grant_list(void *priv, const char *person_id, store_role_grant_cb cb, void *ctx,
+                           tn_err *e);
+tn_code sq_error_report_insert(void *priv, store_error_report *r, tn_err *e);
+tn_code sq_error_report_get(void *priv, int64_t id, store_error_report *out, tn_err *e);
+tn_code sq_error_report_close(void *priv, int64_t id, const char *state, int64_t at,
+                              const char *by, const char *resolution, tn_err *e);
+tn_code sq_error_report_list(void *priv, const char *person_id, const char *state,
+                             store_error_report_cb cb, void *ctx, tn_err *e);
 
 #endif
