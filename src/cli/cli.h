@@ -92,6 +92,8 @@ int cli_cmd_source(cli_args *a, int argc, char **argv); /* cli_source.c */
 /* cli_serve.c: the LDAP server and account passwords */
 int cli_cmd_serve(cli_args *a, int argc, char **argv);
 int cli_account_passwd(cli_args *a, int argc, char **argv);
+/* cli_prov.c: provisioning to the configured targets */
+int cli_cmd_provision(cli_args *a, int argc, char **argv);
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

@@ -1973,4 +1973,13 @@ const store_ops store_sqlite_ops = {
     .dir_group_scan = sq_dir_group_scan,
     .dir_group_members = sq_dir_group_members,
     .dir_member_of = sq_dir_member_of,
+    .prov_ingest = sq_prov_ingest,
+    .prov_due = sq_prov_due,
+    .prov_parked = sq_prov_parked,
+    .prov_done = sq_prov_done,
+    .prov_fail = sq_prov_fail,
+    .prov_retry = sq_prov_retry,
+    .prov_resource_get = sq_prov_resource_get,
+    .prov_resource_list = sq_prov_resource_list,
+    .prov_stats = sq_prov_stats,
 };
