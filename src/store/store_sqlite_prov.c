@@ -27,7 +27,7 @@ static const char SQL_PENDING_FOLD[] =
     "ON CONFLICT (target, person_id) DO UPDATE SET "
     "last_outbox_id = MAX(last_outbox_id, excluded.last_outbox_id), "
     "attempts = CASE WHEN parked THEN 0 ELSE attempts END, "
-    "next_attempt_at = CASE WHEN parked THEN excluded.next_attempt_at ELSE next_attempt_at END, "
+    "next_attempt_at = excluded.next_attempt_at, "
     "last_error = CASE WHEN parked THEN NULL ELSE last_error END, parked = 0";
 static const char SQL_WINDOW_MAX[] =
     "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM "
