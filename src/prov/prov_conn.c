@@ -81,6 +81,8 @@ prov_result prov_conn_commit(prov_conn *c, char *msg, size_t cap)
 {
     if (c->file)
         return prov_file_commit(c->file, msg, cap);
+    if (c->ldap)
+        return prov_ldap_commit(c->ldap, msg, cap);
     return PROV_OK;
 }
 
@@ -88,6 +90,8 @@ void prov_conn_abort(prov_conn *c)
 {
     if (c->file)
         prov_file_abort(c->file);
+    if (c->ldap)
+        prov_ldap_abort(c->ldap);
 }
 
 prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, size_t cap)

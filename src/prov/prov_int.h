@@ -28,6 +28,9 @@ prov_result prov_ldap_open(prov_ldap *l, char *msg, size_t cap);
 prov_result prov_ldap_apply(prov_ldap *l, const prov_entry *e, const char *old_id,
                             const char *old_state, char *res_id, size_t res_cap,
                             const char **res_state, char *msg, size_t cap);
+/* End of a round: the deferred group memberships. */
+prov_result prov_ldap_commit(prov_ldap *l, char *msg, size_t cap);
+void prov_ldap_abort(prov_ldap *l);
 prov_result prov_ldap_list(prov_ldap *l, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
 
 prov_file *prov_file_new(const conf_target *t);

@@ -12,9 +12,19 @@
 #include "prov_int.h"
 #include "tn_str.h"
 
+/* Memberships of entries added in this round, added to each group with
+ * one modify at the end of the round: a groupOfNames is one entry, and
+ * rewriting it once per member makes an initial load quadratic. */
+typedef struct pending_member {
+    char group[KIND_BUFSZ];
+    char dn[512];
+} pending_member;
+
 struct prov_ldap {
     const conf_target *t;
     LDAP *ld;
+    pending_member *pend;
+    size_t npend, cap;
 };
 
 prov_ldap *prov_ldap_new(const conf_target *t)
@@ -36,6 +46,7 @@ static void drop(prov_ldap *l)
 void prov_ldap_free(prov_ldap *l)
 {
     drop(l);
+    free(l->pend);
     free(l);
 }
 
@@ -310,6 +321,18 @@ static prov_result sync_groups(prov_ldap *l, const char *dn, const prov_entry *e
     for (size_t g = 0; g < ng; g++) {
         if (have[g])
             continue;
+        if (known_new) {
+            if (l->npend == l->cap) {
+                l->cap = l->cap ? l->cap * 2 : 256;
+                l->pend = realloc(l->pend, l->cap * sizeof *l->pend);
+                if (!l->pend)
+                    abort();
+            }
+            tn_strlcpy(l->pend[l->npend].group, e->groups[g], KIND_BUFSZ);
+            tn_strlcpy(l->pend[l->npend].dn, dn, sizeof l->pend[0].dn);
+            l->npend++;
+            continue;
+        }
         char gdn[CONF_DN_MAX + 80];
         snprintf(gdn, sizeof gdn, "cn=%s,%s", e->groups[g], t->group_base);
         char *v[] = {(char *)dn, NULL};
@@ -410,6 +433,82 @@ prov_result prov_ldap_apply(prov_ldap *l, const prov_entry *e, const char *old_i
     tn_strlcpy(res_id, e->id, res_cap);
     *res_state = e->want == PROV_DISABLED ? "disabled" : "present";
     return PROV_OK;
+}
+
+/* Add one group's deferred members [from, to) with one modify; the
+ * group is created with them if it does not exist. A value already there
+ * (a delivery repeated after a crash) fails the whole modify: then one
+ * by one. */
+static prov_result flush_group(prov_ldap *l, size_t from, size_t to, char *msg, size_t cap)
+{
+    const char *group = l->pend[from].group;
+    char gdn[CONF_DN_MAX + 80];
+    snprintf(gdn, sizeof gdn, "cn=%s,%s", group, l->t->group_base);
+    size_t n = to - from;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        v[i] = l->pend[from + i].dn;
+    LDAPMod mod = {.mod_op = LDAP_MOD_ADD, .mod_type = "member", .mod_values = v};
+    LDAPMod *mp[] = {&mod, NULL};
+    int rc = ldap_modify_ext_s(l->ld, gdn, mp, NULL, NULL);
+    if (rc == LDAP_NO_SUCH_OBJECT) {
+        char *ocv[] = {"groupOfNames", NULL};
+        char *cnv[] = {(char *)group, NULL};
+        LDAPMod a1 = {.mod_op = LDAP_MOD_ADD, .mod_type = "objectClass", .mod_values = ocv};
+        LDAPMod a2 = {.mod_op = LDAP_MOD_ADD, .mod_type = "cn", .mod_values = cnv};
+        LDAPMod *ap[] = {&a1, &a2, &mod, NULL};
+        rc = ldap_add_ext_s(l->ld, gdn, ap, NULL, NULL);
+    }
+    for (size_t i = 0; rc == LDAP_TYPE_OR_VALUE_EXISTS && i < n; i++) {
+        char *one[] = {v[i], NULL};
+        LDAPMod m1 = {.mod_op = LDAP_MOD_ADD, .mod_type = "member", .mod_values = one};
+        LDAPMod *m1p[] = {&m1, NULL};
+        int r1 = ldap_modify_ext_s(l->ld, gdn, m1p, NULL, NULL);
+        if (r1 != LDAP_SUCCESS && r1 != LDAP_TYPE_OR_VALUE_EXISTS)
+            rc = r1;
+        else if (i == n - 1)
+            rc = LDAP_SUCCESS;
+    }
+    free(v);
+    if (rc != LDAP_SUCCESS)
+        return fail(l, rc, "join group", gdn, msg, cap);
+    return PROV_OK;
+}
+
+static int cmp_pend(const void *a, const void *b)
+{
+    return strcmp(((const pending_member *)a)->group, ((const pending_member *)b)->group);
+}
+
+prov_result prov_ldap_commit(prov_ldap *l, char *msg, size_t cap)
+{
+    prov_result r = PROV_OK;
+    if (!l->npend)
+        return PROV_OK;
+    if (!l->ld) {
+        snprintf(msg, cap, "connection lost before the group memberships were added");
+        l->npend = 0;
+        return PROV_TARGET_DOWN;
+    }
+    qsort(l->pend, l->npend, sizeof *l->pend, cmp_pend);
+    for (size_t i = 0; i < l->npend && r == PROV_OK;) {
+        size_t j = i;
+        while (j < l->npend && strcmp(l->pend[j].group, l->pend[i].group) == 0)
+            j++;
+        r = flush_group(l, i, j, msg, cap);
+        i = j;
+    }
+    l->npend = 0;
+    /* Memberships not made: the round is not recorded, its entries are
+     * delivered again (they exist: the group sync then searches). */
+    return r == PROV_OK ? PROV_OK : PROV_TARGET_DOWN;
+}
+
+void prov_ldap_abort(prov_ldap *l)
+{
+    l->npend = 0;
 }
 
 prov_result prov_ldap_list(prov_ldap *l, prov_seen_cb cb, void *ctx, char *msg, size_t cap)

@@ -112,6 +112,9 @@ static tn_code round_once(svc *s, const svc_actor *a, const conf_target *t, prov
             prov_conn_abort(c);
             for (size_t i = 0; i < n; i++)
                 oc[i].done = oc[i].failed = false;
+        } else if (prov_conn_commit(c, msg, sizeof msg) != PROV_OK) {
+            for (size_t i = 0; i < n; i++)
+                oc[i].done = oc[i].failed = false;
         }
     } else if ((r = prov_conn_commit(c, msg, sizeof msg)) != PROV_OK) {
         *down = true;
