@@ -505,6 +505,9 @@ tn_code conf_finish(conf *c, tn_err *e)
         if (ldap && !strcmp(t->on_close, "move") && !t->closed_base[0])
             return tn_err_set(e, TN_EINVAL, "closed_base",
                               "[target %s] on_close = move needs closed_base", t->name);
+        if ((scim || file) && !strcmp(t->on_close, "move"))
+            return tn_err_set(e, TN_EINVAL, "on_close",
+                              "[target %s] on_close = move is for ldap targets", t->name);
         if (file && !t->dir[0])
             return tn_err_set(e, TN_EINVAL, "dir", "[target %s] needs dir", t->name);
         if (t->nmap == 0)

@@ -36,6 +36,8 @@ prov_conn *prov_conn_new(const conf_target *t)
         c->ldap = prov_ldap_new(t);
     else if (strcmp(t->type, "file") == 0)
         c->file = prov_file_new(t);
+    else if (strcmp(t->type, "scim") == 0)
+        c->scim = prov_scim_new(t);
     return c;
 }
 
@@ -47,6 +49,8 @@ void prov_conn_free(prov_conn *c)
         prov_ldap_free(c->ldap);
     if (c->file)
         prov_file_free(c->file);
+    if (c->scim)
+        prov_scim_free(c->scim);
     free(c);
 }
 
@@ -62,6 +66,8 @@ prov_result prov_conn_open(prov_conn *c, char *msg, size_t cap)
         return prov_ldap_open(c->ldap, msg, cap);
     if (c->file)
         return prov_file_open(c->file, msg, cap);
+    if (c->scim)
+        return prov_scim_open(c->scim, msg, cap);
     return unsupported(c, msg, cap);
 }
 
@@ -74,6 +80,9 @@ prov_result prov_conn_apply(prov_conn *c, const prov_entry *e, const char *old_i
                                cap);
     if (c->file)
         return prov_file_apply(c->file, e, old_id, res_id, res_cap, res_state, msg, cap);
+    if (c->scim)
+        return prov_scim_apply(c->scim, e, old_id, old_state, res_id, res_cap, res_state, msg,
+                               cap);
     return unsupported(c, msg, cap);
 }
 
@@ -100,5 +109,7 @@ prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, 
         return prov_ldap_list(c->ldap, cb, ctx, msg, cap);
     if (c->file)
         return prov_file_list(c->file, cb, ctx, msg, cap);
+    if (c->scim)
+        return prov_scim_list(c->scim, cb, ctx, msg, cap);
     return unsupported(c, msg, cap);
 }

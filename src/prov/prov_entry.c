@@ -316,9 +316,14 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
             return tn_err_set(e, TN_EINVAL, t->map[i].attr, "[target %s] map.%s: bad template",
                               t->name, t->map[i].attr);
     }
-    if (w == PROV_DISABLED)
+    bool scim = strcmp(t->type, "scim") == 0;
+    /* A SCIM resource says it with active = false (the connector). */
+    if (w == PROV_DISABLED && !scim)
         add_attr(out, t->disable_attr, t->disable_value);
-    if (ldap) {
+    if (scim) {
+        tn_strlcpy(out->id, x->acct.username, sizeof out->id);
+        tn_strlcpy(out->rdn_value, x->acct.username, sizeof out->rdn_value);
+    } else if (ldap) {
         tn_strlcpy(out->rdn_value, x->acct.username, sizeof out->rdn_value);
         char esc[PROV_VAL_MAX * 2];
         dn_escape(x->acct.username, esc, sizeof esc);

@@ -7,11 +7,13 @@
 
 typedef struct prov_ldap prov_ldap;
 typedef struct prov_file prov_file;
+typedef struct prov_scim prov_scim;
 
 struct prov_conn {
     const conf_target *t;
     prov_ldap *ldap;
     prov_file *file;
+    prov_scim *scim;
 };
 
 /* One entry as a target holds it, for reconciliation. */
@@ -42,6 +44,14 @@ prov_result prov_file_apply(prov_file *f, const prov_entry *e, const char *old_i
 prov_result prov_file_commit(prov_file *f, char *msg, size_t cap);
 void prov_file_abort(prov_file *f);
 prov_result prov_file_list(prov_file *f, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
+
+prov_scim *prov_scim_new(const conf_target *t);
+void prov_scim_free(prov_scim *s);
+prov_result prov_scim_open(prov_scim *s, char *msg, size_t cap);
+prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_id,
+                            const char *old_state, char *res_id, size_t res_cap,
+                            const char **res_state, char *msg, size_t cap);
+prov_result prov_scim_list(prov_scim *s, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
 
 /* Every entry the target holds (open first). */
 prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, size_t cap);

@@ -406,3 +406,113 @@ def test_serve_delivers_a_change_within_a_second(tunnus):
         proc.terminate()
         rc = proc.wait(timeout=15)
         check_server_stop(proc, rc)
+
+
+# ---- SCIM target (a SCIM service on scimmy + scimmy-routers) ------------------------
+
+PEER = ROOT / "tests" / "scim-peer"
+
+
+@pytest.fixture
+def scim(tmp_path):
+    import shutil
+    import urllib.request
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node and npm are needed for the SCIM peer (scripts/deps.sh installs them)")
+    if not (PEER / "node_modules" / "scimmy").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True,
+                       capture_output=True, timeout=300)
+    env = dict(os.environ, SCIM_TOKEN="tok-123")
+    proc = subprocess.Popen(["node", "server.js", "0"], cwd=PEER, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    assert ready, "SCIM peer did not start"
+    port = int(proc.stdout.readline().split()[1])
+
+    class Peer:
+        url = f"http://127.0.0.1:{port}/scim/v2"
+
+        def users(self):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/users") as r:
+                return {u["userName"]: u for u in json.load(r)}
+
+        def refuse(self, user):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/fail?userName={user}", method="POST")).read()
+
+    yield Peer()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def scim_target(name, url, token="tok-123", extra=""):
+    return f"""
+[target {name}]
+type = scim
+url = {url}
+bind_password = {token}
+map.userName = {{uid}}
+map.externalId = {{person_id}}
+map.name.givenName = {{first_name}}
+map.name.familyName = {{family_name}}
+map.displayName = {{display_name}}
+map.emails = {{mail}}
+backoff = 1
+{extra}
+"""
+
+
+def test_scim_create_update_disable_delete(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    users = scim.users()
+    assert set(users) == {ua, ub}
+    u = users[ua]
+    assert u["name"] == {"givenName": "Aino", "familyName": "Virtanen"}
+    assert u["emails"][0]["value"] == f"{ua}@example.fi" and u["active"] is True
+    assert u["externalId"] == a["id"]
+    rec = tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE person_id = ?", a["id"])
+    assert rec == [(u["id"], "present")]
+    modified = users[ub]["meta"]["lastModified"]
+    # A change reaches the service; an unchanged resource is not written again.
+    tunnus.run("person", "update", f"id:{a['id']}", "--family", "Korhonen")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    users = scim.users()
+    assert users[ua]["name"]["familyName"] == "Korhonen"
+    assert users[ub]["meta"]["lastModified"] == modified
+    tunnus.run("provision", "reconcile", "cloud", "--fix")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    assert scim.users()[ub]["meta"]["lastModified"] == modified
+    # Closing disables (active = false); purging deletes.
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    assert scim.users()[ua]["active"] is False
+    lc(tunnus, "2024-08-08")
+    run_once(tunnus, "--as-of", "2024-08-08")
+    assert set(scim.users()) == {ub}
+    assert tunnus.sql("SELECT state FROM prov_resource WHERE person_id = ?", a["id"]) == [
+        ("deleted",)]
+
+
+def test_scim_rejection_parks_and_bad_token_is_target_down(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra="max_attempts = 1\n"))
+    a = add(tunnus, "Aino", "Virtanen")
+    b = add(tunnus, "Eero", "Koski")
+    scim.refuse(uid_of(tunnus, a["identity_number"]))
+    run_once(tunnus)
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["parked_items"][0]["person_id"] == a["id"]
+    assert "400" in st["parked_items"][0]["error"]
+    assert set(scim.users()) == {uid_of(tunnus, b["identity_number"])}
+    # Wrong credentials: the service is unavailable to us, nothing is parked.
+    configure(tunnus, scim_target("cloud", scim.url, token="wrong", extra="max_attempts = 1\n"))
+    add(tunnus, "Uusi", "Henkilö")
+    p = run_once(tunnus, check=False)
+    assert p.returncode != 0 and "401" in p.stdout + p.stderr
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["pending"] == 1
