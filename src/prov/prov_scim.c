@@ -8,6 +8,7 @@
  * yet (created before a crash) is found by its userName. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,16 @@ static bool multi_valued(const char *attr)
     return false;
 }
 
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 prov_scim *prov_scim_new(const conf_target *t)
 {
-    static bool global;
-    if (!global) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global = true;
-    }
+    /* curl_global_init is not thread-safe; workers start together. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, curl_init_once);
     prov_scim *s = calloc(1, sizeof *s);
     if (!s)
         abort();
