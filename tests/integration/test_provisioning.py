@@ -516,3 +516,35 @@ def test_scim_rejection_parks_and_bad_token_is_target_down(tunnus, scim):
     assert p.returncode != 0 and "401" in p.stdout + p.stderr
     st = status(tunnus)["cloud"]
     assert st["parked"] == 1 and st["pending"] == 1
+
+
+def test_ldap_close_moves_and_return_moves_back(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd, f"on_close = move\nclosed_base = ou=closed,{SUFFIX}\n"))
+    tunnus.run("policy", "apply", UNI002)
+    m = add(tunnus, "Maija", "Esihenkilö", "staff", "2020-01-01")
+    l = add(tunnus, "Leena", "Lähtijä", "staff", "2024-01-01", "--to", "2024-06-30",
+            "--manager", f"number:{m['identity_number']}")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ul = uid_of(tunnus, l["identity_number"])
+    closed = f"ou=closed,{SUFFIX}"
+    assert f"uid={ul},{PEOPLE}" in slapd.search()
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    assert f"uid={ul},{PEOPLE}" not in slapd.search()
+    moved = slapd.search(base=closed)[f"uid={ul},{closed}"]
+    assert moved["sn"] == ["Lähtijä"] and "pwdaccountlockedtime" not in moved
+    staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
+    assert f"uid={ul},{PEOPLE}" not in staff["member"]
+    assert tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE person_id = ?",
+                      l["id"]) == [(f"uid={ul},{closed}", "present")]
+    # A reconcile sees the moved entry as the registry's, not an orphan.
+    p = tunnus.run("--json", "provision", "reconcile", "dir")
+    assert p.stdout.strip() == ""
+    tunnus.run("affiliation", "add", f"number:{l['identity_number']}", "--kind", "staff",
+               "--from", "2024-07-20")
+    lc(tunnus, "2024-07-20")
+    run_once(tunnus, "--as-of", "2024-07-20")
+    assert f"uid={ul},{PEOPLE}" in slapd.search() and slapd.search(base=closed) == {}
+    staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
+    assert f"uid={ul},{PEOPLE}" in staff["member"]
