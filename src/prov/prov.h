@@ -8,6 +8,7 @@
 #ifndef PROV_H
 #define PROV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,7 +98,7 @@ typedef struct prov_run_stats {
 
 /* Deliver what is due to target t until nothing is due (once) or until
  * *stop becomes true; log gets one line per problem. */
-tn_code prov_run(svc *s, const conf_target *t, bool once, volatile bool *stop, FILE *log,
+tn_code prov_run(svc *s, const conf_target *t, bool once, atomic_bool *stop, FILE *log,
                  prov_run_stats *st, tn_err *e);
 
 /* Worker threads for `tunnus serve`: one per configured target, each with

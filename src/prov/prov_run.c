@@ -13,7 +13,7 @@
 #include "prov_int.h"
 #include "tn_str.h"
 
-static void sleep_ms(unsigned ms, volatile bool *stop)
+static void sleep_ms(unsigned ms, atomic_bool *stop)
 {
     while (ms && !(stop && *stop)) {
         unsigned step = ms < 50 ? ms : 50;
@@ -152,7 +152,7 @@ out:
     return rc;
 }
 
-tn_code prov_run(svc *s, const conf_target *t, bool once, volatile bool *stop, FILE *log,
+tn_code prov_run(svc *s, const conf_target *t, bool once, atomic_bool *stop, FILE *log,
                  prov_run_stats *st, tn_err *e)
 {
     memset(st, 0, sizeof *st);
@@ -215,13 +215,13 @@ typedef struct worker {
     conf_target t;
     const conf *cfg;
     FILE *log;
-    volatile bool *stop;
+    atomic_bool *stop;
     bool started;
 } worker;
 
 struct prov_workers {
     conf cfg;
-    volatile bool stop;
+    atomic_bool stop;
     worker w[CONF_TARGETS_MAX];
     unsigned n;
 };
