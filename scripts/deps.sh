@@ -7,7 +7,8 @@ set -eu
 PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
 libcmocka-dev python3 python3-pytest valgrind time faketime
-libssl-dev libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl"
+libssl-dev libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl slapd
+libcurl4-openssl-dev nodejs npm"
 
 missing=""
 for p in $PKGS; do
@@ -24,6 +25,8 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# slapd: provisioning tests start their own on loopback (tests/integration/
+# slapd_peer.py); its package's service and default database are not used.
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

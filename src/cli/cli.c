@@ -28,6 +28,7 @@ static const char usage_text[] =
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
     "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
     "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
+    "  provision run|status|retry|reconcile  deliver to the configured targets (docs/provisioning.md)\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -279,6 +280,7 @@ int cli_main(int argc, char **argv)
         {"source", cli_cmd_source},
         {"serve", cli_cmd_serve},
         {"role", cli_cmd_role},
+        {"provision", cli_cmd_provision},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "ldap_server.h"
+#include "prov.h"
 #include "svc_dir.h"
 #include "tn_str.h"
 
@@ -39,7 +40,13 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
         return rc;
     tn_err e;
     tn_err_clear(&e);
-    if (ld_serve(&c, &o, &e) != TN_OK)
+    /* Provisioning workers, one per [target] (docs/provisioning.md). */
+    prov_workers *pw = NULL;
+    if (prov_workers_start(&c, stderr, 100, &pw, &e) != TN_OK)
+        return cli_fail(a, &e);
+    tn_code sc = ld_serve(&c, &o, &e);
+    prov_workers_stop(pw);
+    if (sc != TN_OK)
         return cli_fail(a, &e);
     return CLI_EXIT_OK;
 }

@@ -4,6 +4,7 @@
  * "(set)" only, never by value. The pair form keeps an event that creates a
  * person with a relationship and an account under half a kilobyte. */
 #include <stdio.h>
+#include <string.h>
 
 #include "svc_internal.h"
 #include "tn_json.h"
@@ -75,5 +76,12 @@ tn_code svc_changes_write(svc *s, const svc_actor *a, const char *action, const 
     store_audit_row r;
     svc_audit_row(&r, a, action, subject_id, c->names.data ? c->names.data : "", "allowed");
     r.changes = c->json.data;
-    return audit_write(s->au, &r, e);
+    tn_code rc = audit_write(s->au, &r, e);
+    /* Provisioning (docs/provisioning.md): every change to a person is an
+     * intent "sync this person" for every target, in the same
+     * transaction. The lifecycle engine writes its own rows. */
+    if (rc == TN_OK && subject_id && subject_id[0] && !svc_changes_empty(c) &&
+        strncmp(action, "lifecycle.", 10) != 0)
+        rc = store_lc_outbox_add(s->st, "*", subject_id, action, "{}", audit_now_us(), e);
+    return rc;
 }

@@ -635,3 +635,60 @@ tn_code store_error_report_list(store *s, const char *person_id, const char *sta
 {
     return s->ops->error_report_list(s->priv, person_id, state, cb, ctx, e);
 }
+
+/* ---- provisioning ------------------------------------------------------ */
+
+tn_code store_prov_ingest(store *s, const char *target, int64_t now, int64_t max, int64_t *added,
+                          tn_err *e)
+{
+    return s->ops->prov_ingest(s->priv, target, now, max, added, e);
+}
+
+tn_code store_prov_due(store *s, const char *target, int64_t now, int64_t max,
+                       store_prov_item **out, size_t *n, tn_err *e)
+{
+    return s->ops->prov_due(s->priv, target, now, max, out, n, e);
+}
+
+tn_code store_prov_parked(store *s, const char *target, store_prov_item **out, size_t *n,
+                          tn_err *e)
+{
+    return s->ops->prov_parked(s->priv, target, out, n, e);
+}
+
+tn_code store_prov_done(store *s, const char *target, const store_prov_item *it,
+                        const char *resource_id, const char *state, int64_t now, bool *finished,
+                        tn_err *e)
+{
+    return s->ops->prov_done(s->priv, target, it, resource_id, state, now, finished, e);
+}
+
+tn_code store_prov_fail(store *s, int64_t id, int64_t attempts, int64_t next_at,
+                        const char *error, bool parked, tn_err *e)
+{
+    return s->ops->prov_fail(s->priv, id, attempts, next_at, error, parked, e);
+}
+
+tn_code store_prov_retry(store *s, const char *target, int64_t id, int64_t now, int64_t *n,
+                         tn_err *e)
+{
+    return s->ops->prov_retry(s->priv, target, id, now, n, e);
+}
+
+tn_code store_prov_resource_get(store *s, const char *target, const char *person_id,
+                                store_prov_resource *out, bool *found, tn_err *e)
+{
+    return s->ops->prov_resource_get(s->priv, target, person_id, out, found, e);
+}
+
+tn_code store_prov_resource_list(store *s, const char *target, store_prov_resource_cb cb,
+                                 void *ctx, tn_err *e)
+{
+    return s->ops->prov_resource_list(s->priv, target, cb, ctx, e);
+}
+
+tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
+                         tn_err *e)
+{
+    return s->ops->prov_stats(s->priv, target, now, out, e);
+}

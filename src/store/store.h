@@ -563,5 +563,61 @@ typedef int (*store_error_report_cb)(const store_error_report *r, void *ctx);
 /* person_id NULL: everybody's; state NULL: any. By id. */
 tn_code store_error_report_list(store *s, const char *person_id, const char *state,
                                 store_error_report_cb cb, void *ctx, tn_err *e);
+/* ---- provisioning delivery state (store_sqlite_prov.c, migration 0010) */
+
+/* One person pending delivery to a target. */
+typedef struct store_prov_item {
+    int64_t id;
+    char target[33];
+    char person_id[UUID_BUFSZ];
+    int64_t last_outbox_id;  /* the newest change folded in */
+    int64_t attempts;
+    bool parked;
+    char last_error[512];
+} store_prov_item;
+
+typedef struct store_prov_resource {
+    char person_id[UUID_BUFSZ];
+    char resource_id[512];   /* a DN, a file row key */
+    char state[16];          /* present, disabled, deleted */
+    int64_t created_at, updated_at;
+} store_prov_resource;
+
+typedef struct store_prov_stats {
+    bool started;            /* the target has a cursor (was run at least once) */
+    int64_t pending, parked, due, delivered, last_success_at, cursor, outbox_max, resources;
+} store_prov_counts;
+
+typedef int (*store_prov_resource_cb)(const store_prov_resource *r, void *ctx);
+
+/* Fold up to max new outbox rows (target '*' or this one) into the
+ * target's pending set and move its cursor past them; a target seen for
+ * the first time gets every person not erased. *added: rows changed. */
+tn_code store_prov_ingest(store *s, const char *target, int64_t now, int64_t max, int64_t *added,
+                          tn_err *e);
+/* Pending, unparked items due at now, oldest change first; free *out. */
+tn_code store_prov_due(store *s, const char *target, int64_t now, int64_t max,
+                       store_prov_item **out, size_t *n, tn_err *e);
+/* Parked items (target "" = every target); free *out. */
+tn_code store_prov_parked(store *s, const char *target, store_prov_item **out, size_t *n,
+                          tn_err *e);
+/* A delivery succeeded: the item goes unless a newer change was folded in
+ * meanwhile (*finished false, it is due again); the resource (if
+ * resource_id) is recorded with state; the target's success is counted. */
+tn_code store_prov_done(store *s, const char *target, const store_prov_item *it,
+                        const char *resource_id, const char *state, int64_t now, bool *finished,
+                        tn_err *e);
+tn_code store_prov_fail(store *s, int64_t id, int64_t attempts, int64_t next_at,
+                        const char *error, bool parked, tn_err *e);
+/* Release parked items (id 0 = all of the target, target "" = every
+ * target) to be tried again at now. */
+tn_code store_prov_retry(store *s, const char *target, int64_t id, int64_t now, int64_t *n,
+                         tn_err *e);
+tn_code store_prov_resource_get(store *s, const char *target, const char *person_id,
+                                store_prov_resource *out, bool *found, tn_err *e);
+tn_code store_prov_resource_list(store *s, const char *target, store_prov_resource_cb cb,
+                                 void *ctx, tn_err *e);
+tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
+                         tn_err *e);
 
 #endif

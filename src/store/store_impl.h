@@ -182,6 +182,26 @@ typedef struct store_ops {
                                   const char *by, const char *resolution, tn_err *e);
     tn_code (*error_report_list)(void *priv, const char *person_id, const char *state,
                                  store_error_report_cb cb, void *ctx, tn_err *e);
+    /* provisioning (store_sqlite_prov.c) */
+    tn_code (*prov_ingest)(void *priv, const char *target, int64_t now, int64_t max,
+                           int64_t *added, tn_err *e);
+    tn_code (*prov_due)(void *priv, const char *target, int64_t now, int64_t max,
+                        store_prov_item **out, size_t *n, tn_err *e);
+    tn_code (*prov_parked)(void *priv, const char *target, store_prov_item **out, size_t *n,
+                           tn_err *e);
+    tn_code (*prov_done)(void *priv, const char *target, const store_prov_item *it,
+                         const char *resource_id, const char *state, int64_t now, bool *finished,
+                         tn_err *e);
+    tn_code (*prov_fail)(void *priv, int64_t id, int64_t attempts, int64_t next_at,
+                         const char *error, bool parked, tn_err *e);
+    tn_code (*prov_retry)(void *priv, const char *target, int64_t id, int64_t now, int64_t *n,
+                          tn_err *e);
+    tn_code (*prov_resource_get)(void *priv, const char *target, const char *person_id,
+                                 store_prov_resource *out, bool *found, tn_err *e);
+    tn_code (*prov_resource_list)(void *priv, const char *target, store_prov_resource_cb cb,
+                                  void *ctx, tn_err *e);
+    tn_code (*prov_stats)(void *priv, const char *target, int64_t now, store_prov_counts *out,
+                          tn_err *e);
 } store_ops;
 
 
@@ -271,5 +291,25 @@ tn_code sq_error_report_close(void *priv, int64_t id, const char *state, int64_t
                               const char *by, const char *resolution, tn_err *e);
 tn_code sq_error_report_list(void *priv, const char *person_id, const char *state,
                              store_error_report_cb cb, void *ctx, tn_err *e);
+/* store_sqlite_prov.c */
+tn_code sq_prov_ingest(void *priv, const char *target, int64_t now, int64_t max, int64_t *added,
+                       tn_err *e);
+tn_code sq_prov_due(void *priv, const char *target, int64_t now, int64_t max,
+                    store_prov_item **out, size_t *n, tn_err *e);
+tn_code sq_prov_parked(void *priv, const char *target, store_prov_item **out, size_t *n,
+                       tn_err *e);
+tn_code sq_prov_done(void *priv, const char *target, const store_prov_item *it,
+                     const char *resource_id, const char *state, int64_t now, bool *finished,
+                     tn_err *e);
+tn_code sq_prov_fail(void *priv, int64_t id, int64_t attempts, int64_t next_at, const char *error,
+                     bool parked, tn_err *e);
+tn_code sq_prov_retry(void *priv, const char *target, int64_t id, int64_t now, int64_t *n,
+                      tn_err *e);
+tn_code sq_prov_resource_get(void *priv, const char *target, const char *person_id,
+                             store_prov_resource *out, bool *found, tn_err *e);
+tn_code sq_prov_resource_list(void *priv, const char *target, store_prov_resource_cb cb,
+                              void *ctx, tn_err *e);
+tn_code sq_prov_stats(void *priv, const char *target, int64_t now, store_prov_counts *out,
+                      tn_err *e);
 
 #endif

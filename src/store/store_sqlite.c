@@ -1983,4 +1983,13 @@ const store_ops store_sqlite_ops = {
     .error_report_get = sq_error_report_get,
     .error_report_close = sq_error_report_close,
     .error_report_list = sq_error_report_list,
+    .prov_ingest = sq_prov_ingest,
+    .prov_due = sq_prov_due,
+    .prov_parked = sq_prov_parked,
+    .prov_done = sq_prov_done,
+    .prov_fail = sq_prov_fail,
+    .prov_retry = sq_prov_retry,
+    .prov_resource_get = sq_prov_resource_get,
+    .prov_resource_list = sq_prov_resource_list,
+    .prov_stats = sq_prov_stats,
 };

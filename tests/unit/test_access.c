@@ -26,6 +26,7 @@
 #include "store.h"
 #include "svc_audit.h"
 #include "svc_dir.h"
+#include "svc_prov.h"
 #include "svc_lifecycle.h"
 #include "svc_report.h"
 #include "svc_role.h"
@@ -573,6 +574,101 @@ static tn_code c_dir_refuse(fx *f, const svc_actor *a, int ob, tn_err *e)
     return svc_dir_refuse(f->s, a, "dir.delete", e);
 }
 
+/* Provisioning (svc_prov.h): the workers' use cases, for a target "t1". */
+static tn_code c_prov_ingest(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)f, (void)ob;
+    int64_t added;
+    return svc_prov_ingest(f->s, a, "t1", 10, &added, e);
+}
+
+static tn_code c_prov_due(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    svc_prov_item *it = NULL;
+    size_t n = 0;
+    tn_code rc = svc_prov_due(f->s, a, "t1", 10, &it, &n, e);
+    free(it);
+    return rc;
+}
+
+static tn_code c_prov_parked(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    svc_prov_item *it = NULL;
+    size_t n = 0;
+    tn_code rc = svc_prov_parked(f->s, a, "t1", &it, &n, e);
+    free(it);
+    return rc;
+}
+
+static tn_code c_prov_subject_get(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    svc_prov_subject x;
+    tn_code rc = svc_prov_subject_get(f->s, a, "t1", f->id[ob], &x, e);
+    if (rc == TN_OK)
+        svc_prov_subject_free(&x);
+    return rc;
+}
+
+static void prov_item(fx *f, int ob, svc_prov_item *it)
+{
+    memset(it, 0, sizeof *it);
+    snprintf(it->target, sizeof it->target, "t1");
+    snprintf(it->person_id, sizeof it->person_id, "%s", f->id[ob]);
+}
+
+static tn_code c_prov_delivered(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    svc_prov_item it;
+    prov_item(f, ob, &it);
+    bool finished;
+    return svc_prov_delivered(f->s, a, "t1", &it, "uid=x", "present", "uid", &finished, e);
+}
+
+static tn_code c_prov_failed(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    svc_prov_item it;
+    prov_item(f, ob, &it);
+    conf_target t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "t1");
+    t.max_attempts = 5;
+    t.backoff = 2;
+    return svc_prov_failed(f->s, a, &t, &it, "refused", e);
+}
+
+static tn_code c_prov_counts_get(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    svc_prov_counts c;
+    return svc_prov_counts_get(f->s, a, "t1", &c, e);
+}
+
+static tn_code c_prov_retry(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    int64_t n;
+    return svc_prov_retry(f->s, a, "t1", 0, &n, e);
+}
+
+static int no_resource(const svc_prov_resource *r, void *ctx)
+{
+    (void)r, (void)ctx;
+    return 0;
+}
+
+static tn_code c_prov_resources(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    return svc_prov_resources(f->s, a, "t1", no_resource, NULL, e);
+}
+
+static tn_code c_prov_enqueue(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    return svc_prov_enqueue(f->s, a, "t1", f->id[ob], "reconcile", e);
+}
+
 static tn_code c_account_set_password_hash(fx *f, const svc_actor *a, int ob, tn_err *e)
 {
     /* {SSHA} of another password: the account keeps working with
@@ -780,6 +876,17 @@ static const row matrix[] = {
     {"svc_dir_modify", c_dir_modify, SELF_EDIT},
     /* LDAP add, delete and modify DN: refused for everyone, on record. */
     {"svc_dir_refuse", c_dir_refuse, GLOBAL("...........")},
+    /* Provisioning: the registry's own workers (and the operator). */
+    {"svc_prov_ingest", c_prov_ingest, GLOBAL("YY......Y..")},
+    {"svc_prov_due", c_prov_due, GLOBAL("YY......Y..")},
+    {"svc_prov_parked", c_prov_parked, GLOBAL("YY......Y..")},
+    {"svc_prov_subject_get", c_prov_subject_get, GLOBAL("YY......Y..")},
+    {"svc_prov_delivered", c_prov_delivered, GLOBAL("YY......Y..")},
+    {"svc_prov_failed", c_prov_failed, GLOBAL("YY......Y..")},
+    {"svc_prov_counts_get", c_prov_counts_get, GLOBAL("YY......Y..")},
+    {"svc_prov_retry", c_prov_retry, GLOBAL("YY......Y..")},
+    {"svc_prov_resources", c_prov_resources, GLOBAL("YY......Y..")},
+    {"svc_prov_enqueue", c_prov_enqueue, GLOBAL("YY......Y..")},
     {"svc_dir_member_of", c_dir_member_of, GLOBAL("YYYYYYYYY..")},
     {"svc_dir_group_get", c_dir_group_get, GLOBAL("YYYYYYYYY..")},
     {"svc_dir_group_search", c_dir_group_search, GLOBAL("YYYYYYYYY..")},
