@@ -12,6 +12,10 @@ libcurl4-openssl-dev nodejs npm"
 
 missing=""
 for p in $PKGS; do
+    # Node.js from another source (NodeSource's nodejs bundles npm) serves
+    # as well as Debian's packages; installing Debian's npm over it would
+    # conflict.
+    case $p in nodejs | npm) command -v "$( [ "$p" = nodejs ] && echo node || echo npm )" >/dev/null 2>&1 && continue ;; esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
