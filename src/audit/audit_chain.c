@@ -116,24 +116,38 @@ static tn_code cp_write(store *st, const sec_keys *k, int64_t seq, const unsigne
     return store_audit_cp_insert(st, &c, e);
 }
 
+tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_row *r,
+                              audit_head *head, tn_err *e)
+{
+    unsigned char d[AUDIT_HASH_BYTES], h[AUDIT_HASH_BYTES];
+    int64_t seq = head->seq + 1;
+    audit_digest(seq, r, d);
+    audit_link(head->hash, d, h);
+    tn_code rc = store_audit_insert(st, seq, r, h, e);
+    if (rc == TN_OK && k && seq % AUDIT_CHECKPOINT_EVERY == 0)
+        rc = cp_write(st, k, seq, h, "periodic", 0, NULL, 0, e);
+    if (rc == TN_OK) {
+        head->seq = seq;
+        memcpy(head->hash, h, AUDIT_HASH_BYTES);
+    }
+    return rc;
+}
+
+tn_code audit_chain_head(store *st, audit_head *head, tn_err *e)
+{
+    bool has = false;
+    return store_audit_head(st, &head->seq, head->hash, &has, e);
+}
+
 tn_code audit_chain_append(store *st, const sec_keys *k, const store_audit_row *r,
                            int64_t *seq_out, tn_err *e)
 {
-    int64_t seq = 0;
-    unsigned char prev[AUDIT_HASH_BYTES], d[AUDIT_HASH_BYTES], h[AUDIT_HASH_BYTES];
-    bool has = false;
-    tn_code rc = store_audit_head(st, &seq, prev, &has, e);
-    if (rc != TN_OK)
-        return rc;
-    seq++;
-    audit_digest(seq, r, d);
-    audit_link(prev, d, h);
-    if ((rc = store_audit_insert(st, seq, r, h, e)) != TN_OK)
-        return rc;
-    if (k && seq % AUDIT_CHECKPOINT_EVERY == 0)
-        rc = cp_write(st, k, seq, h, "periodic", 0, NULL, 0, e);
+    audit_head head;
+    tn_code rc = audit_chain_head(st, &head, e);
+    if (rc == TN_OK)
+        rc = audit_chain_append_at(st, k, r, &head, e);
     if (rc == TN_OK && seq_out)
-        *seq_out = seq;
+        *seq_out = head.seq;
     return rc;
 }
 

@@ -12,12 +12,14 @@
 #include "svc_internal.h"
 #include "tn_json.h"
 #include "tn_mem.h"
+#include "tn_str.h"
 
 #define EXPORT_FORMAT "tunnus-audit-export-1"
 #define US_PER_DAY INT64_C(86400000000)
 
 static void to_event(const store_audit_rec *x, svc_audit_event *ev)
 {
+    ev->log = "registry";
     ev->seq = x->seq;
     ev->time_us = x->r.time_us;
     ev->actor_kind = x->r.actor_kind;
@@ -56,50 +58,174 @@ static tn_code write_event(svc *s, const svc_actor *a, const char *action, const
     return audit_write(s->au, &r, e);
 }
 
+/* The read log, or the reason it cannot be used. */
+static store *readlog(svc *s, tn_err *e)
+{
+    if (s->rl_broken[0] || !s->rl) {
+        tn_err_set(e, TN_ESTATE, "read_log", "%s",
+                   s->rl_broken[0] ? s->rl_broken : "the read log is not open");
+        return NULL;
+    }
+    return s->rl;
+}
+
 tn_code svc_audit_verify(svc *s, const svc_actor *a, svc_audit_check *out, tn_err *e)
 {
     memset(out, 0, sizeof *out);
     tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.verify", e);
     if (rc != TN_OK)
         return rc;
-    audit_verify_result v;
+    audit_verify_result v, r;
     if ((rc = audit_verify(s->st, s->keys.sign_pk, &v, e)) != TN_OK)
         return rc;
     check_from(&v, out);
     sec_hex(s->keys.sign_pk, SEC_SIGN_PK_BYTES, out->key_id);
+    if (!v.ok)
+        snprintf(out->bad_log, sizeof out->bad_log, "registry");
+    /* The read log is checked whatever the registry's result: its numbers
+     * are reported either way, its break only if the registry has none. */
+    if (s->rl_broken[0] || !s->rl) {
+        if (out->ok) {
+            out->ok = false;
+            out->bad_seq = 0;
+            snprintf(out->bad_log, sizeof out->bad_log, "reads");
+            tn_strlcpy(out->reason, s->rl_broken[0] ? s->rl_broken : "the read log is not open",
+                       sizeof out->reason);
+        }
+    } else {
+        if ((rc = audit_flush(s->au, e)) != TN_OK ||
+            (rc = audit_verify(s->rl, s->keys.sign_pk, &r, e)) != TN_OK)
+            return rc;
+        out->read_events = r.events;
+        out->read_checkpoints = r.checkpoints;
+        out->read_last_seq = r.last_seq;
+        out->read_signed_seq = r.signed_seq;
+        out->read_cut_seq = r.cut_seq;
+        out->read_kept = r.kept;
+        if (out->ok && !r.ok) {
+            out->ok = false;
+            out->bad_seq = r.bad_seq;
+            snprintf(out->bad_log, sizeof out->bad_log, "reads");
+            memcpy(out->reason, r.reason, sizeof out->reason);
+        }
+    }
     /* Recorded after the check, so the check saw the log as it was. */
     return write_event(s, a, "audit.verify", NULL, NULL, e);
 }
 
+/* The read log's maintenance in its own transaction (it is another
+ * database than the registry's). */
+static tn_code rl_index(svc *s, int64_t *n, tn_err *e)
+{
+    store *rl = readlog(s, e);
+    if (!rl)
+        return TN_ESTATE;
+    tn_code rc = store_tx_begin(rl, e);
+    if (rc != TN_OK)
+        return rc;
+    if ((rc = store_audit_index_catch_up(rl, n, e)) == TN_OK)
+        return store_tx_commit(rl, e);
+    store_tx_rollback(rl);
+    return rc;
+}
+
 tn_code svc_audit_index(svc *s, const svc_actor *a, int64_t *indexed, tn_err *e)
 {
+    int64_t n = 0;
     tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.index", e);
-    if (rc != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
+    if (rc != TN_OK || (rc = audit_flush(s->au, e)) != TN_OK || (rc = rl_index(s, &n, e)) != TN_OK ||
+        (rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
-    return svc_tx_end(s, store_audit_index_catch_up(s->st, indexed, e), e);
+    rc = svc_tx_end(s, store_audit_index_catch_up(s->st, indexed, e), e);
+    *indexed += n;
+    return rc;
 }
 
 tn_code svc_audit_checkpoint(svc *s, const svc_actor *a, int64_t *seq, tn_err *e)
 {
+    int64_t rseq = 0;
     tn_code rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, NULL, "audit.checkpoint", e);
-    if (rc != TN_OK || (rc = audit_flush(s->au, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
+    if (rc != TN_OK || (rc = audit_flush(s->au, e)) != TN_OK)
+        return rc;
+    store *rl = readlog(s, e);
+    if (!rl)
+        return TN_ESTATE;
+    if ((rc = store_tx_begin(rl, e)) != TN_OK)
+        return rc;
+    if ((rc = audit_checkpoint_now(rl, &s->keys, &rseq, e)) != TN_OK) {
+        store_tx_rollback(rl);
+        return rc;
+    }
+    if ((rc = store_tx_commit(rl, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     return svc_tx_end(s, audit_checkpoint_now(s->st, &s->keys, seq, e), e);
 }
 
 /* ---- the person's report ------------------------------------------------ */
 
-struct subj_ctx {
-    svc_audit_cb cb;
-    void *ctx;
-};
+/* The events of both logs are copied and merged by time: each log is in
+ * time order by itself (its seq order), the merge keeps that. */
+typedef struct subj_ev {
+    svc_audit_event ev;
+    char *mem; /* the copied strings */
+} subj_ev;
+
+typedef struct subj_list {
+    subj_ev *v;
+    size_t n, cap;
+    const char *log;
+} subj_list;
+
+static char *put(char **p, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    memcpy(*p, s, n);
+    char *r = *p;
+    *p += n;
+    return r;
+}
 
 static int subj_cb(const store_audit_rec *x, void *vctx)
 {
-    struct subj_ctx *c = vctx;
+    subj_list *l = vctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->v = tn_realloc(l->v, l->cap * sizeof *l->v);
+    }
+    subj_ev *y = &l->v[l->n++];
     svc_audit_event ev;
     to_event(x, &ev);
-    return c->cb(&ev, c->ctx);
+    const char *f[] = {ev.actor_kind, ev.actor_id, ev.channel, ev.action, ev.subject_id,
+                       ev.attrs,      ev.changes,  ev.result,  ev.request_id, ev.source,
+                       ev.detail};
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        len += f[i] ? strlen(f[i]) + 1 : 0;
+    y->mem = tn_malloc(len + 1);
+    char *p = y->mem;
+    y->ev = ev;
+    y->ev.actor_kind = put(&p, ev.actor_kind);
+    y->ev.actor_id = put(&p, ev.actor_id);
+    y->ev.channel = put(&p, ev.channel);
+    y->ev.action = put(&p, ev.action);
+    y->ev.subject_id = put(&p, ev.subject_id);
+    y->ev.attrs = put(&p, ev.attrs);
+    y->ev.changes = put(&p, ev.changes);
+    y->ev.result = put(&p, ev.result);
+    y->ev.request_id = put(&p, ev.request_id);
+    y->ev.source = put(&p, ev.source);
+    y->ev.detail = put(&p, ev.detail);
+    y->ev.log = l->log;
+    return 0;
+}
+
+static void subj_free(subj_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].mem);
+    free(l->v);
 }
 
 tn_code svc_audit_subject(svc *s, const svc_actor *a, const char *selector, int64_t from_us,
@@ -107,6 +233,7 @@ tn_code svc_audit_subject(svc *s, const svc_actor *a, const char *selector, int6
 {
     person p;
     int64_t n = 0;
+    subj_list w = {.log = "registry"}, r = {.log = "reads"};
     tn_code rc = svc_resolve_person(s, selector, &p, e);
     if (rc != TN_OK)
         return rc;
@@ -114,17 +241,31 @@ tn_code svc_audit_subject(svc *s, const svc_actor *a, const char *selector, int6
         return rc;
     /* Queued reads may concern this person: write them first so that the
      * report includes them. */
-    if ((rc = audit_flush(s->au, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
+    if ((rc = audit_flush(s->au, e)) != TN_OK || (rc = rl_index(s, &n, e)) != TN_OK ||
+        (rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
     rc = store_audit_index_catch_up(s->st, &n, e);
     if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
         return rc;
-    struct subj_ctx c = {cb, ctx};
-    if ((rc = store_audit_by_subject(s->st, p.id, from_us, to_us, subj_cb, &c, e)) != TN_OK)
-        return rc;
-    store_audit_row r;
-    svc_audit_row(&r, a, "audit.subject", p.id, "audit_trail", "allowed");
-    return audit_read(s->au, &r, e);
+    if ((rc = store_audit_by_subject(s->st, p.id, from_us, to_us, subj_cb, &w, e)) != TN_OK ||
+        (rc = store_audit_by_subject(s->rl, p.id, from_us, to_us, subj_cb, &r, e)) != TN_OK)
+        goto out;
+    size_t i = 0, j = 0;
+    while (i < w.n || j < r.n) {
+        /* On equal times the write goes first: a read at the same
+         * microsecond saw it. */
+        bool take_w = j == r.n || (i < w.n && w.v[i].ev.time_us <= r.v[j].ev.time_us);
+        const svc_audit_event *ev = take_w ? &w.v[i++].ev : &r.v[j++].ev;
+        if (cb(ev, ctx) != 0)
+            break;
+    }
+    store_audit_row row;
+    svc_audit_row(&row, a, "audit.subject", p.id, "audit_trail", "allowed");
+    rc = audit_read(s->au, &row, e);
+out:
+    subj_free(&w);
+    subj_free(&r);
+    return rc;
 }
 
 /* ---- retention ---------------------------------------------------------- */

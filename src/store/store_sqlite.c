@@ -1973,4 +1973,5 @@ const store_ops store_sqlite_ops = {
     .dir_group_scan = sq_dir_group_scan,
     .dir_group_members = sq_dir_group_members,
     .dir_member_of = sq_dir_member_of,
+    .open_readlog = sq_open_readlog,
 };
