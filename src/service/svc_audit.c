@@ -270,6 +270,31 @@ out:
 
 /* ---- retention ---------------------------------------------------------- */
 
+/* The read log's cut, on a connection of its own that has the registry
+ * attached (legal holds live there). Made before the registry's, outside
+ * any registry transaction. */
+static tn_code rl_prune(svc *s, int64_t cut_us, const char *today, svc_audit_prune_result *out,
+                        tn_err *e)
+{
+    if (!readlog(s, e))
+        return TN_ESTATE;
+    char path[4200];
+    store *rl = NULL;
+    const char *reg = tn_str_startswith(s->cfg.db, "sqlite:") ? s->cfg.db + 7 : s->cfg.db;
+    svc_readlog_path(reg, path, sizeof path);
+    tn_code rc = store_open_readlog(path, reg, STORE_OPEN_EXISTING, &rl, e);
+    if (rc != TN_OK || (rc = store_tx_begin(rl, e)) != TN_OK)
+        goto out;
+    rc = audit_prune(rl, &s->keys, cut_us, today, &out->read_deleted, &out->read_cut_seq, e);
+    if (rc == TN_OK)
+        rc = store_tx_commit(rl, e);
+    else
+        store_tx_rollback(rl);
+out:
+    store_close(rl);
+    return rc;
+}
+
 tn_code svc_audit_prune(svc *s, const svc_actor *a, tn_date before, svc_audit_prune_result *out,
                         tn_err *e)
 {
@@ -279,21 +304,25 @@ tn_code svc_audit_prune(svc *s, const svc_actor *a, tn_date before, svc_audit_pr
         return rc;
     if (before > s->today)
         return tn_err_set(e, TN_EINVAL, "before", "the cut may not lie in the future");
-    if ((rc = audit_flush(s->au, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
-        return rc;
     char today[DATE_ISO_LEN];
     date_format(s->today, today);
+    if ((rc = audit_flush(s->au, e)) != TN_OK ||
+        (rc = rl_prune(s, (int64_t)before * US_PER_DAY, today, out, e)) != TN_OK ||
+        (rc = svc_tx_begin(s, e)) != TN_OK)
+        return rc;
     rc = audit_prune(s->st, &s->keys, (int64_t)before * US_PER_DAY, today, &out->deleted,
                      &out->cut_seq, e);
     /* Nothing cut, nothing to record: a daily run that finds nothing old
      * enough leaves no trace. */
-    if (rc == TN_OK && out->cut_seq > 0) {
+    if (rc == TN_OK && (out->cut_seq > 0 || out->read_cut_seq > 0)) {
         svc_changes ch;
         svc_changes_init(&ch);
         char d[DATE_ISO_LEN];
         svc_changes_add(&ch, "before", NULL, date_format(before, d));
         svc_changes_add_i64(&ch, "cut_seq", out->cut_seq);
         svc_changes_add_i64(&ch, "deleted", out->deleted);
+        svc_changes_add_i64(&ch, "read_cut_seq", out->read_cut_seq);
+        svc_changes_add_i64(&ch, "read_deleted", out->read_deleted);
         rc = svc_changes_write(s, a, "audit.prune", NULL, &ch, e);
         svc_changes_free(&ch);
     }

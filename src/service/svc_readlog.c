@@ -72,9 +72,9 @@ tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e)
          * log existed): create the log, give it an id, then record it in
          * the registry. Two processes racing here agree on one id through
          * the two claims. */
-        rc = store_open_readlog(path, registry, STORE_OPEN_CREATE, &s->rl, e);
+        rc = store_open_readlog(path, NULL, STORE_OPEN_CREATE, &s->rl, e);
         if (rc == TN_ECONFLICT)
-            rc = store_open_readlog(path, registry, STORE_OPEN_EXISTING, &s->rl, e);
+            rc = store_open_readlog(path, NULL, STORE_OPEN_EXISTING, &s->rl, e);
         if (rc != TN_OK)
             return rc;
         char id[37];
@@ -83,7 +83,7 @@ tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e)
             (rc = meta_claim(s->st, META_READ_LOG, have, want, sizeof want, e)) != TN_OK)
             return rc;
     } else {
-        rc = store_open_readlog(path, registry, STORE_OPEN_EXISTING, &s->rl, e);
+        rc = store_open_readlog(path, NULL, STORE_OPEN_EXISTING, &s->rl, e);
         if (rc == TN_ENOTFOUND) {
             broken(s, path,
                    "is missing although the registry has one: reads cannot be audited (run "

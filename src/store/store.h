@@ -46,7 +46,8 @@ void store_close(store *s);
  * separate database that holds only the chain of read events, so that
  * committing them never touches the registry. Only the store_audit_*,
  * meta and transaction functions may be used on it. registry (a file
- * path, or NULL) is attached for the legal-hold lookups of the prune. */
+ * path, or NULL) is attached read-only for the legal-hold lookups of
+ * store_audit_prune and store_audit_scan with held_on. */
 tn_code store_open_readlog(const char *path, const char *registry, store_open_mode mode,
                            store **out, tn_err *e);
 /* Schema version currently applied, and the newest this build knows. */

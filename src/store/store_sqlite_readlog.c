@@ -12,7 +12,9 @@
  * audit method of the SQLite backend works on it unchanged. The registry
  * is attached as schema "reg", read only in practice: the retention prune
  * and the legal-hold scan name the table `person`, which the read log
- * lacks, so SQLite resolves it to the registry's. */
+ * lacks, so SQLite resolves it to the registry's. Only the prune's own
+ * connection attaches it: a read transaction on the registry would cost
+ * every group commit of reads a lock and a page-cache check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -88,13 +90,34 @@ static bool one_row(sqlite3 *db, const char *sql, const char **text, int *num)
     return ok;
 }
 
+/* The registry is attached read-only (a URI with mode=ro): a write
+ * transaction of the read log then takes no lock on the registry, so it
+ * neither waits for nor blocks the registry's writers. */
 static bool attach(sqlite3 *db, const char *registry)
 {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(registry);
+    char *uri = tn_malloc(3 * n + 32), *p = uri;
+    memcpy(p, "file:", 5);
+    p += 5;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)registry[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    memcpy(p, "?mode=ro", 9);
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(db, SQL_ATTACH, -1, &st, NULL) == SQLITE_OK &&
-              sqlite3_bind_text(st, 1, registry, -1, SQLITE_STATIC) == SQLITE_OK &&
+              sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC) == SQLITE_OK &&
               sqlite3_step(st) == SQLITE_DONE;
     sqlite3_finalize(st);
+    free(uri);
     return ok;
 }
 
@@ -122,7 +145,8 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
             goto out;
         }
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    /* URI: only for the read-only attachment of the registry. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (registry ? SQLITE_OPEN_URI : 0);
     if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
         code = rl_err(q->db, path, "cannot open", e);
         goto out;
