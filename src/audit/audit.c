@@ -36,6 +36,7 @@ struct audit {
     const sec_keys *keys; /* signs checkpoints; NULL: none written */
     audit_group *group;   /* shared with the process's other handles */
     store *rl;            /* the read log (borrowed); NULL: reads go to st */
+    char *rl_path;        /* its path, for the group's shared connection */
     char rl_broken[256];  /* why the read log cannot be used ("" if it can) */
 };
 
@@ -54,6 +55,7 @@ void audit_free(audit *a)
         return;
     (void)audit_flush(a, NULL);
     audit_group_leave(a->group);
+    free(a->rl_path);
     free(a->q);
     free(a);
 }
@@ -141,7 +143,13 @@ static tn_code commit_batch(void *leader, audit_ticket *batch, tn_err *e)
 {
     audit *a = leader;
     store *dst = a->rl ? a->rl : a->st;
-    tn_code rc = store_tx_begin(dst, e);
+    /* In a group the leader writes through the group's connection: one
+     * connection for all leaders keeps the read log's pages cached (every
+     * other connection would have to re-read them after each commit). */
+    tn_code rc = TN_OK;
+    if (a->rl && a->group && (rc = audit_group_conn(a->group, a->rl_path, &dst, e)) != TN_OK)
+        return rc;
+    rc = store_tx_begin(dst, e);
     if (rc != TN_OK)
         return rc;
     audit_head head;
@@ -209,9 +217,11 @@ void audit_bench_skip_writes(audit *a, bool on)
     a->bench_skip_writes = on;
 }
 
-void audit_set_readlog(audit *a, store *rl)
+void audit_set_readlog(audit *a, store *rl, const char *path)
 {
     a->rl = rl;
+    free(a->rl_path);
+    a->rl_path = tn_strdup(path);
 }
 
 void audit_readlog_broken(audit *a, const char *why)

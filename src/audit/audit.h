@@ -88,8 +88,10 @@ void audit_set_signer(audit *a, const sec_keys *k);
 /* The read log (docs/audit.md): a separate store holding the chain of read
  * events (store_open_readlog; borrowed, must outlive a). Once set,
  * audit_flush commits queued reads there, in the read log's own
- * transaction, never in the registry's; writes stay in the registry. */
-void audit_set_readlog(audit *a, store *rl);
+ * transaction, never in the registry's; writes stay in the registry. A
+ * handle in a group (audit_share) commits through the group's own
+ * connection to path instead of rl. */
+void audit_set_readlog(audit *a, store *rl, const char *path);
 store *audit_readlog(const audit *a);
 /* The read log should exist but cannot be used (missing, replaced): every
  * flush of reads then fails with this reason, so no read goes unrecorded. */

@@ -100,7 +100,7 @@ tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e)
     } else if (strcmp(have, want) != 0) {
         broken(s, path, "belongs to another registry (replaced?)");
     } else {
-        audit_set_readlog(s->au, s->rl);
+        audit_set_readlog(s->au, s->rl, path);
     }
     return TN_OK;
 }
