@@ -14,7 +14,11 @@
 #include "tn_mem.h"
 #include "tn_str.h"
 
-#define EXPORT_FORMAT "tunnus-audit-export-1"
+/* Format 2: the chains of the registry and of the read log, each in a
+ * section opened by a `log` line. Format 1 (one chain, no sections) is
+ * still verified. */
+#define EXPORT_FORMAT "tunnus-audit-export-2"
+#define EXPORT_FORMAT_1 "tunnus-audit-export-1"
 #define US_PER_DAY INT64_C(86400000000)
 
 static void to_event(const store_audit_rec *x, svc_audit_event *ev)
@@ -522,16 +526,77 @@ static int start_cb(const store_audit_rec *r, void *vctx)
     return 1;
 }
 
+/* One chain's part of the export, after the header: the cut and its held
+ * events, then start, events or links up to the checkpoint that covers the
+ * range, and that checkpoint. head: the chain's head, just signed. */
+static tn_code export_chain(store *st, exp_ctx *x, int64_t head, tn_err *e)
+{
+    const svc_audit_export_query *q = x->q;
+    cp_list cps = {0};
+    tn_buf *b = &x->line;
+    x->cut = NULL;
+    tn_code rc = store_audit_cp_list(st, cp_keep, &cps, e);
+    if (rc != TN_OK)
+        goto out;
+    for (size_t i = 0; i < cps.n; i++)
+        if (strcmp(cps.v[i].kind, "cut") == 0)
+            x->cut = &cps.v[i];
+    int64_t cut_seq = x->cut ? x->cut->seq : 0;
+    int64_t lo = 0, hi = head;
+    if ((rc = store_audit_cut_seq(st, q->from_us, &lo, e)) != TN_OK)
+        goto out;
+    lo = lo + 1 > cut_seq + 1 ? lo + 1 : cut_seq + 1;
+    if (q->to_us && (rc = store_audit_cut_seq(st, q->to_us, &hi, e)) != TN_OK)
+        goto out;
+    /* End at the first checkpoint after the cut that covers hi. */
+    const store_audit_cp *end = NULL;
+    for (size_t i = 0; i < cps.n && !end; i++)
+        if (strcmp(cps.v[i].kind, "periodic") == 0 && cps.v[i].seq > cut_seq &&
+            cps.v[i].seq >= hi && cps.v[i].seq >= lo)
+            end = &cps.v[i];
+    if (x->cut) {
+        json_cp(&x->line, "checkpoint", x->cut);
+        flush_line(x);
+        if ((rc = store_audit_scan(st, 1, cut_seq, NULL, exp_held_cb, x, e)) != TN_OK)
+            goto out;
+    }
+    if (end && lo <= end->seq) {
+        start_ctx sc = {0};
+        if (lo - 1 > cut_seq) {
+            if ((rc = store_audit_scan(st, lo - 1, lo - 1, NULL, start_cb, &sc, e)) != TN_OK)
+                goto out;
+        } else if (x->cut) {
+            memcpy(sc.prev, x->cut->hash, AUDIT_HASH_BYTES);
+        }
+        tn_buf_putc(b, '{');
+        tn_json_key(b, "type");
+        tn_json_str(b, "start");
+        tn_json_key(b, "seq");
+        tn_json_i64(b, lo);
+        hexkey(b, "prev", sc.prev, sizeof sc.prev);
+        tn_buf_puts(b, "}\n");
+        flush_line(x);
+        if ((rc = store_audit_scan(st, lo, end->seq, NULL, exp_cb, x, e)) != TN_OK)
+            goto out;
+        json_cp(&x->line, "checkpoint", end);
+        flush_line(x);
+    }
+out:
+    x->cut = NULL;
+    cp_list_free(&cps);
+    return rc;
+}
+
 tn_code svc_audit_export(svc *s, const svc_actor *a, const svc_audit_export_query *q, FILE *out,
                          int64_t *exported, tn_err *e)
 {
     *exported = 0;
     person p;
     const char *pid = NULL;
-    cp_list cps = {0};
     exp_ctx x = {.q = q, .out = out};
     tn_buf_init(&x.line, 2 * 1024 * 1024);
     tn_code rc = TN_OK;
+    store *rl = NULL;
     if (q->person) {
         if ((rc = svc_resolve_person(s, q->person, &p, e)) != TN_OK)
             goto out;
@@ -540,35 +605,27 @@ tn_code svc_audit_export(svc *s, const svc_actor *a, const svc_audit_export_quer
     x.person_id = pid;
     if ((rc = svc_authorize(s, a, SVC_OP_AUDIT_ADMIN, pid, "audit.export", e)) != TN_OK)
         goto out;
-    /* The export event and a checkpoint covering it commit first; the
-     * export then reads up to that checkpoint, which signs everything in
-     * it. */
-    int64_t head = 0;
-    if ((rc = audit_flush(s->au, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
+    if (!(rl = readlog(s, e))) {
+        rc = TN_ESTATE;
+        goto out;
+    }
+    /* The export event and a checkpoint covering it commit first, and a
+     * checkpoint at the read log's head; the export then reads up to
+     * those checkpoints, which sign everything in it. */
+    int64_t head = 0, rhead = 0;
+    if ((rc = audit_flush(s->au, e)) != TN_OK || (rc = store_tx_begin(rl, e)) != TN_OK)
+        goto out;
+    if ((rc = audit_checkpoint_now(rl, &s->keys, &rhead, e)) != TN_OK) {
+        store_tx_rollback(rl);
+        goto out;
+    }
+    if ((rc = store_tx_commit(rl, e)) != TN_OK || (rc = svc_tx_begin(s, e)) != TN_OK)
         goto out;
     rc = write_event(s, a, "audit.export", pid, NULL, e);
     if (rc == TN_OK)
         rc = audit_checkpoint_now(s->st, &s->keys, &head, e);
     if ((rc = svc_tx_end(s, rc, e)) != TN_OK)
         goto out;
-    if ((rc = store_audit_cp_list(s->st, cp_keep, &cps, e)) != TN_OK)
-        goto out;
-    for (size_t i = 0; i < cps.n; i++)
-        if (strcmp(cps.v[i].kind, "cut") == 0)
-            x.cut = &cps.v[i];
-    int64_t cut_seq = x.cut ? x.cut->seq : 0;
-    int64_t lo = 0, hi = head;
-    if ((rc = store_audit_cut_seq(s->st, q->from_us, &lo, e)) != TN_OK)
-        goto out;
-    lo = lo + 1 > cut_seq + 1 ? lo + 1 : cut_seq + 1;
-    if (q->to_us && (rc = store_audit_cut_seq(s->st, q->to_us, &hi, e)) != TN_OK)
-        goto out;
-    /* End at the first checkpoint after the cut that covers hi. */
-    const store_audit_cp *end = NULL;
-    for (size_t i = 0; i < cps.n && !end; i++)
-        if (strcmp(cps.v[i].kind, "periodic") == 0 && cps.v[i].seq > cut_seq &&
-            cps.v[i].seq >= hi && cps.v[i].seq >= lo)
-            end = &cps.v[i];
     char kid[2 * SEC_SIGN_PK_BYTES + 1];
     sec_hex(s->keys.sign_pk, SEC_SIGN_PK_BYTES, kid);
     tn_buf *b = &x.line;
@@ -589,35 +646,26 @@ tn_code svc_audit_export(svc *s, const svc_actor *a, const svc_audit_export_quer
     tn_json_str(b, q->actor);
     tn_json_key(b, "created_us");
     tn_json_i64(b, audit_now_us());
+    tn_json_key(b, "logs");
+    tn_buf_puts(b, "[\"registry\",\"reads\"]");
     tn_buf_puts(b, "}\n");
     flush_line(&x);
-    if (x.cut) {
-        json_cp(&x.line, "checkpoint", x.cut);
-        flush_line(&x);
-        if ((rc = store_audit_scan(s->st, 1, cut_seq, NULL, exp_held_cb, &x, e)) != TN_OK)
-            goto out;
-    }
-    if (end && lo <= end->seq) {
-        start_ctx sc = {0};
-        if (lo - 1 > cut_seq) {
-            if ((rc = store_audit_scan(s->st, lo - 1, lo - 1, NULL, start_cb, &sc, e)) != TN_OK)
-                goto out;
-        } else if (x.cut) {
-            memcpy(sc.prev, x.cut->hash, AUDIT_HASH_BYTES);
-        }
+    /* Each chain is a section opened by a `log` line (format 2). */
+    static const char *const logs[] = {"registry", "reads"};
+    store *stores[] = {s->st, rl};
+    int64_t heads[] = {head, rhead};
+    for (size_t i = 0; i < 2 && rc == TN_OK; i++) {
         tn_buf_putc(b, '{');
         tn_json_key(b, "type");
-        tn_json_str(b, "start");
-        tn_json_key(b, "seq");
-        tn_json_i64(b, lo);
-        hexkey(b, "prev", sc.prev, sizeof sc.prev);
+        tn_json_str(b, "log");
+        tn_json_key(b, "log");
+        tn_json_str(b, logs[i]);
         tn_buf_puts(b, "}\n");
         flush_line(&x);
-        if ((rc = store_audit_scan(s->st, lo, end->seq, NULL, exp_cb, &x, e)) != TN_OK)
-            goto out;
-        json_cp(&x.line, "checkpoint", end);
-        flush_line(&x);
+        rc = export_chain(stores[i], &x, heads[i], e);
     }
+    if (rc != TN_OK)
+        goto out;
     if (x.io_error || fflush(out) != 0) {
         rc = tn_err_set(e, TN_EIO, "out", "writing the export failed");
         goto out;
@@ -625,7 +673,6 @@ tn_code svc_audit_export(svc *s, const svc_actor *a, const svc_audit_export_quer
     *exported = x.exported;
 out:
     tn_buf_free(&x.line);
-    cp_list_free(&cps);
     return rc;
 }
 
@@ -643,7 +690,14 @@ typedef struct xv {
     size_t kept_len;
     int64_t cut_seq;
     int64_t line;
+    int format;            /* 1 or 2 */
+    svc_audit_check *out;  /* the whole result; res is the current section's */
+    int nsec;              /* sections begun (format 2) */
+    const char *log;       /* name of the current section */
 } xv;
+
+/* Format 2's sections, in this order. */
+static const char *const x_logs[] = {"registry", "reads"};
 
 static bool xfail(xv *v, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -780,20 +834,87 @@ static bool x_event(xv *v, json_t *o)
     return true;
 }
 
+/* Close the current section: check that its chain ends at a signed
+ * checkpoint, hand its numbers to the whole result and start afresh. */
+static bool x_section_end(xv *v)
+{
+    svc_audit_check *r = v->res, *out = v->out;
+    if (r->ok && v->last_event_seq > r->signed_seq)
+        xfail(v, v->last_event_seq, "events after the last signed checkpoint");
+    if (r->ok && v->in_chain && v->expected - 1 != r->signed_seq)
+        xfail(v, v->expected - 1, "the chain does not end at a signed checkpoint");
+    bool reads = v->log && strcmp(v->log, "reads") == 0;
+    if (reads) {
+        out->read_events = r->events;
+        out->read_checkpoints = r->checkpoints;
+        out->read_last_seq = r->last_seq;
+        out->read_signed_seq = r->signed_seq;
+        out->read_cut_seq = r->cut_seq;
+        out->read_kept = r->kept;
+        out->links += r->links;
+    } else {
+        out->events = r->events;
+        out->links += r->links;
+        out->checkpoints = r->checkpoints;
+        out->first_seq = r->first_seq;
+        out->last_seq = r->last_seq;
+        out->signed_seq = r->signed_seq;
+        out->cut_seq = r->cut_seq;
+        out->kept = r->kept;
+    }
+    bool ok = r->ok;
+    if (!ok && out->ok) {
+        out->ok = false;
+        out->bad_seq = r->bad_seq;
+        out->bad_line = r->bad_line;
+        memcpy(out->reason, r->reason, sizeof out->reason);
+        snprintf(out->bad_log, sizeof out->bad_log, "%s", v->log ? v->log : "");
+    }
+    memset(r, 0, sizeof *r);
+    r->ok = ok;
+    v->in_chain = false;
+    v->expected = 0;
+    memset(v->prev, 0, sizeof v->prev);
+    v->last_event_seq = 0;
+    free(v->kept);
+    v->kept = NULL;
+    v->kept_len = 0;
+    v->cut_seq = 0;
+    return ok;
+}
+
 static bool x_line(xv *v, json_t *o)
 {
     const char *type = jstr(o, "type");
     if (!type)
         return xfail(v, 0, "line without a type");
     if (!v->have_header) {
-        if (strcmp(type, "header") != 0 || !jstr(o, "format") ||
-            strcmp(jstr(o, "format"), EXPORT_FORMAT) != 0 ||
+        const char *f = jstr(o, "format");
+        v->format = !f ? 0 : strcmp(f, EXPORT_FORMAT) == 0 ? 2 : strcmp(f, EXPORT_FORMAT_1) == 0 ? 1 : 0;
+        if (strcmp(type, "header") != 0 || !v->format ||
             !jhex(o, "public_key", v->pk, sizeof v->pk))
             return xfail(v, 0, "not a tunnus audit export (missing or unknown header)");
         v->have_header = true;
-        sec_hex(v->pk, sizeof v->pk, v->res->key_id);
+        sec_hex(v->pk, sizeof v->pk, v->out->key_id);
+        /* Format 1 is one section: the registry's chain. */
+        if (v->format == 1) {
+            v->log = "registry";
+            v->nsec = 1;
+        }
         return true;
     }
+    if (strcmp(type, "log") == 0) {
+        const char *name = jstr(o, "log");
+        if (v->format != 2 || v->nsec >= 2 || !name || strcmp(name, x_logs[v->nsec]) != 0)
+            return xfail(v, 0, "unexpected log section (expected %s)",
+                         v->format == 2 && v->nsec < 2 ? x_logs[v->nsec] : "none");
+        if (v->nsec > 0 && !x_section_end(v))
+            return false;
+        v->log = x_logs[v->nsec++];
+        return true;
+    }
+    if (!v->log)
+        return xfail(v, 0, "line outside a log section");
     if (strcmp(type, "checkpoint") == 0)
         return x_checkpoint(v, o);
     if (strcmp(type, "event") == 0)
@@ -828,10 +949,11 @@ tn_code svc_audit_verify_export(const char *data, size_t len, const char *truste
     tn_code rc = sec_init(e);
     if (rc != TN_OK)
         return rc;
-    xv v = {.res = out};
+    svc_audit_check sec = {.ok = true};
+    xv v = {.res = &sec, .out = out};
     out->ok = true;
     size_t pos = 0;
-    while (pos < len && out->ok) {
+    while (pos < len && out->ok && sec.ok) {
         const char *nl = memchr(data + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
         v.line++;
@@ -846,18 +968,22 @@ tn_code svc_audit_verify_export(const char *data, size_t len, const char *truste
         }
         pos += n + (nl ? 1 : 0);
     }
-    if (out->ok && !v.have_header)
+    if (sec.ok && !v.have_header)
         xfail(&v, 0, "empty export");
-    if (out->ok && v.last_event_seq > out->signed_seq)
-        xfail(&v, v.last_event_seq, "events after the last signed checkpoint");
-    if (out->ok && v.in_chain && v.expected - 1 != out->signed_seq)
-        xfail(&v, v.expected - 1, "the chain does not end at a signed checkpoint");
+    if (sec.ok && v.have_header && v.format == 2 && v.nsec < 2)
+        xfail(&v, 0, "the %s section is missing", x_logs[v.nsec]);
+    x_section_end(&v);
     if (out->ok && trusted_key) {
         unsigned char tk[SEC_SIGN_PK_BYTES];
         if (!sec_unhex(trusted_key, tk, sizeof tk))
             rc = tn_err_set(e, TN_EUSAGE, "key", "the trusted key must be 64 hex digits");
-        else if (memcmp(tk, v.pk, sizeof tk) != 0)
-            xfail(&v, 0, "the export is signed by another key than the trusted one");
+        else if (memcmp(tk, v.pk, sizeof tk) != 0) {
+            out->ok = false;
+            out->bad_seq = 0;
+            out->bad_line = 1;
+            snprintf(out->reason, sizeof out->reason,
+                     "the export is signed by another key than the trusted one");
+        }
     }
     free(v.kept);
     return rc;

@@ -172,3 +172,57 @@ def test_subject_report_merges_both_logs_in_time_order(log):
     # The report itself went to the read log.
     assert log.sql("SELECT count(*) FROM rl.audit_event WHERE subject_id = ? "
                    "AND action = 'audit.subject'", pid)[0][0] == 1
+
+
+def test_export_carries_both_logs_and_verifies(log, tmp_path):
+    out = tmp_path / "all.jsonl"
+    log.run("audit", "export", "--person", "number:2", "--out", out)
+    lines = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert lines[0]["type"] == "header" and lines[0]["logs"] == ["registry", "reads"]
+    sections = [o["log"] for o in lines if o["type"] == "log"]
+    assert sections == ["registry", "reads"]
+    cut = [i for i, o in enumerate(lines) if o["type"] == "log"][1]
+    reads = [o for o in lines[cut:] if o["type"] == "event"]
+    assert len([o for o in reads if o["action"] == "person.read"]) >= 5
+    v = json.loads(log.run("--json", "audit", "verify-export", out, db=False).stdout)
+    assert v["ok"] is True and v["reads"]["events"] == len(reads)
+    assert v["reads"]["signed_seq"] >= 10
+
+    def check(name, objs):
+        p = tmp_path / name
+        p.write_text("\n".join(json.dumps(o) for o in objs) + "\n")
+        r = log.run("--json", "audit", "verify-export", p, db=False, check=False)
+        return r.returncode, json.loads(r.stdout)
+
+    # An altered read event.
+    bad = [dict(o) for o in lines]
+    i = next(i for i in range(cut, len(bad)) if bad[i]["type"] == "event")
+    bad[i]["actor_id"] = "os:mallory"
+    rc, v = check("bad.jsonl", bad)
+    assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == bad[i]["seq"]
+    # A dropped read event.
+    rc, v = check("gap.jsonl", lines[:i] + lines[i + 1:])
+    assert rc == 1 and v["bad_log"] == "reads"
+    # The whole read section dropped.
+    rc, v = check("noreads.jsonl", lines[:cut])
+    assert rc == 1 and "reads section is missing" in v["reason"]
+
+
+def test_export_format_1_still_verifies(log, tmp_path):
+    """An export of format 1 (one chain, no sections) from before the read
+    log is still verified: the registry section of a new export, as v1."""
+    out = tmp_path / "all.jsonl"
+    log.run("audit", "export", "--out", out)
+    lines = [json.loads(ln) for ln in out.read_text().splitlines()]
+    cut = [i for i, o in enumerate(lines) if o["type"] == "log"][1]
+    head = dict(lines[0], format="tunnus-audit-export-1")
+    del head["logs"]
+    v1 = [head] + [o for o in lines[1:cut] if o["type"] != "log"]
+    p = tmp_path / "v1.jsonl"
+    p.write_text("\n".join(json.dumps(o) for o in v1) + "\n")
+    v = json.loads(log.run("--json", "audit", "verify-export", p, db=False).stdout)
+    assert v["ok"] is True and v["events"] >= 1 and "reads" not in v
+    # A section line has no place in format 1.
+    p.write_text("\n".join(json.dumps(o) for o in [head] + lines[1:cut]) + "\n")
+    r = log.run("--json", "audit", "verify-export", p, db=False, check=False)
+    assert r.returncode == 1
