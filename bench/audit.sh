@@ -55,7 +55,7 @@ done
 # The per-person index is part of the audit's storage: bring it up to date.
 "$TUNNUS" --db "$DB/audit.db" audit index >&2
 /usr/bin/python3 - "$RAW" "$DB/audit.db" "$PERSONS" "$THREADS" "$REPS" <<'PY'
-import sqlite3, statistics, sys
+import os, sqlite3, statistics, sys
 raw, db, persons, threads, reps = sys.argv[1:6]
 runs = {}
 for line in open(raw):
@@ -80,6 +80,8 @@ tables = ("audit_event", "audit_subject", "audit_checkpoint", "audit_checkpoint_
           "audit_checkpoint_cut")
 events, sizes = 0, {}
 for path in (db, db + ".reads"):
+    if not os.path.exists(path):  # a build from before the read log
+        continue
     con = sqlite3.connect(path)
     events += con.execute("SELECT count(*) FROM audit_event").fetchone()[0]
     for n, s in con.execute(
