@@ -165,9 +165,13 @@ tn_code svc_open(const conf *c, svc **out, tn_err *e)
     /* Every handle of this process on this registry (one per thread)
      * shares one group commit of read events. */
     audit_share(s->au, db_path(c));
+    if ((rc = svc_readlog_open(s, db_path(c), e)) != TN_OK)
+        goto fail;
     *out = s;
     return TN_OK;
 fail:
+    audit_free(s->au);
+    store_close(s->rl);
     sec_keys_wipe(&s->keys);
     if (s->st)
         store_close(s->st);
@@ -182,6 +186,7 @@ void svc_close(svc *s)
     if (s->in_batch)
         svc_batch_rollback(s);
     audit_free(s->au);
+    store_close(s->rl);
     store_close(s->st);
     sec_keys_wipe(&s->keys);
     free(s);

@@ -15,7 +15,13 @@ struct svc {
     conf cfg;
     tn_date today;
     bool in_batch;
+    store *rl;            /* the read log (svc_readlog.c); NULL if it cannot be opened */
+    char rl_broken[4400]; /* why reads cannot be audited ("" if they can) */
 };
+
+/* svc_readlog.c: the read log's path, and opening it at svc_open. */
+void svc_readlog_path(const char *registry, char *out, size_t cap);
+tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e);
 
 /* What an actor wants to do, for svc_authorize. */
 typedef enum svc_op {

@@ -1032,7 +1032,7 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     tn_date cut = (out->as_of < now ? out->as_of : now) - pol.audit_retention_days;
     svc_audit_prune_result pr;
     rc = svc_audit_prune(s, a, cut, &pr, e);
-    out->audit_pruned = pr.deleted;
+    out->audit_pruned = pr.deleted + pr.read_deleted;
     return rc;
 }
 

@@ -65,6 +65,21 @@ tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err
     return TN_OK;
 }
 
+tn_code store_open_readlog(const char *path, const char *registry, store_open_mode mode,
+                           store **out, tn_err *e)
+{
+    void *priv = NULL;
+    *out = NULL;
+    tn_code rc = store_sqlite_ops.open_readlog(path, registry, mode, &priv, e);
+    if (rc != TN_OK)
+        return rc;
+    store *s = tn_calloc(1, sizeof *s);
+    s->ops = &store_sqlite_ops;
+    s->priv = priv;
+    *out = s;
+    return TN_OK;
+}
+
 void store_close(store *s)
 {
     if (!s)

@@ -42,6 +42,14 @@ typedef enum store_open_mode {
 /* Open (and migrate to the current schema) the registry at target. */
 tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err *e);
 void store_close(store *s);
+/* Open the read log at path (store_sqlite_readlog.c, docs/audit.md): a
+ * separate database that holds only the chain of read events, so that
+ * committing them never touches the registry. Only the store_audit_*,
+ * meta and transaction functions may be used on it. registry (a file
+ * path, or NULL) is attached read-only for the legal-hold lookups of
+ * store_audit_prune and store_audit_scan with held_on. */
+tn_code store_open_readlog(const char *path, const char *registry, store_open_mode mode,
+                           store **out, tn_err *e);
 /* Schema version currently applied, and the newest this build knows. */
 tn_code store_schema_version(store *s, int *out, tn_err *e);
 int store_schema_latest(void);

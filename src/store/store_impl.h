@@ -202,6 +202,10 @@ typedef struct store_ops {
                                   void *ctx, tn_err *e);
     tn_code (*prov_stats)(void *priv, const char *target, int64_t now, store_prov_counts *out,
                           tn_err *e);
+    /* store_sqlite_readlog.c: open the read log (the result is used with
+     * this same table) */
+    tn_code (*open_readlog)(const char *path, const char *registry, store_open_mode mode,
+                            void **priv, tn_err *e);
 } store_ops;
 
 
@@ -266,6 +270,10 @@ tn_code sq_import_fp_get(void *priv, const char *source, const char *key,
                          tn_err *e);
 tn_code sq_import_fp_put(void *priv, const char *source, const char *key,
                          const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
+
+/* store_sqlite_readlog.c */
+tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode mode, void **priv,
+                        tn_err *e);
 
 /* store_sqlite_groups.c */
 tn_code sq_dir_group_get(void *priv, const char *cn, dir_group *out, tn_err *e);

@@ -1992,4 +1992,5 @@ const store_ops store_sqlite_ops = {
     .prov_resource_get = sq_prov_resource_get,
     .prov_resource_list = sq_prov_resource_list,
     .prov_stats = sq_prov_stats,
+    .open_readlog = sq_open_readlog,
 };
