@@ -166,6 +166,13 @@ typedef struct store_ops {
     tn_code (*dir_group_members)(void *priv, dir_group *g, tn_date today, tn_err *e);
     tn_code (*dir_member_of)(void *priv, int64_t person_number, tn_date today, char *out,
                              size_t cap, tn_err *e);
+    /* lifecycle due cache (store_sqlite_lcdue.c, store_sqlite_lc2.c) */
+    tn_code (*lc_scan_nums)(void *priv, const int64_t *nums, size_t n, store_lc_page *pg,
+                            tn_err *e);
+    tn_code (*lc_due_list)(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                           size_t *total, tn_err *e);
+    tn_code (*lc_due_put)(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                          tn_date hi, tn_err *e);
 } store_ops;
 
 
@@ -238,5 +245,12 @@ tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_di
 tn_code sq_dir_group_members(void *priv, dir_group *g, tn_date today, tn_err *e);
 tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char *out, size_t cap,
                          tn_err *e);
+
+/* store_sqlite_lcdue.c (and sq_lc_scan_nums in store_sqlite_lc2.c) */
+tn_code sq_lc_scan_nums(void *priv, const int64_t *nums, size_t n, store_lc_page *pg, tn_err *e);
+tn_code sq_lc_due_list(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                       size_t *total, tn_err *e);
+tn_code sq_lc_due_put(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                      tn_date hi, tn_err *e);
 
 #endif

@@ -1973,4 +1973,7 @@ const store_ops store_sqlite_ops = {
     .dir_group_scan = sq_dir_group_scan,
     .dir_group_members = sq_dir_group_members,
     .dir_member_of = sq_dir_member_of,
+    .lc_scan_nums = sq_lc_scan_nums,
+    .lc_due_list = sq_lc_due_list,
+    .lc_due_put = sq_lc_due_put,
 };
