@@ -982,6 +982,15 @@ static tn_code due_after_apply(run_ctx *r, const char *id, tn_err *e)
     return rc;
 }
 
+static void due_queue(run_ctx *r, int64_t number, int64_t gen, tn_date lo, tn_date hi)
+{
+    if (r->nputs == r->cap_puts) {
+        r->cap_puts = r->cap_puts ? 2 * r->cap_puts : PAGE;
+        r->puts = tn_realloc(r->puts, r->cap_puts * sizeof *r->puts);
+    }
+    r->puts[r->nputs++] = (struct due_put){number, gen, lo, hi};
+}
+
 /* Store the intervals found for a page's persons who needed nothing; each
  * only if the person did not change since the scan read them. */
 static tn_code due_flush(run_ctx *r, tn_err *e)
@@ -1046,13 +1055,8 @@ static tn_code one_person(run_ctx *r, const store_lc_page *pg, const store_lc_pe
     if (!t) {
         tn_date lo, hi;
         bool stale = sp->due_ver != r->version || r->d < sp->due_lo || r->d > sp->due_hi;
-        if (r->apply && stale && quiet_interval(r->pol, &lf, &rec, r->d, &lo, &hi)) {
-            if (r->nputs == r->cap_puts) {
-                r->cap_puts = r->cap_puts ? 2 * r->cap_puts : PAGE;
-                r->puts = tn_realloc(r->puts, r->cap_puts * sizeof *r->puts);
-            }
-            r->puts[r->nputs++] = (struct due_put){sp->number, sp->due_gen, lo, hi};
-        }
+        if (r->apply && stale && quiet_interval(r->pol, &lf, &rec, r->d, &lo, &hi))
+            due_queue(r, sp->number, sp->due_gen, lo, hi);
         return TN_OK;
     }
     if (!r->apply) {
@@ -1071,8 +1075,12 @@ static tn_code walk_page(run_ctx *r, const store_lc_page *pg, tn_err *e)
         tn_err pe;
         tn_err_clear(&pe);
         r->rep->evaluated++;
-        if (sp->state == PSTATE_ERASED)
+        if (sp->state == PSTATE_ERASED) {
+            /* Never evaluated again: quiet on every date. */
+            if (r->apply && sp->due_ver != r->version)
+                due_queue(r, sp->number, sp->due_gen, TN_DATE_NONE, STORE_LC_DUE_NEVER);
             continue;
+        }
         tn_code prc = one_person(r, pg, sp, &pe);
         if (prc == TN_EIO || prc == TN_EINTERNAL) {
             /* The registry itself failed: stop, a re-run resumes. */
@@ -1100,7 +1108,7 @@ static tn_code walk(run_ctx *r, tn_err *e)
     if (rc != TN_OK)
         return rc;
     r->rep->persons = total;
-    if (ndue < total / 4) {
+    if (ndue <= total / 4) {
         for (size_t i = 0; rc == TN_OK && i < ndue; i += PAGE) {
             size_t n = ndue - i < PAGE ? ndue - i : PAGE;
             if ((rc = store_lc_scan_nums(r->s->st, due + i, n, &pg, e)) == TN_OK)
