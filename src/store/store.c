@@ -707,3 +707,21 @@ tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_c
 {
     return s->ops->prov_stats(s->priv, target, now, out, e);
 }
+
+tn_code store_lc_scan_nums(store *s, const int64_t *nums, size_t n, store_lc_page *pg,
+                           tn_err *e)
+{
+    return s->ops->lc_scan_nums(s->priv, nums, n, pg, e);
+}
+
+tn_code store_lc_due_list(store *s, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                          size_t *total, tn_err *e)
+{
+    return s->ops->lc_due_list(s->priv, version, d, nums, n, total, e);
+}
+
+tn_code store_lc_due_put(store *s, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                         tn_date hi, tn_err *e)
+{
+    return s->ops->lc_due_put(s->priv, number, gen, version, lo, hi, e);
+}

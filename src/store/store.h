@@ -314,6 +314,11 @@ typedef struct store_lc_person {
     tn_date arch_purge_on, arch_erase_on, arch_purged_on;
     tn_date handover_until;     /* earliest end of an active grant as leaver; NONE */
     size_t aff0, naffs;
+    /* The person's lc_due row: the policy version of the interval (0:
+     * stale), the interval (NONE / STORE_LC_DUE_NEVER: unbounded), and the
+     * change counter a conditional store_lc_due_put compares. */
+    int64_t due_gen, due_ver;
+    tn_date due_lo, due_hi;
 } store_lc_person;
 
 typedef struct store_lc_page {
@@ -332,6 +337,23 @@ typedef struct store_lc_page {
  * number order: one ordered scan of person joined with affiliation. */
 tn_code store_lc_scan(store *s, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
 void store_lc_page_free(store_lc_page *pg);
+
+/* ---- lifecycle due cache (store_sqlite_lcdue.c, migrations/0012_lc_due.sql) */
+/* No upper bound of a quiet interval. */
+#define STORE_LC_DUE_NEVER INT32_MAX
+/* Like store_lc_scan, for the persons with these numbers (ascending). */
+tn_code store_lc_scan_nums(store *s, const int64_t *nums, size_t n, store_lc_page *pg,
+                           tn_err *e);
+/* The numbers (ascending; *nums allocated, free it) of the persons whose
+ * cached interval is stale or does not hold d under policy version; *total:
+ * every person. */
+tn_code store_lc_due_list(store *s, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                          size_t *total, tn_err *e);
+/* Store a person's quiet interval [lo, hi] under policy version; with
+ * gen >= 0 only if the row's change counter is still gen. In a
+ * transaction. */
+tn_code store_lc_due_put(store *s, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                         tn_date hi, tn_err *e);
 
 /* A manager's time-limited access to a leaver's resources (LC-8). */
 typedef struct store_lc_handover {

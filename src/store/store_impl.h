@@ -206,6 +206,13 @@ typedef struct store_ops {
      * this same table) */
     tn_code (*open_readlog)(const char *path, const char *registry, store_open_mode mode,
                             void **priv, tn_err *e);
+    /* lifecycle due cache (store_sqlite_lcdue.c, store_sqlite_lc2.c) */
+    tn_code (*lc_scan_nums)(void *priv, const int64_t *nums, size_t n, store_lc_page *pg,
+                            tn_err *e);
+    tn_code (*lc_due_list)(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                           size_t *total, tn_err *e);
+    tn_code (*lc_due_put)(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                          tn_date hi, tn_err *e);
 } store_ops;
 
 
@@ -319,5 +326,11 @@ tn_code sq_prov_resource_list(void *priv, const char *target, store_prov_resourc
                               void *ctx, tn_err *e);
 tn_code sq_prov_stats(void *priv, const char *target, int64_t now, store_prov_counts *out,
                       tn_err *e);
+/* store_sqlite_lcdue.c (and sq_lc_scan_nums in store_sqlite_lc2.c) */
+tn_code sq_lc_scan_nums(void *priv, const int64_t *nums, size_t n, store_lc_page *pg, tn_err *e);
+tn_code sq_lc_due_list(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                       size_t *total, tn_err *e);
+tn_code sq_lc_due_put(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                      tn_date hi, tn_err *e);
 
 #endif

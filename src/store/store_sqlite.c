@@ -1993,4 +1993,7 @@ const store_ops store_sqlite_ops = {
     .prov_resource_list = sq_prov_resource_list,
     .prov_stats = sq_prov_stats,
     .open_readlog = sq_open_readlog,
+    .lc_scan_nums = sq_lc_scan_nums,
+    .lc_due_list = sq_lc_due_list,
+    .lc_due_put = sq_lc_due_put,
 };
