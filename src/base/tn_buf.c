@@ -64,6 +64,13 @@ bool tn_buf_puts(tn_buf *b, const char *s)
 
 bool tn_buf_putc(tn_buf *b, char c)
 {
+    /* Change records and audit encodings are built a byte at a time in
+     * places; with room already there, skip the general path. */
+    if (!b->toobig && b->len + 1 < b->cap && b->len < b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return true;
+    }
     return tn_buf_append(b, &c, 1);
 }
 
