@@ -46,6 +46,11 @@ static bool reserve(tn_buf *b, size_t extra)
     return true;
 }
 
+bool tn_buf_reserve(tn_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 bool tn_buf_append(tn_buf *b, const void *p, size_t n)
 {
     if (!reserve(b, n))

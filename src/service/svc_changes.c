@@ -16,6 +16,9 @@ void svc_changes_init(svc_changes *c)
 {
     tn_buf_init(&c->json, CHANGES_MAX);
     tn_buf_init(&c->names, 4096);
+    /* Typical sizes: an enrolment's or an imported row's record. */
+    tn_buf_reserve(&c->json, 1024);
+    tn_buf_reserve(&c->names, 512);
     tn_buf_putc(&c->json, '{');
     c->prefix = NULL;
 }

@@ -675,7 +675,7 @@ static void unlink_created(const char *path)
 static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA synchronous = NORMAL;"
                                    "PRAGMA cache_size = -65536;"
-                                   "PRAGMA temp_store = MEMORY;"
+                                   "PRAGMA temp_store = FILE;"
                                    "PRAGMA mmap_size = 0;"
                                    "PRAGMA wal_autocheckpoint = 16384;"
                                    "PRAGMA trusted_schema = OFF;";
@@ -713,6 +713,7 @@ static pthread_once_t sq_lib_once = PTHREAD_ONCE_INIT;
 static void sq_lib_config(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 * 1024);
 }
 
 static tn_code sq_open(const char *path, store_open_mode mode, void **priv, tn_err *e)
