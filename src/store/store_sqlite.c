@@ -672,6 +672,8 @@ static void unlink_created(const char *path)
  *   over the registry write several times less with fewer checkpoints.
  * - trusted_schema=OFF: SQL functions in the schema may not touch
  *   anything outside it (defence against a tampered registry file). */
+/* temp_store = FILE for the sub-journal's sake (sq_lib_config): it stays
+ * in memory up to the spill size; docs/architecture.md has the trade-off. */
 static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA synchronous = NORMAL;"
                                    "PRAGMA cache_size = -65536;"
@@ -707,8 +709,13 @@ out:
 
 /* SQLite's memory statistics take a global mutex and update counters on
  * every allocation and free, about a tenth of the work of an insert; the
- * registry never reads them. Library-wide, so set once, before the first
- * connection initialises the library (later it is refused, harmlessly). */
+ * registry never reads them. Every service call in a batch is a savepoint,
+ * whose sub-journal copies each page the call first changes: with a
+ * 256 KiB statement-journal spill size (and temp_store = FILE, see
+ * open_pragmas) that journal is one block in memory, where with temp_store
+ * = MEMORY it grew in 1 KiB chunks, five allocations per page. Both are
+ * library-wide, so set once, before the first connection initialises the
+ * library (later they are refused, harmlessly: only slower). */
 static pthread_once_t sq_lib_once = PTHREAD_ONCE_INIT;
 static void sq_lib_config(void)
 {
