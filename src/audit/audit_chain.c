@@ -109,6 +109,7 @@ void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT
     }
     tn_buf b;
     tn_buf_init(&b, ENCODE_MAX);
+    tn_buf_reserve(&b, 2048);
     /* An event over the ceiling cannot be stored either (changes are
      * bounded far below it); hash what fits rather than nothing. */
     (void)audit_encode(seq, r, &b);
