@@ -84,6 +84,7 @@ tn_code svc_source_add(svc *s, const svc_actor *a, const svc_source *in, tn_err 
         return rc;
     store_source src, old;
     memset(&src, 0, sizeof src);
+    memset(&old, 0, sizeof old); /* read below only when had, but formatted before the test */
     tn_strlcpy(src.name, in->name, sizeof src.name);
     tn_strlcpy(src.kind, in->kind, sizeof src.kind);
     if ((rc = check_owns(in->owns, src.owns, sizeof src.owns, e)) != TN_OK)
