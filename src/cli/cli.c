@@ -25,7 +25,8 @@ static const char usage_text[] =
     "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
     "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
-    "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
+    "  serve [--listen ADDR] [--port N] [--http-port N]  LDAP and HTTP/SCIM (docs/ldap.md, docs/scim.md)\n"
+    "  client add NAME --role ROLE | list | rotate NAME | revoke NAME  API clients (docs/api.md)\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -276,6 +277,7 @@ int cli_main(int argc, char **argv)
         {"report", cli_cmd_report},
         {"source", cli_cmd_source},
         {"serve", cli_cmd_serve},
+        {"client", cli_cmd_client},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

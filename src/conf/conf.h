@@ -33,6 +33,19 @@
  *   service_password_hash = $argon2id$… ; or {SSHA}/{SSHA512}
  *   rehash_legacy = true                ; replace a migrated {SSHA}/{CRYPT}/{ARGON2} hash by argon2id at bind
  *
+ *   [http]                              ; `tunnus serve`: SCIM and /metrics (docs/scim.md)
+ *   listen = 127.0.0.1
+ *   port = 8080                         ; unset: 8080, or any free port with serve --port 0
+ *   https_port = off                    ; needs tls_cert/tls_key (default: [ldap]'s)
+ *   max_body = 1048576                  ; bytes; a larger request body is 413
+ *   timeout = 30                        ; seconds a connection may idle or trickle
+ *   threads = 4                         ; worker threads, each with its registry handle
+ *   max_connections = 512
+ *   read_audit = true                   ; false only for benchmarks
+ *   auth_max_failures = 5               ; failed authentications per source before delays
+ *   auth_lockout = 900                  ; longest delay, seconds
+ *   tls_cert = / tls_key =              ; PEM files; default the [ldap] ones
+ *
  * Unknown sections or keys, malformed values and duplicate keys are errors
  * that name the file, the line and the key, so a typo never silently falls
  * back to a default. */
@@ -83,6 +96,19 @@ typedef struct conf {
     char ldap_tls_key[CONF_PATH_MAX];
     int ldap_ldaps_port;               /* -1: no LDAPS listener; 0: any free port */
     bool ldap_bind_require_tls;        /* password binds from non-loopback peers need TLS */
+    /* [http] (src/http) */
+    char http_listen[64];
+    int http_port;                     /* -1: not set (8080, or free with serve --port 0) */
+    int http_https_port;               /* -1: no HTTPS listener; 0: any free port */
+    unsigned http_max_body;
+    unsigned http_timeout;
+    unsigned http_threads;
+    unsigned http_max_connections;
+    bool http_read_audit;
+    unsigned http_auth_max_failures;
+    unsigned http_auth_lockout;
+    char http_tls_cert[CONF_PATH_MAX]; /* "" = the [ldap] ones */
+    char http_tls_key[CONF_PATH_MAX];
 } conf;
 
 void conf_defaults(conf *c);

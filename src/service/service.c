@@ -301,6 +301,19 @@ static bool allowed(const conf *c, const svc_actor *a, svc_op op, const char *su
             return false;
         return op == SVC_OP_PERSON_READ || op == SVC_OP_PERSON_SELF_EDIT;
     case SVC_ACTOR_CLIENT:
+        /* HTTP API clients (issue 7, branch issue-http): a stopgap so that
+         * SCIM works before scoped roles land in this function. An admin
+         * client may do everything; an hr_integration client may create,
+         * read, list and change persons. The scoped-roles work replaces
+         * this block with the general rules. */
+        if (a->channel == SVC_CH_SCIM || a->channel == SVC_CH_API) {
+            if (a->roles & SVC_ROLE_BIT(SVC_ROLE_ADMIN))
+                return true;
+            if (a->roles & SVC_ROLE_BIT(SVC_ROLE_HR_INTEGRATION))
+                return op == SVC_OP_PERSON_CREATE || op == SVC_OP_PERSON_READ ||
+                       op == SVC_OP_PERSON_WRITE || op == SVC_OP_PERSON_LIST;
+            return false;
+        }
         if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP)
             return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || c->ldap_anonymous_search;
         break;

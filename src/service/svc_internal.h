@@ -32,6 +32,7 @@ typedef enum svc_op {
     SVC_OP_REPORT,           /* AU-4 reports over every account */
     SVC_OP_AUDIT_SELF,       /* a person's own audit report (persons only) */
     SVC_OP_DIR_READ,         /* the directory's published attributes (svc_dir.c) */
+    SVC_OP_CLIENT_ADMIN,     /* create, rotate, revoke API clients (svc_client.c) */
     SVC_OP_MAX
 } svc_op;
 

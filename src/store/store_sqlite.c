@@ -1973,4 +1973,12 @@ const store_ops store_sqlite_ops = {
     .dir_group_scan = sq_dir_group_scan,
     .dir_group_members = sq_dir_group_members,
     .dir_member_of = sq_dir_member_of,
+    .client_insert = sq_client_insert,
+    .client_get = sq_client_get,
+    .client_get_by_token = sq_client_get_by_token,
+    .client_list = sq_client_list,
+    .client_set_token = sq_client_set_token,
+    .client_revoke = sq_client_revoke,
+    .client_source_seen = sq_client_source_seen,
+    .client_source_known = sq_client_source_known,
 };
