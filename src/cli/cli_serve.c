@@ -1,24 +1,47 @@
-/* `tunnus serve` (the LDAP directory) and `tunnus account passwd`. */
+/* `tunnus serve` (the LDAP directory and the HTTP front end) and `tunnus
+ * account passwd`. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "http_server.h"
 #include "ldap_server.h"
 #include "svc_dir.h"
 #include "tn_str.h"
 
 #define PASSWORD_MAX 1024
 
+static void announce_http(void *ctx)
+{
+    hs_announce(ctx, stderr);
+}
+
+static bool port_opt(const cli_args *a, const char *name, int *out)
+{
+    const char *v = cli_opt(a, name);
+    int64_t p;
+    if (!v)
+        return true;
+    if (!tn_parse_i64(v, &p) || p < 0 || p > 65535)
+        return false;
+    *out = (int)p;
+    return true;
+}
+
 int cli_cmd_serve(cli_args *a, int argc, char **argv)
 {
-    static const cli_optspec opts[] = {{"listen", true}, {"port", true}, {"ldaps-port", true},
-                                         {NULL, false}};
+    static const cli_optspec opts[] = {{"listen", true},    {"port", true},
+                                       {"ldaps-port", true}, {"http-port", true},
+                                       {"https-port", true}, {NULL, false}};
     int rc = cli_parse(a, argc, argv, opts);
     if (rc)
         return rc;
     if (a->npos != 0)
-        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N] [--ldaps-port N]");
+        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N] [--ldaps-port N] "
+                            "[--http-port N] [--https-port N]");
     ld_serve_opts o = {.listen = cli_opt(a, "listen"), .port = -1, .ldaps_port = -2, .log = stderr};
     const char *sport = cli_opt(a, "ldaps-port");
     if (sport) {
@@ -37,9 +60,33 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
     conf c;
     if ((rc = cli_conf(a, &c)))
         return rc;
+    /* HTTP: --http-port, else [http] port, else any free port when the
+     * LDAP port is (tests), else 8080. */
+    hs_opts ho = {.listen = NULL, .port = c.http_port >= 0 ? c.http_port : o.port == 0 ? 0 : 8080,
+                  .https_port = c.http_https_port};
+    if (!port_opt(a, "http-port", &ho.port) || !port_opt(a, "https-port", &ho.https_port))
+        return cli_usage(a, "--http-port and --https-port must be numbers from 0 to 65535");
+    if (ho.https_port < 0 && cli_opt(a, "https-port") == NULL && c.http_https_port >= 0 &&
+        o.port == 0)
+        ho.https_port = 0;
     tn_err e;
     tn_err_clear(&e);
-    if (ld_serve(&c, &o, &e) != TN_OK)
+    /* Blocked before the HTTP workers start, so that they inherit the
+     * mask and only the LDAP loop's signalfd receives a stop. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    hs_server *http = NULL;
+    if (hs_start(&c, &ho, &http, &e) != TN_OK)
+        return cli_fail(a, &e);
+    o.on_ready = announce_http;
+    o.ready_ctx = http;
+    tn_code lrc = ld_serve(&c, &o, &e);
+    hs_stop(http);
+    if (lrc != TN_OK)
         return cli_fail(a, &e);
     return CLI_EXIT_OK;
 }

@@ -382,7 +382,7 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source, svc_chann
     rc = store_client_source_seen(s->st, c.id, source, audit_now_us(), &fresh, e);
     if (rc == TN_OK && fresh) {
         store_audit_row r;
-        svc_audit_row(&r, &who, "client.new_source", NULL, "source", "alert");
+        svc_audit_row(&r, &who, "client.new_source", NULL, "source", "allowed");
         r.detail = "first request from this source address";
         rc = audit_write(s->au, &r, e);
     }
