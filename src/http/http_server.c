@@ -210,7 +210,7 @@ static void count(hs_server *h, const char *route, int status, int64_t t0)
 static char *metrics_text(hs_server *h, svc *s, size_t *len)
 {
     tn_buf b;
-    tn_buf_init(&b, 0);
+    tn_buf_init(&b, 1 << 20);
     tn_buf_puts(&b, "# HELP tunnus_http_requests_total HTTP requests by route and status.\n"
                     "# TYPE tunnus_http_requests_total counter\n");
     for (size_t r = 0; r < NROUTES; r++)

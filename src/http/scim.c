@@ -162,8 +162,24 @@ static void free_paths(sf_path *p, size_t n)
     free(p);
 }
 
+/* "urn:…:2.0:User" names a whole extension, parsed as URI "urn:…:2.0"
+ * and attribute "User": the resource's key for it, or NULL. */
+static const char *whole_ext(json_t *res, const sf_path *p)
+{
+    if (!p->uri || p->sub)
+        return NULL;
+    char full[600];
+    snprintf(full, sizeof full, "%s:%s", p->uri, p->attr);
+    return actual_key(res, full);
+}
+
 static void copy_path(json_t *src, json_t *dst, const sf_path *p)
 {
+    const char *ext = whole_ext(src, p);
+    if (ext) {
+        json_object_set(dst, ext, json_object_get(src, ext));
+        return;
+    }
     const char *uk;
     json_t *sb = base_of(src, p, false, &uk);
     if (!sb)
@@ -206,6 +222,11 @@ static void copy_path(json_t *src, json_t *dst, const sf_path *p)
 
 static void drop_path(json_t *res, const sf_path *p)
 {
+    const char *ext = whole_ext(res, p);
+    if (ext) {
+        json_object_del(res, ext);
+        return;
+    }
     const char *uk;
     json_t *b = base_of(res, p, false, &uk);
     const char *k = b ? actual_key(b, p->attr) : NULL;
@@ -503,7 +524,11 @@ static void list_users(const hreq *rq, hresp *r)
     if (uname) {
         svc_person_view v;
         char sel[USERNAME_BUFSZ + 16];
+        /* Usernames are lower case; userName is not case-exact. */
         snprintf(sel, sizeof sel, "username:%.64s", uname);
+        for (char *c = sel + 9; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c + 32);
         tn_code rc = svc_person_show(rq->s, rq->actor, sel, &v, &e);
         if (rc == TN_OK) {
             json_t *u = scim_user_render(&v, svc_today(rq->s), rq->base_url);

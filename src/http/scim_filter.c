@@ -410,24 +410,42 @@ bool scim_case_exact(const sf_path *p)
     return false;
 }
 
-static int cmp_str(const char *a, const char *b, bool exact)
+/* A copy folded for comparison: ASCII letters, and the Latin-1 capitals
+ * of UTF-8 (C3 80..C3 9E but the multiplication sign: Å Ä Ö É …), lower
+ * case, so that Finnish and Swedish names compare without case. */
+static char *fold(const char *s)
 {
-    return exact ? strcmp(a, b) : strcasecmp(a, b);
+    size_t n = strlen(s);
+    char *d = tn_malloc(n + 1);
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        else if (c == 0xC3 && i + 1 < n) {
+            unsigned char c2 = (unsigned char)s[i + 1];
+            d[i++] = (char)c;
+            c = c2 >= 0x80 && c2 <= 0x9E && c2 != 0x97 ? (unsigned char)(c2 + 0x20) : c2;
+        }
+        d[i] = (char)c;
+    }
+    return d;
 }
 
-static bool has_sub(const char *h, const char *n, bool exact, int where)
+static int cmp_str(const char *a, const char *b)
+{
+    return strcmp(a, b);
+}
+
+static bool has_sub(const char *h, const char *n, int where)
 {
     size_t hl = strlen(h), nl = strlen(n);
     if (nl > hl)
         return false;
     if (where == 1) /* sw */
-        return (exact ? strncmp(h, n, nl) : strncasecmp(h, n, nl)) == 0;
+        return strncmp(h, n, nl) == 0;
     if (where == 2) /* ew */
-        return cmp_str(h + hl - nl, n, exact) == 0;
-    for (size_t i = 0; i + nl <= hl; i++)
-        if ((exact ? strncmp(h + i, n, nl) : strncasecmp(h + i, n, nl)) == 0)
-            return true;
-    return false;
+        return strcmp(h + hl - nl, n) == 0;
+    return strstr(h, n) != NULL;
 }
 
 bool scim_compare(json_t *have, sf_op op, json_t *lit, bool case_exact)
@@ -439,17 +457,16 @@ bool scim_compare(json_t *have, sf_op op, json_t *lit, bool case_exact)
         return op == SF_NE;
     int c;
     if (json_is_string(have) && json_is_string(lit)) {
-        const char *h = json_string_value(have), *l = json_string_value(lit);
-        switch (op) {
-        case SF_CO:
-            return has_sub(h, l, case_exact, 0);
-        case SF_SW:
-            return has_sub(h, l, case_exact, 1);
-        case SF_EW:
-            return has_sub(h, l, case_exact, 2);
-        default:
-            c = cmp_str(h, l, case_exact);
-        }
+        char *h = case_exact ? NULL : fold(json_string_value(have));
+        char *l = case_exact ? NULL : fold(json_string_value(lit));
+        const char *hs = h ? h : json_string_value(have), *ls = l ? l : json_string_value(lit);
+        int where = op == SF_CO ? 0 : op == SF_SW ? 1 : op == SF_EW ? 2 : -1;
+        bool sub = where >= 0 && has_sub(hs, ls, where);
+        c = cmp_str(hs, ls);
+        free(h);
+        free(l);
+        if (where >= 0)
+            return sub;
     } else if (json_is_number(have) && json_is_number(lit)) {
         double a = json_number_value(have), b = json_number_value(lit);
         c = a < b ? -1 : a > b ? 1 : 0;
