@@ -25,6 +25,10 @@ email_domain = demo.tunnus.fi
 listen = 127.0.0.1
 port = ${DEMO_LDAP_PORT:-3389}
 base = dc=demo,dc=tunnus,dc=fi
+
+[http]
+listen = 127.0.0.1
+port = ${DEMO_HTTP_PORT:-8080}
 CONF
 export TUNNUS_CONF="$DEMO/tunnus.conf"
 
@@ -78,8 +82,15 @@ echo
 echo "The LDAP directory (docs/ldap.md): $user has the password demo-password."
 echo "  ldapsearch -x -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi \\"
 echo "      -w demo-password -b ou=people,dc=demo,dc=tunnus,dc=fi '(uid=$user)' cn mail eduPersonAffiliation"
+token=$("$BIN" --json client add demo-scim --role admin | /usr/bin/python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["token"])')
+echo
+echo "SCIM 2.0 over HTTP (docs/scim.md): the API client demo-scim has the bearer token"
+echo "  $token"
+echo "  curl -s -H 'Authorization: Bearer $token' \\"
+echo "      'http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2/Users?filter=userName%20eq%20%22$user%22'"
 if [ "${DEMO_SERVE:-1}" = 1 ]; then
     echo
-    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} (Ctrl-C stops it)"
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2 (Ctrl-C stops it)"
     exec "$BIN" serve
 fi
