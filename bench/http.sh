@@ -8,8 +8,9 @@
 #   GET /user.json on nginx                     one worker, then as many as tunnus threads
 #
 #   bench/http.sh [BUILD_DIR]      (the build needs -Dbench=true for the loader)
-#   env: PERSONS=100000 CONC="8 32" DUR=10 WARM=2 THREADS=2 (wrk and tunnus [http] threads)
-#        AUDIT=on WORK=/tmp/tunnus-http-bench PORT=18080 NGINX_PORT=18081
+#   env: PERSONS=100000 CONC="8 32" DUR=10 WARM=2 THREADS=2 (wrk threads, nginx workers)
+#        HTTP_THREADS=16 (tunnus [http] threads: more share each read-audit group commit)
+#        AUDIT=on WORK=/tmp/tunnus-scim-bench-PID PORT=18380 NGINX_PORT=18381
 #
 # Prints one RESULT line per run and a summary with the ratios to nginx.
 # Runs only on 127.0.0.1 and stops only the processes it started.
@@ -21,10 +22,11 @@ CONC=${CONC:-"8 32"}
 DUR=${DUR:-10}
 WARM=${WARM:-2}
 THREADS=${THREADS:-2}
+HTTP_THREADS=${HTTP_THREADS:-16}
 AUDIT=${AUDIT:-on}
-WORK=${WORK:-/tmp/tunnus-http-bench}
-PORT=${PORT:-18080}
-NGINX_PORT=${NGINX_PORT:-18081}
+WORK=${WORK:-/tmp/tunnus-scim-bench-$$}
+PORT=${PORT:-18380}
+NGINX_PORT=${NGINX_PORT:-18381}
 BIN="$ROOT/$BUILD/tunnus"
 LOAD="$ROOT/$BUILD/bench/bench_ldap_load"
 [[ -x $BIN && -x $LOAD ]] || { echo "build first: meson configure $BUILD -Dbench=true && ninja -C $BUILD" >&2; exit 1; }
@@ -42,7 +44,7 @@ trap stop_all EXIT
 
 read_audit=true; [[ $AUDIT == off ]] && read_audit=false
 printf '[ldap]\nmax_connections = 64\n[http]\nport = %s\nthreads = %s\nread_audit = %s\nmax_connections = 1024\n' \
-    "$PORT" "$THREADS" "$read_audit" > "$WORK/tunnus.conf"
+    "$PORT" "$HTTP_THREADS" "$read_audit" > "$WORK/tunnus.conf"
 TOKEN=$("$BIN" --db "$DB" --json client add "bench-$(date +%s%N)" --role admin |
         /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 "$BIN" --db "$DB" --config "$WORK/tunnus.conf" serve --port 0 2> "$WORK/serve.log" &
@@ -140,7 +142,7 @@ NG
 done
 
 echo
-echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$THREADS, body $SIZE B):"
+echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$HTTP_THREADS, body $SIZE B):"
 /usr/bin/python3 - "$RESULTS" "$THREADS" <<'PY'
 import re, sys
 rows = {}

@@ -380,6 +380,7 @@ static void get_user(const hreq *rq, const char *id, hresp *r)
 typedef struct hit {
     char id[UUID_BUFSZ];
     json_t *key; /* sort key or NULL */
+    json_t *res; /* the resource, when already read through svc_person_show */
 } hit;
 
 typedef struct list_ctx {
@@ -420,6 +421,7 @@ static void add_hit(list_ctx *lc, const char *id, json_t *key)
     }
     tn_strlcpy(lc->hits[lc->n].id, id, UUID_BUFSZ);
     lc->hits[lc->n].key = key;
+    lc->hits[lc->n].res = NULL;
     lc->n++;
 }
 
@@ -532,8 +534,11 @@ static void list_users(const hreq *rq, hresp *r)
         tn_code rc = svc_person_show(rq->s, rq->actor, sel, &v, &e);
         if (rc == TN_OK) {
             json_t *u = scim_user_render(&v, svc_today(rq->s), rq->base_url);
-            if (scim_filter_match(f, u))
+            if (scim_filter_match(f, u)) {
+                /* Shown (and audited) already: no second read. */
                 add_hit(&lc, v.p.id, NULL);
+                lc.hits[lc.n - 1].res = json_incref(u);
+            }
             json_decref(u);
             svc_person_view_free(&v);
         } else if (rc != TN_ENOTFOUND && rc != TN_EDENIED) {
@@ -567,6 +572,10 @@ static void list_users(const hreq *rq, hresp *r)
     }
     json_t *res = json_array();
     for (size_t i = (size_t)(start - 1); i < lc.n && (int64_t)json_array_size(res) < count; i++) {
+        if (lc.hits[i].res) {
+            json_array_append_new(res, project(json_incref(lc.hits[i].res), &pj));
+            continue;
+        }
         svc_person_view v;
         if (show(rq, lc.hits[i].id, &v, &e) != TN_OK) {
             if (e.code == TN_ENOTFOUND)
@@ -584,9 +593,12 @@ static void list_users(const hreq *rq, hresp *r)
                         (json_int_t)lc.n, "startIndex", (json_int_t)start, "itemsPerPage",
                         (json_int_t)json_array_size(res), "Resources", res);
 out:
-    for (size_t i = 0; i < lc.n; i++)
+    for (size_t i = 0; i < lc.n; i++) {
         if (lc.hits[i].key)
             json_decref(lc.hits[i].key);
+        if (lc.hits[i].res)
+            json_decref(lc.hits[i].res);
+    }
     free(lc.hits);
     scim_filter_free(f);
     scim_path_clear(&sp);
