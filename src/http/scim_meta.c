@@ -123,9 +123,9 @@ static json_t *spc(const hreq *rq)
     char loc[640];
     snprintf(loc, sizeof loc, "%s/ServiceProviderConfig", rq->base_url);
     return json_pack(
-        "{s:[s],s:s,s:{s:b},s:{s:b,s:i,s:I},s:{s:b,s:i},s:{s:b},s:{s:b},s:{s:b},"
+        "{s:[s],s:{s:b},s:{s:b,s:i,s:I},s:{s:b,s:i},s:{s:b},s:{s:b},s:{s:b},"
         "s:[{s:s,s:s,s:s,s:b},{s:s,s:s,s:s}],s:{s:s,s:s}}",
-        "schemas", SCIM_SPC, "documentationUri", "docs/scim.md", "patch", "supported", 1, "bulk",
+        "schemas", SCIM_SPC, "patch", "supported", 1, "bulk",
         "supported", 1, "maxOperations", 100, "maxPayloadSize", (json_int_t)rq->max_body,
         "filter", "supported", 1, "maxResults", 1000, "changePassword", "supported", 0, "sort",
         "supported", 1, "etag", "supported", 1, "authenticationSchemes", "type", "oauthbearertoken",
