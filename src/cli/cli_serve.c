@@ -66,9 +66,6 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
                   .https_port = c.http_https_port};
     if (!port_opt(a, "http-port", &ho.port) || !port_opt(a, "https-port", &ho.https_port))
         return cli_usage(a, "--http-port and --https-port must be numbers from 0 to 65535");
-    if (ho.https_port < 0 && cli_opt(a, "https-port") == NULL && c.http_https_port >= 0 &&
-        o.port == 0)
-        ho.https_port = 0;
     tn_err e;
     tn_err_clear(&e);
     /* Blocked before the HTTP workers start, so that they inherit the

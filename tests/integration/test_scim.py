@@ -455,3 +455,41 @@ def test_groups(srv):
     assert one.status_code == 200 and one.json()["id"] == some
     assert requests.post(srv.scim + "/Groups", headers={**srv.h, **CT}, json={},
                          timeout=5).status_code == 405
+
+
+def test_https_with_the_ldap_certificate(tunnus):
+    """HTTPS (GnuTLS inside libmicrohttpd) serves the same PEM certificate
+    and key as LDAPS when [http] names none."""
+    registry(tunnus)
+    tok = token(tunnus, "c")
+    key, cert = tunnus.dir / "tls.key", tunnus.dir / "tls.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    conf = tunnus.dir / "tunnus.conf"
+    conf.write_text(f"[ldap]\nidle_timeout = 30\ntls_cert = {cert}\ntls_key = {key}\n"
+                    "[http]\nhttps_port = 0\n")
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve",
+                             "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 10)
+        assert ready
+        lines = [proc.stderr.readline() for _ in range(3)]
+        m = re.search(r"https listening on 127\.0\.0\.1:(\d+)", lines[2])
+        assert m, lines
+        url = f"https://127.0.0.1:{m.group(1)}/scim/v2/Users"
+        r = requests.get(url, headers={"Authorization": f"Bearer {tok}"}, verify=str(cert),
+                         timeout=10)
+        assert r.status_code == 200 and r.json()["totalResults"] == 3
+        assert r.json()["Resources"][0]["meta"]["location"].startswith("https://")
+        # An untrusting client refuses the certificate; the server stays up.
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(url, timeout=10)
+        r = requests.get(url, headers={"Authorization": f"Bearer {tok}"}, verify=str(cert),
+                         timeout=10)
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=20)
+        check_server_stop(proc, rc)
