@@ -41,7 +41,7 @@ void conf_defaults(conf *c)
     c->http_https_port = -1;
     c->http_max_body = 1u << 20;
     c->http_timeout = 30;
-    c->http_threads = 4;
+    c->http_threads = 16;
     c->http_max_connections = 512;
     c->http_read_audit = true;
     c->http_auth_max_failures = 5;

@@ -39,7 +39,7 @@
  *   https_port = off                    ; needs tls_cert/tls_key (default: [ldap]'s)
  *   max_body = 1048576                  ; bytes; a larger request body is 413
  *   timeout = 30                        ; seconds a connection may idle or trickle
- *   threads = 4                         ; worker threads, each with its registry handle
+ *   threads = 16                        ; worker threads, each with its registry handle
  *   max_connections = 512
  *   read_audit = true                   ; false only for benchmarks
  *   auth_max_failures = 5               ; failed authentications per source before delays
