@@ -720,6 +720,7 @@ static void modify_user(const hreq *rq, const char *id, bool put, hresp *r)
     char etag[48];
     scim_user_etag(&v, etag);
     before = scim_user_render(&v, svc_today(rq->s), rq->base_url);
+    person cur = v.p;
     svc_person_view_free(&v);
     if (rq->if_match && !etag_matches(rq->if_match, etag)) {
         scim_error(r, 412, NULL, "the User changed since the version given in If-Match");
@@ -745,6 +746,15 @@ static void modify_user(const hreq *rq, const char *id, bool put, hresp *r)
         scim_error(r, 400, "invalidValue", why);
         goto out;
     }
+    /* Only what differs is a change: a person may then change their own
+     * contact attributes without touching the rest (REG-5). */
+    const char **fields[] = {&in.p.given_names, &in.p.family_name, &in.p.preferred_name,
+                             &in.p.language, &in.p.email, &in.p.phone};
+    const char *now[] = {cur.given_names, cur.family_name, cur.preferred_name,
+                         cur.language, cur.email, cur.phone};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (*fields[i] && strcmp(*fields[i], now[i]) == 0)
+            *fields[i] = NULL;
     char sel[48];
     snprintf(sel, sizeof sel, "id:%s", id);
     person p;
@@ -1349,10 +1359,16 @@ static void me(const hreq *rq, const char *rest, hresp *r)
         scim_error(r, 404, NULL, "no such resource");
         return;
     }
+    /* The service decides what a person may change about themselves
+     * (REG-5: the contact attributes). */
     if (strcmp(rq->method, "GET") == 0)
         get_user(rq, rq->actor->id, r);
+    else if (strcmp(rq->method, "PATCH") == 0)
+        modify_user(rq, rq->actor->id, false, r);
+    else if (strcmp(rq->method, "PUT") == 0)
+        modify_user(rq, rq->actor->id, true, r);
     else
-        scim_error(r, 405, NULL, "/Me is read-only here; changes go through /Users/{id}");
+        scim_error(r, 405, NULL, "/Me takes GET, PUT and PATCH");
 }
 
 void scim_handle(const hreq *rq, hresp *r)

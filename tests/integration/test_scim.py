@@ -428,6 +428,18 @@ def test_me_with_basic_and_discovery(srv, tunnus):
     other = uid_of(srv, "teppo")
     r = requests.get(f"{srv.scim}/Users/{other}", headers={"Authorization": basic}, timeout=30)
     assert r.status_code == 403
+    # A person edits their own contact attributes through /Me, not their name.
+    me = requests.patch(srv.scim + "/Me", headers={"Authorization": basic, **CT}, timeout=30,
+                        json={"schemas": [PATCH], "Operations": [
+                            {"op": "replace", "path": "phoneNumbers", "value": [{"value": "+358409998877"}]}]})
+    assert me.status_code == 200, me.text
+    assert me.json()["phoneNumbers"][0]["value"] == "+358409998877"
+    me = requests.patch(srv.scim + "/Me", headers={"Authorization": basic, **CT}, timeout=30,
+                        json={"schemas": [PATCH], "Operations": [
+                            {"op": "replace", "path": "name.familyName", "value": "Muu"}]})
+    assert me.status_code == 403, me.text
+    assert tunnus.sql("SELECT family_name FROM person WHERE id = ?",
+                      uid_of(srv, "maija"))[0][0] == "Meikäläinen"
     wrong = "Basic " + base64.b64encode(b"maija:wrong").decode()
     assert requests.get(srv.scim + "/Me", headers={"Authorization": wrong}, timeout=30).status_code == 401
     assert requests.get(srv.scim + "/Me", headers=srv.h, timeout=5).status_code == 501
