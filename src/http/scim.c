@@ -440,11 +440,10 @@ static int scan_one(const svc_person_view *v, void *ctx)
     return 0;
 }
 
-static bool sort_exact;
-
-static int cmp_hits(const void *a, const void *b)
+static int cmp_hits(const void *a, const void *b, void *ctx)
 {
     const hit *x = a, *y = b;
+    bool sort_exact = *(const bool *)ctx;
     if (!x->key || !y->key)
         return x->key ? -1 : y->key ? 1 : strcmp(x->id, y->id);
     int c = scim_compare(x->key, SF_LT, y->key, sort_exact) ? -1
@@ -561,8 +560,9 @@ static void list_users(const hreq *rq, hresp *r)
         }
     }
     if (lc.sort) {
-        sort_exact = scim_case_exact(lc.sort);
-        qsort(lc.hits, lc.n, sizeof *lc.hits, cmp_hits);
+        bool exact = scim_case_exact(lc.sort);
+        if (lc.n > 1)
+            qsort_r(lc.hits, lc.n, sizeof *lc.hits, cmp_hits, &exact);
         if (order && strcasecmp(order, "descending") == 0)
             for (size_t i = 0; i < lc.n / 2; i++) {
                 hit t = lc.hits[i];
