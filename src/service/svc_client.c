@@ -352,7 +352,7 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source, svc_chann
             auth_actor(&who, c.name, source, ch);
             if (c.revoked_at)
                 reason = "client revoked";
-            else if (c.expires != TN_DATE_NONE && svc_clock_today() > c.expires)
+            else if (c.expires != TN_DATE_NONE && svc_today(s) > c.expires)
                 reason = "client expired";
             else if (!svc_cidr_allows(c.allow, source))
                 reason = "source address not allowed";

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "date.h"
 #include "service.h"
 #include "svc_audit.h"
 #include "svc_client.h"
@@ -154,6 +155,24 @@ static void test_bad_input_and_garbage_tokens(void **state)
                          TN_EDENIED);
 }
 
+static void test_expiry(void **state)
+{
+    fixture *f = *state;
+    char tok[SVC_TOKEN_BUFSZ];
+    svc_client_input in = {.name = "temp", .role = "admin", .expires = "2099-12-31"};
+    tn_err e;
+    assert_int_equal(svc_client_add(f->s, &f->admin, &in, tok, NULL, &e), TN_OK);
+    svc_actor a;
+    bool fresh;
+    /* The last valid day still works; the day after does not. */
+    svc_set_today(f->s, date_from_ymd(2099, 12, 31));
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    svc_set_today(f->s, date_from_ymd(2100, 1, 1));
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_EDENIED);
+    assert_true(audit_count(f, "client expired") >= 1);
+}
+
 static void test_allowlist(void **state)
 {
     fixture *f = *state;
@@ -202,6 +221,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_roundtrip_and_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_and_garbage_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowlist, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_admins_manage_clients, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
