@@ -700,6 +700,9 @@ static struct MHD_Daemon *start_daemon(hs_server *h, int fd, bool tls)
 
 tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
 {
+    /* jansson seeds its hash tables on first use; do it before the
+     * worker threads exist. */
+    json_object_seed(0);
     hs_server *h = tn_calloc(1, sizeof *h);
     h->cfg = c;
     pthread_mutex_init(&h->mu, NULL);

@@ -1270,6 +1270,8 @@ static void bulk(const hreq *rq, hresp *r)
         json_t *body = data ? json_deep_copy(data) : NULL;
         if (!method || !path || !tn_strlcpy(rpath, path, sizeof rpath)) {
             scim_error(&sub, 400, "invalidSyntax", "an operation needs method and path");
+        } else if (tn_str_startswith(rpath, "/Bulk")) {
+            scim_error(&sub, 400, "invalidValue", "a Bulk operation cannot be a Bulk request");
         } else if (strcasecmp(method, "POST") == 0 && !bulk_id) {
             scim_error(&sub, 400, "invalidValue", "a POST operation needs a bulkId");
         } else if (strcasecmp(method, "DELETE") != 0 && !json_is_object(body)) {
