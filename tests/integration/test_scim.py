@@ -326,6 +326,11 @@ def test_bulk_with_bulk_ids_and_fail_on_errors(srv, tunnus):
     r = requests.post(srv.scim + "/Bulk", headers={**srv.h, **CT},
                       json={"Operations": []}, timeout=5)
     assert r.status_code == 400 and r.json()["scimType"] == "invalidSyntax"
+    nested = {"schemas": [BULK], "Operations": [
+        {"method": "POST", "path": "/Bulk", "bulkId": "n", "data": {"schemas": [BULK],
+                                                                    "Operations": []}}]}
+    r = requests.post(srv.scim + "/Bulk", headers={**srv.h, **CT}, json=nested, timeout=5)
+    assert r.json()["Operations"][0]["status"] == "400"
 
 
 def test_bad_bodies_keep_server_up(tunnus):
@@ -343,6 +348,11 @@ def test_bad_bodies_keep_server_up(tunnus):
         assert r.status_code == 400 and "nested too deeply" in r.json()["detail"]
         r = requests.post(url, headers={**h, **CT}, data=json.dumps({"x": "a" * 5000}), timeout=5)
         assert r.status_code == 413 and r.json()["status"] == "413"
+        # The same without a Content-Length (chunked): read, dropped, refused.
+        r = requests.post(url, headers={**h, **CT}, timeout=5,
+                          data=(b'{"x": "' + b"a" * 1000 + b'"' if i == 0 else b"a" * 1000
+                                for i in range(5)))
+        assert r.status_code == 413
         # A slow client is cut off after [http] timeout.
         c = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         c.sendall(b"POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n")
