@@ -547,7 +547,8 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
     /* What was shown is on record before it leaves. */
     if (svc_flush(s, &e) != TN_OK)
         scim_error(&r, 500, NULL, "the audit trail could not be written");
-    return send_json(h, c, route, t0, &r, NULL, NULL);
+    /* The request id is in every audit event of this request. */
+    return send_json(h, c, route, t0, &r, "X-Request-Id", actor.request_id);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

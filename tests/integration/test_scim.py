@@ -135,6 +135,10 @@ def test_get_user_etag_and_no_national_id(srv, tunnus):
     assert r3.status_code == 200
     assert requests.get(f"{srv.scim}/Users/00000000-0000-0000-0000-000000000000", headers=srv.h,
                         timeout=5).status_code == 404
+    # The answer names its request; the audit events of the read carry it.
+    rid = r.headers["X-Request-Id"]
+    assert tunnus.sql("SELECT count(*) FROM audit_event WHERE request_id = ? AND "
+                      "action = 'person.read' AND subject_id = ?", rid, uid)[0][0] == 1
     # Every person shown is on record as a read by this client.
     assert tunnus.sql("SELECT count(*) FROM audit_event WHERE action = 'person.read' AND "
                       "actor_id = 'scim-admin'")[0][0] >= 3
