@@ -207,6 +207,66 @@ static void count(hs_server *h, const char *route, int status, int64_t t0)
     atomic_fetch_add(&h->lat_count, 1);
 }
 
+typedef struct import_sums {
+    int64_t done, refused, failed, running, rows, created, updated, unchanged, ended, rejected, queued;
+} import_sums;
+
+static int sum_run(const svc_import_record *r, void *ctx)
+{
+    import_sums *m = ctx;
+    if (strcmp(r->status, "done") == 0)
+        m->done++;
+    else if (strcmp(r->status, "refused") == 0)
+        m->refused++;
+    else if (strcmp(r->status, "running") == 0)
+        m->running++; /* or killed before it finished */
+    else
+        m->failed++;
+    m->rows += r->rows;
+    m->created += r->created;
+    m->updated += r->updated;
+    m->unchanged += r->unchanged;
+    m->ended += r->ended;
+    m->rejected += r->rejected;
+    m->queued += r->queued;
+    return 0;
+}
+
+/* Import counters from the run records (counts only, no personal data). */
+static void import_metrics(tn_buf *b, svc *s)
+{
+    svc_actor sys;
+    memset(&sys, 0, sizeof sys);
+    sys.kind = SVC_ACTOR_SYSTEM;
+    sys.channel = SVC_CH_API;
+    tn_strlcpy(sys.id, "http:metrics", sizeof sys.id);
+    tn_strlcpy(sys.source, "local", sizeof sys.source);
+    import_sums m = {0};
+    tn_err e;
+    if (svc_import_runs(s, &sys, 0, sum_run, &m, &e) != TN_OK)
+        return;
+    tn_buf_printf(b,
+                  "# HELP tunnus_import_runs_total Feed import runs by outcome.\n"
+                  "# TYPE tunnus_import_runs_total counter\n"
+                  "tunnus_import_runs_total{status=\"done\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"refused\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"failed\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"running\"} %lld\n"
+                  "# HELP tunnus_import_rows_total Feed rows by what import did with them.\n"
+                  "# TYPE tunnus_import_rows_total counter\n",
+                  (long long)m.done, (long long)m.refused, (long long)m.failed,
+                  (long long)m.running);
+    const struct {
+        const char *k;
+        int64_t v;
+    } rows[] = {{"read", m.rows},   {"created", m.created},   {"updated", m.updated},
+                {"unchanged", m.unchanged}, {"ended", m.ended}, {"rejected", m.rejected},
+                {"queued", m.queued}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        tn_buf_printf(b, "tunnus_import_rows_total{outcome=\"%s\"} %lld\n", rows[i].k,
+                      (long long)rows[i].v);
+}
+
 static char *metrics_text(hs_server *h, svc *s, size_t *len)
 {
     tn_buf b;
@@ -273,6 +333,7 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
                       "tunnus_audit_read_events_total %llu\n",
                       (unsigned long long)as.flushes, (unsigned long long)as.commits,
                       (unsigned long long)as.events);
+        import_metrics(&b, s);
     }
     *len = b.len;
     return tn_buf_steal(&b);

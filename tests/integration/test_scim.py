@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from conftest import BIN, check_server_stop, hetu
+from conftest import BIN, ROOT, check_server_stop, hetu
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -111,6 +111,15 @@ def test_healthz_and_metrics(srv, tunnus):
     events = int(re.search(r"^tunnus_audit_read_events_total (\d+)$", m, re.M).group(1))
     assert events >= 3  # the three persons listed were audited as reads
     assert "tunnus_http_auth_failures_total 0" in m
+    assert 'tunnus_import_runs_total{status="done"} 0' in m
+    subprocess.run(["/usr/bin/python3", str(ROOT / "tools" / "gen_population.py"), "--persons", "20",
+                    "--seed", "3", "--out", str(tunnus.dir / "feeds")], check=True,
+                   capture_output=True)
+    tunnus.run("import", "--source", "hr", "--kind", "staff", str(tunnus.dir / "feeds" / "hr.csv"))
+    m = requests.get(srv.base + "/metrics", timeout=5).text
+    assert 'tunnus_import_runs_total{status="done"} 1' in m
+    created = int(re.search(r'^tunnus_import_rows_total\{outcome="created"\} (\d+)$', m, re.M).group(1))
+    assert created >= 1
 
 
 def test_get_user_etag_and_no_national_id(srv, tunnus):
