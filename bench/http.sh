@@ -10,6 +10,7 @@
 #   bench/http.sh [BUILD_DIR]      (the build needs -Dbench=true for the loader)
 #   env: PERSONS=100000 CONC="8 32" DUR=10 WARM=2 THREADS=2 (wrk threads, nginx workers)
 #        HTTP_THREADS=16 (tunnus [http] threads: more share each read-audit group commit)
+#        CACHE_KIB=16384 (tunnus [http] cache_kib: page cache per worker thread)
 #        AUDIT=on WORK=/tmp/tunnus-scim-bench-PID PORT=18380 NGINX_PORT=18381
 #
 # Prints one RESULT line per run and a summary with the ratios to nginx.
@@ -23,6 +24,7 @@ DUR=${DUR:-10}
 WARM=${WARM:-2}
 THREADS=${THREADS:-2}
 HTTP_THREADS=${HTTP_THREADS:-16}
+CACHE_KIB=${CACHE_KIB:-16384}
 AUDIT=${AUDIT:-on}
 WORK=${WORK:-/tmp/tunnus-scim-bench-$$}
 PORT=${PORT:-18380}
@@ -43,8 +45,8 @@ stop_all() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || t
 trap stop_all EXIT
 
 read_audit=true; [[ $AUDIT == off ]] && read_audit=false
-printf '[ldap]\nmax_connections = 64\n[http]\nport = %s\nthreads = %s\nread_audit = %s\nmax_connections = 1024\n' \
-    "$PORT" "$HTTP_THREADS" "$read_audit" > "$WORK/tunnus.conf"
+printf '[ldap]\nmax_connections = 64\n[http]\nport = %s\nthreads = %s\nread_audit = %s\nmax_connections = 1024\ncache_kib = %s\n' \
+    "$PORT" "$HTTP_THREADS" "$read_audit" "$CACHE_KIB" > "$WORK/tunnus.conf"
 TOKEN=$("$BIN" --db "$DB" --json client add "bench-$(date +%s%N)" --role admin |
         /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 "$BIN" --db "$DB" --config "$WORK/tunnus.conf" serve --port 0 2> "$WORK/serve.log" &
@@ -142,7 +144,7 @@ NG
 done
 
 echo
-echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$HTTP_THREADS, body $SIZE B):"
+echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$HTTP_THREADS cache_kib=$CACHE_KIB, body $SIZE B):"
 /usr/bin/python3 - "$RESULTS" "$THREADS" <<'PY'
 import re, sys
 rows = {}

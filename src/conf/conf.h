@@ -40,6 +40,7 @@
  *   max_body = 1048576                  ; bytes; a larger request body is 413
  *   timeout = 30                        ; seconds a connection may idle or trickle
  *   threads = 16                        ; worker threads, each with its registry handle
+ *   cache_kib = 4096                    ; SQLite page cache per worker thread
  *   max_connections = 512
  *   read_audit = true                   ; false only for benchmarks
  *   auth_max_failures = 5               ; failed authentications per source before delays
@@ -103,6 +104,7 @@ typedef struct conf {
     unsigned http_max_body;
     unsigned http_timeout;
     unsigned http_threads;
+    unsigned http_cache_kib;
     unsigned http_max_connections;
     bool http_read_audit;
     unsigned http_auth_max_failures;

@@ -103,7 +103,7 @@ static svc *worker_svc(hs_server *h, tn_err *e)
         if (svc_open(h->cfg, &s, e) != TN_OK)
             return NULL;
         svc_set_read_audit(s, h->cfg->http_read_audit);
-        if (svc_dir_tune(s, h->cfg->ldap_cache_kib, (int64_t)h->cfg->ldap_mmap_mib << 20, e) !=
+        if (svc_dir_tune(s, h->cfg->http_cache_kib, (int64_t)h->cfg->ldap_mmap_mib << 20, e) !=
             TN_OK) {
             svc_close(s);
             return NULL;
