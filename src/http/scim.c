@@ -1080,14 +1080,28 @@ static void users(const hreq *rq, const char *rest, hresp *r)
 
 /* ---- Groups (the directory's derived groups, read-only) ------------------ */
 
-static json_t *render_group(const dir_group *g, const char *base)
+static json_t *render_group(const hreq *rq, const dir_group *g)
 {
+    const char *base = rq->base_url;
     json_t *members = json_array();
-    for (size_t off = 0; off < g->members_len;) {
+    char(*ids)[UUID_BUFSZ] = tn_calloc((size_t)g->nmembers + 1, UUID_BUFSZ);
+    tn_err e;
+    if (svc_dir_group_member_ids(rq->s, rq->actor, g, ids, &e) != TN_OK)
+        ids[0][0] = '\0';
+    size_t i = 0;
+    for (size_t off = 0; off < g->members_len; i++) {
         const char *u = g->members + off;
-        json_array_append_new(members, json_pack("{s:s,s:s}", "display", u, "type", "User"));
+        json_t *m = json_pack("{s:s,s:s}", "display", u, "type", "User");
+        if ((int64_t)i < g->nmembers && ids[i][0]) {
+            char ref[640];
+            snprintf(ref, sizeof ref, "%s/Users/%s", base, ids[i]);
+            json_object_set_new(m, "value", json_string(ids[i]));
+            json_object_set_new(m, "$ref", json_string(ref));
+        }
+        json_array_append_new(members, m);
         off += strlen(u) + 1;
     }
+    free(ids);
     char loc[640];
     snprintf(loc, sizeof loc, "%s/Groups/%s", base, g->cn);
     return json_pack("{s:[s],s:s,s:s,s:o,s:{s:s,s:s}}", "schemas", SCIM_CORE_GROUP, "id", g->cn,
@@ -1107,7 +1121,7 @@ static bool group_match(const dir_group *g, void *ctx)
     group_ctx *gc = ctx;
     if (!gc->f)
         return true;
-    json_t *j = render_group(g, gc->rq->base_url);
+    json_t *j = render_group(gc->rq, g);
     bool m = scim_filter_match(gc->f, j);
     json_decref(j);
     return m;
@@ -1118,7 +1132,7 @@ static int group_one(const dir_group *g, void *ctx)
     group_ctx *gc = ctx;
     gc->total++;
     if (gc->total >= gc->start && (int64_t)json_array_size(gc->res) < gc->count)
-        json_array_append_new(gc->res, render_group(g, gc->rq->base_url));
+        json_array_append_new(gc->res, render_group(gc->rq, g));
     return 0;
 }
 
@@ -1142,7 +1156,7 @@ static void groups(const hreq *rq, const char *rest, hresp *r)
             return;
         }
         r->status = 200;
-        r->body = render_group(&g, rq->base_url);
+        r->body = render_group(rq, &g);
         svc_dir_group_free(&g);
         return;
     }

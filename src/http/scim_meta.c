@@ -110,7 +110,9 @@ static json_t *tunnus_schema(const char *base)
 
 static json_t *group_schema(const char *base)
 {
-    json_t *mem = json_pack("[o,o]", attr("display", "string", "", "readOnly", "default", NULL),
+    json_t *mem = json_pack("[o,o,o,o]", attr("value", "string", "x", "readOnly", "default", NULL),
+                            attr("$ref", "reference", "x", "readOnly", "default", NULL),
+                            attr("display", "string", "", "readOnly", "default", NULL),
                             attr("type", "string", "", "readOnly", "default", NULL));
     json_t *a = json_pack("[o,o,o]", attr("id", "string", "x", "readOnly", "always", NULL),
                           attr("displayName", "string", "", "readOnly", "default", NULL),

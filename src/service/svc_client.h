@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dir_entry.h"
 #include "service.h"
 
 #define SVC_CLIENT_NAME_MAX 64
@@ -74,5 +75,12 @@ typedef int (*svc_scan_fn)(const svc_person_view *v, void *ctx);
 /* Authorised as a person list; at most q->limit persons examined (0 = all). */
 tn_code svc_person_scan(svc *s, const svc_actor *a, const svc_person_query *q, svc_scan_fn fn,
                         void *ctx, tn_err *e);
+
+/* The person id of each member of a group the caller has been shown
+ * (from svc_dir_group_get or _search, which audited the read): ids[i] for
+ * the i-th username in g->members, "" when it has none. Authorised as a
+ * directory read. ids holds g->nmembers entries. */
+tn_code svc_dir_group_member_ids(svc *s, const svc_actor *a, const dir_group *g,
+                                 char (*ids)[UUID_BUFSZ], tn_err *e);
 
 #endif

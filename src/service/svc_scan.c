@@ -50,3 +50,22 @@ tn_code svc_person_scan(svc *s, const svc_actor *a, const svc_person_query *q, s
     rc = store_person_list(s->st, &f, scan_one, &sc, e);
     return rc == TN_OK ? sc.rc : rc;
 }
+
+tn_code svc_dir_group_member_ids(svc *s, const svc_actor *a, const dir_group *g,
+                                 char (*ids)[UUID_BUFSZ], tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_DIR_READ, NULL, "dir.read", e);
+    if (rc != TN_OK)
+        return rc;
+    size_t off = 0;
+    for (int64_t i = 0; i < g->nmembers && off < g->members_len; i++) {
+        const char *uname = g->members + off;
+        person p;
+        tn_err ignored;
+        ids[i][0] = '\0';
+        if (store_person_get_by_username(s->st, uname, &p, &ignored) == TN_OK)
+            memcpy(ids[i], p.id, UUID_BUFSZ);
+        off += strlen(uname) + 1;
+    }
+    return TN_OK;
+}

@@ -488,6 +488,16 @@ def test_groups(srv):
     some = next(iter(groups))
     one = requests.get(f"{srv.scim}/Groups/{some}", headers=srv.h, timeout=5)
     assert one.status_code == 200 and one.json()["id"] == some
+    # Members name their Users: value is the User's id, display its userName.
+    for g in groups.values():
+        for m in g["members"]:
+            u = requests.get(m["$ref"], headers=srv.h, timeout=5).json()
+            assert u["id"] == m["value"] and u["userName"] == m["display"]
+    olli = uid_of(srv, "olli")
+    r = requests.get(srv.scim + "/Groups", headers=srv.h, timeout=10,
+                     params={"filter": f'members[value eq "{olli}"]'})
+    assert r.status_code == 200 and r.json()["totalResults"] >= 3  # kind, school, class, groups
+    assert all(any(m["value"] == olli for m in g["members"]) for g in r.json()["Resources"])
     assert requests.post(srv.scim + "/Groups", headers={**srv.h, **CT}, json={},
                          timeout=5).status_code == 405
 
