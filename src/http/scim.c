@@ -819,29 +819,25 @@ static bool patch_no_path(json_t *res, json_t *value, bool add, hresp *r)
     const char *k;
     json_t *v;
     json_object_foreach(value, k, v) {
-        sf_path p;
-        tn_err e;
-        tn_err_clear(&e);
-        size_t pos = 0, len = strlen(k);
-        if (tn_str_startswith(k, "urn:") && json_is_object(v) && !scim_path_parse_at(k, len, &pos, &p, &e)) {
+        if (json_is_object(v) &&
+            (strcasecmp(k, SCIM_ENTERPRISE) == 0 || strcasecmp(k, SCIM_TUNNUS) == 0)) {
             /* An extension URI as a key: merge its object. */
             const char *ak = actual_key(res, k);
             json_t *ext = ak ? json_object_get(res, ak) : NULL;
-            if (ext && json_is_object(ext))
+            if (json_is_object(ext))
                 json_object_update(ext, v);
             else
                 json_object_set(res, k, v);
             continue;
         }
-        pos = 0;
+        sf_path p;
+        tn_err e;
         tn_err_clear(&e);
+        size_t pos = 0, len = strlen(k);
         if (!scim_path_parse_at(k, len, &pos, &p, &e) || pos != len) {
-            if (p.attr)
-                scim_path_clear(&p);
-            if (json_is_object(v) && actual_key(res, k)) {
-                json_object_update(json_object_get(res, actual_key(res, k)), v);
-                continue;
-            }
+            scim_path_clear(&p);
+            if (!e.msg[0])
+                snprintf(e.msg, sizeof e.msg, "at offset %zu: unexpected text after the path", pos);
             scim_error(r, 400, "invalidPath", e.msg);
             return false;
         }
