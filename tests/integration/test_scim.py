@@ -394,6 +394,12 @@ def test_client_lifecycle_and_auth_failures(srv, tunnus):
     assert requests.get(url, headers={"Authorization": "Bearer tnk_wrong"}, timeout=5).status_code == 401
     hr = token(tunnus, "hr", "hr_integration")
     assert requests.get(url, headers={"Authorization": f"Bearer {hr}"}, timeout=5).status_code == 200
+    # An HR integration creates persons (the stopgap rule until scoped roles land).
+    r = requests.post(url, headers={"Authorization": f"Bearer {hr}", **CT}, json=new_user("hrnew"),
+                      timeout=10)
+    assert r.status_code == 201, r.text
+    assert tunnus.sql("SELECT count(*) FROM audit_event WHERE action = 'person.enrol' AND "
+                      "actor_id = 'hr' AND channel = 'scim'")[0][0] == 1
     # The token is stored only as a hash.
     assert hr.encode() not in tunnus.db.read_bytes()
     new = tunnus.json("client", "rotate", "hr")["token"]
@@ -407,6 +413,12 @@ def test_client_lifecycle_and_auth_failures(srv, tunnus):
     # A role without person access is refused (and audited).
     aud = token(tunnus, "aud", "auditor")
     assert requests.get(url, headers={"Authorization": f"Bearer {aud}"}, timeout=5).status_code == 403
+    r = requests.post(url, headers={"Authorization": f"Bearer {aud}", **CT}, json=new_user("nope"),
+                      timeout=10)
+    assert r.status_code == 403
+    assert tunnus.sql("SELECT count(*) FROM account WHERE username = 'nope'")[0][0] == 0
+    assert tunnus.sql("SELECT count(*) FROM audit_event WHERE actor_id = 'aud' AND "
+                      "result = 'denied'")[0][0] == 2
     assert audit(tunnus, "client.auth", "denied") >= 3  # malformed, rotated, revoked
     # Each client's first source address raised one alert.
     assert tunnus.sql("SELECT count(*) FROM audit_event WHERE action = 'client.new_source' "
