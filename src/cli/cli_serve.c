@@ -62,7 +62,8 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
         return rc;
     /* HTTP: --http-port, else [http] port, else any free port when the
      * LDAP port is (tests), else 8080. */
-    hs_opts ho = {.listen = NULL, .port = c.http_port >= 0 ? c.http_port : o.port == 0 ? 0 : 8080,
+    hs_opts ho = {.listen = NULL,
+                  .port = c.http_port >= 0 ? c.http_port : o.port == 0 ? 0 : 8080,
                   .https_port = c.http_https_port};
     if (!port_opt(a, "http-port", &ho.port) || !port_opt(a, "https-port", &ho.https_port))
         return cli_usage(a, "--http-port and --https-port must be numbers from 0 to 65535");
@@ -77,10 +78,13 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
     sigaddset(&mask, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     hs_server *http = NULL;
-    if (hs_start(&c, &ho, &http, &e) != TN_OK)
+    bool http_off = c.http_port == CONF_HTTP_OFF && !cli_opt(a, "http-port");
+    if (!http_off && hs_start(&c, &ho, &http, &e) != TN_OK)
         return cli_fail(a, &e);
-    o.on_ready = announce_http;
-    o.ready_ctx = http;
+    if (http) {
+        o.on_ready = announce_http;
+        o.ready_ctx = http;
+    }
     tn_code lrc = ld_serve(&c, &o, &e);
     hs_stop(http);
     if (lrc != TN_OK)

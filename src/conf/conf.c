@@ -306,8 +306,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
             c->http_https_port = -1;
             return 1;
         }
+        if (id == K_H_PORT && strcmp(value, "off") == 0) {
+            c->http_port = CONF_HTTP_OFF;
+            return 1;
+        }
         if (!tn_parse_i64(value, &v) || v < 0 || v > 65535)
-            return fail(st, line, key, id == K_H_PORT ? "must be a whole number from 0 to 65535"
+            return fail(st, line, key, id == K_H_PORT ? "must be off or a whole number from 0 to 65535"
                                                        : "must be off or a whole number from 0 to 65535");
         *(id == K_H_PORT ? &c->http_port : &c->http_https_port) = (int)v;
         return 1;

@@ -35,7 +35,7 @@
  *
  *   [http]                              ; `tunnus serve`: SCIM and /metrics (docs/scim.md)
  *   listen = 127.0.0.1
- *   port = 8080                         ; unset: 8080, or any free port with serve --port 0
+ *   port = 8080                         ; unset: 8080, or any free port with serve --port 0; off: no HTTP
  *   https_port = off                    ; needs tls_cert/tls_key (default: [ldap]'s)
  *   max_body = 1048576                  ; bytes; a larger request body is 413
  *   timeout = 30                        ; seconds a connection may idle or trickle
@@ -63,6 +63,7 @@
 #define CONF_DOMAIN_MAX 254
 #define CONF_DN_MAX 256
 #define CONF_HASH_MAX 256
+#define CONF_HTTP_OFF (-2)
 
 typedef struct conf {
     char db[CONF_PATH_MAX];
@@ -99,7 +100,8 @@ typedef struct conf {
     bool ldap_bind_require_tls;        /* password binds from non-loopback peers need TLS */
     /* [http] (src/http) */
     char http_listen[64];
-    int http_port;                     /* -1: not set (8080, or free with serve --port 0) */
+    int http_port;                     /* -1: not set (8080, or free with serve --port 0);
+                                          CONF_HTTP_OFF: no HTTP listener */
     int http_https_port;               /* -1: no HTTPS listener; 0: any free port */
     unsigned http_max_body;
     unsigned http_timeout;

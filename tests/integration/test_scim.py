@@ -550,3 +550,22 @@ def test_https_with_the_ldap_certificate(tunnus):
         proc.terminate()
         rc = proc.wait(timeout=20)
         check_server_stop(proc, rc)
+
+
+def test_http_can_be_off(tunnus):
+    conf = tunnus.dir / "tunnus.conf"
+    conf.write_text("[ldap]\nidle_timeout = 30\n[http]\nport = off\n")
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve",
+                             "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 10)
+        assert ready
+        assert "ldap listening" in proc.stderr.readline()
+        time.sleep(0.3)
+        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
+        assert not ready  # no http line follows
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=20)
+        check_server_stop(proc, rc)

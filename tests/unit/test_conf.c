@@ -123,6 +123,8 @@ static void http_keys(void **state)
     /* One certificate for both front ends unless [http] names its own. */
     assert_string_equal(c.http_tls_cert, "/etc/t.crt");
     assert_string_equal(c.http_tls_key, "/etc/t.key");
+    assert_int_equal(conf_load_string(&c, "[http]\nport = off\n", "u.conf", &e), TN_OK);
+    assert_int_equal(c.http_port, CONF_HTTP_OFF);
 }
 
 static void expect_error(const char *text, const char *field, const char *fragment)
@@ -165,6 +167,7 @@ static void errors(void **state)
     expect_error("[ldap]\ntls_key = a.key\n", "tls_cert", "go together");
     expect_error("[ldap]\nbind_require_tls = sometimes\n", "bind_require_tls", "true or false");
     expect_error("[http]\nport = 70000\n", "port", "0 to 65535");
+    expect_error("[http]\nport = of\n", "port", "off or a whole number");
     expect_error("[http]\nmax_body = 10\n", "max_body", "from 1024");
     expect_error("[http]\nthreads = 0\n", "threads", "from 1");
     expect_error("[http]\nhttps_port = 443\n", "https_port", "needs tls_cert");
