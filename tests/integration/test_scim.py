@@ -463,6 +463,17 @@ def test_me_with_basic_and_discovery(srv, tunnus):
     other = uid_of(srv, "teppo")
     r = requests.get(f"{srv.scim}/Users/{other}", headers={"Authorization": basic}, timeout=30)
     assert r.status_code == 403
+    # A refused change is refused whole, and the refusal is on record.
+    maija = uid_of(srv, "maija")
+    denied = lambda: tunnus.sql("SELECT count(*) FROM audit_event WHERE actor_id = ? AND "
+                                "result = 'denied'", maija)[0][0]
+    before = denied()
+    r = requests.patch(f"{srv.scim}/Users/{other}", headers={"Authorization": basic, **CT},
+                       timeout=30, json={"schemas": [PATCH], "Operations": [
+                           {"op": "add", "path": "nickName", "value": "Teppo"}]})
+    assert r.status_code == 403
+    assert denied() == before + 1
+    assert tunnus.sql("SELECT preferred_name FROM person WHERE id = ?", other)[0][0] == ""
     # A person edits their own contact attributes through /Me, not their name.
     me = requests.patch(srv.scim + "/Me", headers={"Authorization": basic, **CT}, timeout=30,
                         json={"schemas": [PATCH], "Operations": [
