@@ -689,11 +689,13 @@ static void modify_user(const hreq *rq, const char *id, bool put, hresp *r)
     json_t *ops = NULL;
     if (!put) {
         json_t *schemas = scim_obj_get(rq->body, "schemas");
-            size_t i;
+        bool ok = false;
+        size_t i;
         json_t *el;
         json_array_foreach(schemas, i, el) {
             if (json_is_string(el) && strcmp(json_string_value(el), SCIM_PATCH) == 0)
-                    }
+                ok = true;
+        }
         ops = scim_obj_get(rq->body, "Operations");
         if (!ok || !json_is_array(ops) || json_array_size(ops) == 0) {
             scim_error(r, 400, "invalidSyntax",
