@@ -55,7 +55,7 @@ done
 # The per-person index is part of the audit's storage: bring it up to date.
 "$TUNNUS" --db "$DB/audit.db" audit index >&2
 /usr/bin/python3 - "$RAW" "$DB/audit.db" "$PERSONS" "$THREADS" "$REPS" <<'PY'
-import sqlite3, statistics, sys
+import os, sqlite3, statistics, sys
 raw, db, persons, threads, reps = sys.argv[1:6]
 runs = {}
 for line in open(raw):
@@ -74,13 +74,21 @@ for (kind, g, audit) in sorted(runs):
     what = "reads per flush" if kind == "read" else "updates per tx"
     print(f"| {kind} | {g} {what} | {on:,.0f} | {off:,.0f} | {on / off:.2f} "
           f"| ≥ {goal} {'met' if on / off >= goal else 'NOT met'} |")
-con = sqlite3.connect(db)
-events = con.execute("SELECT count(*) FROM audit_event").fetchone()[0]
+# Writes are chained in the registry, reads in the read log (db + ".reads"):
+# the audit's storage is the sum of both.
 tables = ("audit_event", "audit_subject", "audit_checkpoint", "audit_checkpoint_seq",
           "audit_checkpoint_cut")
-sizes = {n: s for n, s in con.execute(
-    "SELECT name, sum(pgsize) FROM dbstat WHERE name IN (%s) GROUP BY name"
-    % ",".join("?" * len(tables)), tables)}
+events, sizes = 0, {}
+for path in (db, db + ".reads"):
+    if not os.path.exists(path):  # a build from before the read log
+        continue
+    con = sqlite3.connect(path)
+    events += con.execute("SELECT count(*) FROM audit_event").fetchone()[0]
+    for n, s in con.execute(
+            "SELECT name, sum(pgsize) FROM dbstat WHERE name IN (%s) GROUP BY name"
+            % ",".join("?" * len(tables)), tables):
+        sizes[n] = sizes.get(n, 0) + s
+    con.close()
 total = sum(sizes.values())
 print()
 print("| audit storage | bytes | bytes per event | per million events |")

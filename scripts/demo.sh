@@ -25,11 +25,21 @@ email_domain = demo.tunnus.fi
 listen = 127.0.0.1
 port = ${DEMO_LDAP_PORT:-3389}
 base = dc=demo,dc=tunnus,dc=fi
+tls_cert = $DEMO/tls/cert.pem
+tls_key = $DEMO/tls/key.pem
+ldaps_port = ${DEMO_LDAPS_PORT:-3636}
 
 [http]
 listen = 127.0.0.1
 port = ${DEMO_HTTP_PORT:-8080}
 CONF
+# A self-signed certificate for StartTLS and LDAPS on loopback; clients
+# trust it with LDAPTLS_CACERT=$DEMO/tls/cert.pem.
+mkdir -p "$DEMO/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=localhost" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$DEMO/tls/key.pem" -out "$DEMO/tls/cert.pem" 2>/dev/null
+chmod 600 "$DEMO/tls/key.pem"
 export TUNNUS_CONF="$DEMO/tunnus.conf"
 
 echo "== generating a population of $PERSONS persons (tools/gen_population.py)"
@@ -82,6 +92,9 @@ echo
 echo "The LDAP directory (docs/ldap.md): $user has the password demo-password."
 echo "  ldapsearch -x -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi \\"
 echo "      -w demo-password -b ou=people,dc=demo,dc=tunnus,dc=fi '(uid=$user)' cn mail eduPersonAffiliation"
+echo "  With TLS (StartTLS, or LDAPS on port ${DEMO_LDAPS_PORT:-3636}), trusting the demo's self-signed certificate:"
+echo "  LDAPTLS_CACERT=$DEMO/tls/cert.pem ldapwhoami -x -ZZ -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} \\"
+echo "      -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi -w demo-password"
 token=$("$BIN" --json client add demo-scim --role admin | /usr/bin/python3 -c \
     'import json,sys; print(json.load(sys.stdin)["token"])')
 echo
@@ -91,6 +104,6 @@ echo "  curl -s -H 'Authorization: Bearer $token' \\"
 echo "      'http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2/Users?filter=userName%20eq%20%22$user%22'"
 if [ "${DEMO_SERVE:-1}" = 1 ]; then
     echo
-    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2 (Ctrl-C stops it)"
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2 (Ctrl-C stops it)"
     exec "$BIN" serve
 fi

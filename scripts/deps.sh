@@ -7,11 +7,15 @@ set -eu
 PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
 libcmocka-dev python3 python3-pytest valgrind time faketime
-libssl-dev libldap-dev ldap-utils python3-ldap3
-libmicrohttpd-dev python3-requests curl nodejs"
+libssl-dev libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl slapd
+libcurl4-openssl-dev nodejs npm libmicrohttpd-dev python3-requests curl"
 
 missing=""
 for p in $PKGS; do
+    # Node.js from another source (NodeSource's nodejs bundles npm) serves
+    # as well as Debian's packages; installing Debian's npm over it would
+    # conflict.
+    case $p in nodejs | npm) command -v "$( [ "$p" = nodejs ] && echo node || echo npm )" >/dev/null 2>&1 && continue ;; esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
@@ -25,6 +29,8 @@ if [ "$(id -u)" != 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# slapd: provisioning tests start their own on loopback (tests/integration/
+# slapd_peer.py); its package's service and default database are not used.
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -35,6 +35,9 @@ struct audit {
     bool bench_skip_writes;
     const sec_keys *keys; /* signs checkpoints; NULL: none written */
     audit_group *group;   /* shared with the process's other handles */
+    store *rl;            /* the read log (borrowed); NULL: reads go to st */
+    char *rl_path;        /* its path, for the group's shared connection */
+    char rl_broken[256];  /* why the read log cannot be used ("" if it can) */
 };
 
 audit *audit_new(store *st)
@@ -52,6 +55,7 @@ void audit_free(audit *a)
         return;
     (void)audit_flush(a, NULL);
     audit_group_leave(a->group);
+    free(a->rl_path);
     free(a->q);
     free(a);
 }
@@ -106,7 +110,8 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
 
 /* Append one handle's queued reads at the chain head on st, in the open
  * transaction. */
-static tn_code append_queue(store *st, const sec_keys *k, const audit *q, tn_err *e)
+static tn_code append_queue(store *st, const sec_keys *k, const audit *q, audit_head *head,
+                            tn_err *e)
 {
     tn_code rc = TN_OK;
     for (size_t i = 0; i < q->n && rc == TN_OK; i++) {
@@ -124,7 +129,7 @@ static tn_code append_queue(store *st, const sec_keys *k, const audit *q, tn_err
             .source = p->source,
             .detail = p->detail[0] ? p->detail : NULL,
         };
-        rc = audit_chain_append(st, k, &r, NULL, e);
+        rc = audit_chain_append_at(st, k, &r, head, e);
     }
     return rc;
 }
@@ -137,15 +142,24 @@ static tn_code append_queue(store *st, const sec_keys *k, const audit *q, tn_err
 static tn_code commit_batch(void *leader, audit_ticket *batch, tn_err *e)
 {
     audit *a = leader;
-    tn_code rc = store_tx_begin(a->st, e);
+    store *dst = a->rl ? a->rl : a->st;
+    /* In a group the leader writes through the group's connection: one
+     * connection for all leaders keeps the read log's pages cached (every
+     * other connection would have to re-read them after each commit). */
+    tn_code rc = TN_OK;
+    if (a->rl && a->group && (rc = audit_group_conn(a->group, a->rl_path, &dst, e)) != TN_OK)
+        return rc;
+    rc = store_tx_begin(dst, e);
     if (rc != TN_OK)
         return rc;
+    audit_head head;
+    rc = audit_chain_head(dst, &head, e);
     for (const audit_ticket *t = batch; t && rc == TN_OK; t = t->next)
-        rc = append_queue(a->st, a->keys, t->owner, e);
+        rc = append_queue(dst, a->keys, t->owner, &head, e);
     if (rc == TN_OK)
-        rc = store_tx_commit(a->st, e);
+        rc = store_tx_commit(dst, e);
     else
-        store_tx_rollback(a->st);
+        store_tx_rollback(dst);
     return rc;
 }
 
@@ -153,10 +167,14 @@ tn_code audit_flush(audit *a, tn_err *e)
 {
     if (a->n == 0)
         return TN_OK;
+    if (a->rl_broken[0])
+        return tn_err_set(e, TN_ESTATE, "read_log", "%s", a->rl_broken);
     tn_code rc;
-    /* Inside the caller's transaction the reads join it (they commit with
-     * it); a handle without a group commits alone. */
-    if (!a->group || store_tx_depth(a->st) > 0) {
+    /* Without a read log, inside the caller's transaction the reads join
+     * it (they commit with it). The read log is another database: its
+     * commits never wait for the registry's transaction. A handle without
+     * a group commits alone. */
+    if (!a->group || (!a->rl && store_tx_depth(a->st) > 0)) {
         audit_ticket self = {.owner = a, .events = a->n};
         rc = commit_batch(a, &self, e);
     } else {
@@ -197,6 +215,23 @@ void audit_set_reads(audit *a, bool on)
 void audit_bench_skip_writes(audit *a, bool on)
 {
     a->bench_skip_writes = on;
+}
+
+void audit_set_readlog(audit *a, store *rl, const char *path)
+{
+    a->rl = rl;
+    free(a->rl_path);
+    a->rl_path = tn_strdup(path);
+}
+
+void audit_readlog_broken(audit *a, const char *why)
+{
+    tn_strlcpy(a->rl_broken, why, sizeof a->rl_broken);
+}
+
+store *audit_readlog(const audit *a)
+{
+    return a->rl;
 }
 
 void audit_set_signer(audit *a, const sec_keys *k)

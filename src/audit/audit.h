@@ -85,6 +85,18 @@ int64_t audit_now_us(void);
  * no checkpoints are written. */
 void audit_set_signer(audit *a, const sec_keys *k);
 
+/* The read log (docs/audit.md): a separate store holding the chain of read
+ * events (store_open_readlog; borrowed, must outlive a). Once set,
+ * audit_flush commits queued reads there, in the read log's own
+ * transaction, never in the registry's; writes stay in the registry. A
+ * handle in a group (audit_share) commits through the group's own
+ * connection to path instead of rl. */
+void audit_set_readlog(audit *a, store *rl, const char *path);
+store *audit_readlog(const audit *a);
+/* The read log should exist but cannot be used (missing, replaced): every
+ * flush of reads then fails with this reason, so no read goes unrecorded. */
+void audit_readlog_broken(audit *a, const char *why);
+
 /* ---- the chain (audit_chain.c) ------------------------------------------ */
 
 /* The canonical encoding of an event (docs/audit.md); false if too big. */
@@ -102,6 +114,17 @@ void audit_cp_message(const store_audit_cp *c, tn_buf *out);
  * AUDIT_CHECKPOINT_EVERY and k is given. */
 tn_code audit_chain_append(store *st, const sec_keys *k, const store_audit_row *r,
                            int64_t *seq_out, tn_err *e);
+/* The chain head, read once per transaction by a writer that appends
+ * many events (the group commit of reads): the head cannot move under an
+ * open write transaction. */
+typedef struct audit_head {
+    int64_t seq;
+    unsigned char hash[AUDIT_HASH_BYTES];
+} audit_head;
+tn_code audit_chain_head(store *st, audit_head *head, tn_err *e);
+/* audit_chain_append after head, which it advances. */
+tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_row *r,
+                              audit_head *head, tn_err *e);
 /* Sign and store a checkpoint at the current head (in the open
  * transaction) unless the newest checkpoint already covers it. */
 tn_code audit_checkpoint_now(store *st, const sec_keys *k, int64_t *seq_out, tn_err *e);

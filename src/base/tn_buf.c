@@ -46,6 +46,11 @@ static bool reserve(tn_buf *b, size_t extra)
     return true;
 }
 
+bool tn_buf_reserve(tn_buf *b, size_t n)
+{
+    return reserve(b, n);
+}
+
 bool tn_buf_append(tn_buf *b, const void *p, size_t n)
 {
     if (!reserve(b, n))
@@ -64,6 +69,13 @@ bool tn_buf_puts(tn_buf *b, const char *s)
 
 bool tn_buf_putc(tn_buf *b, char c)
 {
+    /* Change records and audit encodings are built a byte at a time in
+     * places; with room already there, skip the general path. */
+    if (!b->toobig && b->len + 1 < b->cap && b->len < b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return true;
+    }
     return tn_buf_append(b, &c, 1);
 }
 

@@ -24,6 +24,9 @@ typedef struct tn_buf {
 void tn_buf_init(tn_buf *b, size_t max);
 void tn_buf_free(tn_buf *b);
 void tn_buf_reset(tn_buf *b);
+/* Room for n more bytes now, so that a buffer of a known typical size is
+ * allocated once rather than grown step by step. */
+bool tn_buf_reserve(tn_buf *b, size_t n);
 /* Appends return false (and set toobig) when the ceiling would be passed. */
 bool tn_buf_append(tn_buf *b, const void *p, size_t n);
 bool tn_buf_puts(tn_buf *b, const char *s);

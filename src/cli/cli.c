@@ -21,10 +21,14 @@ static const char usage_text[] =
     "  orgunit add|list\n"
     "  audit verify|subject|export|verify-export|prune|index|checkpoint\n"
     "  person hold SELECTOR --days N --reason TEXT\n"
+    "  person report-error SELECTOR --attribute A --description TEXT | errors | error-close\n"
+    "  role grant SELECTOR ROLE [--unit CODE] [--from] [--to] [--reason] | revoke ID | list\n"
     "  policy apply FILE | policy show\n"
     "  lifecycle plan|run|forecast SELECTOR|whatif --policy FILE\n"
     "  import --source NAME --kind KIND [--full] [--dry-run] FILE | runs | review\n"
     "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
+    "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
+    "  provision run|status|retry|reconcile  deliver to the configured targets (docs/provisioning.md)\n"
     "  serve [--listen ADDR] [--port N] [--http-port N]  LDAP and HTTP/SCIM (docs/ldap.md, docs/scim.md)\n"
     "  client add NAME --role ROLE | list | rotate NAME | revoke NAME  API clients (docs/api.md)\n"
     "\n"
@@ -277,6 +281,8 @@ int cli_main(int argc, char **argv)
         {"report", cli_cmd_report},
         {"source", cli_cmd_source},
         {"serve", cli_cmd_serve},
+        {"role", cli_cmd_role},
+        {"provision", cli_cmd_provision},
         {"client", cli_cmd_client},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)

@@ -93,6 +93,12 @@ int cli_cmd_source(cli_args *a, int argc, char **argv); /* cli_source.c */
 int cli_cmd_serve(cli_args *a, int argc, char **argv);
 int cli_cmd_client(cli_args *a, int argc, char **argv); /* cli_client.c */
 int cli_account_passwd(cli_args *a, int argc, char **argv);
+/* cli_role.c: role grants; a person's error reports (argv[0] is the
+ * person subcommand: report-error, errors, error-close) */
+int cli_cmd_role(cli_args *a, int argc, char **argv);
+int cli_person_errors(cli_args *a, int argc, char **argv);
+/* cli_prov.c: provisioning to the configured targets */
+int cli_cmd_provision(cli_args *a, int argc, char **argv);
 
 /* Parse the rest of argv against spec into a (positionals and options). */
 int cli_parse(cli_args *a, int argc, char **argv, const cli_optspec *spec);

@@ -56,7 +56,16 @@ static json_t *check_json(const svc_audit_check *c)
                           (json_int_t)c->signed_seq, "cut_seq", (json_int_t)c->cut_seq,
                           "key_id", c->key_id);
     json_object_set_new(o, "kept", json_integer(c->kept));
+    if (c->read_events || c->read_checkpoints || c->read_last_seq)
+        json_object_set_new(
+            o, "reads",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "events", (json_int_t)c->read_events,
+                      "checkpoints", (json_int_t)c->read_checkpoints, "last_seq",
+                      (json_int_t)c->read_last_seq, "signed_seq", (json_int_t)c->read_signed_seq,
+                      "cut_seq", (json_int_t)c->read_cut_seq, "kept", (json_int_t)c->read_kept));
     if (!c->ok) {
+        if (c->bad_log[0])
+            json_object_set_new(o, "bad_log", json_string(c->bad_log));
         json_object_set_new(o, "bad_seq", json_integer(c->bad_seq));
         if (c->bad_line)
             json_object_set_new(o, "bad_line", json_integer(c->bad_line));
@@ -78,9 +87,21 @@ static int print_check(cli_args *a, const svc_audit_check *c, const char *what)
         if (c->cut_seq)
             printf("; retention cut at seq %lld, %lld held events kept", (long long)c->cut_seq,
                    (long long)c->kept);
+        if (c->read_events || c->read_last_seq) {
+            printf("\nread log verified: %lld events, %lld checkpoints, signed up to seq %lld",
+                   (long long)c->read_events, (long long)c->read_checkpoints,
+                   (long long)c->read_signed_seq);
+            if (c->read_last_seq > c->read_signed_seq)
+                printf(" (seq %lld..%lld not yet signed)", (long long)c->read_signed_seq + 1,
+                       (long long)c->read_last_seq);
+            if (c->read_cut_seq)
+                printf("; retention cut at seq %lld, %lld held events kept",
+                       (long long)c->read_cut_seq, (long long)c->read_kept);
+        }
         printf("\nkey %s\n", c->key_id);
     } else {
-        printf("%s BROKEN at seq %lld", what, (long long)c->bad_seq);
+        printf("%s BROKEN at seq %lld", strcmp(c->bad_log, "reads") == 0 ? "read log" : what,
+               (long long)c->bad_seq);
         if (c->bad_line)
             printf(" (line %lld)", (long long)c->bad_line);
         printf(": %s\n", c->reason);
@@ -108,7 +129,8 @@ static json_t *event_json(const svc_audit_event *ev)
 {
     char t[40];
     fmt_time(ev->time_us, t);
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)ev->seq,
+    json_t *o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "log",
+                          ev->log ? ev->log : "registry", "seq", (json_int_t)ev->seq,
                           "time", t, "actor_kind", ev->actor_kind ? ev->actor_kind : "",
                           "actor_id", ev->actor_id ? ev->actor_id : "", "channel",
                           ev->channel ? ev->channel : "", "action", ev->action ? ev->action : "",
@@ -224,11 +246,14 @@ static int audit_prune_cmd(cli_args *a, svc *s, const svc_actor *act)
     if (svc_audit_prune(s, act, d, &r, &e) != TN_OK)
         return cli_fail(a, &e);
     if (a->json)
-        cli_print_json(json_pack("{s:I,s:I}", "deleted", (json_int_t)r.deleted, "cut_seq",
-                                 (json_int_t)r.cut_seq));
-    else if (r.cut_seq)
-        printf("pruned %lld events; signed retention cut at seq %lld\n", (long long)r.deleted,
-               (long long)r.cut_seq);
+        cli_print_json(json_pack("{s:I,s:I,s:I,s:I}", "deleted", (json_int_t)r.deleted, "cut_seq",
+                                 (json_int_t)r.cut_seq, "read_deleted", (json_int_t)r.read_deleted,
+                                 "read_cut_seq", (json_int_t)r.read_cut_seq));
+    else if (r.cut_seq || r.read_cut_seq)
+        printf("pruned %lld events and %lld read events; signed retention cuts at seq %lld "
+               "and read seq %lld\n",
+               (long long)r.deleted, (long long)r.read_deleted, (long long)r.cut_seq,
+               (long long)r.read_cut_seq);
     else
         printf("nothing to prune before %s\n", before);
     return 0;

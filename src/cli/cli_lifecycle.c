@@ -152,6 +152,7 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         json_object_set_new(o, "as_of", jdate(r->as_of));
         json_object_set_new(o, "policy_version", json_integer(r->policy_version));
         json_object_set_new(o, "persons", json_integer((json_int_t)r->persons));
+        json_object_set_new(o, "evaluated", json_integer((json_int_t)r->evaluated));
         json_object_set_new(o, "changed", json_integer((json_int_t)r->nchanged));
         json_object_set_new(o, "audit_pruned", json_integer((json_int_t)r->audit_pruned));
         json_t *counts = json_object();
@@ -180,9 +181,10 @@ static void report_out(const cli_args *a, const char *what, const svc_lc_report 
         cli_print_json(o);
         return;
     }
-    printf("lifecycle %s as of %s (policy version %lld): %zu persons evaluated, %zu changed\n",
+    printf("lifecycle %s as of %s (policy version %lld): %zu persons (%zu evaluated), %zu "
+           "changed\n",
            what, date_format(r->as_of, d), (long long)r->policy_version, r->persons,
-           r->nchanged);
+           r->evaluated, r->nchanged);
     for (int k = 0; k < LC_T_MAX; k++)
         if (r->counts[k])
             printf("  %-12s %zu\n", lc_transition_name((lc_transition)k), r->counts[k]);

@@ -256,6 +256,9 @@ int cli_cmd_person(cli_args *a, int argc, char **argv)
     const char *sub = argv[0];
     if (strcmp(sub, "hold") == 0)
         return cli_person_hold(a, argc - 1, argv + 1);
+    if (strcmp(sub, "report-error") == 0 || strcmp(sub, "errors") == 0 ||
+        strcmp(sub, "error-close") == 0)
+        return cli_person_errors(a, argc, argv);
     const cli_optspec *spec = NULL;
     int (*fn)(cli_args *, svc *, const svc_actor *) = NULL;
     if (strcmp(sub, "add") == 0) {

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "http_server.h"
 #include "ldap_server.h"
+#include "prov.h"
 #include "svc_dir.h"
 #include "tn_str.h"
 
@@ -69,8 +70,9 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
         return cli_usage(a, "--http-port and --https-port must be numbers from 0 to 65535");
     tn_err e;
     tn_err_clear(&e);
-    /* Blocked before the HTTP workers start, so that they inherit the
-     * mask and only the LDAP loop's signalfd receives a stop. */
+    /* Blocked before any worker thread starts (HTTP, provisioning), so
+     * that they inherit the mask and only the LDAP loop's signalfd
+     * receives a stop. */
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -85,9 +87,16 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
         o.on_ready = announce_http;
         o.ready_ctx = http;
     }
-    tn_code lrc = ld_serve(&c, &o, &e);
+    /* Provisioning workers, one per [target] (docs/provisioning.md). */
+    prov_workers *pw = NULL;
+    if (prov_workers_start(&c, stderr, 100, &pw, &e) != TN_OK) {
+        hs_stop(http);
+        return cli_fail(a, &e);
+    }
+    tn_code sc = ld_serve(&c, &o, &e);
+    prov_workers_stop(pw);
     hs_stop(http);
-    if (lrc != TN_OK)
+    if (sc != TN_OK)
         return cli_fail(a, &e);
     return CLI_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "contact.h"
 #include "tn_mem.h"
@@ -159,6 +160,110 @@ static int set_str(struct parse_state *st, int line, const char *key, char *dst,
     return 1;
 }
 
+/* The keys of a [target NAME] section: where each string goes. */
+static const struct {
+    const char *key;
+    size_t off, cap;
+} target_strs[] = {
+#define TS(k, f) {k, offsetof(conf_target, f), sizeof(((conf_target *)0)->f)}
+    TS("type", type), TS("url", url), TS("bind_dn", bind_dn), TS("bind_password", bind_password),
+    TS("bind_password_file", bind_password_file), TS("token_file", bind_password_file),
+    TS("base", base), TS("rdn_attr", rdn_attr), TS("object_classes", object_classes),
+    TS("kinds", kinds), TS("units", units), TS("on_close", on_close),
+    TS("disable_attr", disable_attr), TS("disable_value", disable_value),
+    TS("closed_base", closed_base), TS("on_purge", on_purge), TS("group_base", group_base),
+    TS("dir", dir), TS("format", format),
+#undef TS
+};
+
+static const struct {
+    const char *key;
+    size_t off;
+    unsigned lo, hi;
+} target_nums[] = {
+    {"max_attempts", offsetof(conf_target, max_attempts), 1, 1000},
+    {"backoff", offsetof(conf_target, backoff), 1, 86400},
+    {"batch", offsetof(conf_target, batch), 1, 100000},
+};
+
+static bool target_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len >= CONF_TNAME_MAX)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+static int on_target_key(struct parse_state *st, int line, const char *name, const char *key,
+                         const char *value)
+{
+    conf *c = st->c;
+    if (!target_name_ok(name))
+        return fail(st, line, key, "a target name is 1..32 of a-z, 0-9, _ and -");
+    conf_target *t = NULL;
+    for (unsigned i = 0; i < c->ntargets; i++)
+        if (strcmp(c->targets[i].name, name) == 0)
+            t = &c->targets[i];
+    if (!t) {
+        if (c->ntargets == CONF_TARGETS_MAX)
+            return fail(st, line, key, "too many [target] sections (at most 8)");
+        t = &c->targets[c->ntargets++];
+        tn_strlcpy(t->name, name, sizeof t->name);
+    }
+    if (tn_str_startswith(key, "map.")) {
+        const char *attr = key + 4;
+        if (!*attr || strlen(attr) >= sizeof t->map[0].attr)
+            return fail(st, line, key, "the attribute name is 1..63 bytes");
+        for (unsigned i = 0; i < t->nmap; i++)
+            if (strcasecmp(t->map[i].attr, attr) == 0)
+                return fail(st, line, key, "key given twice");
+        if (t->nmap == CONF_MAP_MAX)
+            return fail(st, line, key, "too many map. keys (at most 24)");
+        tn_strlcpy(t->map[t->nmap].attr, attr, sizeof t->map[0].attr);
+        if (!tn_strlcpy(t->map[t->nmap].tmpl, value, sizeof t->map[0].tmpl))
+            return fail(st, line, key, "value is too long");
+        t->nmap++;
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof target_strs / sizeof target_strs[0]; i++) {
+        if (strcmp(key, target_strs[i].key) != 0)
+            continue;
+        if (t->seen & (UINT64_C(1) << i))
+            return fail(st, line, key, "key given twice");
+        t->seen |= UINT64_C(1) << i;
+        return set_str(st, line, key, (char *)t + target_strs[i].off, target_strs[i].cap, value);
+    }
+    for (size_t i = 0; i < sizeof target_nums / sizeof target_nums[0]; i++) {
+        if (strcmp(key, target_nums[i].key) != 0)
+            continue;
+        size_t bit = 40 + i;
+        if (t->seen & (UINT64_C(1) << bit))
+            return fail(st, line, key, "key given twice");
+        t->seen |= UINT64_C(1) << bit;
+        int64_t v;
+        if (!tn_parse_i64(value, &v) || v < target_nums[i].lo || v > target_nums[i].hi) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "must be a whole number from %u to %u", target_nums[i].lo,
+                     target_nums[i].hi);
+            return fail(st, line, key, msg);
+        }
+        *(unsigned *)((char *)t + target_nums[i].off) = (unsigned)v;
+        return 1;
+    }
+    if (strcmp(key, "starttls") == 0) {
+        if (t->seen & (UINT64_C(1) << 50))
+            return fail(st, line, key, "key given twice");
+        t->seen |= UINT64_C(1) << 50;
+        if (!parse_bool(value, &t->starttls))
+            return fail(st, line, key, "must be true or false");
+        return 1;
+    }
+    return fail(st, line, key, "unknown key");
+}
+
 /* inih hands us one key at a time; returning 0 makes ini_parse report the
  * line, but we keep our own message so it names the key and the reason. */
 static int on_key(void *user, const char *section, const char *key, const char *value)
@@ -167,6 +272,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (st->failed)
         return 0;
     int line = find_line(st, key);
+    if (tn_str_startswith(section, "target "))
+        return on_target_key(st, line, section + 7, key, value);
     static const struct {
         const char *section, *key;
         int id;
@@ -416,6 +523,59 @@ tn_code conf_finish(conf *c, tn_err *e)
                           "[ldap] tls_cert and tls_key go together");
     if (c->ldap_ldaps_port >= 0 && !c->ldap_tls_cert[0])
         return tn_err_set(e, TN_EINVAL, "ldaps_port", "LDAPS needs [ldap] tls_cert and tls_key");
+    for (unsigned i = 0; i < c->ntargets; i++) {
+        conf_target *t = &c->targets[i];
+        bool ldap = strcmp(t->type, "ldap") == 0, file = strcmp(t->type, "file") == 0,
+             scim = strcmp(t->type, "scim") == 0;
+        if (!ldap && !file && !scim)
+            return tn_err_set(e, TN_EINVAL, "type", "[target %s] type must be ldap, file or scim",
+                              t->name);
+        if (!t->rdn_attr[0])
+            tn_strlcpy(t->rdn_attr, "uid", sizeof t->rdn_attr);
+        if (!t->on_close[0])
+            tn_strlcpy(t->on_close, "disable", sizeof t->on_close);
+        if (!t->on_purge[0])
+            tn_strlcpy(t->on_purge, "delete", sizeof t->on_purge);
+        if (!t->disable_attr[0])
+            tn_strlcpy(t->disable_attr, "pwdAccountLockedTime", sizeof t->disable_attr);
+        if (!t->disable_value[0])
+            tn_strlcpy(t->disable_value, "000001010000Z", sizeof t->disable_value);
+        if (!t->format[0])
+            tn_strlcpy(t->format, "csv", sizeof t->format);
+        if (!t->object_classes[0])
+            tn_strlcpy(t->object_classes, "inetOrgPerson", sizeof t->object_classes);
+        if (!t->max_attempts)
+            t->max_attempts = 5;
+        if (!t->backoff)
+            t->backoff = 2;
+        if (!t->batch)
+            t->batch = 500;
+        if (strcmp(t->on_close, "disable") && strcmp(t->on_close, "move") &&
+            strcmp(t->on_close, "delete") && strcmp(t->on_close, "keep"))
+            return tn_err_set(e, TN_EINVAL, "on_close",
+                              "[target %s] on_close must be disable, move, delete or keep", t->name);
+        if (strcmp(t->on_purge, "delete") && strcmp(t->on_purge, "keep"))
+            return tn_err_set(e, TN_EINVAL, "on_purge",
+                              "[target %s] on_purge must be delete or keep", t->name);
+        if (strcmp(t->format, "csv") && strcmp(t->format, "json"))
+            return tn_err_set(e, TN_EINVAL, "format", "[target %s] format must be csv or json",
+                              t->name);
+        if ((ldap || scim) && !t->url[0])
+            return tn_err_set(e, TN_EINVAL, "url", "[target %s] needs url", t->name);
+        if (ldap && !t->base[0])
+            return tn_err_set(e, TN_EINVAL, "base", "[target %s] needs base", t->name);
+        if (ldap && !strcmp(t->on_close, "move") && !t->closed_base[0])
+            return tn_err_set(e, TN_EINVAL, "closed_base",
+                              "[target %s] on_close = move needs closed_base", t->name);
+        if ((scim || file) && !strcmp(t->on_close, "move"))
+            return tn_err_set(e, TN_EINVAL, "on_close",
+                              "[target %s] on_close = move is for ldap targets", t->name);
+        if (file && !t->dir[0])
+            return tn_err_set(e, TN_EINVAL, "dir", "[target %s] needs dir", t->name);
+        if (t->nmap == 0)
+            return tn_err_set(e, TN_EINVAL, "map", "[target %s] needs at least one map.ATTR",
+                              t->name);
+    }
     if (!c->http_tls_cert[0] != !c->http_tls_key[0])
         return tn_err_set(e, TN_EINVAL, c->http_tls_cert[0] ? "tls_key" : "tls_cert",
                           "[http] tls_cert and tls_key go together");
@@ -433,4 +593,12 @@ tn_code conf_finish(conf *c, tn_err *e)
             return tn_err_set(e, TN_EINVAL, "key_file", "path too long");
     }
     return TN_OK;
+}
+
+const conf_target *conf_target_find(const conf *c, const char *name)
+{
+    for (unsigned i = 0; i < c->ntargets; i++)
+        if (strcmp(c->targets[i].name, name) == 0)
+            return &c->targets[i];
+    return NULL;
 }

@@ -33,6 +33,10 @@
  *   service_password_hash = $argon2id$… ; or {SSHA}/{SSHA512}
  *   rehash_legacy = true                ; replace a migrated {SSHA}/{CRYPT}/{ARGON2} hash by argon2id at bind
  *
+ *   [target NAME]                       ; a provisioning target (docs/provisioning.md)
+ *   type = ldap | file | scim
+ *   map.ATTR = {given_name} {family_name} ; the target attribute and its template
+ *   …                                   ; see conf_target below
  *   [http]                              ; `tunnus serve`: SCIM and /metrics (docs/scim.md)
  *   listen = 127.0.0.1
  *   port = 8080                         ; unset: 8080, or any free port with serve --port 0; off: no HTTP
@@ -55,6 +59,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tn_err.h"
 
@@ -64,6 +69,44 @@
 #define CONF_DN_MAX 256
 #define CONF_HASH_MAX 256
 #define CONF_HTTP_OFF (-2)
+
+/* One provisioning target ([target NAME]). Strings are "" when not given. */
+#define CONF_TARGETS_MAX 8
+#define CONF_MAP_MAX 24
+#define CONF_TNAME_MAX 33
+typedef struct conf_map {
+    char attr[64];
+    char tmpl[192];
+} conf_map;
+
+typedef struct conf_target {
+    char name[CONF_TNAME_MAX];
+    char type[8];                  /* ldap, file, scim */
+    char url[256];                 /* ldap://host:port, or the SCIM base URL */
+    char bind_dn[CONF_DN_MAX];
+    char bind_password[128];
+    char bind_password_file[256];  /* or the token file of a SCIM target */
+    bool starttls;
+    char base[CONF_DN_MAX];        /* the people subtree */
+    char rdn_attr[32];             /* default uid */
+    char object_classes[256];      /* comma-separated */
+    char kinds[256];               /* affiliation kinds it receives; "" = all */
+    char units[512];               /* org-unit subtrees (codes) it receives; "" = all */
+    char on_close[16];             /* disable (default), move, delete, keep */
+    char disable_attr[64];         /* default pwdAccountLockedTime */
+    char disable_value[128];       /* default 000001010000Z */
+    char closed_base[CONF_DN_MAX]; /* on_close = move */
+    char on_purge[16];             /* delete (default), keep */
+    char group_base[CONF_DN_MAX];  /* groupOfNames per affiliation kind; "" = none */
+    char dir[256];                 /* file: the output directory */
+    char format[8];                /* file: csv (default) or json */
+    unsigned max_attempts;         /* parked after this many failures (default 5) */
+    unsigned backoff;              /* seconds before the first retry, doubling (default 2) */
+    unsigned batch;                /* persons per delivery round (default 500) */
+    conf_map map[CONF_MAP_MAX];
+    unsigned nmap;
+    uint64_t seen;                 /* keys given, to reject duplicates */
+} conf_target;
 
 typedef struct conf {
     char db[CONF_PATH_MAX];
@@ -98,6 +141,9 @@ typedef struct conf {
     char ldap_tls_key[CONF_PATH_MAX];
     int ldap_ldaps_port;               /* -1: no LDAPS listener; 0: any free port */
     bool ldap_bind_require_tls;        /* password binds from non-loopback peers need TLS */
+    /* [target NAME] sections, in file order */
+    conf_target targets[CONF_TARGETS_MAX];
+    unsigned ntargets;
     /* [http] (src/http) */
     char http_listen[64];
     int http_port;                     /* -1: not set (8080, or free with serve --port 0);
@@ -123,5 +169,7 @@ tn_code conf_load_string(conf *c, const char *text, const char *name, tn_err *e)
 /* Check cross-field rules (patterns valid, lengths in range) and fill
  * derived defaults (key_file from db). */
 tn_code conf_finish(conf *c, tn_err *e);
+/* The target named name, NULL if none. */
+const conf_target *conf_target_find(const conf *c, const char *name);
 
 #endif

@@ -290,6 +290,9 @@ static tn_code csv_start(feed_reader *r, tn_err *e)
     r->csv_init = true;
     csv_set_delim(&r->csv, detect_delim(r->chunk));
     r->header = true;
+    /* A lone CR ends a record for libcsv, so the header line may already
+     * hold the start of a row: it is on line 1. */
+    r->rec_start = 1;
     csv_parse(&r->csv, r->chunk, n, csv_field, csv_row, r);
     if (r->header) /* header without a line end: the file has no rows */
         csv_fini(&r->csv, csv_field, csv_row, r);

@@ -164,3 +164,52 @@ tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out,
     }
     return TN_OK;
 }
+
+static void bp_add(tn_date *out, size_t cap, size_t *n, tn_date d)
+{
+    if (d == TN_DATE_NONE)
+        return;
+    if (*n < cap)
+        out[*n] = d;
+    (*n)++;
+}
+
+/* The steps of one relationship ending on end (NONE: open). */
+static void bp_steps(const policy_kind *k, tn_date end, tn_date *out, size_t cap, size_t *n)
+{
+    if (end == TN_DATE_NONE)
+        return;
+    bp_add(out, cap, n, end + 1);
+    bp_add(out, cap, n, step_on(end, k->close_after_days));
+    bp_add(out, cap, n, step_on(end, k->archive_after_days));
+    bp_add(out, cap, n, step_on(end, k->purge_after_days));
+    if (k->erase_after_days != POLICY_NO_DAYS)
+        bp_add(out, cap, n, step_on(end, k->erase_after_days));
+}
+
+size_t lc_breakpoints(const policy *p, const lc_facts *f, tn_date *out, size_t cap)
+{
+    size_t n = 0;
+    tn_date dd = death_of(f);
+    /* Every comparison lc_evaluate makes with the date is against one of
+     * these (a held step falls on the hold's day after); the relationship's
+     * own end is listed as well as the one death cuts it to, which costs a
+     * repeat at most. */
+    for (size_t i = 0; i < f->naffs; i++) {
+        const affiliation *a = &f->affs[i];
+        const policy_kind *k = policy_find_kind(p, a->kind);
+        if (!k)
+            continue;
+        if (a->valid_from != TN_DATE_NONE)
+            bp_add(out, cap, &n, a->valid_from - k->activate_before_days);
+        bp_steps(k, a->valid_to, out, cap, &n);
+        tn_date end = earlier(a->valid_to, dd);
+        if (end != a->valid_to)
+            bp_steps(k, end, out, cap, &n);
+    }
+    if (f->legal_hold_until != TN_DATE_NONE)
+        bp_add(out, cap, &n, f->legal_hold_until + 1);
+    bp_add(out, cap, &n, f->archived_purge_on);
+    bp_add(out, cap, &n, f->archived_erase_on);
+    return n;
+}

@@ -63,4 +63,13 @@ typedef struct lc_eval {
  * policy: the person cannot be evaluated and must not be changed. */
 tn_code lc_evaluate(const policy *p, const lc_facts *f, tn_date d, lc_eval *out, tn_err *e);
 
+/* The dates on which lc_evaluate's result may change: between two
+ * consecutive ones (and before the first, and from the last on) every
+ * field of the result that depends on the date is the same, so evaluating
+ * one day of each such piece covers all of them. Writes up to cap dates to
+ * out (unsorted, maybe repeated) and returns how many there are; a result
+ * above cap means out was too small. Relationships of a kind the policy
+ * lacks add nothing (lc_evaluate rejects them). */
+size_t lc_breakpoints(const policy *p, const lc_facts *f, tn_date *out, size_t cap);
+
 #endif

@@ -19,6 +19,7 @@
 #include "sec.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <time.h>
 
 #include <errno.h>
@@ -512,6 +513,33 @@ void sec_uuid(char out[37])
 
 /* ---- passwords ----------------------------------------------------------- */
 
+/* argon2id is memory-hard by design: each hash or verify holds memlimit
+ * bytes (64 MiB by default) for its whole run. A server with one thread
+ * per connection would otherwise hold that much per concurrent bind (32
+ * binds: 2 GiB). The work is CPU-bound, so running more at once than there
+ * are CPUs gains nothing: a process-wide gate admits one per online CPU,
+ * bounding the memory at CPUs x memlimit without costing throughput. */
+static sem_t pw_gate;
+static pthread_once_t pw_gate_once = PTHREAD_ONCE_INIT;
+
+static void pw_gate_init(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    (void)sem_init(&pw_gate, 0, n < 1 ? 1u : n > 64 ? 64u : (unsigned)n);
+}
+
+static void pw_gate_enter(void)
+{
+    pthread_once(&pw_gate_once, pw_gate_init);
+    while (sem_wait(&pw_gate) != 0 && errno == EINTR)
+        ;
+}
+
+static void pw_gate_leave(void)
+{
+    sem_post(&pw_gate);
+}
+
 tn_code sec_password_hash(const char *password, unsigned long long opslimit, size_t memlimit,
                           char out[SEC_PWHASH_BUFSZ], tn_err *e)
 {
@@ -536,8 +564,11 @@ tn_code sec_password_hash(const char *password, unsigned long long opslimit, siz
         return tn_err_set(e, TN_EINVAL, "memlimit", "argon2id memlimit must be %zu to %zu bytes",
                           (size_t)crypto_pwhash_argon2id_MEMLIMIT_MIN,
                           (size_t)crypto_pwhash_argon2id_MEMLIMIT_MAX);
-    if (crypto_pwhash_str_alg(out, password, strlen(password), opslimit, memlimit,
-                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+    pw_gate_enter();
+    int hrc = crypto_pwhash_str_alg(out, password, strlen(password), opslimit, memlimit,
+                                    crypto_pwhash_ALG_ARGON2ID13);
+    pw_gate_leave();
+    if (hrc != 0)
         return tn_err_set(e, TN_EIO, "password",
                           "password hashing failed (out of memory for memlimit %zu?)", memlimit);
     return TN_OK;
@@ -552,7 +583,10 @@ bool sec_password_verify(const char *stored, const char *password)
      * unterminated or over-long value from storage must not be read past. */
     if (strnlen(stored, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES)
         return false;
-    return crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
+    pw_gate_enter();
+    bool ok = crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
+    pw_gate_leave();
+    return ok;
 }
 
 /* ---- signatures ---------------------------------------------------------- */

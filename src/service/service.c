@@ -165,9 +165,13 @@ tn_code svc_open(const conf *c, svc **out, tn_err *e)
     /* Every handle of this process on this registry (one per thread)
      * shares one group commit of read events. */
     audit_share(s->au, db_path(c));
+    if ((rc = svc_readlog_open(s, db_path(c), e)) != TN_OK)
+        goto fail;
     *out = s;
     return TN_OK;
 fail:
+    audit_free(s->au);
+    store_close(s->rl);
     sec_keys_wipe(&s->keys);
     if (s->st)
         store_close(s->st);
@@ -182,6 +186,7 @@ void svc_close(svc *s)
     if (s->in_batch)
         svc_batch_rollback(s);
     audit_free(s->au);
+    store_close(s->rl);
     store_close(s->st);
     sec_keys_wipe(&s->keys);
     free(s);
@@ -275,21 +280,85 @@ tn_code svc_tx_end(svc *s, tn_code rc, tn_err *e)
 
 /* ---- access ------------------------------------------------------------- */
 
-/* The rules of this release: administrators and internal jobs may do
- * everything; a person may read their own data and edit their own contact
- * attributes (REG-5); API clients get nothing until scoped roles exist.
- * The directory (DIR-1) is readable by every bound person and the
- * configured LDAP application account; by anonymous LDAP sessions only
- * when [ldap] anonymous_search is on.
+/* The rules (AZ-2..4, docs/access.md). The local operator (ADMIN kind)
+ * and internal jobs (SYSTEM) may do everything. A person may act on their
+ * own data (self) and, through role grants (svc_actor_load_roles), with
+ * roles; an API client holds roles from its registration. Each operation
+ * names the roles that may do it to any subject, the roles that may do it
+ * only to a subject in their org-unit subtree (unit_admin), and whether a
+ * person may do it to themselves. The directory (DIR-1) is readable by
+ * every bound person and the configured LDAP application account; by
+ * anonymous LDAP sessions only when [ldap] anonymous_search is on.
  * Everything that decides access lives here, so the access-matrix test has
  * one function to cover. */
-static bool allowed(const conf *c, const svc_actor *a, svc_op op, const char *subject_id)
+typedef struct access_rule {
+    uint32_t any;  /* roles that may, whatever the subject */
+    uint32_t unit; /* roles that may for a subject in their unit's subtree */
+    bool self;     /* a person may, on their own data */
+} access_rule;
+
+#define RB(r) SVC_ROLE_BIT(SVC_ROLE_##r)
+#define ALL_ROLES (SVC_ROLE_BIT(SVC_ROLE_MAX) - 1u)
+
+static const access_rule rules[SVC_OP_MAX] = {
+    [SVC_OP_PERSON_READ] = {RB(ADMIN) | RB(HELPDESK) | RB(HR_INTEGRATION) | RB(DPO),
+                            RB(UNIT_ADMIN), true},
+    [SVC_OP_PERSON_CREATE] = {RB(ADMIN) | RB(HR_INTEGRATION), 0, false},
+    [SVC_OP_PERSON_WRITE] = {RB(ADMIN) | RB(HR_INTEGRATION), RB(UNIT_ADMIN), false},
+    [SVC_OP_PERSON_SELF_EDIT] = {RB(ADMIN) | RB(HR_INTEGRATION), RB(UNIT_ADMIN), true},
+    [SVC_OP_NID_READ] = {RB(ADMIN) | RB(DPO), 0, false},
+    [SVC_OP_PERSON_LIST] = {RB(ADMIN) | RB(HELPDESK) | RB(HR_INTEGRATION) | RB(DPO),
+                            RB(UNIT_ADMIN), false},
+    [SVC_OP_UNIT_READ] = {ALL_ROLES, 0, false},
+    [SVC_OP_UNIT_WRITE] = {RB(ADMIN), 0, false},
+    [SVC_OP_AUDIT_ADMIN] = {RB(ADMIN) | RB(AUDITOR), 0, false},
+    [SVC_OP_LIFECYCLE] = {RB(ADMIN), 0, false},
+    [SVC_OP_REPORT] = {RB(ADMIN) | RB(AUDITOR), 0, false},
+    [SVC_OP_AUDIT_SELF] = {0, 0, true},
+    [SVC_OP_DIR_READ] = {0, 0, false}, /* by actor kind, below */
+    [SVC_OP_PASSWORD_RESET] = {RB(ADMIN) | RB(HELPDESK), RB(UNIT_ADMIN), false},
+    [SVC_OP_HOLD] = {RB(ADMIN) | RB(DPO), RB(UNIT_ADMIN), false},
+    [SVC_OP_ERASE] = {RB(ADMIN) | RB(DPO), 0, false},
+    [SVC_OP_IMPORT] = {RB(ADMIN) | RB(HR_INTEGRATION), 0, false},
+    [SVC_OP_ROLE_ADMIN] = {RB(ADMIN), 0, false},
+    [SVC_OP_ROLE_READ] = {RB(ADMIN) | RB(AUDITOR), 0, false},
+    [SVC_OP_AUDIT_SUBJECT] = {RB(ADMIN) | RB(AUDITOR) | RB(DPO), 0, true},
+    [SVC_OP_AUDIT_MAINT] = {RB(ADMIN), 0, false},
+    [SVC_OP_ERROR_REPORT] = {RB(ADMIN) | RB(HELPDESK), RB(UNIT_ADMIN), true},
+    [SVC_OP_PASSWORD_CHANGE] = {0, 0, true},
+    [SVC_OP_CLIENT_ADMIN] = {RB(ADMIN), 0, false},
+};
+
+/* Whether the object is in the actor's unit subtree: a person with an
+ * affiliation in force today there, or (unit set) a unit there. A store
+ * failure counts as out of scope: access fails closed. */
+static bool in_scope(svc *s, const svc_actor *a, const char *subject_id, const char *unit)
 {
-    /* The self view exists only for a person acting as themselves; others
-     * use the subject report with a selector. */
-    if (op == SVC_OP_AUDIT_SELF)
+    if (!a->scope_unit[0])
+        return false;
+    bool in = false;
+    tn_err ignored;
+    tn_code rc;
+    if (unit)
+        rc = store_unit_in_subtree(s->st, unit, a->scope_unit, &in, &ignored);
+    else if (subject_id)
+        rc = store_person_in_unit(s->st, subject_id, a->scope_unit, s->today, &in, &ignored);
+    else
+        return false;
+    return rc == TN_OK && in;
+}
+
+static bool allowed(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
+                    const char *unit)
+{
+    if ((unsigned)op >= SVC_OP_MAX)
+        return false;
+    /* Self-only: the self view of the audit trail (others use the subject
+     * report with a selector) and a password change with the old one. */
+    if (op == SVC_OP_AUDIT_SELF || op == SVC_OP_PASSWORD_CHANGE)
         return a->kind == SVC_ACTOR_PERSON && a->id[0] && subject_id &&
                strcmp(subject_id, a->id) == 0;
+    const access_rule *r = &rules[op];
     switch (a->kind) {
     case SVC_ACTOR_ADMIN:
     case SVC_ACTOR_SYSTEM:
@@ -297,45 +366,52 @@ static bool allowed(const conf *c, const svc_actor *a, svc_op op, const char *su
     case SVC_ACTOR_PERSON:
         if (op == SVC_OP_DIR_READ)
             return true;
-        if (!subject_id || strcmp(subject_id, a->id) != 0)
-            return false;
-        return op == SVC_OP_PERSON_READ || op == SVC_OP_PERSON_SELF_EDIT;
+        if (r->self && a->id[0] && subject_id && strcmp(subject_id, a->id) == 0)
+            return true;
+        break;
     case SVC_ACTOR_CLIENT:
-        /* HTTP API clients (issue 7, branch issue-http): a stopgap so that
-         * SCIM works before scoped roles land in this function. An admin
-         * client may do everything; an hr_integration client may create,
-         * read, list and change persons. The scoped-roles work replaces
-         * this block with the general rules. */
-        if (a->channel == SVC_CH_SCIM || a->channel == SVC_CH_API) {
-            if (a->roles & SVC_ROLE_BIT(SVC_ROLE_ADMIN))
-                return true;
-            if (a->roles & SVC_ROLE_BIT(SVC_ROLE_HR_INTEGRATION))
-                return op == SVC_OP_PERSON_CREATE || op == SVC_OP_PERSON_READ ||
-                       op == SVC_OP_PERSON_WRITE || op == SVC_OP_PERSON_LIST;
-            return false;
-        }
         if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP)
-            return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || c->ldap_anonymous_search;
+            return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || s->cfg.ldap_anonymous_search;
+        /* An HTTP API client reads the directory's groups (SCIM /Groups)
+         * if its roles may list persons. */
+        if (op == SVC_OP_DIR_READ)
+            return (a->roles & rules[SVC_OP_PERSON_LIST].any) != 0;
         break;
     case SVC_ACTOR_MAX:
-        break;
+        return false;
     }
-    return false;
+    if (a->roles & r->any)
+        return true;
+    return (a->roles & r->unit) && in_scope(s, a, subject_id, unit);
 }
 
-tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
-                      const char *action, tn_err *e)
+tn_code svc_deny(svc *s, const svc_actor *a, const char *subject_id, const char *action,
+                 const char *why, tn_err *e)
 {
-    if (allowed(&s->cfg, a, op, subject_id))
-        return TN_OK;
     store_audit_row r;
     svc_audit_row(&r, a, action, subject_id, "", "denied");
-    r.detail = "not permitted for this actor";
+    r.detail = why;
     tn_err ignored;
     /* The denial must be on record even though the operation is refused. */
     (void)audit_write(s->au, &r, &ignored);
     return tn_err_set(e, TN_EDENIED, NULL, "%s %s may not %s", svc_actor_kind_name(a->kind),
                       a->id, action);
+}
+
+tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
+                      const char *action, tn_err *e)
+{
+    if (allowed(s, a, op, subject_id, NULL))
+        return TN_OK;
+    return svc_deny(s, a, subject_id, action, "not permitted for this actor", e);
+}
+
+tn_code svc_authorize_unit(svc *s, const svc_actor *a, svc_op op, const char *unit_code,
+                           const char *action, tn_err *e)
+{
+    if (allowed(s, a, op, NULL, unit_code && *unit_code ? unit_code : NULL))
+        return TN_OK;
+    return svc_deny(s, a, NULL, action, "not permitted for this actor", e);
 }
 
 void svc_audit_row(store_audit_row *r, const svc_actor *a, const char *action,

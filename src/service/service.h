@@ -88,6 +88,11 @@ const char *svc_channel_name(svc_channel c);
 const char *svc_actor_kind_name(svc_actor_kind k);
 /* The actor for a command run by the local operating-system user. */
 void svc_actor_local(svc_actor *a, svc_channel channel);
+/* Fill a PERSON actor's roles and unit scope from the role grants in force
+ * on svc_today(s) (svc_role.h): front ends call it when a person
+ * authenticates. Other actors are left unchanged. An expired or revoked
+ * grant gives nothing. */
+tn_code svc_actor_load_roles(svc *s, svc_actor *a, tn_err *e);
 
 /* ---- registry handle ---------------------------------------------------- */
 

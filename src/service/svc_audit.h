@@ -28,6 +28,7 @@ typedef struct svc_audit_event {
     const char *request_id;
     const char *source;
     const char *detail;
+    const char *log; /* "registry" (writes, denials) or "reads" (the read log) */
 } svc_audit_event;
 typedef int (*svc_audit_cb)(const svc_audit_event *ev, void *ctx);
 
@@ -41,6 +42,12 @@ typedef struct svc_audit_check {
     int64_t bad_line;    /* export: line of the fault */
     char reason[200];
     char key_id[65];     /* hex Ed25519 public key that signed */
+    /* svc_audit_verify: the fields above describe the registry's chain;
+     * these the read log's (docs/audit.md). ok covers both; bad_log names
+     * the chain with the first broken link ("registry" or "reads"). */
+    char bad_log[16];
+    int64_t read_events, read_checkpoints, read_last_seq, read_signed_seq, read_cut_seq,
+        read_kept;
 } svc_audit_check;
 
 /* Check the whole chain and every checkpoint signature against the
@@ -64,6 +71,7 @@ tn_code svc_audit_checkpoint(svc *s, const svc_actor *a, int64_t *seq, tn_err *e
 typedef struct svc_audit_prune_result {
     int64_t deleted;
     int64_t cut_seq; /* 0: nothing to cut */
+    int64_t read_deleted, read_cut_seq; /* the same for the read log */
 } svc_audit_prune_result;
 tn_code svc_audit_prune(svc *s, const svc_actor *a, tn_date before, svc_audit_prune_result *out,
                         tn_err *e);

@@ -124,6 +124,9 @@ tn_code svc_dir_bind(svc *s, const char *source, const char *username, const cha
         return bind_failed(s, &who, &au, "wrong password", e);
 
     ldap_actor(out, SVC_ACTOR_PERSON, au.person_id, source);
+    /* The roles in force today go with the session (AZ-4). */
+    if ((rc = svc_actor_load_roles(s, out, e)) != TN_OK)
+        return rc;
     if (au.failures > 0) {
         if ((rc = svc_tx_begin(s, e)) != TN_OK)
             return rc;
@@ -345,7 +348,7 @@ tn_code svc_account_set_password(svc *s, const svc_actor *a, const char *selecto
         if (rc != TN_OK)
             return rc;
     }
-    return put_password(s, a, selector, hash, SVC_OP_PERSON_WRITE, e);
+    return put_password(s, a, selector, hash, SVC_OP_PASSWORD_RESET, e);
 }
 
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
@@ -372,7 +375,7 @@ tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const cha
                        tn_err *e)
 {
     if (a->kind != SVC_ACTOR_PERSON)
-        return svc_authorize(s, a, SVC_OP_PERSON_SELF_EDIT, NULL, "account.password", e);
+        return svc_authorize(s, a, SVC_OP_PASSWORD_CHANGE, NULL, "account.password", e);
     size_t nl = strlen(new_pw);
     if (nl == 0 || nl > 1024)
         return tn_err_set(e, TN_EINVAL, "newPasswd", "must be 1 to 1024 bytes");
@@ -401,6 +404,6 @@ tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const cha
     char hash[SEC_PWHASH_BUFSZ];
     if ((rc = sec_password_hash(new_pw, 0, 0, hash, e)) != TN_OK)
         return rc;
-    rc = put_password(s, a, username, hash, SVC_OP_PERSON_SELF_EDIT, e);
+    rc = put_password(s, a, username, hash, SVC_OP_PASSWORD_CHANGE, e);
     return rc;
 }

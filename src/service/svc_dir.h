@@ -95,6 +95,34 @@ tn_code svc_dir_passwd(svc *s, const svc_actor *a, const char *old_pw, const cha
 tn_code svc_account_set_password_hash(svc *s, const svc_actor *a, const char *selector,
                                       const char *hash, tn_err *e);
 
+/* ---- writes (svc_dir_write.c) ----------------------------------------- */
+
+/* One attribute of a directory modify, after the front end has folded the
+ * request's add/delete/replace steps into the value it should end with:
+ * value NULL or "" removes it. */
+typedef struct svc_dir_set {
+    const char *attr;  /* directory attribute name, as the client spelled it */
+    const char *value;
+} svc_dir_set;
+
+/* Is the directory attribute one that a modify may write (REG-5: the
+ * self-editable contact attributes telephoneNumber and preferredLanguage)? */
+bool svc_dir_writable(const char *attr);
+
+/* Modify the entry uid: every attribute must be writable (else TN_EDENIED,
+ * audited as a denied dir.modify naming the attribute) and the actor must
+ * be allowed to edit that person's self-editable attributes (REG-5: the
+ * person themselves). All sets apply in one transaction with one audit
+ * event, or none does. TN_ENOTFOUND if uid is not a visible entry;
+ * TN_EINVAL (field = the attribute) if a value fails validation. */
+tn_code svc_dir_modify(svc *s, const svc_actor *a, const char *uid, const svc_dir_set *sets,
+                       size_t n, tn_err *e);
+
+/* An LDAP add, delete or modify DN, or a modify of an entry that is not a
+ * person: the tree is the registry's, so these are refused for every
+ * actor, on record (TN_EDENIED, audited as a denied action). */
+tn_code svc_dir_refuse(svc *s, const svc_actor *a, const char *action, tn_err *e);
+
 /* ---- groups (ou=groups; svc_dir_groups.c) ----------------------------- */
 
 /* Fill d->groups with the cn values of the groups the account is in

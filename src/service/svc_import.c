@@ -896,8 +896,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         free(reg.srcs);
         return tn_err_set(e, TN_EUSAGE, "max-ended", "must be a percentage 0..100");
     }
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_CREATE, NULL, "person.import", e)) != TN_OK ||
-        (rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, NULL, "person.import", e)) != TN_OK ||
+    if ((rc = svc_authorize(s, a, SVC_OP_IMPORT, NULL, "person.import", e)) != TN_OK ||
         (s->in_batch &&
          (rc = tn_err_set(e, TN_EINTERNAL, NULL, "an import runs its own transactions")))) {
         free(reg.srcs);
@@ -1123,7 +1122,7 @@ tn_code svc_import_runs(svc *s, const svc_actor *a, int64_t limit, svc_import_re
                         void *ctx, tn_err *e)
 {
     /* Runs hold counts and file names, no personal data. */
-    tn_code rc = svc_authorize(s, a, SVC_OP_UNIT_READ, NULL, "import.runs", e);
+    tn_code rc = svc_authorize(s, a, SVC_OP_IMPORT, NULL, "import.runs", e);
     if (rc != TN_OK)
         return rc;
     runs_ctx c = {cb, ctx};
@@ -1191,7 +1190,7 @@ static int review_one(const store_review *q, void *vctx)
 tn_code svc_review_list(svc *s, const svc_actor *a, const char *state, svc_review_cb cb,
                         void *ctx, tn_err *e)
 {
-    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_LIST, NULL, "import.review.list", e);
+    tn_code rc = svc_authorize(s, a, SVC_OP_IMPORT, NULL, "import.review.list", e);
     if (rc != TN_OK)
         return rc;
     if (state && strcmp(state, "pending") != 0 && strcmp(state, "accepted") != 0 &&
@@ -1210,7 +1209,7 @@ tn_code svc_review_decide(svc *s, const svc_actor *a, int64_t id, bool accept, p
     if (rc != TN_OK)
         return rc;
     const char *action = accept ? "import.review.accept" : "import.review.reject";
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, q.candidate_id, action, e)) != TN_OK)
+    if ((rc = svc_authorize(s, a, SVC_OP_IMPORT, q.candidate_id, action, e)) != TN_OK)
         return rc;
     if (strcmp(q.state, "pending") != 0)
         return tn_err_set(e, TN_ESTATE, "id", "review entry %lld is already %s", (long long)id,

@@ -15,7 +15,13 @@ struct svc {
     conf cfg;
     tn_date today;
     bool in_batch;
+    store *rl;            /* the read log (svc_readlog.c); NULL if it cannot be opened */
+    char rl_broken[4400]; /* why reads cannot be audited ("" if they can) */
 };
+
+/* svc_readlog.c: the read log's path, and opening it at svc_open. */
+void svc_readlog_path(const char *registry, char *out, size_t cap);
+tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e);
 
 /* What an actor wants to do, for svc_authorize. */
 typedef enum svc_op {
@@ -32,14 +38,33 @@ typedef enum svc_op {
     SVC_OP_REPORT,           /* AU-4 reports over every account */
     SVC_OP_AUDIT_SELF,       /* a person's own audit report (persons only) */
     SVC_OP_DIR_READ,         /* the directory's published attributes (svc_dir.c) */
+    SVC_OP_PASSWORD_RESET,   /* set another person's password (helpdesk) */
+    SVC_OP_HOLD,             /* place a legal hold */
+    SVC_OP_ERASE,            /* erase a person's data on request (no function yet) */
+    SVC_OP_IMPORT,           /* feed imports, their runs and the review queue */
+    SVC_OP_ROLE_ADMIN,       /* grant and revoke roles */
+    SVC_OP_ROLE_READ,        /* list role grants */
+    SVC_OP_AUDIT_SUBJECT,    /* who read or changed a person's data (AU-2) */
+    SVC_OP_AUDIT_MAINT,      /* index, checkpoint and prune the audit trail */
+    SVC_OP_ERROR_REPORT,     /* file an error report about a person's data (PR-4) */
+    SVC_OP_PASSWORD_CHANGE,  /* a person changes their own password (persons only) */
     SVC_OP_CLIENT_ADMIN,     /* create, rotate, revoke API clients (svc_client.c) */
     SVC_OP_MAX
 } svc_op;
 
 /* The one access decision point. subject_id is the person concerned (NULL
  * when none). A denial is audited under `action` and returns TN_EDENIED. */
+/* Record a denied attempt (AU-1) and return TN_EDENIED with a message
+ * naming the actor and the action; why goes into the event's detail. */
+tn_code svc_deny(svc *s, const svc_actor *a, const char *subject_id, const char *action,
+                 const char *why, tn_err *e);
 tn_code svc_authorize(svc *s, const svc_actor *a, svc_op op, const char *subject_id,
                       const char *action, tn_err *e);
+
+/* The same for an operation on the persons of an org unit (a list with a
+ * unit filter): unit-scoped roles may when unit_code is in their subtree. */
+tn_code svc_authorize_unit(svc *s, const svc_actor *a, svc_op op, const char *unit_code,
+                           const char *action, tn_err *e);
 
 /* Fill an audit row's actor fields and the rest of the envelope. */
 void svc_audit_row(store_audit_row *r, const svc_actor *a, const char *action,

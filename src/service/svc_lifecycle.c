@@ -817,6 +817,14 @@ typedef struct run_ctx {
     bool list; /* keep the persons, not only the counts */
     svc_lc_report *rep;
     size_t cap_items, cap_errors;
+    int64_t version; /* of the policy in force, for the due cache */
+    /* run: the quiet intervals found for a page's persons, stored with the
+     * page (store_lc_due_put) */
+    struct due_put {
+        int64_t number, gen;
+        tn_date lo, hi;
+    } *puts;
+    size_t nputs, cap_puts;
 } run_ctx;
 
 static void add_error(run_ctx *r, int64_t number, const tn_err *err)
@@ -872,6 +880,133 @@ static lc_facts facts_of_scan(const store_lc_page *pg, const store_lc_person *sp
     return lf;
 }
 
+/* ---- the due cache (migrations/0012_lc_due.sql) ----------------------------------- */
+
+static lc_facts lc_facts_of(const facts *f)
+{
+    lc_facts lf = {
+        .affs = f->affs,
+        .naffs = f->naffs,
+        .death_date = f->p.death_date,
+        .legal_hold_until = f->p.legal_hold_until,
+        .stored = f->p.state,
+        .archived_purge_on = f->has_arch ? f->arch.purge_on : TN_DATE_NONE,
+        .archived_erase_on = f->has_arch ? f->arch.erase_on : TN_DATE_NONE,
+    };
+    return lf;
+}
+
+/* Would a run on x change anything for the person? A person who cannot be
+ * evaluated counts as changing: they must stay visited. */
+static bool changes_on(const policy *pol, const lc_facts *lf, const recorded *rec, tn_date x)
+{
+    lc_eval ev;
+    tn_err pe;
+    if (lc_evaluate(pol, lf, x, &ev, &pe) != TN_OK)
+        return true;
+    return transitions_of(rec, &ev, x) != 0;
+}
+
+static int date_cmp(const void *a, const void *b)
+{
+    tn_date x = *(const tn_date *)a, y = *(const tn_date *)b;
+    return (x > y) - (x < y);
+}
+
+/* The widest interval [lo, hi] of dates around d on which a run would
+ * change nothing for the person (lo NONE, hi STORE_LC_DUE_NEVER: no
+ * bound); false if a run on d would change something. The evaluation and
+ * the transitions are constant between consecutive breakpoints
+ * (lc_breakpoints, plus the days after the recorded hold and handover
+ * window end), so one evaluation per piece decides the piece. */
+static bool quiet_interval(const policy *pol, const lc_facts *lf, const recorded *rec, tn_date d,
+                           tn_date *lo, tn_date *hi)
+{
+    *lo = TN_DATE_NONE;
+    *hi = STORE_LC_DUE_NEVER;
+    if (lf->stored == PSTATE_ERASED)
+        return true; /* never evaluated again (walk) */
+    tn_date stack[64], *b = stack;
+    size_t n = lc_breakpoints(pol, lf, b, 62);
+    if (n > 62) {
+        b = tn_calloc(n + 2, sizeof *b);
+        n = lc_breakpoints(pol, lf, b, n);
+    }
+    if (rec->legal_hold_until != TN_DATE_NONE)
+        b[n++] = rec->legal_hold_until + 1;
+    if (rec->handover_until != TN_DATE_NONE)
+        b[n++] = rec->handover_until + 1;
+    qsort(b, n, sizeof *b, date_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || b[i] != b[u - 1])
+            b[u++] = b[i];
+    n = u;
+    bool ok = !changes_on(pol, lf, rec, d);
+    if (ok) {
+        size_t k = 0;
+        while (k < n && b[k] <= d)
+            k++;
+        /* Piece j (from b[j] to b[j+1]-1) above d; piece below b[j] under. */
+        for (size_t j = k; j < n; j++)
+            if (changes_on(pol, lf, rec, b[j])) {
+                *hi = b[j] - 1;
+                break;
+            }
+        for (size_t j = k; j-- > 0;)
+            if (changes_on(pol, lf, rec, b[j] - 1)) {
+                *lo = b[j];
+                break;
+            }
+    }
+    if (b != stack)
+        free(b);
+    return ok;
+}
+
+/* After a person's transitions, in their transaction: their interval from
+ * what is now recorded. */
+static tn_code due_after_apply(run_ctx *r, const char *id, tn_err *e)
+{
+    person p;
+    facts f;
+    tn_code rc = store_person_get(r->s->st, id, &p, e);
+    if (rc != TN_OK || (rc = facts_load(r->s, &p, &f, e)) != TN_OK)
+        return rc;
+    lc_facts lf = lc_facts_of(&f);
+    recorded rec = recorded_of_facts(&f);
+    tn_date lo, hi;
+    if (quiet_interval(r->pol, &lf, &rec, r->d, &lo, &hi))
+        rc = store_lc_due_put(r->s->st, p.number, -1, r->version, lo, hi, e);
+    facts_free(&f);
+    return rc;
+}
+
+static void due_queue(run_ctx *r, int64_t number, int64_t gen, tn_date lo, tn_date hi)
+{
+    if (r->nputs == r->cap_puts) {
+        r->cap_puts = r->cap_puts ? 2 * r->cap_puts : PAGE;
+        r->puts = tn_realloc(r->puts, r->cap_puts * sizeof *r->puts);
+    }
+    r->puts[r->nputs++] = (struct due_put){number, gen, lo, hi};
+}
+
+/* Store the intervals found for a page's persons who needed nothing; each
+ * only if the person did not change since the scan read them. */
+static tn_code due_flush(run_ctx *r, tn_err *e)
+{
+    if (!r->nputs)
+        return TN_OK;
+    tn_code rc = svc_tx_begin(r->s, e);
+    if (rc != TN_OK)
+        return rc;
+    for (size_t i = 0; rc == TN_OK && i < r->nputs; i++)
+        rc = store_lc_due_put(r->s->st, r->puts[i].number, r->puts[i].gen, r->version,
+                              r->puts[i].lo, r->puts[i].hi, e);
+    r->nputs = 0;
+    return svc_tx_end(r->s, rc, e);
+}
+
 /* Apply what a person needs, in their own transaction. The person is
  * re-read and re-evaluated inside it, so a run racing another sees the
  * other's result and does nothing twice. */
@@ -895,6 +1030,8 @@ static tn_code apply_person(run_ctx *r, const char *id, tn_err *e)
         if (t & (1u << k))
             rc = apply_one(&c, (lc_transition)k, e);
     facts_free(&f);
+    if (rc == TN_OK)
+        rc = due_after_apply(r, id, e);
     rc = svc_tx_end(r->s, rc, e);
     if (rc == TN_OK && t)
         add_item(r, before.number, before.id, before.state, ev.state, t);
@@ -915,8 +1052,13 @@ static tn_code one_person(run_ctx *r, const store_lc_page *pg, const store_lc_pe
     recorded rec = {sp->state,   sp->legal_hold_until, sp->has_account,
                     sp->has_arch, sp->arch_purged_on,  sp->handover_until};
     uint32_t t = transitions_of(&rec, &ev, r->d);
-    if (!t)
+    if (!t) {
+        tn_date lo, hi;
+        bool stale = sp->due_ver != r->version || r->d < sp->due_lo || r->d > sp->due_hi;
+        if (r->apply && stale && quiet_interval(r->pol, &lf, &rec, r->d, &lo, &hi))
+            due_queue(r, sp->number, sp->due_gen, lo, hi);
         return TN_OK;
+    }
     if (!r->apply) {
         add_item(r, sp->number, sp->id, sp->state, ev.state, t);
         return TN_OK;
@@ -924,40 +1066,69 @@ static tn_code one_person(run_ctx *r, const store_lc_page *pg, const store_lc_pe
     return apply_person(r, sp->id, e);
 }
 
-/* Every person, a page at a time: one ordered scan per page, then the
- * page's persons evaluated (and changed) with the scan's statement done. */
+/* The persons of one page evaluated (and changed) with the scan's
+ * statement done. */
+static tn_code walk_page(run_ctx *r, const store_lc_page *pg, tn_err *e)
+{
+    for (size_t i = 0; i < pg->npersons; i++) {
+        const store_lc_person *sp = &pg->persons[i];
+        tn_err pe;
+        tn_err_clear(&pe);
+        r->rep->evaluated++;
+        if (sp->state == PSTATE_ERASED) {
+            /* Never evaluated again: quiet on every date. */
+            if (r->apply && sp->due_ver != r->version)
+                due_queue(r, sp->number, sp->due_gen, TN_DATE_NONE, STORE_LC_DUE_NEVER);
+            continue;
+        }
+        tn_code prc = one_person(r, pg, sp, &pe);
+        if (prc == TN_EIO || prc == TN_EINTERNAL) {
+            /* The registry itself failed: stop, a re-run resumes. */
+            if (e)
+                *e = pe;
+            return prc;
+        }
+        if (prc != TN_OK)
+            add_error(r, sp->number, &pe);
+    }
+    return due_flush(r, e);
+}
+
+/* Every person whom the due cache cannot prove quiet on the date: when
+ * they are few (the daily case), each read by number; when many (a new
+ * policy, a first run), every person, a page at a time, in one ordered
+ * scan per page. Either way in number order. */
 static tn_code walk(run_ctx *r, tn_err *e)
 {
     store_lc_page pg;
     memset(&pg, 0, sizeof pg);
-    int64_t after = 0;
-    tn_code rc = TN_OK;
-    for (;;) {
-        if ((rc = store_lc_scan(r->s->st, after, PAGE, &pg, e)) != TN_OK)
-            break;
-        for (size_t i = 0; i < pg.npersons; i++) {
-            const store_lc_person *sp = &pg.persons[i];
-            tn_err pe;
-            tn_err_clear(&pe);
-            r->rep->persons++;
-            if (sp->state == PSTATE_ERASED)
-                continue;
-            tn_code prc = one_person(r, &pg, sp, &pe);
-            if (prc == TN_EIO || prc == TN_EINTERNAL) {
-                /* The registry itself failed: stop, a re-run resumes. */
-                if (e)
-                    *e = pe;
-                rc = prc;
-                goto out;
-            }
-            if (prc != TN_OK)
-                add_error(r, sp->number, &pe);
+    int64_t *due = NULL;
+    size_t ndue = 0, total = 0;
+    tn_code rc = store_lc_due_list(r->s->st, r->version, r->d, &due, &ndue, &total, e);
+    if (rc != TN_OK)
+        return rc;
+    r->rep->persons = total;
+    if (ndue <= total / 4) {
+        for (size_t i = 0; rc == TN_OK && i < ndue; i += PAGE) {
+            size_t n = ndue - i < PAGE ? ndue - i : PAGE;
+            if ((rc = store_lc_scan_nums(r->s->st, due + i, n, &pg, e)) == TN_OK)
+                rc = walk_page(r, &pg, e);
         }
+        goto out;
+    }
+    int64_t after = 0;
+    for (;;) {
+        if ((rc = store_lc_scan(r->s->st, after, PAGE, &pg, e)) != TN_OK ||
+            (rc = walk_page(r, &pg, e)) != TN_OK)
+            break;
         if (pg.npersons < PAGE)
             break;
         after = pg.persons[pg.npersons - 1].number;
     }
 out:
+    free(due);
+    free(r->puts);
+    r->puts = NULL;
     store_lc_page_free(&pg);
     return rc;
 }
@@ -974,7 +1145,7 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     if ((rc = load_policy(s, &pol, &out->policy_version, e)) != TN_OK)
         return rc;
     out->as_of = resolve_date(&pol, as_of);
-    run_ctx r = {s, a, &pol, out->as_of, apply, list, out, 0, 0};
+    run_ctx r = {s, a, &pol, out->as_of, apply, list, out, 0, 0, out->policy_version, NULL, 0, 0};
     rc = walk(&r, e);
     if (rc != TN_OK)
         return rc;
@@ -1032,7 +1203,7 @@ static tn_code plan_or_run(svc *s, const svc_actor *a, tn_date as_of, bool apply
     tn_date cut = (out->as_of < now ? out->as_of : now) - pol.audit_retention_days;
     svc_audit_prune_result pr;
     rc = svc_audit_prune(s, a, cut, &pr, e);
-    out->audit_pruned = pr.deleted;
+    out->audit_pruned = pr.deleted + pr.read_deleted;
     return rc;
 }
 
@@ -1221,7 +1392,7 @@ tn_code svc_person_hold(svc *s, const svc_actor *a, const char *selector, int da
     tn_code rc = svc_resolve_person(s, selector, &p, e);
     if (rc != TN_OK)
         return rc;
-    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_WRITE, p.id, "person.hold", e)) != TN_OK)
+    if ((rc = svc_authorize(s, a, SVC_OP_HOLD, p.id, "person.hold", e)) != TN_OK)
         return rc;
     if (!reason || !*reason)
         return tn_err_set(e, TN_EINVAL, "reason", "a legal hold needs a justification");

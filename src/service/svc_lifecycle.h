@@ -64,7 +64,8 @@ typedef struct svc_lc_report {
     tn_date as_of;
     int64_t policy_version;
     size_t counts[LC_T_MAX];
-    size_t persons;          /* persons evaluated */
+    size_t persons;          /* persons covered (every person in the registry) */
+    size_t evaluated;        /* of them, those the due cache could not prove quiet */
     svc_lc_item *items;      /* persons with at least one transition (listed only) */
     size_t nitems;
     size_t nchanged;         /* persons with at least one transition */

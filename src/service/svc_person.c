@@ -465,7 +465,7 @@ static int list_one(const person *p, void *vctx)
 tn_code svc_person_list(svc *s, const svc_actor *a, const svc_person_query *q, svc_person_cb cb,
                         void *ctx, tn_err *e)
 {
-    tn_code rc = svc_authorize(s, a, SVC_OP_PERSON_LIST, NULL, "person.list", e);
+    tn_code rc = svc_authorize_unit(s, a, SVC_OP_PERSON_LIST, q->org_unit, "person.list", e);
     if (rc != TN_OK)
         return rc;
     store_person_filter f = {

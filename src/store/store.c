@@ -65,6 +65,21 @@ tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err
     return TN_OK;
 }
 
+tn_code store_open_readlog(const char *path, const char *registry, store_open_mode mode,
+                           store **out, tn_err *e)
+{
+    void *priv = NULL;
+    *out = NULL;
+    tn_code rc = store_sqlite_ops.open_readlog(path, registry, mode, &priv, e);
+    if (rc != TN_OK)
+        return rc;
+    store *s = tn_calloc(1, sizeof *s);
+    s->ops = &store_sqlite_ops;
+    s->priv = priv;
+    *out = s;
+    return TN_OK;
+}
+
 void store_close(store *s)
 {
     if (!s)
@@ -580,6 +595,138 @@ tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char
 {
     return s->ops->dir_member_of(s->priv, person_number, today, out, cap, e);
 }
+
+tn_code store_person_in_unit(store *s, const char *person_id, const char *unit_code,
+                             tn_date today, bool *in, tn_err *e)
+{
+    return s->ops->person_in_unit(s->priv, person_id, unit_code, today, in, e);
+}
+
+tn_code store_unit_in_subtree(store *s, const char *unit_code, const char *root_code, bool *in,
+                              tn_err *e)
+{
+    return s->ops->unit_in_subtree(s->priv, unit_code, root_code, in, e);
+}
+
+tn_code store_role_grant_insert(store *s, store_role_grant *g, tn_err *e)
+{
+    return s->ops->role_grant_insert(s->priv, g, e);
+}
+
+tn_code store_role_grant_get(store *s, int64_t id, store_role_grant *out, tn_err *e)
+{
+    return s->ops->role_grant_get(s->priv, id, out, e);
+}
+
+tn_code store_role_grant_revoke(store *s, int64_t id, tn_date on, const char *by, tn_err *e)
+{
+    return s->ops->role_grant_revoke(s->priv, id, on, by, e);
+}
+
+tn_code store_role_grant_list(store *s, const char *person_id, store_role_grant_cb cb, void *ctx,
+                              tn_err *e)
+{
+    return s->ops->role_grant_list(s->priv, person_id, cb, ctx, e);
+}
+
+tn_code store_error_report_insert(store *s, store_error_report *r, tn_err *e)
+{
+    return s->ops->error_report_insert(s->priv, r, e);
+}
+
+tn_code store_error_report_get(store *s, int64_t id, store_error_report *out, tn_err *e)
+{
+    return s->ops->error_report_get(s->priv, id, out, e);
+}
+
+tn_code store_error_report_close(store *s, int64_t id, const char *state, int64_t at,
+                                 const char *by, const char *resolution, tn_err *e)
+{
+    return s->ops->error_report_close(s->priv, id, state, at, by, resolution, e);
+}
+
+tn_code store_error_report_list(store *s, const char *person_id, const char *state,
+                                store_error_report_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->error_report_list(s->priv, person_id, state, cb, ctx, e);
+}
+
+/* ---- provisioning ------------------------------------------------------ */
+
+tn_code store_prov_ingest(store *s, const char *target, int64_t now, int64_t max, int64_t *added,
+                          tn_err *e)
+{
+    return s->ops->prov_ingest(s->priv, target, now, max, added, e);
+}
+
+tn_code store_prov_due(store *s, const char *target, int64_t now, int64_t max,
+                       store_prov_item **out, size_t *n, tn_err *e)
+{
+    return s->ops->prov_due(s->priv, target, now, max, out, n, e);
+}
+
+tn_code store_prov_parked(store *s, const char *target, store_prov_item **out, size_t *n,
+                          tn_err *e)
+{
+    return s->ops->prov_parked(s->priv, target, out, n, e);
+}
+
+tn_code store_prov_done(store *s, const char *target, const store_prov_item *it,
+                        const char *resource_id, const char *state, int64_t now, bool *finished,
+                        tn_err *e)
+{
+    return s->ops->prov_done(s->priv, target, it, resource_id, state, now, finished, e);
+}
+
+tn_code store_prov_fail(store *s, int64_t id, int64_t attempts, int64_t next_at,
+                        const char *error, bool parked, tn_err *e)
+{
+    return s->ops->prov_fail(s->priv, id, attempts, next_at, error, parked, e);
+}
+
+tn_code store_prov_retry(store *s, const char *target, int64_t id, int64_t now, int64_t *n,
+                         tn_err *e)
+{
+    return s->ops->prov_retry(s->priv, target, id, now, n, e);
+}
+
+tn_code store_prov_resource_get(store *s, const char *target, const char *person_id,
+                                store_prov_resource *out, bool *found, tn_err *e)
+{
+    return s->ops->prov_resource_get(s->priv, target, person_id, out, found, e);
+}
+
+tn_code store_prov_resource_list(store *s, const char *target, store_prov_resource_cb cb,
+                                 void *ctx, tn_err *e)
+{
+    return s->ops->prov_resource_list(s->priv, target, cb, ctx, e);
+}
+
+tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
+                         tn_err *e)
+{
+    return s->ops->prov_stats(s->priv, target, now, out, e);
+}
+
+tn_code store_lc_scan_nums(store *s, const int64_t *nums, size_t n, store_lc_page *pg,
+                           tn_err *e)
+{
+    return s->ops->lc_scan_nums(s->priv, nums, n, pg, e);
+}
+
+tn_code store_lc_due_list(store *s, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                          size_t *total, tn_err *e)
+{
+    return s->ops->lc_due_list(s->priv, version, d, nums, n, total, e);
+}
+
+tn_code store_lc_due_put(store *s, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                         tn_date hi, tn_err *e)
+{
+    return s->ops->lc_due_put(s->priv, number, gen, version, lo, hi, e);
+}
+
+/* ---- API clients -------------------------------------------------------- */
 
 tn_code store_client_insert(store *s, store_api_client *c,
                             const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e)

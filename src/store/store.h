@@ -42,6 +42,14 @@ typedef enum store_open_mode {
 /* Open (and migrate to the current schema) the registry at target. */
 tn_code store_open(const char *target, store_open_mode mode, store **out, tn_err *e);
 void store_close(store *s);
+/* Open the read log at path (store_sqlite_readlog.c, docs/audit.md): a
+ * separate database that holds only the chain of read events, so that
+ * committing them never touches the registry. Only the store_audit_*,
+ * meta and transaction functions may be used on it. registry (a file
+ * path, or NULL) is attached read-only for the legal-hold lookups of
+ * store_audit_prune and store_audit_scan with held_on. */
+tn_code store_open_readlog(const char *path, const char *registry, store_open_mode mode,
+                           store **out, tn_err *e);
 /* Schema version currently applied, and the newest this build knows. */
 tn_code store_schema_version(store *s, int *out, tn_err *e);
 int store_schema_latest(void);
@@ -306,6 +314,11 @@ typedef struct store_lc_person {
     tn_date arch_purge_on, arch_erase_on, arch_purged_on;
     tn_date handover_until;     /* earliest end of an active grant as leaver; NONE */
     size_t aff0, naffs;
+    /* The person's lc_due row: the policy version of the interval (0:
+     * stale), the interval (NONE / STORE_LC_DUE_NEVER: unbounded), and the
+     * change counter a conditional store_lc_due_put compares. */
+    int64_t due_gen, due_ver;
+    tn_date due_lo, due_hi;
 } store_lc_person;
 
 typedef struct store_lc_page {
@@ -324,6 +337,23 @@ typedef struct store_lc_page {
  * number order: one ordered scan of person joined with affiliation. */
 tn_code store_lc_scan(store *s, int64_t after, size_t max, store_lc_page *pg, tn_err *e);
 void store_lc_page_free(store_lc_page *pg);
+
+/* ---- lifecycle due cache (store_sqlite_lcdue.c, migrations/0012_lc_due.sql) */
+/* No upper bound of a quiet interval. */
+#define STORE_LC_DUE_NEVER INT32_MAX
+/* Like store_lc_scan, for the persons with these numbers (ascending). */
+tn_code store_lc_scan_nums(store *s, const int64_t *nums, size_t n, store_lc_page *pg,
+                           tn_err *e);
+/* The numbers (ascending; *nums allocated, free it) of the persons whose
+ * cached interval is stale or does not hold d under policy version; *total:
+ * every person. */
+tn_code store_lc_due_list(store *s, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                          size_t *total, tn_err *e);
+/* Store a person's quiet interval [lo, hi] under policy version; with
+ * gen >= 0 only if the row's change counter is still gen. In a
+ * transaction. */
+tn_code store_lc_due_put(store *s, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                         tn_date hi, tn_err *e);
 
 /* A manager's time-limited access to a leaver's resources (LC-8). */
 typedef struct store_lc_handover {
@@ -499,7 +529,128 @@ tn_code store_import_fp_get(store *s, const char *source, const char *key,
 tn_code store_import_fp_put(store *s, const char *source, const char *key,
                             const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
 
-/* ---- API clients (store_sqlite_client.c, migration 0010) -------------- */
+/* ---- scoped roles and error reports (store_sqlite_authz.c) ------------- */
+
+/* Whether the person has an affiliation in force on `today` in unit_code
+ * or a unit below it (by the org-unit tree). */
+tn_code store_person_in_unit(store *s, const char *person_id, const char *unit_code,
+                             tn_date today, bool *in, tn_err *e);
+/* Whether unit_code is root_code or below it in the org-unit tree. */
+tn_code store_unit_in_subtree(store *s, const char *unit_code, const char *root_code, bool *in,
+                              tn_err *e);
+
+#define STORE_ROLE_BUFSZ 32
+#define STORE_ACTOR_BUFSZ 128
+#define STORE_NOTE_BUFSZ 1025
+
+typedef struct store_role_grant {
+    int64_t id;
+    char person_id[UUID_BUFSZ];
+    int64_t person_number;
+    char role[STORE_ROLE_BUFSZ];
+    char unit[CODE_BUFSZ];     /* "" unless unit_admin */
+    tn_date valid_from;
+    tn_date valid_to;          /* TN_DATE_NONE = open */
+    char granted_by[STORE_ACTOR_BUFSZ];
+    char reason[STORE_NOTE_BUFSZ];
+    int64_t created_at;
+    tn_date revoked_on;        /* TN_DATE_NONE = not revoked */
+    char revoked_by[STORE_ACTOR_BUFSZ];
+} store_role_grant;
+
+/* Insert g (person by g->person_id); g->id is set. */
+tn_code store_role_grant_insert(store *s, store_role_grant *g, tn_err *e);
+tn_code store_role_grant_get(store *s, int64_t id, store_role_grant *out, tn_err *e);
+/* Mark revoked from `on`; TN_ENOTFOUND if no such grant, TN_ESTATE if it
+ * already was. */
+tn_code store_role_grant_revoke(store *s, int64_t id, tn_date on, const char *by, tn_err *e);
+typedef int (*store_role_grant_cb)(const store_role_grant *g, void *ctx);
+/* The grants of one person (person_id NULL: everybody's), by id. */
+tn_code store_role_grant_list(store *s, const char *person_id, store_role_grant_cb cb, void *ctx,
+                              tn_err *e);
+
+typedef struct store_error_report {
+    int64_t id;
+    char person_id[UUID_BUFSZ];
+    int64_t person_number;
+    char attribute[64];
+    char description[STORE_NOTE_BUFSZ];
+    char filed_by[STORE_ACTOR_BUFSZ];
+    char channel[16];
+    int64_t filed_at;
+    char state[16];            /* open, resolved, rejected */
+    int64_t resolved_at;
+    char resolved_by[STORE_ACTOR_BUFSZ];
+    char resolution[STORE_NOTE_BUFSZ];
+} store_error_report;
+
+tn_code store_error_report_insert(store *s, store_error_report *r, tn_err *e);
+tn_code store_error_report_get(store *s, int64_t id, store_error_report *out, tn_err *e);
+/* Close an open report (state resolved or rejected). */
+tn_code store_error_report_close(store *s, int64_t id, const char *state, int64_t at,
+                                 const char *by, const char *resolution, tn_err *e);
+typedef int (*store_error_report_cb)(const store_error_report *r, void *ctx);
+/* person_id NULL: everybody's; state NULL: any. By id. */
+tn_code store_error_report_list(store *s, const char *person_id, const char *state,
+                                store_error_report_cb cb, void *ctx, tn_err *e);
+/* ---- provisioning delivery state (store_sqlite_prov.c, migration 0010) */
+
+/* One person pending delivery to a target. */
+typedef struct store_prov_item {
+    int64_t id;
+    char target[33];
+    char person_id[UUID_BUFSZ];
+    int64_t last_outbox_id;  /* the newest change folded in */
+    int64_t attempts;
+    bool parked;
+    char last_error[512];
+} store_prov_item;
+
+typedef struct store_prov_resource {
+    char person_id[UUID_BUFSZ];
+    char resource_id[512];   /* a DN, a file row key */
+    char state[16];          /* present, disabled, deleted */
+    int64_t created_at, updated_at;
+} store_prov_resource;
+
+typedef struct store_prov_stats {
+    bool started;            /* the target has a cursor (was run at least once) */
+    int64_t pending, parked, due, delivered, last_success_at, cursor, outbox_max, resources;
+} store_prov_counts;
+
+typedef int (*store_prov_resource_cb)(const store_prov_resource *r, void *ctx);
+
+/* Fold up to max new outbox rows (target '*' or this one) into the
+ * target's pending set and move its cursor past them; a target seen for
+ * the first time gets every person not erased. *added: rows changed. */
+tn_code store_prov_ingest(store *s, const char *target, int64_t now, int64_t max, int64_t *added,
+                          tn_err *e);
+/* Pending, unparked items due at now, oldest change first; free *out. */
+tn_code store_prov_due(store *s, const char *target, int64_t now, int64_t max,
+                       store_prov_item **out, size_t *n, tn_err *e);
+/* Parked items (target "" = every target); free *out. */
+tn_code store_prov_parked(store *s, const char *target, store_prov_item **out, size_t *n,
+                          tn_err *e);
+/* A delivery succeeded: the item goes unless a newer change was folded in
+ * meanwhile (*finished false, it is due again); the resource (if
+ * resource_id) is recorded with state; the target's success is counted. */
+tn_code store_prov_done(store *s, const char *target, const store_prov_item *it,
+                        const char *resource_id, const char *state, int64_t now, bool *finished,
+                        tn_err *e);
+tn_code store_prov_fail(store *s, int64_t id, int64_t attempts, int64_t next_at,
+                        const char *error, bool parked, tn_err *e);
+/* Release parked items (id 0 = all of the target, target "" = every
+ * target) to be tried again at now. */
+tn_code store_prov_retry(store *s, const char *target, int64_t id, int64_t now, int64_t *n,
+                         tn_err *e);
+tn_code store_prov_resource_get(store *s, const char *target, const char *person_id,
+                                store_prov_resource *out, bool *found, tn_err *e);
+tn_code store_prov_resource_list(store *s, const char *target, store_prov_resource_cb cb,
+                                 void *ctx, tn_err *e);
+tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
+                         tn_err *e);
+
+/* ---- API clients (store_sqlite_client.c, migration 0014) -------------- */
 
 #define STORE_CLIENT_NAME_BUFSZ 65
 #define STORE_CLIENT_ALLOW_BUFSZ 1024

@@ -166,6 +166,53 @@ typedef struct store_ops {
     tn_code (*dir_group_members)(void *priv, dir_group *g, tn_date today, tn_err *e);
     tn_code (*dir_member_of)(void *priv, int64_t person_number, tn_date today, char *out,
                              size_t cap, tn_err *e);
+    /* store_sqlite_authz.c: scoped roles and error reports */
+    tn_code (*person_in_unit)(void *priv, const char *person_id, const char *unit_code,
+                              tn_date today, bool *in, tn_err *e);
+    tn_code (*unit_in_subtree)(void *priv, const char *unit_code, const char *root_code, bool *in,
+                               tn_err *e);
+    tn_code (*role_grant_insert)(void *priv, store_role_grant *g, tn_err *e);
+    tn_code (*role_grant_get)(void *priv, int64_t id, store_role_grant *out, tn_err *e);
+    tn_code (*role_grant_revoke)(void *priv, int64_t id, tn_date on, const char *by, tn_err *e);
+    tn_code (*role_grant_list)(void *priv, const char *person_id, store_role_grant_cb cb,
+                               void *ctx, tn_err *e);
+    tn_code (*error_report_insert)(void *priv, store_error_report *r, tn_err *e);
+    tn_code (*error_report_get)(void *priv, int64_t id, store_error_report *out, tn_err *e);
+    tn_code (*error_report_close)(void *priv, int64_t id, const char *state, int64_t at,
+                                  const char *by, const char *resolution, tn_err *e);
+    tn_code (*error_report_list)(void *priv, const char *person_id, const char *state,
+                                 store_error_report_cb cb, void *ctx, tn_err *e);
+    /* provisioning (store_sqlite_prov.c) */
+    tn_code (*prov_ingest)(void *priv, const char *target, int64_t now, int64_t max,
+                           int64_t *added, tn_err *e);
+    tn_code (*prov_due)(void *priv, const char *target, int64_t now, int64_t max,
+                        store_prov_item **out, size_t *n, tn_err *e);
+    tn_code (*prov_parked)(void *priv, const char *target, store_prov_item **out, size_t *n,
+                           tn_err *e);
+    tn_code (*prov_done)(void *priv, const char *target, const store_prov_item *it,
+                         const char *resource_id, const char *state, int64_t now, bool *finished,
+                         tn_err *e);
+    tn_code (*prov_fail)(void *priv, int64_t id, int64_t attempts, int64_t next_at,
+                         const char *error, bool parked, tn_err *e);
+    tn_code (*prov_retry)(void *priv, const char *target, int64_t id, int64_t now, int64_t *n,
+                          tn_err *e);
+    tn_code (*prov_resource_get)(void *priv, const char *target, const char *person_id,
+                                 store_prov_resource *out, bool *found, tn_err *e);
+    tn_code (*prov_resource_list)(void *priv, const char *target, store_prov_resource_cb cb,
+                                  void *ctx, tn_err *e);
+    tn_code (*prov_stats)(void *priv, const char *target, int64_t now, store_prov_counts *out,
+                          tn_err *e);
+    /* store_sqlite_readlog.c: open the read log (the result is used with
+     * this same table) */
+    tn_code (*open_readlog)(const char *path, const char *registry, store_open_mode mode,
+                            void **priv, tn_err *e);
+    /* lifecycle due cache (store_sqlite_lcdue.c, store_sqlite_lc2.c) */
+    tn_code (*lc_scan_nums)(void *priv, const int64_t *nums, size_t n, store_lc_page *pg,
+                            tn_err *e);
+    tn_code (*lc_due_list)(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                           size_t *total, tn_err *e);
+    tn_code (*lc_due_put)(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                          tn_date hi, tn_err *e);
     /* API clients (store_sqlite_client.c) */
     tn_code (*client_insert)(void *priv, store_api_client *c,
                              const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e);
@@ -246,6 +293,10 @@ tn_code sq_import_fp_get(void *priv, const char *source, const char *key,
 tn_code sq_import_fp_put(void *priv, const char *source, const char *key,
                          const unsigned char fp[STORE_HASH_BYTES], tn_date until, tn_err *e);
 
+/* store_sqlite_readlog.c */
+tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode mode, void **priv,
+                        tn_err *e);
+
 /* store_sqlite_groups.c */
 tn_code sq_dir_group_get(void *priv, const char *cn, dir_group *out, tn_err *e);
 tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_dir_group_cb cb,
@@ -267,5 +318,48 @@ tn_code sq_client_source_seen(void *priv, int64_t id, const char *source, int64_
                               bool *is_new, tn_err *e);
 tn_code sq_client_source_known(void *priv, int64_t id, const char *source, bool *known,
                                tn_err *e);
+
+/* store_sqlite_authz.c */
+tn_code sq_person_in_unit(void *priv, const char *person_id, const char *unit_code,
+                          tn_date today, bool *in, tn_err *e);
+tn_code sq_unit_in_subtree(void *priv, const char *unit_code, const char *root_code, bool *in,
+                           tn_err *e);
+tn_code sq_role_grant_insert(void *priv, store_role_grant *g, tn_err *e);
+tn_code sq_role_grant_get(void *priv, int64_t id, store_role_grant *out, tn_err *e);
+tn_code sq_role_grant_revoke(void *priv, int64_t id, tn_date on, const char *by, tn_err *e);
+tn_code sq_role_grant_list(void *priv, const char *person_id, store_role_grant_cb cb, void *ctx,
+                           tn_err *e);
+tn_code sq_error_report_insert(void *priv, store_error_report *r, tn_err *e);
+tn_code sq_error_report_get(void *priv, int64_t id, store_error_report *out, tn_err *e);
+tn_code sq_error_report_close(void *priv, int64_t id, const char *state, int64_t at,
+                              const char *by, const char *resolution, tn_err *e);
+tn_code sq_error_report_list(void *priv, const char *person_id, const char *state,
+                             store_error_report_cb cb, void *ctx, tn_err *e);
+/* store_sqlite_prov.c */
+tn_code sq_prov_ingest(void *priv, const char *target, int64_t now, int64_t max, int64_t *added,
+                       tn_err *e);
+tn_code sq_prov_due(void *priv, const char *target, int64_t now, int64_t max,
+                    store_prov_item **out, size_t *n, tn_err *e);
+tn_code sq_prov_parked(void *priv, const char *target, store_prov_item **out, size_t *n,
+                       tn_err *e);
+tn_code sq_prov_done(void *priv, const char *target, const store_prov_item *it,
+                     const char *resource_id, const char *state, int64_t now, bool *finished,
+                     tn_err *e);
+tn_code sq_prov_fail(void *priv, int64_t id, int64_t attempts, int64_t next_at, const char *error,
+                     bool parked, tn_err *e);
+tn_code sq_prov_retry(void *priv, const char *target, int64_t id, int64_t now, int64_t *n,
+                      tn_err *e);
+tn_code sq_prov_resource_get(void *priv, const char *target, const char *person_id,
+                             store_prov_resource *out, bool *found, tn_err *e);
+tn_code sq_prov_resource_list(void *priv, const char *target, store_prov_resource_cb cb,
+                              void *ctx, tn_err *e);
+tn_code sq_prov_stats(void *priv, const char *target, int64_t now, store_prov_counts *out,
+                      tn_err *e);
+/* store_sqlite_lcdue.c (and sq_lc_scan_nums in store_sqlite_lc2.c) */
+tn_code sq_lc_scan_nums(void *priv, const int64_t *nums, size_t n, store_lc_page *pg, tn_err *e);
+tn_code sq_lc_due_list(void *priv, int64_t version, tn_date d, int64_t **nums, size_t *n,
+                       size_t *total, tn_err *e);
+tn_code sq_lc_due_put(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
+                      tn_date hi, tn_err *e);
 
 #endif

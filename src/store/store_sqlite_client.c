@@ -1,5 +1,5 @@
 /* SQLite backend: API clients and the source addresses they have used
- * (migration 0010). Tokens are found by their keyed hash, never stored. */
+ * (migration 0014). Tokens are found by their keyed hash, never stored. */
 #include <string.h>
 
 #include "store_sqlite_int.h"

@@ -3,6 +3,7 @@
  * million persons cost one pass, not several queries per person), of the
  * LC-8 handover grants and of sealed accounts. Schema:
  * migrations/0005_handover.sql. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +16,19 @@
  * one person are adjacent and nothing is sorted. The page ends in C, at
  * the first row of the person after the last one wanted (a LIMIT would
  * count rows, not persons; a limited subquery costs a sort). */
-static const char SQL_SCAN[] =
-    "SELECT p.number, p.id, p.state, p.death_date, p.legal_hold_until, "
-    "EXISTS (SELECT 1 FROM account a WHERE a.person_num = p.number), "
-    "ar.person_num IS NOT NULL, ar.purge_on, ar.erase_on, ar.purged_on, NULL, "
-    "f.id, f.kind, f.valid_from, f.valid_to, f.end_reason, f.manager_num "
-    "FROM person p "
-    "LEFT JOIN lc_archive ar ON ar.person_num = p.number "
+#define SCAN_FROM                                                                          \
+    "SELECT p.number, p.id, p.state, p.death_date, p.legal_hold_until, "                   \
+    "EXISTS (SELECT 1 FROM account a WHERE a.person_num = p.number), "                     \
+    "ar.person_num IS NOT NULL, ar.purge_on, ar.erase_on, ar.purged_on, NULL, "            \
+    "f.id, f.kind, f.valid_from, f.valid_to, f.end_reason, f.manager_num, "                \
+    "d.gen, d.ver, d.lo, d.hi "                                                            \
+    "FROM person p "                                                                       \
+    "LEFT JOIN lc_archive ar ON ar.person_num = p.number "                                 \
+    "LEFT JOIN lc_due d ON d.person_num = p.number "                                       \
     "LEFT JOIN affiliation f ON f.person_num = p.number "
-    "WHERE p.number > ?1 ORDER BY p.number";
+static const char SQL_SCAN[] = SCAN_FROM "WHERE p.number > ?1 ORDER BY p.number";
+/* One person of a scan by number (the persons lc_due says are due). */
+static const char SQL_SCAN_ONE[] = SCAN_FROM "WHERE p.number = ?1";
 /* Active handover windows are few (leavers of the last weeks): one range
  * query per page instead of a lookup per person. */
 static const char SQL_SCAN_HANDOVER[] =
@@ -57,6 +62,19 @@ static void grow(void **arr, size_t *cap, size_t need, size_t elem)
     *cap = n;
 }
 
+/* The person's lc_due row: a missing row or bound reads as stale or
+ * unbounded. */
+static bool read_due(sqlite3_stmt *st, store_lc_person *p)
+{
+    p->due_gen = sqlite3_column_int64(st, 17);
+    p->due_ver = sqlite3_column_int64(st, 18);
+    p->due_lo = sqlite3_column_type(st, 19) == SQLITE_NULL ? TN_DATE_NONE
+                                                           : (tn_date)sqlite3_column_int64(st, 19);
+    p->due_hi = sqlite3_column_type(st, 20) == SQLITE_NULL ? STORE_LC_DUE_NEVER
+                                                           : (tn_date)sqlite3_column_int64(st, 20);
+    return true;
+}
+
 static bool read_person(sqlite3_stmt *st, store_lc_person *p)
 {
     char state[STATE_BUFSZ];
@@ -67,7 +85,7 @@ static bool read_person(sqlite3_stmt *st, store_lc_person *p)
            person_state_parse(state, &p->state) && sq_col_date(st, 3, &p->death_date) &&
            sq_col_date(st, 4, &p->legal_hold_until) && sq_col_date(st, 7, &p->arch_purge_on) &&
            sq_col_date(st, 8, &p->arch_erase_on) && sq_col_date(st, 9, &p->arch_purged_on) &&
-           sq_col_date(st, 10, &p->handover_until);
+           sq_col_date(st, 10, &p->handover_until) && read_due(st, p);
 }
 
 /* Only the fields the evaluation reads are set; the rest of the struct is
@@ -119,21 +137,14 @@ out:
     return code;
 }
 
-tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e)
+/* Append the persons of a running scan statement to pg, up to max in all;
+ * *cur is the person being read (NULL before the first). */
+static tn_code scan_rows(sq *q, sqlite3_stmt *st, size_t max, store_lc_page *pg,
+                         store_lc_person **curp, tn_err *e)
 {
-    sq *q = priv;
-    sqlite3_stmt *st = NULL;
-    bool own = false;
-    pg->npersons = pg->naffs = 0;
-    tn_code code = sq_prep_sql(q, SQL_SCAN, &st, &own, e);
-    if (code != TN_OK)
-        return code;
-    if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
-    }
     int rc;
-    store_lc_person *cur = NULL;
+    store_lc_person *cur = *curp;
+    tn_code code = TN_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t num = sqlite3_column_int64(st, 0);
         if (!cur || cur->number != num) {
@@ -163,13 +174,52 @@ tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_
     }
     if (rc != SQLITE_DONE)
         code = sq_fail(q, rc, e);
+out:
+    *curp = cur;
+    return code;
+}
+
+tn_code sq_lc_scan(void *priv, int64_t after, size_t max, store_lc_page *pg, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    pg->npersons = pg->naffs = 0;
+    tn_code code = sq_prep_sql(q, SQL_SCAN, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    store_lc_person *cur = NULL;
+    if (sqlite3_bind_int64(st, 1, after) != SQLITE_OK)
+        code = sq_bind_fail(q, e);
+    else
+        code = scan_rows(q, st, max, pg, &cur, e);
     sq_done(st, own);
-    st = NULL;
     if (code == TN_OK && pg->npersons)
         code = scan_handovers(q, after, pg, e);
-out:
-    if (st)
-        sq_done(st, own);
+    return code;
+}
+
+tn_code sq_lc_scan_nums(void *priv, const int64_t *nums, size_t n, store_lc_page *pg, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    pg->npersons = pg->naffs = 0;
+    tn_code code = sq_prep_sql(q, SQL_SCAN_ONE, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    for (size_t i = 0; code == TN_OK && i < n; i++) {
+        store_lc_person *cur = NULL;
+        sqlite3_reset(st);
+        if (sqlite3_bind_int64(st, 1, nums[i]) != SQLITE_OK)
+            code = sq_bind_fail(q, e);
+        else
+            code = scan_rows(q, st, SIZE_MAX, pg, &cur, e);
+    }
+    sq_done(st, own);
+    /* nums ascend, so the page's handovers are one range query. */
+    if (code == TN_OK && pg->npersons)
+        code = scan_handovers(q, pg->persons[0].number - 1, pg, e);
     return code;
 }
 

@@ -16,9 +16,11 @@ static void run(const uint8_t *data, size_t size)
     FILE *f = fmemopen((void *)data, size, "rb");
     if (!f)
         return;
+    /* Line ends as the readers count them: LF, CRLF, and a lone CR (which
+     * libcsv also takes as the end of a record). */
     long lines = 1;
     for (size_t i = 0; i < size; i++)
-        lines += data[i] == '\n';
+        lines += data[i] == '\n' || (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n'));
     feed_reader *r = NULL;
     tn_err e;
     tn_err_clear(&e);

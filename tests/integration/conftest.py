@@ -42,10 +42,23 @@ class Tunnus:
         p = self.run("--json", *args, **kw)
         return json.loads(p.stdout)
 
+    @property
+    def reads(self):
+        """The read log: the audit chain of read events, a file of its own."""
+        return Path(str(self.db) + ".reads")
+
     def sql(self, query, *params):
-        """Read the registry directly (tests only), to check what was written."""
+        """Read the registry directly (tests only), to check what was written.
+        audit_event and audit_checkpoint name the whole audit trail: the
+        registry's chain and the read log's (seq is per chain; the column
+        log tells them apart)."""
         import sqlite3
         con = sqlite3.connect(self.db)
+        if self.reads.exists():
+            con.execute("ATTACH DATABASE ? AS rl", (str(self.reads),))
+            for t in ("audit_event", "audit_checkpoint", "audit_subject"):
+                con.execute(f"CREATE TEMP VIEW {t} AS SELECT *, 'registry' AS log FROM main.{t} "
+                            f"UNION ALL SELECT *, 'reads' AS log FROM rl.{t}")
         try:
             return con.execute(query, params).fetchall()
         finally:

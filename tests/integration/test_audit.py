@@ -23,7 +23,10 @@ def populate(t, n=3):
               input=hetu("010190", "-", 100 + i) + "\n")
     for i in range(n):
         t.run("person", "show", f"number:{i + 1}")
-    t.run("person", "update", "number:1", "--phone", "+358401234567")
+    # Writes stay in the registry's chain; enough of them for the tamper
+    # tests below (reads go to the read log).
+    for i in range(7):
+        t.run("person", "update", "number:1", "--phone", f"+35840123456{i}")
     t.run("person", "list")
 
 
@@ -43,6 +46,8 @@ def test_untouched_log_verifies(log):
     assert rc == 0 and v["ok"] is True
     assert v["events"] >= 10
     assert v["last_seq"] == v["events"]
+    # The read log: the shows and the list.
+    assert v["reads"]["events"] >= 6 and v["reads"]["last_seq"] == v["reads"]["events"]
 
 
 def test_edit_is_found(log):
@@ -114,7 +119,7 @@ def test_periodic_checkpoints_are_written(tunnus):
     n = tunnus.sql("SELECT count(*) FROM audit_checkpoint WHERE kind = 'periodic'")[0][0]
     assert n >= 1
     rc, v = verify(tunnus)
-    assert rc == 0 and v["signed_seq"] >= 256
+    assert rc == 0 and v["reads"]["signed_seq"] >= 256
 
 
 def test_subject_report(log):
@@ -138,7 +143,10 @@ def test_subject_index_is_not_written_by_reads(tunnus):
     assert tunnus.sql("SELECT count(*) FROM audit_subject")[0][0] == 0
     tunnus.run("audit", "index")
     wm = int(tunnus.sql("SELECT value FROM meta WHERE key = 'audit_index_seq'")[0][0])
-    assert wm == tunnus.sql("SELECT max(seq) FROM audit_event")[0][0]
+    assert wm == tunnus.sql("SELECT max(seq) FROM main.audit_event")[0][0]
+    # The read log has its own index and watermark.
+    wm = int(tunnus.sql("SELECT value FROM rl.meta WHERE key = 'audit_index_seq'")[0][0])
+    assert wm == tunnus.sql("SELECT max(seq) FROM rl.audit_event")[0][0] > 0
 
 
 def test_export_verifies_and_detects_tampering(log, tmp_path):
@@ -188,14 +196,21 @@ def test_prune_keeps_held_rows_and_still_verifies(log, tmp_path):
     c.execute("UPDATE person SET legal_hold_until = '2999-12-31' WHERE number = 2")
     c.commit()
     held = log.sql("SELECT id FROM person WHERE number = 2")[0][0]
-    before_held = log.sql("SELECT count(*) FROM audit_event WHERE subject_id = ?", held)[0][0]
-    total = log.sql("SELECT count(*) FROM audit_event")[0][0]
+    before_held = log.sql("SELECT count(*) FROM main.audit_event WHERE subject_id = ?", held)[0][0]
+    total = log.sql("SELECT count(*) FROM main.audit_event")[0][0]
+    reads_held = log.sql("SELECT count(*) FROM rl.audit_event WHERE subject_id = ?", held)[0][0]
+    reads = log.sql("SELECT count(*) FROM rl.audit_event")[0][0]
+    assert reads_held >= 1 and reads > reads_held
     r = log.json("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01")
     assert r["cut_seq"] == total and r["deleted"] == total - before_held
-    assert log.sql("SELECT count(*) FROM audit_event WHERE seq <= ?", total)[0][0] == before_held
-    assert log.sql("SELECT count(*) FROM audit_checkpoint WHERE kind = 'cut'")[0][0] == 1
+    # The read log is cut at the same time, keeping the held person's reads.
+    assert r["read_cut_seq"] == reads and r["read_deleted"] == reads - reads_held
+    assert log.sql("SELECT count(*) FROM main.audit_event WHERE seq <= ?", total)[0][0] == before_held
+    assert log.sql("SELECT count(*) FROM rl.audit_event")[0][0] == reads_held
+    assert log.sql("SELECT count(*) FROM audit_checkpoint WHERE kind = 'cut'")[0][0] == 2
     rc, v = verify(log)
     assert rc == 0 and v["ok"] and v["kept"] == before_held and v["cut_seq"] == total
+    assert v["reads"]["kept"] == reads_held and v["reads"]["cut_seq"] == reads
     # The chain continues after the cut.
     log.run("person", "show", "number:1")
     rc, v = verify(log)

@@ -52,11 +52,21 @@ def test_demo_directory_answers_ldapsearch_as_the_readme_shows(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     user = re.search(r"The LDAP directory \(docs/ldap.md\): (\S+) has the password", p.stdout).group(1)
     conf = tmp_path / "demo" / "tunnus.conf"
-    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0", "--http-port", "0"],
-                           cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0",
+                            "--ldaps-port", "0", "--http-port", "0"], cwd=ROOT,
+                           stderr=subprocess.PIPE, text=True)
     try:
         line = srv.stderr.readline()
         port = re.search(r"listening on [0-9.]+:(\d+)", line).group(1)
+        sport = re.search(r"ldaps listening on [0-9.]+:(\d+)", srv.stderr.readline()).group(1)
+        # The README's TLS line: StartTLS and LDAPS with the demo's certificate.
+        tls_env = dict(os.environ, LDAPTLS_CACERT=str(tmp_path / "demo" / "tls" / "cert.pem"))
+        for args in (["-ZZ", "-H", f"ldap://127.0.0.1:{port}"], ["-H", f"ldaps://127.0.0.1:{sport}"]):
+            who = subprocess.run(["ldapwhoami", "-x", *args, "-D",
+                                  f"uid={user},ou=people,dc=demo,dc=tunnus,dc=fi",
+                                  "-w", "demo-password"],
+                                 env=tls_env, capture_output=True, text=True, timeout=30)
+            assert who.returncode == 0 and user in who.stdout, who.stderr
         base = "dc=demo,dc=tunnus,dc=fi"
         out = subprocess.run(["ldapsearch", "-x", "-LLL", "-H", f"ldap://127.0.0.1:{port}",
                               "-D", f"uid={user},ou=people,{base}", "-w", "demo-password",
@@ -86,11 +96,13 @@ def test_demo_scim_answers_the_readme_curl(tmp_path):
                   readme, re.M)
     assert m, "README shows the curl example"
     conf = tmp_path / "demo" / "tunnus.conf"
-    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0", "--http-port", "0"],
-                           cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0", "--ldaps-port", "0",
+                            "--http-port", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
-        srv.stderr.readline()
-        line = srv.stderr.readline()
+        line = ""
+        while "http listening" not in line:
+            line = srv.stderr.readline()
+            assert line, "the server ended before announcing HTTP"
         port = re.search(r"http listening on [0-9.]+:(\d+)", line).group(1)
         url = m.group(1).replace("8080", port).replace("USER", user)
         out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {token}", url],

@@ -96,6 +96,29 @@ static void test_digest_sensitivity(void **state)
     assert_memory_equal(l1, manual, 32);
 }
 
+/* audit_digest encodes on its own (no growable buffer); it must hash the
+ * very bytes of audit_encode, for small events (stack) and big ones. */
+static void test_digest_is_the_hash_of_the_encoding(void **state)
+{
+    (void)state;
+    static char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    store_audit_row rows[3] = {sample(), sample(), sample()};
+    rows[1].changes = "{\"phone\":{\"old\":\"+358401\",\"new\":\"+358402\"}}";
+    rows[1].subject_id = NULL;
+    rows[2].detail = big;
+    for (size_t i = 0; i < 3; i++) {
+        tn_buf b;
+        unsigned char want[32], got[32];
+        tn_buf_init(&b, 1024 * 1024);
+        assert_true(audit_encode(42, &rows[i], &b));
+        sec_hash(b.data, b.len, want);
+        audit_digest(42, &rows[i], got);
+        assert_memory_equal(want, got, 32);
+        tn_buf_free(&b);
+    }
+}
+
 typedef struct fx {
     char dir[64];
     char db[96];
@@ -211,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding_layout),
         cmocka_unit_test(test_digest_sensitivity),
+        cmocka_unit_test(test_digest_is_the_hash_of_the_encoding),
         cmocka_unit_test_setup_teardown(test_chain_verifies_and_checkpoints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_all_then_continue, setup, teardown),
     };

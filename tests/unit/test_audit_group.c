@@ -22,7 +22,7 @@
 #define READS 2000
 
 typedef struct fx {
-    char dir[64], db[96], key[96];
+    char dir[64], db[96], key[96], rl[112];
     sec_keys k;
 } fx;
 
@@ -36,6 +36,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->db, sizeof f->db, "%s/r.db", f->dir);
     snprintf(f->key, sizeof f->key, "%s/r.key", f->dir);
+    snprintf(f->rl, sizeof f->rl, "%s.reads", f->db);
     if (sec_init(&e) != TN_OK || sec_keys_create(f->key, &e) != TN_OK ||
         sec_keys_load(f->key, &f->k, &e) != TN_OK ||
         store_open(f->db, STORE_OPEN_CREATE, &st, &e) != TN_OK)
@@ -55,6 +56,11 @@ static int teardown(void **state)
     snprintf(p, sizeof p, "%s-shm", f->db);
     unlink(p);
     unlink(f->key);
+    const char *side[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->rl, side[i]);
+        unlink(p);
+    }
     rmdir(f->dir);
     sec_keys_wipe(&f->k);
     free(f);
@@ -70,6 +76,8 @@ typedef struct worker {
     pthread_barrier_t *start;
     store *st;
     audit *a;
+    bool readlog; /* reads go to the read log (the server's set-up) */
+    store *rl;
     int failures; /* flushes that returned an error */
     int busy_errors; /* of which "registry is busy" (TN_EIO) */
 } worker;
@@ -83,11 +91,17 @@ static void worker_open(worker *w)
     w->a = audit_new(w->st);
     audit_set_signer(w->a, &w->f->k);
     audit_share(w->a, w->f->db);
+    if (w->readlog) {
+        assert_int_equal(store_open_readlog(w->f->rl, NULL, STORE_OPEN_EXISTING, &w->rl, &e),
+                         TN_OK);
+        audit_set_readlog(w->a, w->rl, w->f->rl);
+    }
 }
 
 static void worker_close(worker *w)
 {
     audit_free(w->a);
+    store_close(w->rl);
     store_close(w->st);
 }
 
@@ -147,12 +161,15 @@ static int count_cb(const store_audit_rec *x, void *ctx)
     return 0;
 }
 
-static void check_log(const fx *f, int reads_per_thread)
+static void check_log_in(const fx *f, int reads_per_thread, bool readlog)
 {
     tn_err e;
     store *st;
     tally *t = calloc(1, sizeof *t);
-    assert_int_equal(store_open(f->db, STORE_OPEN_EXISTING, &st, &e), TN_OK);
+    if (readlog)
+        assert_int_equal(store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e), TN_OK);
+    else
+        assert_int_equal(store_open(f->db, STORE_OPEN_EXISTING, &st, &e), TN_OK);
     assert_int_equal(store_audit_scan(st, 1, 0, NULL, count_cb, t, &e), TN_OK);
     int missing = 0, doubled = 0;
     for (int th = 0; th < THREADS; th++)
@@ -172,6 +189,11 @@ static void check_log(const fx *f, int reads_per_thread)
     assert_true(vr.checkpoints >= (int64_t)THREADS * reads_per_thread / AUDIT_CHECKPOINT_EVERY);
     store_close(st);
     free(t);
+}
+
+static void check_log(const fx *f, int reads_per_thread)
+{
+    check_log_in(f, reads_per_thread, false);
 }
 
 static void test_many_threads_share_commits(void **state)
@@ -295,12 +317,60 @@ static void test_failed_commit_reaches_every_waiter(void **state)
     check_log(f, 1);
 }
 
+/* The server's set-up: the group commits into the read log, through the
+ * group's own connection; the registry gets no read event. */
+static void test_threads_share_commits_into_the_read_log(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    store *rl;
+    assert_int_equal(store_open_readlog(f->rl, NULL, STORE_OPEN_CREATE, &rl, &e), TN_OK);
+    store_close(rl);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, THREADS);
+    worker w[THREADS];
+    pthread_t tid[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){.f = f, .index = i, .reads = READS, .start = &start, .readlog = true};
+        worker_open(&w[i]);
+    }
+    /* A registry transaction open in one handle does not hold the reads
+     * back: they commit in the read log's own transaction. */
+    assert_int_equal(store_tx_begin(w[0].st, &e), TN_OK);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&tid[i], NULL, read_loop, &w[i]), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(tid[i], NULL);
+    store_tx_rollback(w[0].st);
+    audit_stats s;
+    audit_get_stats(w[0].a, &s);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(w[i].failures, 0);
+        worker_close(&w[i]);
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(s.events, (uint64_t)THREADS * READS);
+    assert_int_equal(s.failed_commits, 0);
+    assert_true(s.commits * 2 <= s.flushes);
+    check_log_in(f, READS, true);
+    /* Nothing of it in the registry. */
+    store *st;
+    audit_verify_result vr;
+    assert_int_equal(store_open(f->db, STORE_OPEN_EXISTING, &st, &e), TN_OK);
+    assert_int_equal(audit_verify(st, f->k.sign_pk, &vr, &e), TN_OK);
+    assert_true(vr.ok);
+    assert_int_equal(vr.events, 0);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_many_threads_share_commits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_single_handle_commits_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_reaches_every_waiter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_share_commits_into_the_read_log, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,8 +45,9 @@ static int teardown(void **state)
     fixture *f = *state;
     svc_close(f->s);
     char path[128];
-    const char *files[] = {"r.db", "r.db.key", "r.db-wal", "r.db-shm"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *files[] = {"r.db",       "r.db.key",       "r.db-wal",      "r.db-shm",
+                           "r.db.reads", "r.db.reads-wal", "r.db.reads-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
         unlink(path);
     }

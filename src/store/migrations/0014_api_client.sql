@@ -1,4 +1,4 @@
--- 0010: API clients (SEC-2, AN-3): the service identities of the HTTP
+-- 0014: API clients (SEC-2, AN-3): the service identities of the HTTP
 -- front end. A client's bearer token is never stored: only its keyed hash
 -- (BLAKE2b under the registry's lookup-hash key), which is how a request
 -- finds its client. A revoked client keeps its row, so that its name stays

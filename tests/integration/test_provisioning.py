@@ -1,0 +1,550 @@
+"""Provisioning (issue 8, docs/provisioning.md) against real targets: a
+file drop read back, and OpenLDAP slapd on loopback (two of them for two
+directories), with the faults: a target down, tunnus killed mid-delivery,
+an entry the target rejects. National IDs are never used or printed."""
+import csv
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, check_server_stop
+from slapd_peer import Slapd, SUFFIX, ROOTDN, ROOTPW
+
+ROOT = Path(__file__).resolve().parents[2]
+UNI002 = ROOT / "examples" / "policies" / "university-002.json"
+PEOPLE = f"ou=people,{SUFFIX}"
+
+
+def ldap_target(name, slapd, extra=""):
+    return f"""
+[target {name}]
+type = ldap
+url = {slapd.url}
+bind_dn = {ROOTDN}
+bind_password = {ROOTPW}
+base = {PEOPLE}
+group_base = ou=groups,{SUFFIX}
+object_classes = inetOrgPerson
+map.cn = {{display_name}}
+map.sn = {{family_name}}
+map.givenName = {{first_name}}
+map.mail = {{mail}}
+map.employeeType = {{kinds}}
+map.employeeNumber = {{number}}
+map.seeAlso = uid={{handover_uid}},{PEOPLE}
+backoff = 1
+{extra}
+"""
+
+
+def file_target(name, d, fmt="csv", extra=""):
+    return f"""
+[target {name}]
+type = file
+dir = {d}
+format = {fmt}
+kinds = staff
+map.uid = {{uid}}
+map.name = {{display_name}}
+map.mail = {{mail}}
+map.unit = {{unit}}
+disable_attr = active
+disable_value = false
+{extra}
+"""
+
+
+def configure(t, *sections):
+    (t.dir / "tunnus.conf").write_text("[naming]\nemail_domain = example.fi\n" + "".join(sections))
+
+
+def add(t, given, family, kind="staff", frm="2020-01-01", *extra):
+    return t.json("person", "add", "--given", given, "--family", family, "--kind", kind,
+                  "--from", frm, "--account", *extra)
+
+
+def run_once(t, *args, check=True):
+    return t.run("provision", "run", "--once", *args, check=check)
+
+
+def status(t):
+    return t.json("provision", "status")
+
+
+def uid_of(t, number):
+    return t.sql("SELECT username FROM account a JOIN person p ON p.number = a.person_num "
+                 "WHERE p.number = ?", number)[0][0]
+
+
+@pytest.fixture
+def slapd(tmp_path):
+    s = Slapd(tmp_path / "slapd").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def slapd2(tmp_path):
+    s = Slapd(tmp_path / "slapd2").start()
+    yield s
+    s.stop()
+
+
+# ---- file target -----------------------------------------------------------
+
+def read_csv(p):
+    with open(p, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def deltas(d, ext="csv"):
+    return sorted(p for p in Path(d).glob(f"delta-*.{ext}"))
+
+
+def test_file_target_full_export_and_deltas(tunnus):
+    out = tunnus.dir / "drop"
+    out.mkdir()
+    configure(tunnus, file_target("cards", out))
+    a = add(tunnus, "Aino", "Virtanen")
+    b = add(tunnus, "Eero", "Koski")
+    add(tunnus, "Sanna", "Student", "student")      # not selected: kinds = staff
+    run_once(tunnus)
+    full = read_csv(out / "full.csv")
+    assert sorted(r["id"] for r in full) == sorted(
+        [str(a["identity_number"]), str(b["identity_number"])])
+    row = next(r for r in full if r["id"] == str(a["identity_number"]))
+    assert row["name"] == "Aino Virtanen" and row["mail"] == "aino.virtanen@example.fi"
+    assert row["active"] == ""
+    d1 = deltas(out)
+    assert len(d1) == 1 and [r["op"] for r in read_csv(d1[0])] == ["add", "add"]
+    # A change: one modify row in a new delta, the full export follows.
+    tunnus.run("person", "update", f"number:{a['identity_number']}", "--family", "Korhonen")
+    run_once(tunnus)
+    d2 = deltas(out)
+    assert len(d2) == 2
+    rows = read_csv(d2[-1])
+    assert [(r["op"], r["id"]) for r in rows] == [("modify", str(a["identity_number"]))]
+    assert rows[0]["name"] == "Aino Korhonen"
+    assert {r["name"] for r in read_csv(out / "full.csv")} == {"Aino Korhonen", "Eero Koski"}
+    # Nothing changed: no new delta; no temporary file left behind.
+    run_once(tunnus)
+    assert len(deltas(out)) == 2
+    assert not list(out.glob(".*.tmp"))
+    st = status(tunnus)["cards"]
+    assert st["pending"] == 0 and st["parked"] == 0 and st["resources"] == 2
+
+
+def test_file_target_json_format(tunnus):
+    out = tunnus.dir / "drop"
+    out.mkdir()
+    configure(tunnus, file_target("phones", out, "json"))
+    a = add(tunnus, "Aino", "Virtanen")
+    run_once(tunnus)
+    full = json.loads((out / "full.json").read_text())
+    assert full == [{"id": str(a["identity_number"]),
+                     "attributes": {"uid": "aino.virtanen", "name": "Aino Virtanen",
+                                    "mail": "aino.virtanen@example.fi"}}]
+    d = json.loads(deltas(out, "json")[0].read_text())
+    assert d[0]["op"] == "add"
+
+
+def test_every_change_writes_an_outbox_row_in_its_transaction(tunnus):
+    a = add(tunnus, "Aino", "Virtanen")
+    pid = a["id"]
+    n0 = tunnus.sql("SELECT COUNT(*) FROM outbox WHERE person_id = ?", pid)[0][0]
+    assert n0 >= 1
+    tunnus.run("person", "update", f"id:{pid}", "--phone", "+358401234567")
+    assert tunnus.sql("SELECT COUNT(*) FROM outbox WHERE person_id = ?", pid)[0][0] == n0 + 1
+    # A refused change writes nothing.
+    p = tunnus.run("person", "update", f"id:{pid}", "--phone", "not a phone", check=False)
+    assert p.returncode == 3
+    assert tunnus.sql("SELECT COUNT(*) FROM outbox WHERE person_id = ?", pid)[0][0] == n0 + 1
+
+
+def test_bad_target_configuration_is_named(tunnus):
+    configure(tunnus, "[target x]\ntype = ldap\nmap.cn = {given_name}\nbogus = 1\n")
+    p = tunnus.run("provision", "status", check=False)
+    assert p.returncode == 3 and "bogus" in p.stderr and "unknown key" in p.stderr
+    configure(tunnus, "[target x]\ntype = file\ndir = /tmp\nmap.cn = {nosuch}\n")
+    p = tunnus.run("provision", "run", "--once", check=False)
+    assert p.returncode == 3 and "nosuch" in p.stderr
+
+
+# ---- LDAP target -------------------------------------------------------------
+
+def test_ldap_create_modify_and_groups(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd))
+    a = add(tunnus, "Aino Maria", "Virtanen")
+    b = add(tunnus, "Eero", "Koski", "student")
+    run_once(tunnus)
+    people = slapd.search()
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    ea = people[f"uid={ua},{PEOPLE}"]
+    assert ea["cn"] == ["Aino Virtanen"] and ea["givenname"] == ["Aino"]
+    assert ea["employeetype"] == ["staff"] and "seealso" not in ea
+    groups = slapd.search(base=f"ou=groups,{SUFFIX}")
+    assert groups[f"cn=staff,ou=groups,{SUFFIX}"]["member"] == [f"uid={ua},{PEOPLE}"]
+    assert groups[f"cn=student,ou=groups,{SUFFIX}"]["member"] == [f"uid={ub},{PEOPLE}"]
+    csn = people[f"uid={ub},{PEOPLE}"]["entrycsn"]
+    # A rectification reaches the directory; the other entry is untouched.
+    tunnus.run("person", "update", f"number:{a['identity_number']}", "--family", "Korhonen")
+    run_once(tunnus)
+    people = slapd.search()
+    assert people[f"uid={ua},{PEOPLE}"]["sn"] == ["Korhonen"]
+    assert people[f"uid={ub},{PEOPLE}"]["entrycsn"] == csn
+    rec = tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE target = 'dir' "
+                     "AND person_id = ?", a["id"])
+    assert rec == [(f"uid={ua},{PEOPLE}", "present")]
+    # Each delivery is audited against the person.
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'provision.deliver' "
+                      "AND subject_id = ?", a["id"])[0][0] == 2
+
+
+def lc(t, date):
+    return t.json("--as-of", date, "lifecycle", "run")
+
+
+def test_ldap_lifecycle_close_handover_and_purge(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd))
+    pol = json.loads(UNI002.read_text())
+    pol["kinds"]["staff"].update(archive_after_days=90, purge_after_days=120)
+    (tunnus.dir / "policy.json").write_text(json.dumps(pol))
+    tunnus.run("policy", "apply", tunnus.dir / "policy.json")
+    m = add(tunnus, "Maija", "Esihenkilö", "staff", "2020-01-01")
+    l = add(tunnus, "Leena", "Lähtijä", "staff", "2024-01-01", "--to", "2024-06-30",
+            "--manager", f"number:{m['identity_number']}")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    um, ul = uid_of(tunnus, m["identity_number"]), uid_of(tunnus, l["identity_number"])
+    dn = f"uid={ul},{PEOPLE}"
+    e = slapd.search()[dn]
+    assert "pwdaccountlockedtime" not in e
+    lc(tunnus, "2024-07-08")                     # closed: the handover window starts
+    run_once(tunnus, "--as-of", "2024-07-08")
+    e = slapd.search()[dn]
+    assert e["pwdaccountlockedtime"] == ["000001010000Z"]
+    assert e["seealso"] == [f"uid={um},{PEOPLE}"]   # the manager's access (LC-8)
+    staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
+    assert staff["member"] == [f"uid={um},{PEOPLE}"]
+    assert tunnus.sql("SELECT state FROM prov_resource WHERE person_id = ?", l["id"]) == [
+        ("disabled",)]
+    # The window ends: the access is taken back, the entry stays disabled
+    # (archiving does not change that).
+    lc(tunnus, "2024-08-08")
+    run_once(tunnus, "--as-of", "2024-08-08")
+    e = slapd.search()[dn]
+    assert "seealso" not in e and e["pwdaccountlockedtime"] == ["000001010000Z"]
+    # The lifecycle purges: the entry is deleted, the record stays (LC-7).
+    for d in ("2024-09-08", "2024-10-08", "2024-11-08", "2024-12-08"):
+        lc(tunnus, d)
+    assert tunnus.sql("SELECT purged_on IS NOT NULL FROM lc_archive a JOIN person p "
+                      "ON p.number = a.person_num WHERE p.id = ?", l["id"]) == [(1,)]
+    run_once(tunnus, "--as-of", "2024-12-08")
+    assert dn not in slapd.search()
+    assert tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE person_id = ?",
+                      l["id"]) == [(dn, "deleted")]
+    assert f"uid={um},{PEOPLE}" in slapd.search()
+
+
+def test_ldap_return_within_window_reenables(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd))
+    tunnus.run("policy", "apply", UNI002)
+    m = add(tunnus, "Maija", "Esihenkilö", "staff", "2020-01-01")
+    l = add(tunnus, "Leena", "Lähtijä", "staff", "2024-01-01", "--to", "2024-06-30",
+            "--manager", f"number:{m['identity_number']}")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    dn = f"uid={uid_of(tunnus, l['identity_number'])},{PEOPLE}"
+    assert "pwdaccountlockedtime" in slapd.search()[dn]
+    tunnus.run("affiliation", "add", f"number:{l['identity_number']}", "--kind", "staff",
+               "--from", "2024-07-20")
+    lc(tunnus, "2024-07-20")
+    run_once(tunnus, "--as-of", "2024-07-20")
+    e = slapd.search()[dn]
+    assert "pwdaccountlockedtime" not in e and "seealso" not in e
+
+
+# ---- faults -------------------------------------------------------------------
+
+def test_target_down_queue_grows_and_drains(tunnus, slapd, slapd2):
+    configure(tunnus, ldap_target("dir1", slapd), ldap_target("dir2", slapd2))
+    people = [add(tunnus, f"Henkilö{chr(97 + i)}", "Testi") for i in range(5)]
+    slapd2.stop()
+    p = run_once(tunnus, check=False)
+    assert p.returncode != 0 and "dir2" in p.stdout + p.stderr
+    assert len(slapd.search()) == 5                   # the other directory is served
+    more = [add(tunnus, f"Lisä{chr(97 + i)}", "Testi") for i in range(3)]
+    run_once(tunnus, "--target", "dir2", check=False)
+    st = status(tunnus)
+    assert st["dir2"]["pending"] + st["dir2"]["unread_changes"] >= 8
+    assert st["dir2"]["parked"] == 0 and st["dir2"]["delivered"] == 0
+    slapd2.start(load_base=False)
+    run_once(tunnus)
+    assert len(slapd2.search()) == len(people) + len(more) == 8
+    assert len(slapd.search()) == 8
+    st = status(tunnus)
+    assert st["dir2"]["pending"] == 0 and st["dir2"]["parked"] == 0
+
+
+def test_rejected_entry_is_parked_and_the_rest_flow(tunnus, slapd):
+    # manager is DN-valued: a personal e-mail address there is a syntax error.
+    configure(tunnus, ldap_target("dir", slapd, "map.manager = {email}\nmax_attempts = 2\n"))
+    good = [add(tunnus, f"Hyvä{chr(97 + i)}", "Testi") for i in range(3)]
+    bad = add(tunnus, "Huono", "Testi", "staff", "2020-01-01", "--email", "huono@example.org")
+    run_once(tunnus)
+    assert len(slapd.search()) == 3
+    st = status(tunnus)["dir"]
+    assert st["parked"] == 0 and st["pending"] == 1       # waiting for its retry
+    time.sleep(1.2)
+    run_once(tunnus)
+    st = status(tunnus)["dir"]
+    assert st["parked"] == 1 and st["pending"] == 0
+    item = st["parked_items"][0]
+    assert item["person_id"] == bad["id"] and item["attempts"] == 2
+    assert "syntax" in item["error"].lower()
+    # Others keep flowing while it is parked.
+    more = add(tunnus, "Uusi", "Testi")
+    run_once(tunnus)
+    assert len(slapd.search()) == 4
+    # Released by hand it fails again; corrected at the source it goes through.
+    assert tunnus.json("provision", "retry", str(item["id"]))["released"] == 1
+    run_once(tunnus)
+    tunnus.run("person", "update", f"id:{bad['id']}", "--email", "")
+    run_once(tunnus)
+    assert len(slapd.search()) == 5
+    assert status(tunnus)["dir"]["parked"] == 0
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'provision.park'")[0][0] >= 1
+    del good, more
+
+
+def letters(i):
+    return "".join(chr(97 + int(c)) for c in f"{i:04d}")
+
+
+def test_killed_mid_delivery_nothing_lost_nothing_twice(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd, "batch = 20\n"))
+    n = 400
+    lines = ["source_key,given_names,family_name,valid_from,username"]
+    lines += [f"S{i:05d},Etu{letters(i)},Suku{letters(i)},2020-01-01,user{i:05d}"
+              for i in range(n)]
+    (tunnus.dir / "hr.csv").write_text("\n".join(lines) + "\n")
+    tunnus.run("import", "--source", "hr", "--kind", "staff", "hr.csv")
+    assert tunnus.sql("SELECT COUNT(*) FROM account")[0][0] == n
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "provision", "run"], cwd=tunnus.dir,
+                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(slapd.search(attrs=("uid",))) < 60:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = slapd.search(attrs=("entryCSN",))
+    assert 0 < len(before) < n, len(before)
+    run_once(tunnus)
+    after = slapd.search(attrs=("entryCSN",))
+    assert len(after) == n
+    # What was applied before the kill was not applied again.
+    assert all(after[dn]["entrycsn"] == v["entrycsn"] for dn, v in before.items())
+    st = status(tunnus)["dir"]
+    assert st["pending"] == 0 and st["resources"] == n
+
+
+# ---- reconciliation ---------------------------------------------------------------
+
+def test_reconcile_reports_and_fixes(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd))
+    a = add(tunnus, "Aino", "Virtanen")
+    b = add(tunnus, "Eero", "Koski")
+    run_once(tunnus)
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert slapd.delete(f"uid={ua},{PEOPLE}")
+    assert slapd.modify(f"uid={ub},{PEOPLE}", "sn", ["Väärä"])
+    slapd.ldapadd(f"dn: uid=old.leaver,{PEOPLE}\nobjectClass: inetOrgPerson\nuid: old.leaver\n"
+                  "cn: Old Leaver\nsn: Leaver\n")
+    p = tunnus.run("--json", "provision", "reconcile", "dir")
+    found = [json.loads(x) for x in p.stdout.splitlines()]
+    kinds = {(f["kind"], f["resource"].split(",")[0]) for f in found}
+    assert kinds == {("missing", f"uid={ua}"), ("drift", f"uid={ub}"),
+                     ("orphan", "uid=old.leaver")}
+    assert next(f for f in found if f["kind"] == "drift")["detail"] == "sn"
+    tunnus.run("provision", "reconcile", "dir", "--fix")
+    run_once(tunnus)
+    people = slapd.search()
+    assert people[f"uid={ub},{PEOPLE}"]["sn"] == ["Koski"] and f"uid={ua},{PEOPLE}" in people
+    p = tunnus.run("--json", "provision", "reconcile", "dir")
+    assert [json.loads(x)["kind"] for x in p.stdout.splitlines()] == ["orphan"]
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'provision.enqueue'")[0][0] == 2
+
+
+# ---- serve --------------------------------------------------------------------------
+
+def test_serve_delivers_a_change_within_a_second(tunnus):
+    out = tunnus.dir / "drop"
+    out.mkdir()
+    configure(tunnus, "[ldap]\nbase = dc=example,dc=fi\n", file_target("cards", out))
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "serve", "--port", "0"],
+                            cwd=tunnus.dir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        ready, _, _ = select.select([proc.stderr], [], [], 10)
+        assert ready
+        a = add(tunnus, "Aino", "Virtanen")
+        t0 = time.time()
+        while time.time() - t0 < 5 and not (out / "full.csv").exists():
+            time.sleep(0.02)
+        assert (out / "full.csv").exists()
+        assert time.time() - t0 < 1.0
+        assert [r["id"] for r in read_csv(out / "full.csv")] == [str(a["identity_number"])]
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=15)
+        check_server_stop(proc, rc)
+
+
+# ---- SCIM target (a SCIM service on scimmy + scimmy-routers) ------------------------
+
+PEER = ROOT / "tests" / "scim-peer"
+
+
+@pytest.fixture
+def scim(tmp_path):
+    import shutil
+    import urllib.request
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node and npm are needed for the SCIM peer (scripts/deps.sh installs them)")
+    if not (PEER / "node_modules" / "scimmy").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER, check=True,
+                       capture_output=True, timeout=300)
+    env = dict(os.environ, SCIM_TOKEN="tok-123")
+    proc = subprocess.Popen(["node", "server.js", "0"], cwd=PEER, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], 20)
+    assert ready, "SCIM peer did not start"
+    port = int(proc.stdout.readline().split()[1])
+
+    class Peer:
+        url = f"http://127.0.0.1:{port}/scim/v2"
+
+        def users(self):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/users") as r:
+                return {u["userName"]: u for u in json.load(r)}
+
+        def refuse(self, user):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/fail?userName={user}", method="POST")).read()
+
+    yield Peer()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def scim_target(name, url, token="tok-123", extra=""):
+    return f"""
+[target {name}]
+type = scim
+url = {url}
+bind_password = {token}
+map.userName = {{uid}}
+map.externalId = {{person_id}}
+map.name.givenName = {{first_name}}
+map.name.familyName = {{family_name}}
+map.displayName = {{display_name}}
+map.emails = {{mail}}
+backoff = 1
+{extra}
+"""
+
+
+def test_scim_create_update_disable_delete(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    users = scim.users()
+    assert set(users) == {ua, ub}
+    u = users[ua]
+    assert u["name"] == {"givenName": "Aino", "familyName": "Virtanen"}
+    assert u["emails"][0]["value"] == f"{ua}@example.fi" and u["active"] is True
+    assert u["externalId"] == a["id"]
+    rec = tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE person_id = ?", a["id"])
+    assert rec == [(u["id"], "present")]
+    modified = users[ub]["meta"]["lastModified"]
+    # A change reaches the service; an unchanged resource is not written again.
+    tunnus.run("person", "update", f"id:{a['id']}", "--family", "Korhonen")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    users = scim.users()
+    assert users[ua]["name"]["familyName"] == "Korhonen"
+    assert users[ub]["meta"]["lastModified"] == modified
+    tunnus.run("provision", "reconcile", "cloud", "--fix")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    assert scim.users()[ub]["meta"]["lastModified"] == modified
+    # Closing disables (active = false); purging deletes.
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    assert scim.users()[ua]["active"] is False
+    lc(tunnus, "2024-08-08")
+    run_once(tunnus, "--as-of", "2024-08-08")
+    assert set(scim.users()) == {ub}
+    assert tunnus.sql("SELECT state FROM prov_resource WHERE person_id = ?", a["id"]) == [
+        ("deleted",)]
+
+
+def test_scim_rejection_parks_and_bad_token_is_target_down(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra="max_attempts = 1\n"))
+    a = add(tunnus, "Aino", "Virtanen")
+    b = add(tunnus, "Eero", "Koski")
+    scim.refuse(uid_of(tunnus, a["identity_number"]))
+    run_once(tunnus)
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["parked_items"][0]["person_id"] == a["id"]
+    assert "400" in st["parked_items"][0]["error"]
+    assert set(scim.users()) == {uid_of(tunnus, b["identity_number"])}
+    # Wrong credentials: the service is unavailable to us, nothing is parked.
+    configure(tunnus, scim_target("cloud", scim.url, token="wrong", extra="max_attempts = 1\n"))
+    add(tunnus, "Uusi", "Henkilö")
+    p = run_once(tunnus, check=False)
+    assert p.returncode != 0 and "401" in p.stdout + p.stderr
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["pending"] == 1
+
+
+def test_ldap_close_moves_and_return_moves_back(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd, f"on_close = move\nclosed_base = ou=closed,{SUFFIX}\n"))
+    tunnus.run("policy", "apply", UNI002)
+    m = add(tunnus, "Maija", "Esihenkilö", "staff", "2020-01-01")
+    l = add(tunnus, "Leena", "Lähtijä", "staff", "2024-01-01", "--to", "2024-06-30",
+            "--manager", f"number:{m['identity_number']}")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ul = uid_of(tunnus, l["identity_number"])
+    closed = f"ou=closed,{SUFFIX}"
+    assert f"uid={ul},{PEOPLE}" in slapd.search()
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    assert f"uid={ul},{PEOPLE}" not in slapd.search()
+    moved = slapd.search(base=closed)[f"uid={ul},{closed}"]
+    assert moved["sn"] == ["Lähtijä"] and "pwdaccountlockedtime" not in moved
+    staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
+    assert f"uid={ul},{PEOPLE}" not in staff["member"]
+    assert tunnus.sql("SELECT resource_id, state FROM prov_resource WHERE person_id = ?",
+                      l["id"]) == [(f"uid={ul},{closed}", "present")]
+    # A reconcile sees the moved entry as the registry's, not an orphan.
+    p = tunnus.run("--json", "provision", "reconcile", "dir")
+    assert p.stdout.strip() == ""
+    tunnus.run("affiliation", "add", f"number:{l['identity_number']}", "--kind", "staff",
+               "--from", "2024-07-20")
+    lc(tunnus, "2024-07-20")
+    run_once(tunnus, "--as-of", "2024-07-20")
+    assert f"uid={ul},{PEOPLE}" in slapd.search() and slapd.search(base=closed) == {}
+    staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
+    assert f"uid={ul},{PEOPLE}" in staff["member"]

@@ -1,0 +1,237 @@
+/* Unit tests: provisioning targets in the configuration and the entry a
+ * target should hold (src/prov/prov_entry.c, src/conf). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "conf.h"
+#include "prov.h"
+
+static const char *CONF_TEXT =
+    "[registry]\ndb = /tmp/r.db\n"
+    "[target dir]\ntype = ldap\nurl = ldap://127.0.0.1:1389\nbase = ou=people,dc=x\n"
+    "group_base = ou=groups,dc=x\nkinds = staff, teacher\nunits = city/school\n"
+    "map.cn = {display_name}\nmap.sn = {family_name}\nmap.employeeType = {kinds}\n"
+    "map.seeAlso = uid={handover_uid},ou=people,dc=x\n"
+    "[target cards]\ntype = file\ndir = /tmp\nformat = json\nmap.id = {number}\n"
+    "on_close = delete\nmax_attempts = 3\n";
+
+static void load(conf *c)
+{
+    tn_err e;
+    conf_defaults(c);
+    assert_int_equal(conf_load_string(c, CONF_TEXT, "t.conf", &e), TN_OK);
+    assert_int_equal(conf_finish(c, &e), TN_OK);
+}
+
+static void conf_targets(void **state)
+{
+    (void)state;
+    static conf c;
+    load(&c);
+    assert_int_equal(c.ntargets, 2);
+    const conf_target *t = conf_target_find(&c, "dir");
+    assert_non_null(t);
+    assert_string_equal(t->type, "ldap");
+    assert_string_equal(t->rdn_attr, "uid");
+    assert_string_equal(t->on_close, "disable");
+    assert_string_equal(t->disable_attr, "pwdAccountLockedTime");
+    assert_int_equal(t->nmap, 4);
+    assert_string_equal(t->map[3].attr, "seeAlso");
+    t = conf_target_find(&c, "cards");
+    assert_int_equal(t->max_attempts, 3);
+    assert_int_equal(t->backoff, 2);
+    assert_null(conf_target_find(&c, "nope"));
+}
+
+static void conf_target_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *field;
+    } bad[] = {
+        {"[target a]\ntype = ldap\nbogus = 1\n", "bogus"},
+        {"[target a]\ntype = ldap\nurl = x\nurl = y\n", "url"},
+        {"[target a]\nmax_attempts = 0\n", "max_attempts"},
+        {"[target A!]\ntype = file\n", "type"},
+        {"[target a]\ntype = ftp\nmap.x = {uid}\n", "type"},
+        {"[target a]\ntype = ldap\nmap.cn = {uid}\n", "url"},
+        {"[target a]\ntype = file\ndir = /tmp\n", "map"},
+        {"[target a]\ntype = file\ndir = /tmp\nmap.x = {uid}\non_close = burn\n", "on_close"},
+        {"[target a]\ntype = file\ndir = /tmp\nmap.x = 1\nmap.X = 2\n", "map.X"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        static conf c;
+        tn_err e;
+        tn_err_clear(&e);
+        conf_defaults(&c);
+        tn_code rc = conf_load_string(&c, bad[i].text, "t.conf", &e);
+        if (rc == TN_OK)
+            rc = conf_finish(&c, &e);
+        assert_int_equal(rc, TN_EINVAL);
+        assert_string_equal(e.field, bad[i].field);
+    }
+}
+
+static affiliation aff(const char *kind, const char *unit, tn_date from, tn_date to)
+{
+    affiliation a;
+    memset(&a, 0, sizeof a);
+    strcpy(a.kind, kind);
+    strcpy(a.org_unit, unit);
+    a.valid_from = from;
+    a.valid_to = to;
+    return a;
+}
+
+static void subject(svc_prov_subject *x, affiliation *affs, size_t n)
+{
+    memset(x, 0, sizeof *x);
+    strcpy(x->person_id, "0190aaaa-0000-7000-8000-000000000001");
+    x->exists = true;
+    x->p.number = 42;
+    x->p.state = PSTATE_ACTIVE;
+    strcpy(x->p.given_names, "Aino Maria");
+    strcpy(x->p.family_name, "Virtanen");
+    x->has_account = true;
+    strcpy(x->acct.username, "aino.virtanen");
+    x->acct.state = ASTATE_ACTIVE;
+    x->affs = affs;
+    x->naffs = n;
+}
+
+static size_t values(const prov_entry *en, const char *name, const char **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < en->nattrs; i++)
+        if (strcmp(en->attrs[i].name, name) == 0)
+            out[n++] = en->attrs[i].value;
+    return n;
+}
+
+static void entry_present_selected(void **state)
+{
+    (void)state;
+    static conf c;
+    load(&c);
+    const conf_target *t = conf_target_find(&c, "dir");
+    tn_date today;
+    tn_err e;
+    assert_int_equal(date_parse_iso("2025-01-01", &today, "d", &e), TN_OK);
+    affiliation affs[3] = {aff("staff", "city/school/a", today - 10, TN_DATE_NONE),
+                           aff("teacher", "city/school", today - 5, TN_DATE_NONE),
+                           aff("staff", "city/hall", today - 5, TN_DATE_NONE)};
+    svc_prov_subject x;
+    subject(&x, affs, 3);
+    static prov_entry en;
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_PRESENT);
+    assert_string_equal(en.id, "uid=aino.virtanen,ou=people,dc=x");
+    const char *v[8];
+    assert_int_equal(values(&en, "cn", v), 1);
+    assert_string_equal(v[0], "Aino Virtanen");
+    /* Only the selected units' kinds; a value once. */
+    assert_int_equal(values(&en, "employeeType", v), 2);
+    assert_string_equal(v[0], "staff");
+    assert_string_equal(v[1], "teacher");
+    /* No handover: the attribute is left out, not sent empty. */
+    assert_int_equal(values(&en, "seeAlso", v), 0);
+    assert_int_equal(en.ngroups, 2);
+    /* Outside the units: not for this target. */
+    affiliation other[1] = {aff("staff", "city/hall", today - 5, TN_DATE_NONE)};
+    subject(&x, other, 1);
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_SKIP);
+    /* ... unless it holds one already: then it goes. */
+    x.has_resource = true;
+    strcpy(x.resource_id, "uid=aino.virtanen,ou=people,dc=x");
+    strcpy(x.resource_state, "present");
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_ABSENT);
+    assert_string_equal(en.id, x.resource_id);
+}
+
+static void entry_lifecycle(void **state)
+{
+    (void)state;
+    static conf c;
+    load(&c);
+    const conf_target *t = conf_target_find(&c, "dir");
+    tn_date today;
+    tn_err e;
+    assert_int_equal(date_parse_iso("2025-01-01", &today, "d", &e), TN_OK);
+    affiliation affs[1] = {aff("staff", "city/school", today - 100, today - 20)};
+    svc_prov_subject x;
+    subject(&x, affs, 1);
+    x.acct.state = ASTATE_CLOSED;
+    x.p.state = PSTATE_CLOSED;
+    static prov_entry en;
+    /* Never created: closing creates nothing. */
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_SKIP);
+    x.has_resource = true;
+    strcpy(x.resource_id, "uid=aino.virtanen,ou=people,dc=x");
+    strcpy(x.resource_state, "present");
+    strcpy(x.handover_uid, "maija.esihenkilo");
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_DISABLED);
+    const char *v[4];
+    assert_int_equal(values(&en, "pwdAccountLockedTime", v), 1);
+    assert_int_equal(values(&en, "seeAlso", v), 1);
+    assert_string_equal(v[0], "uid=maija.esihenkilo,ou=people,dc=x");
+    assert_int_equal(en.ngroups, 0);
+    /* Purged: deleted. Erased (no person): deleted. */
+    x.purged = true;
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_ABSENT);
+    x.purged = false;
+    x.exists = false;
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_ABSENT);
+    /* on_close = delete (the file target) */
+    const conf_target *f = conf_target_find(&c, "cards");
+    x.exists = true;
+    assert_int_equal(prov_entry_build(f, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_ABSENT);
+}
+
+static void templates(void **state)
+{
+    (void)state;
+    affiliation affs[1] = {aff("staff", "city/school", 0, TN_DATE_NONE)};
+    svc_prov_subject x;
+    subject(&x, affs, 1);
+    char out[128];
+    bool bad;
+    assert_true(prov_expand("{first_name}.{family_name}@x", &x, 1, out, sizeof out, &bad));
+    assert_string_equal(out, "Aino.Virtanen@x");
+    assert_false(prov_expand("{phone}", &x, 1, out, sizeof out, &bad));
+    assert_false(bad);
+    assert_false(prov_expand("{nope}", &x, 1, out, sizeof out, &bad));
+    assert_true(bad);
+    assert_false(prov_expand("{uid", &x, 1, out, sizeof out, &bad));
+    assert_true(bad);
+    /* The RDN value is escaped in the DN (RFC 4514). */
+    static conf c;
+    load(&c);
+    strcpy(x.acct.username, "a,b+c");
+    static prov_entry en;
+    tn_err e;
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, 1, &en, &e), TN_OK);
+    assert_string_equal(en.id, "uid=a\\,b\\+c,ou=people,dc=x");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conf_targets),
+        cmocka_unit_test(conf_target_errors),
+        cmocka_unit_test(entry_present_selected),
+        cmocka_unit_test(entry_lifecycle),
+        cmocka_unit_test(templates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
