@@ -28,6 +28,10 @@ base = dc=demo,dc=tunnus,dc=fi
 tls_cert = $DEMO/tls/cert.pem
 tls_key = $DEMO/tls/key.pem
 ldaps_port = ${DEMO_LDAPS_PORT:-3636}
+
+[http]
+listen = 127.0.0.1
+port = ${DEMO_HTTP_PORT:-8080}
 CONF
 # A self-signed certificate for StartTLS and LDAPS on loopback; clients
 # trust it with LDAPTLS_CACERT=$DEMO/tls/cert.pem.
@@ -91,8 +95,15 @@ echo "      -w demo-password -b ou=people,dc=demo,dc=tunnus,dc=fi '(uid=$user)' 
 echo "  With TLS (StartTLS, or LDAPS on port ${DEMO_LDAPS_PORT:-3636}), trusting the demo's self-signed certificate:"
 echo "  LDAPTLS_CACERT=$DEMO/tls/cert.pem ldapwhoami -x -ZZ -H ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} \\"
 echo "      -D uid=$user,ou=people,dc=demo,dc=tunnus,dc=fi -w demo-password"
+token=$("$BIN" --json client add demo-scim --role admin | /usr/bin/python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["token"])')
+echo
+echo "SCIM 2.0 over HTTP (docs/scim.md): the API client demo-scim has the bearer token"
+echo "  $token"
+echo "  curl -s -H 'Authorization: Bearer $token' \\"
+echo "      'http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2/Users?filter=userName%20eq%20%22$user%22'"
 if [ "${DEMO_SERVE:-1}" = 1 ]; then
     echo
-    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636} (Ctrl-C stops it)"
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2 (Ctrl-C stops it)"
     exec "$BIN" serve
 fi

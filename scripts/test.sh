@@ -28,6 +28,12 @@ run_build() { # name dir meson-options...
         --junitxml="$RESULTS/$name-pytest.xml" tests/integration || status=1
 }
 
+# The independent SCIM client (tests/scim-client, SCIMMY from npm) at the
+# versions its package-lock.json pins.
+if [ ! -d tests/scim-client/node_modules ]; then
+    (cd tests/scim-client && npm ci --no-audit --no-fund) || status=1
+fi
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_build release build || status=1

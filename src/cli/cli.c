@@ -29,6 +29,8 @@ static const char usage_text[] =
     "  report accounts|rights|changes [--org-unit CODE] [--from] [--to] [--format csv|json]\n"
     "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
     "  provision run|status|retry|reconcile  deliver to the configured targets (docs/provisioning.md)\n"
+    "  serve [--listen ADDR] [--port N] [--http-port N]  LDAP and HTTP/SCIM (docs/ldap.md, docs/scim.md)\n"
+    "  client add NAME --role ROLE | list | rotate NAME | revoke NAME  API clients (docs/api.md)\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";
@@ -281,6 +283,7 @@ int cli_main(int argc, char **argv)
         {"serve", cli_cmd_serve},
         {"role", cli_cmd_role},
         {"provision", cli_cmd_provision},
+        {"client", cli_cmd_client},
     };
     for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
         if (strcmp(cmd, cmds[k].name) == 0)

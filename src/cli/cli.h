@@ -91,6 +91,7 @@ int cli_cmd_report(cli_args *a, int argc, char **argv);
 int cli_cmd_source(cli_args *a, int argc, char **argv); /* cli_source.c */
 /* cli_serve.c: the LDAP server and account passwords */
 int cli_cmd_serve(cli_args *a, int argc, char **argv);
+int cli_cmd_client(cli_args *a, int argc, char **argv); /* cli_client.c */
 int cli_account_passwd(cli_args *a, int argc, char **argv);
 /* cli_role.c: role grants; a person's error reports (argv[0] is the
  * person subcommand: report-error, errors, error-close) */

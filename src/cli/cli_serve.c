@@ -1,9 +1,13 @@
-/* `tunnus serve` (the LDAP directory) and `tunnus account passwd`. */
+/* `tunnus serve` (the LDAP directory and the HTTP front end) and `tunnus
+ * account passwd`. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "http_server.h"
 #include "ldap_server.h"
 #include "prov.h"
 #include "svc_dir.h"
@@ -11,15 +15,34 @@
 
 #define PASSWORD_MAX 1024
 
+static void announce_http(void *ctx)
+{
+    hs_announce(ctx, stderr);
+}
+
+static bool port_opt(const cli_args *a, const char *name, int *out)
+{
+    const char *v = cli_opt(a, name);
+    int64_t p;
+    if (!v)
+        return true;
+    if (!tn_parse_i64(v, &p) || p < 0 || p > 65535)
+        return false;
+    *out = (int)p;
+    return true;
+}
+
 int cli_cmd_serve(cli_args *a, int argc, char **argv)
 {
-    static const cli_optspec opts[] = {{"listen", true}, {"port", true}, {"ldaps-port", true},
-                                         {NULL, false}};
+    static const cli_optspec opts[] = {{"listen", true},    {"port", true},
+                                       {"ldaps-port", true}, {"http-port", true},
+                                       {"https-port", true}, {NULL, false}};
     int rc = cli_parse(a, argc, argv, opts);
     if (rc)
         return rc;
     if (a->npos != 0)
-        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N] [--ldaps-port N]");
+        return cli_usage(a, "usage: tunnus serve [--listen ADDR] [--port N] [--ldaps-port N] "
+                            "[--http-port N] [--https-port N]");
     ld_serve_opts o = {.listen = cli_opt(a, "listen"), .port = -1, .ldaps_port = -2, .log = stderr};
     const char *sport = cli_opt(a, "ldaps-port");
     if (sport) {
@@ -38,14 +61,41 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
     conf c;
     if ((rc = cli_conf(a, &c)))
         return rc;
+    /* HTTP: --http-port, else [http] port, else any free port when the
+     * LDAP port is (tests), else 8080. */
+    hs_opts ho = {.listen = NULL,
+                  .port = c.http_port >= 0 ? c.http_port : o.port == 0 ? 0 : 8080,
+                  .https_port = c.http_https_port};
+    if (!port_opt(a, "http-port", &ho.port) || !port_opt(a, "https-port", &ho.https_port))
+        return cli_usage(a, "--http-port and --https-port must be numbers from 0 to 65535");
     tn_err e;
     tn_err_clear(&e);
+    /* Blocked before any worker thread starts (HTTP, provisioning), so
+     * that they inherit the mask and only the LDAP loop's signalfd
+     * receives a stop. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    hs_server *http = NULL;
+    bool http_off = c.http_port == CONF_HTTP_OFF && !cli_opt(a, "http-port");
+    if (!http_off && hs_start(&c, &ho, &http, &e) != TN_OK)
+        return cli_fail(a, &e);
+    if (http) {
+        o.on_ready = announce_http;
+        o.ready_ctx = http;
+    }
     /* Provisioning workers, one per [target] (docs/provisioning.md). */
     prov_workers *pw = NULL;
-    if (prov_workers_start(&c, stderr, 100, &pw, &e) != TN_OK)
+    if (prov_workers_start(&c, stderr, 100, &pw, &e) != TN_OK) {
+        hs_stop(http);
         return cli_fail(a, &e);
+    }
     tn_code sc = ld_serve(&c, &o, &e);
     prov_workers_stop(pw);
+    hs_stop(http);
     if (sc != TN_OK)
         return cli_fail(a, &e);
     return CLI_EXIT_OK;

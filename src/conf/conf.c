@@ -37,6 +37,17 @@ void conf_defaults(conf *c)
     c->ldap_rehash_legacy = true;
     c->ldap_ldaps_port = -1;
     c->ldap_bind_require_tls = true;
+    tn_strlcpy(c->http_listen, "127.0.0.1", sizeof c->http_listen);
+    c->http_port = -1;
+    c->http_https_port = -1;
+    c->http_max_body = 1u << 20;
+    c->http_timeout = 30;
+    c->http_threads = 16;
+    c->http_cache_kib = 4096;
+    c->http_max_connections = 512;
+    c->http_read_audit = true;
+    c->http_auth_max_failures = 5;
+    c->http_auth_lockout = 900;
 }
 
 struct parse_state {
@@ -88,7 +99,9 @@ enum {
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
     K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP,
     K_L_REHASH,
-    K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS
+    K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS,
+    K_H_LISTEN, K_H_PORT, K_H_HTTPS_PORT, K_H_MAX_BODY, K_H_TIMEOUT, K_H_THREADS, K_H_MAX_CONN,
+    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE
 };
 
 /* The numeric [ldap] keys: where each goes and its range. */
@@ -109,6 +122,13 @@ static const struct {
     {K_L_LOCKOUT, offsetof(conf, ldap_bind_lockout), 1, 31u * 86400},
     {K_L_CACHE, offsetof(conf, ldap_cache_kib), 64, 1u << 22},
     {K_L_MMAP, offsetof(conf, ldap_mmap_mib), 0, 1u << 20},
+    {K_H_MAX_BODY, offsetof(conf, http_max_body), 1024, 256u << 20},
+    {K_H_TIMEOUT, offsetof(conf, http_timeout), 1, 86400},
+    {K_H_THREADS, offsetof(conf, http_threads), 1, 256},
+    {K_H_CACHE, offsetof(conf, http_cache_kib), 64, 1u << 22},
+    {K_H_MAX_CONN, offsetof(conf, http_max_connections), 1, 65536},
+    {K_H_AUTH_MAX, offsetof(conf, http_auth_max_failures), 0, 1000},
+    {K_H_AUTH_LOCKOUT, offsetof(conf, http_auth_lockout), 1, 31u * 86400},
 };
 
 static bool parse_bool(const char *v, bool *out)
@@ -287,6 +307,19 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "tls_key", K_L_TLS_KEY},
         {"ldap", "ldaps_port", K_L_LDAPS_PORT},
         {"ldap", "bind_require_tls", K_L_REQ_TLS},
+        {"http", "listen", K_H_LISTEN},
+        {"http", "port", K_H_PORT},
+        {"http", "https_port", K_H_HTTPS_PORT},
+        {"http", "max_body", K_H_MAX_BODY},
+        {"http", "timeout", K_H_TIMEOUT},
+        {"http", "threads", K_H_THREADS},
+        {"http", "cache_kib", K_H_CACHE},
+        {"http", "max_connections", K_H_MAX_CONN},
+        {"http", "read_audit", K_H_RAUDIT},
+        {"http", "auth_max_failures", K_H_AUTH_MAX},
+        {"http", "auth_lockout", K_H_AUTH_LOCKOUT},
+        {"http", "tls_cert", K_H_TLS_CERT},
+        {"http", "tls_key", K_H_TLS_KEY},
     };
     int id = -1;
     bool section_known = false;
@@ -359,6 +392,35 @@ static int on_key(void *user, const char *section, const char *key, const char *
         if (!tn_parse_i64(value, &v) || v < 0 || v > 65535)
             return fail(st, line, key, "must be off or a whole number from 0 to 65535");
         c->ldap_ldaps_port = (int)v;
+        return 1;
+    }
+    case K_H_LISTEN:
+        if (!*value)
+            return fail(st, line, key, "must not be empty");
+        return set_str(st, line, key, c->http_listen, sizeof c->http_listen, value);
+    case K_H_TLS_CERT:
+        return set_str(st, line, key, c->http_tls_cert, sizeof c->http_tls_cert, value);
+    case K_H_TLS_KEY:
+        return set_str(st, line, key, c->http_tls_key, sizeof c->http_tls_key, value);
+    case K_H_RAUDIT:
+        if (!parse_bool(value, &c->http_read_audit))
+            return fail(st, line, key, "must be true or false");
+        return 1;
+    case K_H_PORT:
+    case K_H_HTTPS_PORT: {
+        int64_t v;
+        if (id == K_H_HTTPS_PORT && (strcmp(value, "off") == 0 || !*value)) {
+            c->http_https_port = -1;
+            return 1;
+        }
+        if (id == K_H_PORT && strcmp(value, "off") == 0) {
+            c->http_port = CONF_HTTP_OFF;
+            return 1;
+        }
+        if (!tn_parse_i64(value, &v) || v < 0 || v > 65535)
+            return fail(st, line, key, id == K_H_PORT ? "must be off or a whole number from 0 to 65535"
+                                                       : "must be off or a whole number from 0 to 65535");
+        *(id == K_H_PORT ? &c->http_port : &c->http_https_port) = (int)v;
         return 1;
     }
     case K_L_REQ_TLS:
@@ -514,6 +576,16 @@ tn_code conf_finish(conf *c, tn_err *e)
             return tn_err_set(e, TN_EINVAL, "map", "[target %s] needs at least one map.ATTR",
                               t->name);
     }
+    if (!c->http_tls_cert[0] != !c->http_tls_key[0])
+        return tn_err_set(e, TN_EINVAL, c->http_tls_cert[0] ? "tls_key" : "tls_cert",
+                          "[http] tls_cert and tls_key go together");
+    if (!c->http_tls_cert[0] && c->ldap_tls_cert[0]) {
+        /* One certificate serves both front ends unless [http] names its own. */
+        tn_strlcpy(c->http_tls_cert, c->ldap_tls_cert, sizeof c->http_tls_cert);
+        tn_strlcpy(c->http_tls_key, c->ldap_tls_key, sizeof c->http_tls_key);
+    }
+    if (c->http_https_port >= 0 && !c->http_tls_cert[0])
+        return tn_err_set(e, TN_EINVAL, "https_port", "HTTPS needs tls_cert and tls_key");
     if (c->db[0] && !c->key_file[0]) {
         const char *path = tn_str_startswith(c->db, "sqlite:") ? c->db + 7 : c->db;
         if ((size_t)snprintf(c->key_file, sizeof c->key_file, "%s.key", path) >=

@@ -37,6 +37,19 @@
  *   type = ldap | file | scim
  *   map.ATTR = {given_name} {family_name} ; the target attribute and its template
  *   …                                   ; see conf_target below
+ *   [http]                              ; `tunnus serve`: SCIM and /metrics (docs/scim.md)
+ *   listen = 127.0.0.1
+ *   port = 8080                         ; unset: 8080, or any free port with serve --port 0; off: no HTTP
+ *   https_port = off                    ; needs tls_cert/tls_key (default: [ldap]'s)
+ *   max_body = 1048576                  ; bytes; a larger request body is 413
+ *   timeout = 30                        ; seconds a connection may idle or trickle
+ *   threads = 16                        ; worker threads, each with its registry handle
+ *   cache_kib = 4096                    ; SQLite page cache per worker thread
+ *   max_connections = 512
+ *   read_audit = true                   ; false only for benchmarks
+ *   auth_max_failures = 5               ; failed authentications per source before delays
+ *   auth_lockout = 900                  ; longest delay, seconds
+ *   tls_cert = / tls_key =              ; PEM files; default the [ldap] ones
  *
  * Unknown sections or keys, malformed values and duplicate keys are errors
  * that name the file, the line and the key, so a typo never silently falls
@@ -55,6 +68,7 @@
 #define CONF_DOMAIN_MAX 254
 #define CONF_DN_MAX 256
 #define CONF_HASH_MAX 256
+#define CONF_HTTP_OFF (-2)
 
 /* One provisioning target ([target NAME]). Strings are "" when not given. */
 #define CONF_TARGETS_MAX 8
@@ -130,6 +144,21 @@ typedef struct conf {
     /* [target NAME] sections, in file order */
     conf_target targets[CONF_TARGETS_MAX];
     unsigned ntargets;
+    /* [http] (src/http) */
+    char http_listen[64];
+    int http_port;                     /* -1: not set (8080, or free with serve --port 0);
+                                          CONF_HTTP_OFF: no HTTP listener */
+    int http_https_port;               /* -1: no HTTPS listener; 0: any free port */
+    unsigned http_max_body;
+    unsigned http_timeout;
+    unsigned http_threads;
+    unsigned http_cache_kib;
+    unsigned http_max_connections;
+    bool http_read_audit;
+    unsigned http_auth_max_failures;
+    unsigned http_auth_lockout;
+    char http_tls_cert[CONF_PATH_MAX]; /* "" = the [ldap] ones */
+    char http_tls_key[CONF_PATH_MAX];
 } conf;
 
 void conf_defaults(conf *c);

@@ -515,6 +515,8 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     if (slfd >= 0)
         fprintf(srv->log, "tunnus serve: ldaps listening on %s\n", sbound);
     fflush(srv->log);
+    if (o->on_ready)
+        o->on_ready(o->ready_ctx);
 
     for (;;) {
         struct pollfd pf[3] = {{lfd, POLLIN, 0}, {sfd, POLLIN, 0}, {slfd, POLLIN, 0}};

@@ -18,6 +18,10 @@ typedef struct ld_serve_opts {
     int port;           /* -1: [ldap] port; 0: any free port */
     int ldaps_port;     /* -2: [ldap] ldaps_port; -1: no LDAPS; 0: any free port */
     FILE *log;          /* where "listening on ADDR:PORT" and problems go */
+    /* Called once the listeners are announced (other front ends announce
+     * theirs after, so that the first line is always the LDAP one). */
+    void (*on_ready)(void *ctx);
+    void *ready_ctx;
 } ld_serve_opts;
 
 /* Serve until SIGINT or SIGTERM. c must have been through conf_finish. */

@@ -326,6 +326,7 @@ static const access_rule rules[SVC_OP_MAX] = {
     [SVC_OP_AUDIT_MAINT] = {RB(ADMIN), 0, false},
     [SVC_OP_ERROR_REPORT] = {RB(ADMIN) | RB(HELPDESK), RB(UNIT_ADMIN), true},
     [SVC_OP_PASSWORD_CHANGE] = {0, 0, true},
+    [SVC_OP_CLIENT_ADMIN] = {RB(ADMIN), 0, false},
 };
 
 /* Whether the object is in the actor's unit subtree: a person with an
@@ -371,6 +372,10 @@ static bool allowed(svc *s, const svc_actor *a, svc_op op, const char *subject_i
     case SVC_ACTOR_CLIENT:
         if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP)
             return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || s->cfg.ldap_anonymous_search;
+        /* An HTTP API client reads the directory's groups (SCIM /Groups)
+         * if its roles may list persons. */
+        if (op == SVC_OP_DIR_READ)
+            return (a->roles & rules[SVC_OP_PERSON_LIST].any) != 0;
         break;
     case SVC_ACTOR_MAX:
         return false;

@@ -48,6 +48,7 @@ typedef enum svc_op {
     SVC_OP_AUDIT_MAINT,      /* index, checkpoint and prune the audit trail */
     SVC_OP_ERROR_REPORT,     /* file an error report about a person's data (PR-4) */
     SVC_OP_PASSWORD_CHANGE,  /* a person changes their own password (persons only) */
+    SVC_OP_CLIENT_ADMIN,     /* create, rotate, revoke API clients (svc_client.c) */
     SVC_OP_MAX
 } svc_op;
 

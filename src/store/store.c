@@ -725,3 +725,51 @@ tn_code store_lc_due_put(store *s, int64_t number, int64_t gen, int64_t version,
 {
     return s->ops->lc_due_put(s->priv, number, gen, version, lo, hi, e);
 }
+
+/* ---- API clients -------------------------------------------------------- */
+
+tn_code store_client_insert(store *s, store_api_client *c,
+                            const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e)
+{
+    return s->ops->client_insert(s->priv, c, token_hash, e);
+}
+
+tn_code store_client_get(store *s, const char *name, store_api_client *out, tn_err *e)
+{
+    return s->ops->client_get(s->priv, name, out, e);
+}
+
+tn_code store_client_get_by_token(store *s, const unsigned char token_hash[STORE_HASH_BYTES],
+                                  store_api_client *out, tn_err *e)
+{
+    return s->ops->client_get_by_token(s->priv, token_hash, out, e);
+}
+
+tn_code store_client_list(store *s, store_client_cb cb, void *ctx, tn_err *e)
+{
+    return s->ops->client_list(s->priv, cb, ctx, e);
+}
+
+tn_code store_client_set_token(store *s, int64_t id,
+                               const unsigned char token_hash[STORE_HASH_BYTES], int64_t now_us,
+                               tn_err *e)
+{
+    return s->ops->client_set_token(s->priv, id, token_hash, now_us, e);
+}
+
+tn_code store_client_revoke(store *s, int64_t id, int64_t now_us, tn_err *e)
+{
+    return s->ops->client_revoke(s->priv, id, now_us, e);
+}
+
+tn_code store_client_source_seen(store *s, int64_t id, const char *source, int64_t now_us,
+                                 bool *is_new, tn_err *e)
+{
+    return s->ops->client_source_seen(s->priv, id, source, now_us, is_new, e);
+}
+
+tn_code store_client_source_known(store *s, int64_t id, const char *source, bool *known,
+                                  tn_err *e)
+{
+    return s->ops->client_source_known(s->priv, id, source, known, e);
+}

@@ -650,4 +650,39 @@ tn_code store_prov_resource_list(store *s, const char *target, store_prov_resour
 tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
                          tn_err *e);
 
+/* ---- API clients (store_sqlite_client.c, migration 0014) -------------- */
+
+#define STORE_CLIENT_NAME_BUFSZ 65
+#define STORE_CLIENT_ALLOW_BUFSZ 1024
+
+typedef struct store_api_client {
+    int64_t id;
+    char name[STORE_CLIENT_NAME_BUFSZ];
+    char role[KIND_BUFSZ];
+    char scope_unit[CODE_BUFSZ];
+    char allow[STORE_CLIENT_ALLOW_BUFSZ]; /* comma-separated CIDRs, "" = any */
+    tn_date expires;                      /* last valid day; TN_DATE_NONE = never */
+    int64_t created_at, rotated_at, revoked_at; /* µs UTC; revoked 0 = live */
+} store_api_client;
+
+/* Insert c (fills c->id). A taken name is TN_ECONFLICT. */
+tn_code store_client_insert(store *s, store_api_client *c,
+                            const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e);
+tn_code store_client_get(store *s, const char *name, store_api_client *out, tn_err *e);
+tn_code store_client_get_by_token(store *s, const unsigned char token_hash[STORE_HASH_BYTES],
+                                  store_api_client *out, tn_err *e);
+typedef int (*store_client_cb)(const store_api_client *c, void *ctx);
+tn_code store_client_list(store *s, store_client_cb cb, void *ctx, tn_err *e);
+/* Replace the token hash (rotated_at = now_us). */
+tn_code store_client_set_token(store *s, int64_t id,
+                               const unsigned char token_hash[STORE_HASH_BYTES], int64_t now_us,
+                               tn_err *e);
+tn_code store_client_revoke(store *s, int64_t id, int64_t now_us, tn_err *e);
+/* Record that the client used source; *is_new says it had not before. */
+tn_code store_client_source_seen(store *s, int64_t id, const char *source, int64_t now_us,
+                                 bool *is_new, tn_err *e);
+/* Whether the client has used source before (a read). */
+tn_code store_client_source_known(store *s, int64_t id, const char *source, bool *known,
+                                  tn_err *e);
+
 #endif

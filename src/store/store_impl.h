@@ -213,6 +213,21 @@ typedef struct store_ops {
                            size_t *total, tn_err *e);
     tn_code (*lc_due_put)(void *priv, int64_t number, int64_t gen, int64_t version, tn_date lo,
                           tn_date hi, tn_err *e);
+    /* API clients (store_sqlite_client.c) */
+    tn_code (*client_insert)(void *priv, store_api_client *c,
+                             const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e);
+    tn_code (*client_get)(void *priv, const char *name, store_api_client *out, tn_err *e);
+    tn_code (*client_get_by_token)(void *priv, const unsigned char token_hash[STORE_HASH_BYTES],
+                                   store_api_client *out, tn_err *e);
+    tn_code (*client_list)(void *priv, store_client_cb cb, void *ctx, tn_err *e);
+    tn_code (*client_set_token)(void *priv, int64_t id,
+                                const unsigned char token_hash[STORE_HASH_BYTES], int64_t now_us,
+                                tn_err *e);
+    tn_code (*client_revoke)(void *priv, int64_t id, int64_t now_us, tn_err *e);
+    tn_code (*client_source_seen)(void *priv, int64_t id, const char *source, int64_t now_us,
+                                  bool *is_new, tn_err *e);
+    tn_code (*client_source_known)(void *priv, int64_t id, const char *source, bool *known,
+                                   tn_err *e);
 } store_ops;
 
 
@@ -289,6 +304,20 @@ tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_di
 tn_code sq_dir_group_members(void *priv, dir_group *g, tn_date today, tn_err *e);
 tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char *out, size_t cap,
                          tn_err *e);
+/* store_sqlite_client.c */
+tn_code sq_client_insert(void *priv, store_api_client *c,
+                         const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e);
+tn_code sq_client_get(void *priv, const char *name, store_api_client *out, tn_err *e);
+tn_code sq_client_get_by_token(void *priv, const unsigned char token_hash[STORE_HASH_BYTES],
+                               store_api_client *out, tn_err *e);
+tn_code sq_client_list(void *priv, store_client_cb cb, void *ctx, tn_err *e);
+tn_code sq_client_set_token(void *priv, int64_t id, const unsigned char token_hash[STORE_HASH_BYTES],
+                            int64_t now_us, tn_err *e);
+tn_code sq_client_revoke(void *priv, int64_t id, int64_t now_us, tn_err *e);
+tn_code sq_client_source_seen(void *priv, int64_t id, const char *source, int64_t now_us,
+                              bool *is_new, tn_err *e);
+tn_code sq_client_source_known(void *priv, int64_t id, const char *source, bool *known,
+                               tn_err *e);
 
 /* store_sqlite_authz.c */
 tn_code sq_person_in_unit(void *priv, const char *person_id, const char *unit_code,

@@ -2016,4 +2016,12 @@ const store_ops store_sqlite_ops = {
     .lc_scan_nums = sq_lc_scan_nums,
     .lc_due_list = sq_lc_due_list,
     .lc_due_put = sq_lc_due_put,
+    .client_insert = sq_client_insert,
+    .client_get = sq_client_get,
+    .client_get_by_token = sq_client_get_by_token,
+    .client_list = sq_client_list,
+    .client_set_token = sq_client_set_token,
+    .client_revoke = sq_client_revoke,
+    .client_source_seen = sq_client_source_seen,
+    .client_source_known = sq_client_source_known,
 };

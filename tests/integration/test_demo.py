@@ -53,7 +53,8 @@ def test_demo_directory_answers_ldapsearch_as_the_readme_shows(tmp_path):
     user = re.search(r"The LDAP directory \(docs/ldap.md\): (\S+) has the password", p.stdout).group(1)
     conf = tmp_path / "demo" / "tunnus.conf"
     srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0",
-                            "--ldaps-port", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                            "--ldaps-port", "0", "--http-port", "0"], cwd=ROOT,
+                           stderr=subprocess.PIPE, text=True)
     try:
         line = srv.stderr.readline()
         port = re.search(r"listening on [0-9.]+:(\d+)", line).group(1)
@@ -73,6 +74,42 @@ def test_demo_directory_answers_ldapsearch_as_the_readme_shows(tmp_path):
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert f"uid: {user}" in out.stdout and "mail: " in out.stdout
+    finally:
+        srv.terminate()
+        srv.wait(timeout=10)
+
+
+def test_demo_scim_answers_the_readme_curl(tmp_path):
+    """After the demo, the README's curl line (with the token and user the
+    demo printed) finds the user over SCIM."""
+    import re
+    import shutil
+    assert shutil.which("curl"), "curl is installed by scripts/deps.sh"
+    env = dict(os.environ, DEMO_DIR=str(tmp_path / "demo"), DEMO_PERSONS="40", DEMO_SERVE="0")
+    p = subprocess.run([str(ROOT / "scripts" / "demo.sh"), BIN], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    user = re.search(r"The LDAP directory \(docs/ldap.md\): (\S+) has the password", p.stdout).group(1)
+    token = re.search(r"bearer token\n  (tnk_\S+)", p.stdout).group(1)
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"^curl -s -H 'Authorization: Bearer TOKEN' \\\n\s+'(http://127.0.0.1:8080/\S+)'$",
+                  readme, re.M)
+    assert m, "README shows the curl example"
+    conf = tmp_path / "demo" / "tunnus.conf"
+    srv = subprocess.Popen([BIN, "--config", str(conf), "serve", "--port", "0", "--ldaps-port", "0",
+                            "--http-port", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while "http listening" not in line:
+            line = srv.stderr.readline()
+            assert line, "the server ended before announcing HTTP"
+        port = re.search(r"http listening on [0-9.]+:(\d+)", line).group(1)
+        url = m.group(1).replace("8080", port).replace("USER", user)
+        out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {token}", url],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        body = json.loads(out.stdout)
+        assert body["totalResults"] == 1 and body["Resources"][0]["userName"] == user
     finally:
         srv.terminate()
         srv.wait(timeout=10)

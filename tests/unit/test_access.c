@@ -25,6 +25,7 @@
 #include "service.h"
 #include "store.h"
 #include "svc_audit.h"
+#include "svc_client.h"
 #include "svc_dir.h"
 #include "svc_prov.h"
 #include "svc_lifecycle.h"
@@ -819,6 +820,68 @@ static tn_code c_error_report_close(fx *f, const svc_actor *a, int ob, tn_err *e
     return svc_error_report_close(f->s, a, f->report[ob], true, "corrected", &r, e);
 }
 
+/* API clients and the SCIM person scan (svc_client.h, issue-http). */
+static tn_code c_client_add(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    static int n;
+    char name[32], token[SVC_TOKEN_BUFSZ];
+    snprintf(name, sizeof name, "matrix-%d", n++);
+    svc_client_input in = {.name = name, .role = "helpdesk"};
+    return svc_client_add(f->s, a, &in, token, NULL, e);
+}
+
+static int count_client(const svc_client_info *c, void *ctx)
+{
+    (void)c;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static tn_code c_client_list(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    int n = 0;
+    return svc_client_list(f->s, a, count_client, &n, e);
+}
+
+static tn_code c_client_rotate(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    char token[SVC_TOKEN_BUFSZ];
+    return svc_client_rotate(f->s, a, "no-such-client", token, e);
+}
+
+static tn_code c_client_revoke(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    return svc_client_revoke(f->s, a, "no-such-client", e);
+}
+
+static int scan_one_view(const svc_person_view *v, void *ctx)
+{
+    (void)v;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static tn_code c_person_scan(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    int n = 0;
+    svc_person_query q = {.limit = 10};
+    return svc_person_scan(f->s, a, &q, scan_one_view, &n, e);
+}
+
+static tn_code c_dir_group_member_ids(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    dir_group g;
+    memset(&g, 0, sizeof g);
+    char ids[1][UUID_BUFSZ];
+    return svc_dir_group_member_ids(f->s, a, &g, ids, e);
+}
+
 /* ---- the matrix --------------------------------------------------------------
  *
  * One character per actor, in the order of the AC_ enum:
@@ -909,6 +972,13 @@ static const row matrix[] = {
     {"svc_error_report_list", c_error_report_list, "YYYYYYYYY..", "YY.YYY.YY..", "YY.Y.Y.YY..",
      "YY.Y.Y.YY.."},
     {"svc_error_report_close", c_error_report_close, PERSON_WRITE},
+    /* API clients: administrators only; the SCIM person scan: as a list. */
+    {"svc_client_add", c_client_add, GLOBAL("YY......Y..")},
+    {"svc_client_list", c_client_list, GLOBAL("YY......Y..")},
+    {"svc_client_rotate", c_client_rotate, GLOBAL("YY......Y..")},
+    {"svc_client_revoke", c_client_revoke, GLOBAL("YY......Y..")},
+    {"svc_person_scan", c_person_scan, GLOBAL("YY.Y.Y.YY..")},
+    {"svc_dir_group_member_ids", c_dir_group_member_ids, GLOBAL("YYYYYYYYY..")},
 };
 #define NROWS (sizeof matrix / sizeof matrix[0])
 

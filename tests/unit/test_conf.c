@@ -91,6 +91,42 @@ static void ldap_tls_keys(void **state)
     assert_int_equal(c.ldap_ldaps_port, -1);
 }
 
+static void http_keys(void **state)
+{
+    (void)state;
+    conf c;
+    conf_defaults(&c);
+    tn_err e;
+    assert_int_equal(c.http_port, -1);
+    assert_int_equal(c.http_https_port, -1);
+    assert_true(c.http_read_audit);
+    assert_int_equal(conf_load_string(&c,
+                                      "[ldap]\ntls_cert = /etc/t.crt\ntls_key = /etc/t.key\n"
+                                      "[http]\nlisten = ::1\nport = 0\nhttps_port = 8443\n"
+                                      "max_body = 4096\ntimeout = 5\nthreads = 3\ncache_kib = 128\n"
+                                      "max_connections = 9\nread_audit = false\n"
+                                      "auth_max_failures = 0\nauth_lockout = 60\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    assert_string_equal(c.http_listen, "::1");
+    assert_int_equal(c.http_port, 0);
+    assert_int_equal(c.http_https_port, 8443);
+    assert_int_equal(c.http_max_body, 4096);
+    assert_int_equal(c.http_timeout, 5);
+    assert_int_equal(c.http_threads, 3);
+    assert_int_equal(c.http_cache_kib, 128);
+    assert_int_equal(c.http_max_connections, 9);
+    assert_false(c.http_read_audit);
+    assert_int_equal(c.http_auth_max_failures, 0);
+    assert_int_equal(c.http_auth_lockout, 60);
+    /* One certificate for both front ends unless [http] names its own. */
+    assert_string_equal(c.http_tls_cert, "/etc/t.crt");
+    assert_string_equal(c.http_tls_key, "/etc/t.key");
+    assert_int_equal(conf_load_string(&c, "[http]\nport = off\n", "u.conf", &e), TN_OK);
+    assert_int_equal(c.http_port, CONF_HTTP_OFF);
+}
+
 static void expect_error(const char *text, const char *field, const char *fragment)
 {
     conf c;
@@ -130,6 +166,13 @@ static void errors(void **state)
     expect_error("[ldap]\ntls_cert = a.crt\n", "tls_key", "go together");
     expect_error("[ldap]\ntls_key = a.key\n", "tls_cert", "go together");
     expect_error("[ldap]\nbind_require_tls = sometimes\n", "bind_require_tls", "true or false");
+    expect_error("[http]\nport = 70000\n", "port", "0 to 65535");
+    expect_error("[http]\nport = of\n", "port", "off or a whole number");
+    expect_error("[http]\nmax_body = 10\n", "max_body", "from 1024");
+    expect_error("[http]\nthreads = 0\n", "threads", "from 1");
+    expect_error("[http]\nhttps_port = 443\n", "https_port", "needs tls_cert");
+    expect_error("[http]\ntls_cert = a.crt\n", "tls_key", "go together");
+    expect_error("[http]\nread_audit = maybe\n", "read_audit", "true or false");
 }
 
 int main(void)
@@ -139,6 +182,7 @@ int main(void)
         cmocka_unit_test(defaults),
         cmocka_unit_test(ldap_keys),
         cmocka_unit_test(ldap_tls_keys),
+        cmocka_unit_test(http_keys),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,840 @@
+/* The HTTP listener (http_server.h): libmicrohttpd with a pool of worker
+ * threads, each with its own registry handle; request bodies bounded by
+ * [http] max_body; authentication (bearer tokens of API clients, HTTP
+ * Basic for persons) with per-source throttling of failures; /healthz and
+ * /metrics; everything under /scim/v2 handed to scim.c. */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_int.h"
+#include "service.h"
+#include "svc_client.h"
+#include "svc_dir.h"
+#include "tn_buf.h"
+#include "tn_mem.h"
+#include "tn_str.h"
+
+#define THR_SLOTS 1024
+#define JSON_DEPTH_MAX 32
+#define SCIM_PREFIX "/scim/v2"
+
+static const char *const ROUTES[] = {"healthz", "metrics",  "users", "users_id", "groups",
+                                     "groups_id", "me",     "bulk",  "discovery", "other"};
+#define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
+static const int STATUSES[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+                               409, 412, 413, 415, 429, 500, 501, 503};
+#define NSTATUS (sizeof STATUSES / sizeof STATUSES[0] + 1) /* + other */
+static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
+
+typedef struct throttle {
+    char source[64];
+    uint32_t failures;
+    int64_t until_us;
+} throttle;
+
+struct hs_server {
+    const conf *cfg;
+    struct MHD_Daemon *d, *ds;
+    char bound[128], sbound[128];
+    char *cert, *key;
+    pthread_mutex_t mu;
+    svc **handles;
+    size_t nhandles, caphandles;
+    throttle thr[THR_SLOTS];
+    _Atomic uint64_t requests[NROUTES][NSTATUS];
+    _Atomic uint64_t lat[NBUCKETS + 1];
+    _Atomic uint64_t lat_sum_us, lat_count;
+    _Atomic uint64_t auth_failures, throttled, new_sources, body_rejects;
+};
+
+/* The worker thread's registry handle (one per MHD thread). */
+static _Thread_local svc *t_svc;
+
+typedef struct rstate {
+    tn_buf body;
+    bool too_big;
+    int64_t t0;
+} rstate;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static tn_date today_local(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    return date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+static svc *worker_svc(hs_server *h, tn_err *e)
+{
+    if (!t_svc) {
+        svc *s;
+        if (svc_open(h->cfg, &s, e) != TN_OK)
+            return NULL;
+        svc_set_read_audit(s, h->cfg->http_read_audit);
+        if (svc_dir_tune(s, h->cfg->http_cache_kib, (int64_t)h->cfg->ldap_mmap_mib << 20, e) !=
+            TN_OK) {
+            svc_close(s);
+            return NULL;
+        }
+        pthread_mutex_lock(&h->mu);
+        if (h->nhandles == h->caphandles) {
+            h->caphandles = h->caphandles ? 2 * h->caphandles : 16;
+            h->handles = tn_realloc(h->handles, h->caphandles * sizeof *h->handles);
+        }
+        h->handles[h->nhandles++] = s;
+        pthread_mutex_unlock(&h->mu);
+        t_svc = s;
+    }
+    svc_set_today(t_svc, today_local());
+    return t_svc;
+}
+
+/* ---- throttling of failed authentication, per source address ------------ */
+
+static throttle *thr_slot(hs_server *h, const char *src)
+{
+    uint32_t x = 2166136261u;
+    for (const char *p = src; *p; p++)
+        x = (x ^ (unsigned char)*p) * 16777619u;
+    throttle *t = &h->thr[x % THR_SLOTS];
+    if (strcmp(t->source, src) != 0) {
+        /* A slot in use by a source still locked out is kept. */
+        if (t->source[0] && t->until_us > now_us())
+            return NULL;
+        memset(t, 0, sizeof *t);
+        tn_strlcpy(t->source, src, sizeof t->source);
+    }
+    return t;
+}
+
+/* Seconds the source must still wait, 0 if none. */
+static int64_t thr_wait(hs_server *h, const char *src)
+{
+    pthread_mutex_lock(&h->mu);
+    throttle *t = thr_slot(h, src);
+    int64_t left = t && t->until_us > now_us() ? (t->until_us - now_us()) / 1000000 + 1 : 0;
+    pthread_mutex_unlock(&h->mu);
+    return left;
+}
+
+/* Count a failure; true when this one starts a delay. */
+static bool thr_fail(hs_server *h, const char *src)
+{
+    unsigned max = h->cfg->http_auth_max_failures;
+    bool started = false;
+    pthread_mutex_lock(&h->mu);
+    throttle *t = thr_slot(h, src);
+    if (t && max > 0) {
+        t->failures++;
+        if (t->failures >= max) {
+            /* Exponential: 1 s at the limit, doubling, at most auth_lockout. */
+            unsigned over = t->failures - max;
+            int64_t secs = over >= 30 ? h->cfg->http_auth_lockout : (int64_t)1 << over;
+            if (secs > h->cfg->http_auth_lockout)
+                secs = h->cfg->http_auth_lockout;
+            t->until_us = now_us() + secs * 1000000;
+            started = true;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return started;
+}
+
+static void thr_ok(hs_server *h, const char *src)
+{
+    pthread_mutex_lock(&h->mu);
+    throttle *t = thr_slot(h, src);
+    if (t && t->failures) {
+        t->failures = 0;
+        t->until_us = 0;
+    }
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- metrics -------------------------------------------------------------- */
+
+static void count(hs_server *h, const char *route, int status, int64_t t0)
+{
+    size_t r = NROUTES - 1, s = NSTATUS - 1;
+    for (size_t i = 0; i < NROUTES; i++)
+        if (strcmp(ROUTES[i], route) == 0)
+            r = i;
+    for (size_t i = 0; i < NSTATUS - 1; i++)
+        if (STATUSES[i] == status)
+            s = i;
+    atomic_fetch_add(&h->requests[r][s], 1);
+    int64_t d = mono_us() - t0;
+    size_t b = NBUCKETS;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        if ((double)d <= BUCKETS[i] * 1e6) {
+            b = i;
+            break;
+        }
+    atomic_fetch_add(&h->lat[b], 1);
+    atomic_fetch_add(&h->lat_sum_us, (uint64_t)d);
+    atomic_fetch_add(&h->lat_count, 1);
+}
+
+typedef struct import_sums {
+    int64_t done, refused, failed, running, rows, created, updated, unchanged, ended, rejected, queued;
+} import_sums;
+
+static int sum_run(const svc_import_record *r, void *ctx)
+{
+    import_sums *m = ctx;
+    if (strcmp(r->status, "done") == 0)
+        m->done++;
+    else if (strcmp(r->status, "refused") == 0)
+        m->refused++;
+    else if (strcmp(r->status, "running") == 0)
+        m->running++; /* or killed before it finished */
+    else
+        m->failed++;
+    m->rows += r->rows;
+    m->created += r->created;
+    m->updated += r->updated;
+    m->unchanged += r->unchanged;
+    m->ended += r->ended;
+    m->rejected += r->rejected;
+    m->queued += r->queued;
+    return 0;
+}
+
+/* Import counters from the run records (counts only, no personal data). */
+static void import_metrics(tn_buf *b, svc *s)
+{
+    svc_actor sys;
+    memset(&sys, 0, sizeof sys);
+    sys.kind = SVC_ACTOR_SYSTEM;
+    sys.channel = SVC_CH_API;
+    tn_strlcpy(sys.id, "http:metrics", sizeof sys.id);
+    tn_strlcpy(sys.source, "local", sizeof sys.source);
+    import_sums m = {0};
+    tn_err e;
+    if (svc_import_runs(s, &sys, 0, sum_run, &m, &e) != TN_OK)
+        return;
+    tn_buf_printf(b,
+                  "# HELP tunnus_import_runs_total Feed import runs by outcome.\n"
+                  "# TYPE tunnus_import_runs_total counter\n"
+                  "tunnus_import_runs_total{status=\"done\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"refused\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"failed\"} %lld\n"
+                  "tunnus_import_runs_total{status=\"running\"} %lld\n"
+                  "# HELP tunnus_import_rows_total Feed rows by what import did with them.\n"
+                  "# TYPE tunnus_import_rows_total counter\n",
+                  (long long)m.done, (long long)m.refused, (long long)m.failed,
+                  (long long)m.running);
+    const struct {
+        const char *k;
+        int64_t v;
+    } rows[] = {{"read", m.rows},   {"created", m.created},   {"updated", m.updated},
+                {"unchanged", m.unchanged}, {"ended", m.ended}, {"rejected", m.rejected},
+                {"queued", m.queued}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        tn_buf_printf(b, "tunnus_import_rows_total{outcome=\"%s\"} %lld\n", rows[i].k,
+                      (long long)rows[i].v);
+}
+
+static char *metrics_text(hs_server *h, svc *s, size_t *len)
+{
+    tn_buf b;
+    tn_buf_init(&b, 1 << 20);
+    tn_buf_puts(&b, "# HELP tunnus_http_requests_total HTTP requests by route and status.\n"
+                    "# TYPE tunnus_http_requests_total counter\n");
+    for (size_t r = 0; r < NROUTES; r++)
+        for (size_t i = 0; i < NSTATUS; i++) {
+            uint64_t v = atomic_load(&h->requests[r][i]);
+            if (!v)
+                continue;
+            char st[8];
+            if (i < NSTATUS - 1)
+                snprintf(st, sizeof st, "%d", STATUSES[i]);
+            else
+                tn_strlcpy(st, "other", sizeof st);
+            tn_buf_printf(&b, "tunnus_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                          ROUTES[r], st, (unsigned long long)v);
+        }
+    tn_buf_puts(&b, "# HELP tunnus_http_request_duration_seconds Time to answer a request.\n"
+                    "# TYPE tunnus_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= NBUCKETS; i++) {
+        cum += atomic_load(&h->lat[i]);
+        if (i < NBUCKETS)
+            tn_buf_printf(&b, "tunnus_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                          BUCKETS[i], (unsigned long long)cum);
+        else
+            tn_buf_printf(&b, "tunnus_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                          (unsigned long long)cum);
+    }
+    tn_buf_printf(&b, "tunnus_http_request_duration_seconds_sum %.6f\n",
+                  (double)atomic_load(&h->lat_sum_us) / 1e6);
+    tn_buf_printf(&b, "tunnus_http_request_duration_seconds_count %llu\n",
+                  (unsigned long long)atomic_load(&h->lat_count));
+    struct {
+        const char *name, *help;
+        uint64_t v;
+    } c[] = {
+        {"tunnus_http_auth_failures_total", "Failed authentications.",
+         atomic_load(&h->auth_failures)},
+        {"tunnus_http_throttled_total", "Requests refused while their source was throttled.",
+         atomic_load(&h->throttled)},
+        {"tunnus_http_new_source_alerts_total", "First requests of a client from a new address.",
+         atomic_load(&h->new_sources)},
+        {"tunnus_http_body_rejected_total", "Request bodies refused (size, type, syntax).",
+         atomic_load(&h->body_rejects)},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        tn_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", c[i].name, c[i].help,
+                      c[i].name, c[i].name, (unsigned long long)c[i].v);
+    if (s) {
+        svc_audit_stats as;
+        svc_read_audit_stats(s, &as);
+        tn_buf_printf(&b,
+                      "# HELP tunnus_audit_read_flushes_total Flushes of read events.\n"
+                      "# TYPE tunnus_audit_read_flushes_total counter\n"
+                      "tunnus_audit_read_flushes_total %llu\n"
+                      "# HELP tunnus_audit_read_commits_total Group commits of read events.\n"
+                      "# TYPE tunnus_audit_read_commits_total counter\n"
+                      "tunnus_audit_read_commits_total %llu\n"
+                      "# HELP tunnus_audit_read_events_total Read events written.\n"
+                      "# TYPE tunnus_audit_read_events_total counter\n"
+                      "tunnus_audit_read_events_total %llu\n",
+                      (unsigned long long)as.flushes, (unsigned long long)as.commits,
+                      (unsigned long long)as.events);
+        import_metrics(&b, s);
+    }
+    *len = b.len;
+    return tn_buf_steal(&b);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static void peer(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    tn_strlcpy(out, "unknown", cap);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)cap);
+        else
+            inet_ntop(AF_INET6, a6, out, (socklen_t)cap);
+    }
+}
+
+static bool is_loopback(const char *src)
+{
+    return tn_str_startswith(src, "127.") || strcmp(src, "::1") == 0;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *c, int status, const char *ctype,
+                                 char *body, size_t len, const hresp *r, const char *extra_name,
+                                 const char *extra_value)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body ? body : (char *)"",
+                                        body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    if (ctype && len)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (r && r->etag[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+    if (r && r->location[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (extra_name)
+        MHD_add_response_header(resp, extra_name, extra_value);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_json(hs_server *h, struct MHD_Connection *c, const char *route,
+                                 int64_t t0, hresp *r, const char *extra_name,
+                                 const char *extra_value)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (r->body && r->status != 304 && r->status != 204) {
+        text = json_dumps(r->body, JSON_COMPACT);
+        len = text ? strlen(text) : 0;
+    }
+    if (r->body)
+        json_decref(r->body);
+    r->body = NULL;
+    count(h, route, r->status, t0);
+    return send_body(c, r->status, "application/scim+json", text, len, r, extra_name, extra_value);
+}
+
+static enum MHD_Result send_error(hs_server *h, struct MHD_Connection *c, const char *route,
+                                  int64_t t0, int status, const char *type, const char *detail,
+                                  const char *extra_name, const char *extra_value)
+{
+    hresp r = {0};
+    scim_error(&r, status, type, detail);
+    return send_json(h, c, route, t0, &r, extra_name, extra_value);
+}
+
+/* Nesting depth of a JSON text, counted outside strings. */
+static bool depth_ok(const char *s, size_t n)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > JSON_DEPTH_MAX)
+                return false;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+static const char *query_arg(void *qctx, const char *name)
+{
+    return MHD_lookup_connection_value(qctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Authenticate the request; on failure the answer is queued. */
+static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const char *src,
+                         bool tls, const char *route, int64_t t0, svc_actor *actor,
+                         enum MHD_Result *ret)
+{
+    static const char CHALLENGE[] = "Bearer realm=\"tunnus\", Basic realm=\"tunnus\"";
+    int64_t wait = thr_wait(h, src);
+    if (wait > 0) {
+        atomic_fetch_add(&h->throttled, 1);
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", (long long)wait);
+        *ret = send_error(h, c, route, t0, 429, NULL,
+                          "too many failed authentications from this address; try again later",
+                          MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        return false;
+    }
+    const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth) {
+        *ret = send_error(h, c, route, t0, 401, NULL, "authentication required",
+                          MHD_HTTP_HEADER_WWW_AUTHENTICATE, CHALLENGE);
+        return false;
+    }
+    tn_err e;
+    tn_err_clear(&e);
+    tn_code rc = TN_EDENIED;
+    if (strncasecmp(auth, "Bearer ", 7) == 0) {
+        bool fresh = false;
+        rc = svc_client_auth(s, auth + 7, src, SVC_CH_SCIM, actor, &fresh, &e);
+        if (rc == TN_OK && fresh)
+            atomic_fetch_add(&h->new_sources, 1);
+    } else if (strncasecmp(auth, "Basic ", 6) == 0) {
+        char dec[1100];
+        size_t n = 0;
+        if (!tls && !is_loopback(src)) {
+            svc_client_auth_failed(s, src, SVC_CH_SCIM, "password over plain HTTP");
+        } else if (sodium_base642bin((unsigned char *)dec, sizeof dec - 1, auth + 6, strlen(auth + 6),
+                                     NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
+            dec[n] = '\0';
+            char *colon = strchr(dec, ':');
+            if (colon && strlen(dec) == n) {
+                *colon = '\0';
+                rc = svc_dir_bind(s, src, dec, colon + 1, actor, &e);
+                if (rc == TN_OK)
+                    actor->channel = SVC_CH_SCIM;
+            } else {
+                svc_client_auth_failed(s, src, SVC_CH_SCIM, "malformed Basic credentials");
+            }
+            sodium_memzero(dec, sizeof dec);
+        } else {
+            svc_client_auth_failed(s, src, SVC_CH_SCIM, "malformed Basic credentials");
+        }
+    } else {
+        svc_client_auth_failed(s, src, SVC_CH_SCIM, "unknown authentication scheme");
+    }
+    if (rc == TN_OK) {
+        thr_ok(h, src);
+        return true;
+    }
+    if (rc != TN_EDENIED) {
+        fprintf(stderr, "tunnus serve: http: authentication failed: %s\n", e.msg);
+        *ret = send_error(h, c, route, t0, 500, NULL, "internal error", NULL, NULL);
+        return false;
+    }
+    atomic_fetch_add(&h->auth_failures, 1);
+    if (thr_fail(h, src))
+        svc_client_auth_failed(s, src, SVC_CH_SCIM, "source throttled after repeated failures");
+    *ret = send_error(h, c, route, t0, 401, NULL, "invalid credentials",
+                      MHD_HTTP_HEADER_WWW_AUTHENTICATE, CHALLENGE);
+    return false;
+}
+
+static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char *url,
+                             const char *method, rstate *rs, bool tls)
+{
+    int64_t t0 = rs->t0;
+    if (strcmp(url, "/healthz") == 0) {
+        char *ok = tn_strdup("{\"status\":\"ok\"}");
+        count(h, "healthz", 200, t0);
+        return send_body(c, 200, "application/json", ok, strlen(ok), NULL, NULL, NULL);
+    }
+    tn_err e;
+    tn_err_clear(&e);
+    svc *s = worker_svc(h, &e);
+    if (strcmp(url, "/metrics") == 0) {
+        size_t len;
+        char *text = metrics_text(h, s, &len);
+        count(h, "metrics", 200, t0);
+        return send_body(c, 200, "text/plain; version=0.0.4", text, len, NULL, NULL, NULL);
+    }
+    if (!tn_str_startswith(url, SCIM_PREFIX) ||
+        (url[sizeof SCIM_PREFIX - 1] != '/' && url[sizeof SCIM_PREFIX - 1] != '\0'))
+        return send_error(h, c, "other", t0, 404, NULL, "no such resource", NULL, NULL);
+    const char *path = url + sizeof SCIM_PREFIX - 1;
+    const char *route = scim_route(method, path);
+    if (!s)
+        return send_error(h, c, route, t0, 503, NULL, "registry unavailable", NULL, NULL);
+    if (rs->too_big) {
+        atomic_fetch_add(&h->body_rejects, 1);
+        return send_error(h, c, route, t0, 413, NULL, "the request body exceeds [http] max_body",
+                          NULL, NULL);
+    }
+    char src[64];
+    peer(c, src, sizeof src);
+    svc_actor actor;
+    enum MHD_Result ret = MHD_NO;
+    if (!authenticate(h, c, s, src, tls, route, t0, &actor, &ret))
+        return ret;
+    json_t *body = NULL;
+    bool has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                    strcmp(method, "PATCH") == 0;
+    if (has_body) {
+        const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct || (strncasecmp(ct, "application/scim+json", 21) != 0 &&
+                    strncasecmp(ct, "application/json", 16) != 0)) {
+            atomic_fetch_add(&h->body_rejects, 1);
+            return send_error(h, c, route, t0, 415, NULL,
+                              "the body must be application/scim+json or application/json", NULL,
+                              NULL);
+        }
+        if (!depth_ok(rs->body.data ? rs->body.data : "", rs->body.len)) {
+            atomic_fetch_add(&h->body_rejects, 1);
+            return send_error(h, c, route, t0, 400, "invalidSyntax",
+                              "the JSON body is nested too deeply", NULL, NULL);
+        }
+        json_error_t je;
+        body = json_loadb(rs->body.data ? rs->body.data : "", rs->body.len, 0, &je);
+        if (!body) {
+            atomic_fetch_add(&h->body_rejects, 1);
+            char d[300];
+            snprintf(d, sizeof d, "malformed JSON at line %d column %d: %s", je.line, je.column,
+                     je.text);
+            return send_error(h, c, route, t0, 400, "invalidSyntax", d, NULL, NULL);
+        }
+    }
+    const char *host = header(c, MHD_HTTP_HEADER_HOST);
+    char base[512];
+    bool host_ok = host && strlen(host) < 256 && !strpbrk(host, " /\"<>\\");
+    snprintf(base, sizeof base, "%s://%s" SCIM_PREFIX, tls ? "https" : "http",
+             host_ok ? host : (tls ? h->sbound : h->bound));
+    hreq rq = {.method = method,
+               .path = path,
+               .query = query_arg,
+               .qctx = c,
+               .body = body,
+               .if_match = header(c, MHD_HTTP_HEADER_IF_MATCH),
+               .if_none_match = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH),
+               .base_url = base,
+               .s = s,
+               .actor = &actor,
+               .cfg = h->cfg,
+               .max_body = h->cfg->http_max_body};
+    hresp r = {0};
+    scim_handle(&rq, &r);
+    if (body)
+        json_decref(body);
+    /* What was shown is on record before it leaves. */
+    if (svc_flush(s, &e) != TN_OK)
+        scim_error(&r, 500, NULL, "the audit trail could not be written");
+    /* The request id is in every audit event of this request. */
+    return send_json(h, c, route, t0, &r, "X-Request-Id", actor.request_id);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls, bool tls)
+{
+    (void)version;
+    hs_server *h = cls;
+    rstate *rs = *con_cls;
+    if (!rs) {
+        rs = tn_calloc(1, sizeof *rs);
+        tn_buf_init(&rs->body, h->cfg->http_max_body);
+        rs->t0 = mono_us();
+        *con_cls = rs;
+        const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl && tn_parse_i64(cl, &n) && n > (int64_t)h->cfg->http_max_body) {
+            /* Refuse before reading it: the connection is closed after. */
+            atomic_fetch_add(&h->body_rejects, 1);
+            return send_error(h, c, "other", rs->t0, 413, NULL,
+                              "the request body exceeds [http] max_body", NULL, NULL);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rs->too_big && !tn_buf_append(&rs->body, upload_data, *upload_data_size))
+            rs->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return serve(h, c, url, method, rs, tls);
+}
+
+static enum MHD_Result on_plain(void *cls, struct MHD_Connection *c, const char *url,
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
+{
+    return on_request(cls, c, url, method, version, upload_data, upload_data_size, con_cls, false);
+}
+
+static enum MHD_Result on_tls(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    return on_request(cls, c, url, method, version, upload_data, upload_data_size, con_cls, true);
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    rstate *rs = *con_cls;
+    if (rs) {
+        tn_buf_free(&rs->body);
+        free(rs);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+static int open_listener(const char *addr, int port, char *bound, size_t cap, tn_err *e)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int rc = getaddrinfo(addr, ps, &hints, &res);
+    if (rc != 0) {
+        tn_err_set(e, TN_EUSAGE, "listen", "cannot resolve %s: %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0) {
+        tn_err_set(e, TN_EIO, "listen", "cannot listen for HTTP on %s port %d: %s", addr, port,
+                   strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int p = 0;
+    if (sa.ss_family == AF_INET6) {
+        p = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof host);
+        snprintf(bound, cap, "[%s]:%d", host, p);
+    } else {
+        p = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof host);
+        snprintf(bound, cap, "%s:%d", host, p);
+    }
+    return fd;
+}
+
+static char *read_file(const char *path, tn_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tn_err_set(e, TN_EIO, "tls_cert", "cannot read %s", path);
+        return NULL;
+    }
+    tn_buf b;
+    tn_buf_init(&b, 1 << 20);
+    char chunk[4096];
+    size_t n;
+    bool ok = true;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ok = ok && tn_buf_append(&b, chunk, n);
+    fclose(f);
+    if (!ok) {
+        tn_buf_free(&b);
+        tn_err_set(e, TN_EINVAL, "tls_cert", "%s is larger than 1 MiB", path);
+        return NULL;
+    }
+    tn_buf_putc(&b, '\0');
+    return tn_buf_steal(&b);
+}
+
+static struct MHD_Daemon *start_daemon(hs_server *h, int fd, bool tls)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)h->cfg->http_threads, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)h->cfg->http_timeout, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)h->cfg->http_max_connections, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, h},
+        {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, h->key},
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(flags, 0, NULL, NULL, tls ? on_tls : on_plain, h,
+                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
+{
+    /* jansson seeds its hash tables on first use; do it before the
+     * worker threads exist. */
+    json_object_seed(0);
+    hs_server *h = tn_calloc(1, sizeof *h);
+    h->cfg = c;
+    pthread_mutex_init(&h->mu, NULL);
+    const char *addr = o->listen ? o->listen : c->http_listen;
+    int lfd = -1, slfd = -1;
+    if (o->https_port >= 0) {
+        if (!c->http_tls_cert[0]) {
+            tn_err_set(e, TN_EUSAGE, "https_port", "HTTPS needs tls_cert and tls_key");
+            goto fail;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            tn_err_set(e, TN_EUSAGE, "https_port", "this libmicrohttpd has no TLS support");
+            goto fail;
+        }
+        if (!(h->cert = read_file(c->http_tls_cert, e)) || !(h->key = read_file(c->http_tls_key, e)))
+            goto fail;
+    }
+    if ((lfd = open_listener(addr, o->port, h->bound, sizeof h->bound, e)) < 0)
+        goto fail;
+    if (o->https_port >= 0 &&
+        (slfd = open_listener(addr, o->https_port, h->sbound, sizeof h->sbound, e)) < 0)
+        goto fail;
+    if (!(h->d = start_daemon(h, lfd, false))) {
+        tn_err_set(e, TN_EIO, "listen", "the HTTP server did not start");
+        goto fail;
+    }
+    lfd = -1; /* the daemon owns it now */
+    if (slfd >= 0) {
+        if (!(h->ds = start_daemon(h, slfd, true))) {
+            tn_err_set(e, TN_EIO, "https_port",
+                       "the HTTPS server did not start (is the key or certificate valid PEM?)");
+            goto fail;
+        }
+        slfd = -1;
+    }
+    *out = h;
+    return TN_OK;
+fail:
+    if (lfd >= 0)
+        close(lfd);
+    if (slfd >= 0)
+        close(slfd);
+    hs_stop(h);
+    return e->code;
+}
+
+void hs_announce(const hs_server *h, FILE *log)
+{
+    fprintf(log, "tunnus serve: http listening on %s (SCIM at /scim/v2)\n", h->bound);
+    if (h->ds)
+        fprintf(log, "tunnus serve: https listening on %s\n", h->sbound);
+    fflush(log);
+}
+
+void hs_stop(hs_server *h)
+{
+    if (!h)
+        return;
+    if (h->d)
+        MHD_stop_daemon(h->d);
+    if (h->ds)
+        MHD_stop_daemon(h->ds);
+    /* The worker threads have ended: their handles can close. */
+    for (size_t i = 0; i < h->nhandles; i++)
+        svc_close(h->handles[i]);
+    free(h->handles);
+    if (h->key)
+        sodium_memzero(h->key, strlen(h->key));
+    free(h->key);
+    free(h->cert);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
