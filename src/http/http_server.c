@@ -26,6 +26,7 @@
 #include "service.h"
 #include "svc_client.h"
 #include "svc_dir.h"
+#include "svc_prov.h"
 #include "tn_buf.h"
 #include "tn_mem.h"
 #include "tn_str.h"
@@ -267,6 +268,58 @@ static void import_metrics(tn_buf *b, svc *s)
                       (long long)rows[i].v);
 }
 
+/* Provisioning counters per configured target (docs/provisioning.md):
+ * the numbers of `tunnus provision status`, counts only. A target whose
+ * state cannot be read is left out rather than failing the scrape. */
+static void prov_metrics(tn_buf *b, svc *s, const conf *cfg)
+{
+    if (!cfg->ntargets)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+    } M[] = {
+        {"tunnus_provision_pending", "gauge", "Persons waiting for delivery to the target."},
+        {"tunnus_provision_due", "gauge", "Pending persons whose next attempt is due now."},
+        {"tunnus_provision_parked", "gauge",
+         "Persons parked after max_attempts failures (provision retry releases them)."},
+        {"tunnus_provision_unread_changes", "gauge",
+         "Outbox rows written but not yet taken in by the target's worker."},
+        {"tunnus_provision_delivered_total", "counter", "Deliveries the target accepted."},
+        {"tunnus_provision_resources", "gauge", "Resources recorded as held by the target."},
+        {"tunnus_provision_last_success_timestamp_seconds", "gauge",
+         "When the target last accepted a delivery (0: never)."},
+    };
+    enum { NM = sizeof M / sizeof M[0] };
+    svc_prov_counts c[CONF_TARGETS_MAX];
+    bool ok[CONF_TARGETS_MAX];
+    svc_actor sys;
+    memset(&sys, 0, sizeof sys);
+    sys.kind = SVC_ACTOR_SYSTEM;
+    sys.channel = SVC_CH_API;
+    tn_strlcpy(sys.id, "http:metrics", sizeof sys.id);
+    tn_strlcpy(sys.source, "local", sizeof sys.source);
+    for (unsigned i = 0; i < cfg->ntargets; i++) {
+        tn_err e;
+        tn_err_clear(&e);
+        ok[i] = svc_prov_counts_get(s, &sys, cfg->targets[i].name, &c[i], &e) == TN_OK;
+    }
+    for (size_t m = 0; m < NM; m++) {
+        tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", M[m].name, M[m].help, M[m].name,
+                      M[m].type);
+        for (unsigned i = 0; i < cfg->ntargets; i++) {
+            if (!ok[i])
+                continue;
+            const svc_prov_counts *x = &c[i];
+            int64_t lag = x->started && x->outbox_max > x->cursor ? x->outbox_max - x->cursor : 0;
+            int64_t v[NM] = {x->pending,   x->due,       x->parked,
+                             lag,          x->delivered, x->resources,
+                             x->last_success_at / 1000000};
+            tn_buf_printf(b, "%s{target=\"%s\"} %lld\n", M[m].name, cfg->targets[i].name,
+                          (long long)v[m]);
+        }
+    }
+}
+
 static char *metrics_text(hs_server *h, svc *s, size_t *len)
 {
     tn_buf b;
@@ -334,6 +387,7 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
                       (unsigned long long)as.flushes, (unsigned long long)as.commits,
                       (unsigned long long)as.events);
         import_metrics(&b, s);
+        prov_metrics(&b, s, h->cfg);
     }
     *len = b.len;
     return tn_buf_steal(&b);

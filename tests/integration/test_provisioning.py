@@ -408,6 +408,62 @@ def test_serve_delivers_a_change_within_a_second(tunnus):
         check_server_stop(proc, rc)
 
 
+def test_metrics_export_the_counts_of_provision_status(tunnus):
+    """/metrics shows, per target, what `provision status` shows: a file
+    target's deliveries, and the queue of a directory that is down (kept
+    pending, not parked: a target down loses nothing)."""
+    import re
+    import socket
+    import requests
+    out = tunnus.dir / "drop"
+    out.mkdir()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = s.getsockname()[1]
+    s.close()  # nothing listens there: the directory is down
+    down = ldap_target("dir", type("S", (), {"url": f"ldap://127.0.0.1:{dead}"})())
+    configure(tunnus, file_target("cards", out), down)
+    people = [add(tunnus, f"Mittari{chr(97 + i)}", "Testi") for i in range(3)]
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "serve", "--port", "0"],
+                            cwd=tunnus.dir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        port = None
+        while port is None:
+            line = proc.stderr.readline()
+            assert line, "the server ended before announcing HTTP"
+            m = re.search(r"http listening on [0-9.]+:(\d+)", line)
+            port = m and m.group(1)
+
+        def metric(text, name, target):
+            m = re.search(rf'^{name}\{{target="{target}"\}} (\d+)$', text, re.M)
+            return int(m.group(1)) if m else None
+
+        t0 = time.time()
+        while True:
+            text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            if (metric(text, "tunnus_provision_delivered_total", "cards") == 3 and
+                    metric(text, "tunnus_provision_pending", "dir") == 3) or time.time() - t0 > 10:
+                break
+            time.sleep(0.1)
+        assert "# TYPE tunnus_provision_parked gauge" in text
+        assert metric(text, "tunnus_provision_delivered_total", "cards") == 3, text
+        assert metric(text, "tunnus_provision_resources", "cards") == 3
+        assert metric(text, "tunnus_provision_pending", "cards") == 0
+        assert metric(text, "tunnus_provision_last_success_timestamp_seconds", "cards") >= int(t0) - 1
+        assert metric(text, "tunnus_provision_pending", "dir") == 3, text
+        assert metric(text, "tunnus_provision_parked", "dir") == 0
+        assert metric(text, "tunnus_provision_delivered_total", "dir") == 0
+        assert metric(text, "tunnus_provision_last_success_timestamp_seconds", "dir") == 0
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=15)
+        check_server_stop(proc, rc)
+    st = status(tunnus)
+    assert st["cards"]["delivered"] == 3 and st["dir"]["pending"] == 3
+    del people
+
+
 # ---- SCIM target (a SCIM service on scimmy + scimmy-routers) ------------------------
 
 PEER = ROOT / "tests" / "scim-peer"
