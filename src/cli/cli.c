@@ -30,7 +30,7 @@ static const char usage_text[] =
     "  serve [--listen ADDR] [--port N]  the LDAP directory (docs/ldap.md)\n"
     "  provision run|status|retry|reconcile  deliver to the configured targets (docs/provisioning.md)\n"
     "  serve [--listen ADDR] [--port N] [--http-port N]  LDAP and HTTP/SCIM (docs/ldap.md, docs/scim.md)\n"
-    "  client add NAME --role ROLE | list | rotate NAME | revoke NAME  API clients (docs/api.md)\n"
+    "  client add NAME --role ROLE | list | rotate NAME | revoke NAME | bind NAME  API clients (docs/api.md)\n"
     "\n"
     "Persons are selected by id:UUID, number:N, username:NAME or key:SOURCE:KEY.\n"
     "See docs/cli.md for every option and the exit codes.\n";

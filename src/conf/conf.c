@@ -101,7 +101,7 @@ enum {
     K_L_REHASH,
     K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS,
     K_H_LISTEN, K_H_PORT, K_H_HTTPS_PORT, K_H_MAX_BODY, K_H_TIMEOUT, K_H_THREADS, K_H_MAX_CONN,
-    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE
+    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE, K_H_CLIENT_CA
 };
 
 /* The numeric [ldap] keys: where each goes and its range. */
@@ -320,6 +320,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"http", "auth_lockout", K_H_AUTH_LOCKOUT},
         {"http", "tls_cert", K_H_TLS_CERT},
         {"http", "tls_key", K_H_TLS_KEY},
+        {"http", "client_ca", K_H_CLIENT_CA},
     };
     int id = -1;
     bool section_known = false;
@@ -402,6 +403,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return set_str(st, line, key, c->http_tls_cert, sizeof c->http_tls_cert, value);
     case K_H_TLS_KEY:
         return set_str(st, line, key, c->http_tls_key, sizeof c->http_tls_key, value);
+    case K_H_CLIENT_CA:
+        return set_str(st, line, key, c->http_client_ca, sizeof c->http_client_ca, value);
     case K_H_RAUDIT:
         if (!parse_bool(value, &c->http_read_audit))
             return fail(st, line, key, "must be true or false");

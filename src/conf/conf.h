@@ -50,6 +50,7 @@
  *   auth_max_failures = 5               ; failed authentications per source before delays
  *   auth_lockout = 900                  ; longest delay, seconds
  *   tls_cert = / tls_key =              ; PEM files; default the [ldap] ones
+ *   client_ca = FILE                    ; PEM CAs: HTTPS asks for client certificates (docs/api.md)
  *
  * Unknown sections or keys, malformed values and duplicate keys are errors
  * that name the file, the line and the key, so a typo never silently falls
@@ -159,6 +160,7 @@ typedef struct conf {
     unsigned http_auth_lockout;
     char http_tls_cert[CONF_PATH_MAX]; /* "" = the [ldap] ones */
     char http_tls_key[CONF_PATH_MAX];
+    char http_client_ca[CONF_PATH_MAX]; /* PEM CAs for client certificates; "" = none asked */
 } conf;
 
 void conf_defaults(conf *c);

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -56,6 +57,7 @@ struct hs_server {
     struct MHD_Daemon *d, *ds;
     char bound[128], sbound[128];
     char *cert, *key;
+    char *trust; /* [http] client_ca: HTTPS asks for client certificates */
     pthread_mutex_t mu;
     svc **handles;
     size_t nhandles, caphandles;
@@ -504,6 +506,33 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+/* The SHA-256 fingerprint (lowercase hex) of the client certificate of a
+ * TLS connection, if the peer presented one that verifies against
+ * [http] client_ca (chain and validity dates). The handshake proved the
+ * peer holds its key, so a token bound to this fingerprint is usable only
+ * by the holder (RFC 8705's idea, §3). */
+static bool peer_cert_sha256(struct MHD_Connection *c, char out[65])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return false;
+    gnutls_session_t tls = ci->tls_session;
+    unsigned status = 0, n = 0;
+    if (gnutls_certificate_verify_peers2(tls, &status) != GNUTLS_E_SUCCESS || status != 0)
+        return false;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(tls, &n);
+    if (!certs || n == 0)
+        return false;
+    unsigned char d[32];
+    size_t dl = sizeof d;
+    if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], d, &dl) != GNUTLS_E_SUCCESS ||
+        dl != sizeof d)
+        return false;
+    sodium_bin2hex(out, 65, d, sizeof d);
+    return true;
+}
+
 /* Authenticate the request; on failure the answer is queued. */
 static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const char *src,
                          bool tls, const char *route, int64_t t0, svc_actor *actor,
@@ -531,7 +560,10 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
     tn_code rc = TN_EDENIED;
     if (strncasecmp(auth, "Bearer ", 7) == 0) {
         bool fresh = false;
-        rc = svc_client_auth(s, auth + 7, src, SVC_CH_SCIM, actor, &fresh, &e);
+        char fp[65];
+        bool has_fp = tls && h->trust && peer_cert_sha256(c, fp);
+        rc = svc_client_auth(s, auth + 7, src, has_fp ? fp : NULL, SVC_CH_SCIM, actor, &fresh,
+                             &e);
         if (rc == TN_OK && fresh)
             atomic_fetch_add(&h->new_sources, 1);
     } else if (strncasecmp(auth, "Basic ", 6) == 0) {
@@ -771,11 +803,11 @@ static int open_listener(const char *addr, int port, char *bound, size_t cap, tn
     return fd;
 }
 
-static char *read_file(const char *path, tn_err *e)
+static char *read_file(const char *path, const char *field, tn_err *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        tn_err_set(e, TN_EIO, "tls_cert", "cannot read %s", path);
+        tn_err_set(e, TN_EIO, field, "cannot read %s", path);
         return NULL;
     }
     tn_buf b;
@@ -788,7 +820,7 @@ static char *read_file(const char *path, tn_err *e)
     fclose(f);
     if (!ok) {
         tn_buf_free(&b);
-        tn_err_set(e, TN_EINVAL, "tls_cert", "%s is larger than 1 MiB", path);
+        tn_err_set(e, TN_EINVAL, field, "%s is larger than 1 MiB", path);
         return NULL;
     }
     tn_buf_putc(&b, '\0');
@@ -808,6 +840,8 @@ static struct MHD_Daemon *start_daemon(hs_server *h, int fd, bool tls)
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_done, h},
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, h->key},
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->cert},
+        /* Last: with no client_ca it ends the list. */
+        {tls && h->trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, h->trust},
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, 0, NULL, NULL, tls ? on_tls : on_plain, h,
@@ -833,7 +867,9 @@ tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
             tn_err_set(e, TN_EUSAGE, "https_port", "this libmicrohttpd has no TLS support");
             goto fail;
         }
-        if (!(h->cert = read_file(c->http_tls_cert, e)) || !(h->key = read_file(c->http_tls_key, e)))
+        if (!(h->cert = read_file(c->http_tls_cert, "tls_cert", e)) || !(h->key = read_file(c->http_tls_key, "tls_key", e)))
+            goto fail;
+        if (c->http_client_ca[0] && !(h->trust = read_file(c->http_client_ca, "client_ca", e)))
             goto fail;
     }
     if ((lfd = open_listener(addr, o->port, h->bound, sizeof h->bound, e)) < 0)
@@ -889,6 +925,7 @@ void hs_stop(hs_server *h)
         sodium_memzero(h->key, strlen(h->key));
     free(h->key);
     free(h->cert);
+    free(h->trust);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -128,6 +128,23 @@ bool svc_cidr_allows(const char *allow, const char *source)
     return false;
 }
 
+bool svc_cert_fingerprint_norm(const char *in, char out[65])
+{
+    size_t n = 0;
+    for (const char *p = in ? in : ""; *p; p++) {
+        char c = *p;
+        if (c == ':')
+            continue;
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) || n == 64)
+            return false;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return n == 64;
+}
+
 static void info_from(const store_api_client *c, svc_client_info *out)
 {
     memset(out, 0, sizeof *out);
@@ -141,6 +158,7 @@ static void info_from(const store_api_client *c, svc_client_info *out)
     out->created_at = c->created_at;
     out->rotated_at = c->rotated_at;
     out->revoked_at = c->revoked_at;
+    tn_strlcpy(out->cert_sha256, c->cert_sha256, sizeof out->cert_sha256);
 }
 
 tn_code svc_client_add(svc *s, const svc_actor *a, const svc_client_input *in,
@@ -191,6 +209,10 @@ tn_code svc_client_add(svc *s, const svc_actor *a, const svc_client_input *in,
         size_t used = strlen(c.allow);
         snprintf(c.allow + used, sizeof c.allow - used, "%s%s", used ? "," : "", in->allow[i]);
     }
+    if (in->cert_sha256 && *in->cert_sha256 &&
+        !svc_cert_fingerprint_norm(in->cert_sha256, c.cert_sha256))
+        return tn_err_set(e, TN_EINVAL, "cert_sha256",
+                          "must be a SHA-256 fingerprint: 64 hex digits, colons allowed");
     c.created_at = audit_now_us();
     unsigned char h[STORE_HASH_BYTES];
     token_new(token);
@@ -207,6 +229,8 @@ tn_code svc_client_add(svc *s, const svc_actor *a, const svc_client_input *in,
             svc_changes_add(&ch, "unit", NULL, c.scope_unit);
         if (c.allow[0])
             svc_changes_add(&ch, "allow", NULL, c.allow);
+        if (c.cert_sha256[0])
+            svc_changes_add(&ch, "cert_sha256", NULL, c.cert_sha256);
         svc_changes_add_date(&ch, "expires", TN_DATE_NONE, c.expires);
         svc_changes_add_secret(&ch, "token", false, true);
         char subject[80];
@@ -296,6 +320,40 @@ tn_code svc_client_revoke(svc *s, const svc_actor *a, const char *name, tn_err *
     return change(s, a, name, true, NULL, e);
 }
 
+tn_code svc_client_bind_cert(svc *s, const svc_actor *a, const char *name,
+                             const char *cert_sha256, tn_err *e)
+{
+    tn_code rc = svc_authorize(s, a, SVC_OP_CLIENT_ADMIN, NULL, "client.bind", e);
+    if (rc != TN_OK)
+        return rc;
+    char fp[65] = "";
+    if (cert_sha256 && *cert_sha256 && !svc_cert_fingerprint_norm(cert_sha256, fp))
+        return tn_err_set(e, TN_EINVAL, "cert_sha256",
+                          "must be a SHA-256 fingerprint: 64 hex digits, colons allowed");
+    store_api_client c;
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        return rc;
+    rc = store_client_get(s->st, name ? name : "", &c, e);
+    if (rc == TN_ENOTFOUND)
+        rc = tn_err_set(e, TN_ENOTFOUND, "name", "no client %.64s", name ? name : "");
+    if (rc == TN_OK && c.revoked_at)
+        rc = tn_err_set(e, TN_ESTATE, "name", "client %.64s is revoked", c.name);
+    svc_changes ch;
+    svc_changes_init(&ch);
+    if (rc == TN_OK && strcmp(c.cert_sha256, fp) != 0) {
+        rc = store_client_set_cert(s->st, c.id, fp, e);
+        svc_changes_add(&ch, "cert_sha256", c.cert_sha256[0] ? c.cert_sha256 : NULL,
+                        fp[0] ? fp : NULL);
+        if (rc == TN_OK) {
+            char subject[80];
+            snprintf(subject, sizeof subject, "client:%s", c.name);
+            rc = svc_changes_write(s, a, "client.bind", subject, &ch, e);
+        }
+    }
+    svc_changes_free(&ch);
+    return svc_tx_end(s, rc, e);
+}
+
 static void auth_actor(svc_actor *a, const char *id, const char *source, svc_channel ch)
 {
     memset(a, 0, sizeof *a);
@@ -329,8 +387,9 @@ void svc_client_auth_failed(svc *s, const char *source, svc_channel ch, const ch
     (void)audit_event(s, &who, "client.auth", "denied", reason, &ignored);
 }
 
-tn_code svc_client_auth(svc *s, const char *token, const char *source, svc_channel ch,
-                        svc_actor *out, bool *new_source, tn_err *e)
+tn_code svc_client_auth(svc *s, const char *token, const char *source,
+                        const char *peer_cert_sha256, svc_channel ch, svc_actor *out,
+                        bool *new_source, tn_err *e)
 {
     *new_source = false;
     const char *reason = NULL;
@@ -356,6 +415,11 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source, svc_chann
                 reason = "client expired";
             else if (!svc_cidr_allows(c.allow, source))
                 reason = "source address not allowed";
+            else if (c.cert_sha256[0] && !peer_cert_sha256)
+                reason = "no verified client certificate (the client is certificate-bound)";
+            else if (c.cert_sha256[0] && (strlen(peer_cert_sha256) != 64 ||
+                                          sodium_memcmp(c.cert_sha256, peer_cert_sha256, 64) != 0))
+                reason = "client certificate is not the bound one";
         }
     }
     if (reason) {

@@ -7,7 +7,9 @@
  * its keyed hash. A request's token becomes an svc_actor of kind
  * SVC_ACTOR_CLIENT; every failure is audited (client.auth, denied) and a
  * first request from a source address the client never used before is an
- * audit alert (client.new_source). */
+ * audit alert (client.new_source). A client may also be bound to a client
+ * certificate (its SHA-256 fingerprint): its token then works only over
+ * HTTPS from a peer that proved it holds that certificate. */
 #ifndef SVC_CLIENT_H
 #define SVC_CLIENT_H
 
@@ -28,6 +30,7 @@ typedef struct svc_client_input {
     const char *expires;       /* ISO date, last valid day; NULL = never */
     const char *const *allow;  /* CIDRs ("10.0.0.0/8", "::1/128", a bare address) */
     size_t nallow;
+    const char *cert_sha256;   /* SHA-256 of the client certificate (hex, colons allowed); NULL = unbound */
 } svc_client_input;
 
 typedef struct svc_client_info {
@@ -38,6 +41,7 @@ typedef struct svc_client_info {
     char expires[11];          /* "" = never */
     bool revoked;
     int64_t created_at, rotated_at, revoked_at; /* µs UTC */
+    char cert_sha256[65];      /* lowercase hex; "" = not bound */
 } svc_client_info;
 
 /* Create a client; token gets its bearer token (show it once). */
@@ -49,14 +53,25 @@ tn_code svc_client_list(svc *s, const svc_actor *a, svc_client_cb cb, void *ctx,
 tn_code svc_client_rotate(svc *s, const svc_actor *a, const char *name,
                           char token[SVC_TOKEN_BUFSZ], tn_err *e);
 tn_code svc_client_revoke(svc *s, const svc_actor *a, const char *name, tn_err *e);
+/* Bind the client to a certificate fingerprint (SHA-256, hex, colons
+ * allowed, as `openssl x509 -fingerprint -sha256` prints it); NULL or ""
+ * unbinds. Takes effect at the next request. */
+tn_code svc_client_bind_cert(svc *s, const svc_actor *a, const char *name,
+                             const char *cert_sha256, tn_err *e);
 
 /* Authenticate a bearer token from source (an IP address) for channel.
- * Every failure is TN_EDENIED with one message whatever the reason
- * (unknown, revoked, expired, source not allowed), audited with the
- * reason. *new_source says this was the client's first request from
- * source (audited as client.new_source). */
-tn_code svc_client_auth(svc *s, const char *token, const char *source, svc_channel ch,
-                        svc_actor *out, bool *new_source, tn_err *e);
+ * peer_cert_sha256 is the fingerprint (lowercase hex) of the client
+ * certificate the TLS layer verified for this connection, or NULL. Every
+ * failure is TN_EDENIED with one message whatever the reason (unknown,
+ * revoked, expired, source not allowed, certificate missing or another),
+ * audited with the reason. *new_source says this was the client's first
+ * request from source (audited as client.new_source). */
+tn_code svc_client_auth(svc *s, const char *token, const char *source,
+                        const char *peer_cert_sha256, svc_channel ch, svc_actor *out,
+                        bool *new_source, tn_err *e);
+/* Normalise a SHA-256 fingerprint (hex, optional colons, any case) into
+ * out (64 lowercase hex digits); false if it is not one. */
+bool svc_cert_fingerprint_norm(const char *in, char out[65]);
 /* Audit a failed authentication that never reached a token check (a
  * malformed Authorization header, a throttled source). */
 void svc_client_auth_failed(svc *s, const char *source, svc_channel ch, const char *reason);

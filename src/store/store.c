@@ -757,6 +757,11 @@ tn_code store_client_set_token(store *s, int64_t id,
     return s->ops->client_set_token(s->priv, id, token_hash, now_us, e);
 }
 
+tn_code store_client_set_cert(store *s, int64_t id, const char *cert_sha256, tn_err *e)
+{
+    return s->ops->client_set_cert(s->priv, id, cert_sha256, e);
+}
+
 tn_code store_client_revoke(store *s, int64_t id, int64_t now_us, tn_err *e)
 {
     return s->ops->client_revoke(s->priv, id, now_us, e);

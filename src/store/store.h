@@ -663,6 +663,7 @@ typedef struct store_api_client {
     char allow[STORE_CLIENT_ALLOW_BUFSZ]; /* comma-separated CIDRs, "" = any */
     tn_date expires;                      /* last valid day; TN_DATE_NONE = never */
     int64_t created_at, rotated_at, revoked_at; /* µs UTC; revoked 0 = live */
+    char cert_sha256[65];                 /* bound client certificate, hex; "" = none */
 } store_api_client;
 
 /* Insert c (fills c->id). A taken name is TN_ECONFLICT. */
@@ -678,6 +679,8 @@ tn_code store_client_set_token(store *s, int64_t id,
                                const unsigned char token_hash[STORE_HASH_BYTES], int64_t now_us,
                                tn_err *e);
 tn_code store_client_revoke(store *s, int64_t id, int64_t now_us, tn_err *e);
+/* Bind the client to a certificate fingerprint ("" unbinds). */
+tn_code store_client_set_cert(store *s, int64_t id, const char *cert_sha256, tn_err *e);
 /* Record that the client used source; *is_new says it had not before. */
 tn_code store_client_source_seen(store *s, int64_t id, const char *source, int64_t now_us,
                                  bool *is_new, tn_err *e);

@@ -224,6 +224,7 @@ typedef struct store_ops {
                                 const unsigned char token_hash[STORE_HASH_BYTES], int64_t now_us,
                                 tn_err *e);
     tn_code (*client_revoke)(void *priv, int64_t id, int64_t now_us, tn_err *e);
+    tn_code (*client_set_cert)(void *priv, int64_t id, const char *cert_sha256, tn_err *e);
     tn_code (*client_source_seen)(void *priv, int64_t id, const char *source, int64_t now_us,
                                   bool *is_new, tn_err *e);
     tn_code (*client_source_known)(void *priv, int64_t id, const char *source, bool *known,
@@ -314,6 +315,7 @@ tn_code sq_client_list(void *priv, store_client_cb cb, void *ctx, tn_err *e);
 tn_code sq_client_set_token(void *priv, int64_t id, const unsigned char token_hash[STORE_HASH_BYTES],
                             int64_t now_us, tn_err *e);
 tn_code sq_client_revoke(void *priv, int64_t id, int64_t now_us, tn_err *e);
+tn_code sq_client_set_cert(void *priv, int64_t id, const char *cert_sha256, tn_err *e);
 tn_code sq_client_source_seen(void *priv, int64_t id, const char *source, int64_t now_us,
                               bool *is_new, tn_err *e);
 tn_code sq_client_source_known(void *priv, int64_t id, const char *source, bool *known,

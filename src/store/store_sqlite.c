@@ -2022,6 +2022,7 @@ const store_ops store_sqlite_ops = {
     .client_list = sq_client_list,
     .client_set_token = sq_client_set_token,
     .client_revoke = sq_client_revoke,
+    .client_set_cert = sq_client_set_cert,
     .client_source_seen = sq_client_source_seen,
     .client_source_known = sq_client_source_known,
 };

@@ -1,21 +1,23 @@
 /* SQLite backend: API clients and the source addresses they have used
- * (migration 0014). Tokens are found by their keyed hash, never stored. */
+ * (migrations 0014, 0015). Tokens are found by their keyed hash, never stored. */
 #include <string.h>
 
 #include "store_sqlite_int.h"
 
 #define CLIENT_COLS                                                                       \
     "SELECT id, name, role, scope_unit, allow, COALESCE(expires, ''), created_at, "       \
-    "rotated_at, revoked_at FROM api_client "
+    "rotated_at, revoked_at, cert_sha256 FROM api_client "
 
 static const char SQL_CL_INSERT[] =
     "INSERT INTO api_client (name, role, scope_unit, token_hash, allow, expires, created_at, "
-    "rotated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
+    "rotated_at, cert_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)";
 static const char SQL_CL_GET[] = CLIENT_COLS "WHERE name = ?1";
 static const char SQL_CL_BY_TOKEN[] = CLIENT_COLS "WHERE token_hash = ?1";
 static const char SQL_CL_LIST[] = CLIENT_COLS "ORDER BY name";
 static const char SQL_CL_TOKEN[] =
     "UPDATE api_client SET token_hash = ?2, rotated_at = ?3 WHERE id = ?1";
+static const char SQL_CL_CERT[] =
+    "UPDATE api_client SET cert_sha256 = ?2 WHERE id = ?1";
 static const char SQL_CL_REVOKE[] =
     "UPDATE api_client SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0";
 static const char SQL_CL_SOURCE[] =
@@ -32,7 +34,8 @@ static bool read_client(sqlite3_stmt *st, store_api_client *c)
     bool ok = sq_col_str(st, 1, c->name, sizeof c->name) &&
               sq_col_str(st, 2, c->role, sizeof c->role) &&
               sq_col_str(st, 3, c->scope_unit, sizeof c->scope_unit) &&
-              sq_col_str(st, 4, c->allow, sizeof c->allow) && sq_col_date(st, 5, &c->expires);
+              sq_col_str(st, 4, c->allow, sizeof c->allow) && sq_col_date(st, 5, &c->expires) &&
+              sq_col_str(st, 9, c->cert_sha256, sizeof c->cert_sha256);
     c->created_at = sqlite3_column_int64(st, 6);
     c->rotated_at = sqlite3_column_int64(st, 7);
     c->revoked_at = sqlite3_column_int64(st, 8);
@@ -52,7 +55,7 @@ tn_code sq_client_insert(void *priv, store_api_client *c,
     if ((sq_b_text(st, 1, c->name) | sq_b_text(st, 2, c->role) | sq_b_str(st, 3, c->scope_unit) |
          sqlite3_bind_blob(st, 4, token_hash, STORE_HASH_BYTES, SQLITE_STATIC) |
          sq_b_str(st, 5, c->allow) | sq_b_date(st, 6, c->expires, dbuf) |
-         sq_b_num(st, 7, c->created_at)) != SQLITE_OK) {
+         sq_b_num(st, 7, c->created_at) | sq_b_str(st, 8, c->cert_sha256)) != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }
@@ -164,6 +167,26 @@ tn_code sq_client_set_token(void *priv, int64_t id, const unsigned char token_ha
                             int64_t now_us, tn_err *e)
 {
     return write_one(priv, SQL_CL_TOKEN, id, token_hash, now_us, NULL, NULL, e);
+}
+
+tn_code sq_client_set_cert(void *priv, int64_t id, const char *cert_sha256, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK || (code = sq_prep_sql(q, SQL_CL_CERT, &st, &own, e)) != TN_OK)
+        return code;
+    if ((sq_b_num(st, 1, id) | sq_b_str(st, 2, cert_sha256)) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc = sq_step_write(st);
+    if (rc != SQLITE_OK)
+        code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
 }
 
 tn_code sq_client_revoke(void *priv, int64_t id, int64_t now_us, tn_err *e)

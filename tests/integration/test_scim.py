@@ -563,6 +563,86 @@ def test_https_with_the_ldap_certificate(tunnus):
         check_server_stop(proc, rc)
 
 
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def test_certificate_bound_client(tunnus):
+    """A client bound to a certificate (`client add --cert-sha256`, as
+    `openssl x509 -fingerprint -sha256` prints it) gets in only over HTTPS
+    with that certificate, verified against [http] client_ca; an unbound
+    client on the same listener needs none. Refusals are audited."""
+    registry(tunnus)
+    d = tunnus.dir
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout",
+            str(d / "tls.key"), "-out", str(d / "tls.crt"), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout",
+            str(d / "ca.key"), "-out", str(d / "ca.crt"), "-subj", "/CN=Client CA")
+    for who in ("hr", "thief"):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / f"{who}.key"),
+                "-out", str(d / f"{who}.csr"), "-subj", f"/CN={who}")
+        openssl("x509", "-req", "-in", str(d / f"{who}.csr"), "-CA", str(d / "ca.crt"),
+                "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "1",
+                "-out", str(d / f"{who}.crt"))
+    # Self-signed, not from the client CA, but holding the right key is not enough either.
+    openssl("req", "-x509", "-key", str(d / "hr.key"), "-days", "1", "-out", str(d / "rogue.crt"),
+            "-subj", "/CN=hr")
+    fp = subprocess.run(["openssl", "x509", "-in", str(d / "hr.crt"), "-noout", "-fingerprint",
+                         "-sha256"], check=True, capture_output=True, text=True).stdout
+    fp = fp.strip().split("=", 1)[1]
+    bound = token(tunnus, "bound", "admin", "--cert-sha256", fp)
+    plain = token(tunnus, "plain", "admin")
+    listed = {c["name"]: c for c in map(json.loads, tunnus.run("--json", "client", "list")
+                                         .stdout.splitlines())}
+    assert listed["bound"]["cert_sha256"] == fp.replace(":", "").lower()
+    assert listed["plain"]["cert_sha256"] == ""
+    conf = d / "tunnus.conf"
+    conf.write_text(f"[ldap]\nidle_timeout = 30\n[http]\nhttps_port = 0\n"
+                    f"tls_cert = {d / 'tls.crt'}\ntls_key = {d / 'tls.key'}\n"
+                    f"client_ca = {d / 'ca.crt'}\n")
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve",
+                             "--port", "0"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        port = None
+        while not port:
+            line = proc.stderr.readline()
+            assert line, "the server ended before announcing HTTPS"
+            m = re.search(r"https listening on 127\.0\.0\.1:(\d+)", line)
+            port = m and m.group(1)
+        url = f"https://127.0.0.1:{port}/scim/v2/Users"
+
+        def get(tok, cert=None):
+            return requests.get(url, headers={"Authorization": f"Bearer {tok}"},
+                                verify=str(d / "tls.crt"), cert=cert, timeout=10).status_code
+
+        mine = (str(d / "hr.crt"), str(d / "hr.key"))
+        assert get(bound, mine) == 200
+        assert get(bound) == 401
+        assert get(bound, (str(d / "thief.crt"), str(d / "thief.key"))) == 401
+        assert get(bound, (str(d / "rogue.crt"), str(d / "hr.key"))) == 401
+        assert get(plain) == 200 and get(plain, mine) == 200
+        # Rebinding takes effect at the next request; unbinding frees the token.
+        thief_fp = subprocess.run(["openssl", "x509", "-in", str(d / "thief.crt"), "-noout",
+                                   "-fingerprint", "-sha256"], check=True, capture_output=True,
+                                  text=True).stdout.strip().split("=", 1)[1]
+        tunnus.run("client", "bind", "bound", "--cert-sha256", thief_fp)
+        assert get(bound, mine) == 401
+        assert get(bound, (str(d / "thief.crt"), str(d / "thief.key"))) == 200
+        tunnus.run("client", "bind", "bound", "--none")
+        assert get(bound) == 200
+    finally:
+        proc.terminate()
+        rc = proc.wait(timeout=20)
+        check_server_stop(proc, rc)
+    reasons = [r[0] for r in tunnus.sql(
+        "SELECT detail FROM audit_event WHERE action = 'client.auth' AND result = 'denied'")]
+    assert any("no verified client certificate" in r for r in reasons)
+    assert sum("not the bound one" in r for r in reasons) >= 2
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'client.bind'")[0][0] == 2
+
+
 def test_http_can_be_off(tunnus):
     conf = tunnus.dir / "tunnus.conf"
     conf.write_text("[ldap]\nidle_timeout = 30\n[http]\nport = off\n")

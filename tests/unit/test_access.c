@@ -858,6 +858,12 @@ static tn_code c_client_revoke(fx *f, const svc_actor *a, int ob, tn_err *e)
     return svc_client_revoke(f->s, a, "no-such-client", e);
 }
 
+static tn_code c_client_bind(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    return svc_client_bind_cert(f->s, a, "no-such-client", NULL, e);
+}
+
 static int scan_one_view(const svc_person_view *v, void *ctx)
 {
     (void)v;
@@ -977,6 +983,7 @@ static const row matrix[] = {
     {"svc_client_list", c_client_list, GLOBAL("YY......Y..")},
     {"svc_client_rotate", c_client_rotate, GLOBAL("YY......Y..")},
     {"svc_client_revoke", c_client_revoke, GLOBAL("YY......Y..")},
+    {"svc_client_bind_cert", c_client_bind, GLOBAL("YY......Y..")},
     {"svc_person_scan", c_person_scan, GLOBAL("YY.Y.Y.YY..")},
     {"svc_dir_group_member_ids", c_dir_group_member_ids, GLOBAL("YYYYYYYYY..")},
 };

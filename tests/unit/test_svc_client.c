@@ -93,13 +93,13 @@ static void test_token_roundtrip_and_rotation(void **state)
     svc_actor a;
     bool fresh;
     tn_err e;
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
     assert_int_equal(a.kind, SVC_ACTOR_CLIENT);
     assert_string_equal(a.id, "hr-sync");
     assert_int_equal(a.channel, SVC_CH_SCIM);
     assert_int_equal(a.roles, SVC_ROLE_BIT(SVC_ROLE_HR_INTEGRATION));
     assert_true(fresh);
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
     assert_false(fresh);
     assert_int_equal(audit_count(f, "client.new_source"), 1);
     /* A second client with the same name is a conflict. */
@@ -108,13 +108,13 @@ static void test_token_roundtrip_and_rotation(void **state)
 
     assert_int_equal(svc_client_rotate(f->s, &f->admin, "hr-sync", tok2, &e), TN_OK);
     assert_string_not_equal(tok, tok2);
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e),
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
                      TN_EDENIED);
     assert_string_equal(e.msg, "invalid credentials");
-    assert_int_equal(svc_client_auth(f->s, tok2, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok2, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
 
     assert_int_equal(svc_client_revoke(f->s, &f->admin, "hr-sync", &e), TN_OK);
-    assert_int_equal(svc_client_auth(f->s, tok2, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e),
+    assert_int_equal(svc_client_auth(f->s, tok2, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
                      TN_EDENIED);
     assert_int_equal(svc_client_revoke(f->s, &f->admin, "hr-sync", &e), TN_ESTATE);
     /* The token is never in the audit trail; the failures are, with reasons. */
@@ -151,7 +151,7 @@ static void test_bad_input_and_garbage_tokens(void **state)
     const char *garbage[] = {"", "tnk_", "tnk_short", "Bearer x",
                              "tnk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA!"};
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-        assert_int_equal(svc_client_auth(f->s, garbage[i], "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e),
+        assert_int_equal(svc_client_auth(f->s, garbage[i], "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
                          TN_EDENIED);
 }
 
@@ -166,9 +166,9 @@ static void test_expiry(void **state)
     bool fresh;
     /* The last valid day still works; the day after does not. */
     svc_set_today(f->s, date_from_ymd(2099, 12, 31));
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
     svc_set_today(f->s, date_from_ymd(2100, 1, 1));
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e),
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
                      TN_EDENIED);
     assert_true(audit_count(f, "client expired") >= 1);
 }
@@ -191,8 +191,8 @@ static void test_allowlist(void **state)
     svc_actor a;
     bool fresh;
     tn_err e;
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.9", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
-    assert_int_equal(svc_client_auth(f->s, tok, "192.0.2.1", SVC_CH_SCIM, &a, &fresh, &e),
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.9", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "192.0.2.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
                      TN_EDENIED);
     assert_true(audit_count(f, "source address not allowed") >= 1);
 }
@@ -205,14 +205,65 @@ static void test_only_admins_manage_clients(void **state)
     svc_actor a;
     bool fresh;
     tn_err e;
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
     svc_client_input in = {.name = "sneaky", .role = "admin"};
     assert_int_equal(svc_client_add(f->s, &a, &in, t2, NULL, &e), TN_EDENIED);
     assert_int_equal(svc_client_rotate(f->s, &a, "hr", t2, &e), TN_EDENIED);
     /* An admin client may (the stopgap rule until scoped roles land). */
     add(f, "boss", "admin", NULL, 0, tok);
-    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e), TN_OK);
     assert_int_equal(svc_client_add(f->s, &a, &in, t2, NULL, &e), TN_OK);
+}
+
+static void test_certificate_binding(void **state)
+{
+    fixture *f = *state;
+    static const char FP[] = "9F:86:D0:81:88:4C:7D:65:9A:2F:EA:A0:C5:5A:D0:15:"
+                             "A3:BF:4F:1B:2B:0B:82:2C:D1:5D:6C:15:B0:F0:0A:08";
+    static const char FPHEX[] = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    static const char OTHER[] = "0000000000000000000000000000000000000000000000000000000000000001";
+    char out[65];
+    assert_true(svc_cert_fingerprint_norm(FP, out));
+    assert_string_equal(out, FPHEX);
+    assert_false(svc_cert_fingerprint_norm("9f86d0", out));
+    assert_false(svc_cert_fingerprint_norm("zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", out));
+    assert_false(svc_cert_fingerprint_norm("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0800", out));
+
+    char tok[SVC_TOKEN_BUFSZ];
+    svc_actor a;
+    bool fresh;
+    tn_err e;
+    svc_client_input bad = {.name = "badfp", .role = "admin", .cert_sha256 = "abc"};
+    assert_int_equal(svc_client_add(f->s, &f->admin, &bad, tok, NULL, &e), TN_EINVAL);
+    assert_string_equal(e.field, "cert_sha256");
+    svc_client_input in = {.name = "pinned", .role = "hr_integration", .cert_sha256 = FP};
+    svc_client_info info;
+    assert_int_equal(svc_client_add(f->s, &f->admin, &in, tok, &info, &e), TN_OK);
+    assert_string_equal(info.cert_sha256, FPHEX);
+    /* No certificate, another certificate: refused and audited; the bound one: in. */
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_EDENIED);
+    assert_true(audit_count(f, "no verified client certificate") >= 1);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", OTHER, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_EDENIED);
+    assert_true(audit_count(f, "client certificate is not the bound one") >= 1);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", "short", SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_EDENIED);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", FPHEX, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_OK);
+    /* Rebound to another certificate, then unbound. */
+    assert_int_equal(svc_client_bind_cert(f->s, &f->admin, "pinned", OTHER, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", FPHEX, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_EDENIED);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", OTHER, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_OK);
+    assert_int_equal(svc_client_bind_cert(f->s, &f->admin, "pinned", NULL, &e), TN_OK);
+    assert_int_equal(svc_client_auth(f->s, tok, "127.0.0.1", NULL, SVC_CH_SCIM, &a, &fresh, &e),
+                     TN_OK);
+    assert_int_equal(svc_client_bind_cert(f->s, &f->admin, "pinned", "nope", &e), TN_EINVAL);
+    assert_int_equal(svc_client_bind_cert(f->s, &f->admin, "nobody", OTHER, &e), TN_ENOTFOUND);
+    /* Only administrators bind. */
+    assert_int_equal(svc_client_bind_cert(f->s, &a, "pinned", OTHER, &e), TN_EDENIED);
 }
 
 int main(void)
@@ -223,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_allowlist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_only_admins_manage_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certificate_binding, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
