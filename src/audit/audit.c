@@ -38,7 +38,18 @@ struct audit {
     store *rl;            /* the read log (borrowed); NULL: reads go to st */
     char *rl_path;        /* its path, for the group's shared connection */
     char rl_broken[256];  /* why the read log cannot be used ("" if it can) */
+    bool held;            /* counted in the group as holding unflushed events */
 };
+
+/* The queue no longer counts as held in the group (its events were
+ * committed alone, or are given up): leaders stop waiting for it. */
+static void unhold(audit *a)
+{
+    if (a->held) {
+        audit_group_release(a->group);
+        a->held = false;
+    }
+}
 
 audit *audit_new(store *st)
 {
@@ -54,6 +65,7 @@ void audit_free(audit *a)
     if (!a)
         return;
     (void)audit_flush(a, NULL);
+    unhold(a);
     audit_group_leave(a->group);
     free(a->rl_path);
     free(a->q);
@@ -95,6 +107,11 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
             return rc;
     }
     pending *p = &a->q[a->n++];
+    if (a->n == 1 && a->group && !a->held) {
+        /* A flush will follow: a leader gathering a batch waits for it. */
+        audit_group_hold(a->group);
+        a->held = true;
+    }
     p->time_us = r->time_us;
     tn_strlcpy(p->actor_kind, r->actor_kind, sizeof p->actor_kind);
     tn_strlcpy(p->actor_id, r->actor_id, sizeof p->actor_id);
@@ -167,18 +184,22 @@ tn_code audit_flush(audit *a, tn_err *e)
 {
     if (a->n == 0)
         return TN_OK;
-    if (a->rl_broken[0])
+    if (a->rl_broken[0]) {
+        unhold(a);
         return tn_err_set(e, TN_ESTATE, "read_log", "%s", a->rl_broken);
+    }
     tn_code rc;
     /* Without a read log, inside the caller's transaction the reads join
      * it (they commit with it). The read log is another database: its
      * commits never wait for the registry's transaction. A handle without
      * a group commits alone. */
     if (!a->group || (!a->rl && store_tx_depth(a->st) > 0)) {
+        unhold(a);
         audit_ticket self = {.owner = a, .events = a->n};
         rc = commit_batch(a, &self, e);
     } else {
-        rc = audit_group_flush(a->group, a, a->n, commit_batch, e);
+        rc = audit_group_flush(a->group, a, a->n, a->held, commit_batch, e);
+        a->held = false; /* released when its ticket was queued */
     }
     /* On failure the events stay queued: a later flush retries them. */
     if (rc == TN_OK)

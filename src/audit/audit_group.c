@@ -13,11 +13,11 @@ struct audit_group {
     int refs; /* guarded by groups_mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* a batch is done: followers check their ticket */
-    pthread_cond_t arrive; /* a ticket was queued: the gathering leader counts */
+    pthread_cond_t arrive; /* a ticket was queued or a hold released: the gathering leader re-checks */
     /* Guarded by mu: */
     audit_ticket *head, **tail; /* tickets waiting for the next batch */
     size_t queued;              /* tickets in that list */
-    size_t members;             /* handles in the group */
+    size_t holding;             /* members with events recorded but not yet queued */
     bool committing;            /* a leader is gathering or committing a batch */
     audit_stats stats;
     /* The group's own connection to the read log, used by whichever
@@ -53,9 +53,6 @@ audit_group *audit_group_join(const char *key)
         groups = g;
     }
     g->refs++;
-    pthread_mutex_lock(&g->mu);
-    g->members++;
-    pthread_mutex_unlock(&g->mu);
     pthread_mutex_unlock(&groups_mu);
     return g;
 }
@@ -69,9 +66,6 @@ void audit_group_leave(audit_group *g)
      * holds its reference while it waits, so the last leave finds no
      * ticket queued and no commit running. */
     bool last = --g->refs == 0;
-    pthread_mutex_lock(&g->mu);
-    g->members--;
-    pthread_mutex_unlock(&g->mu);
     if (last) {
         audit_group **p = &groups;
         while (*p != g)
@@ -113,14 +107,16 @@ static void finish_batch(audit_group *g, audit_ticket *batch, tn_code rc, const 
     }
 }
 
-/* The leader, with mu held, waits briefly for the other members to queue
- * their flushes before it commits: a commit costs every other connection
- * its page cache (the WAL changed), so fewer, larger commits are what make
- * audited reads cheap. Members that are busy elsewhere only cost the
- * bounded wait; a group of one never waits. */
+/* The leader, with mu held, waits briefly for the members that have
+ * recorded events but not queued them yet: their flush is moments away
+ * (a request records what it shows, then flushes before answering), and
+ * one larger commit is cheaper than two. It does not wait for idle
+ * members: an idle pooled handle or a worker between requests holds
+ * nothing, and waiting for it would only add latency to every answer. A
+ * group of one never waits. */
 static void gather(audit_group *g)
 {
-    if (g->queued >= g->members)
+    if (g->holding == 0)
         return;
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -129,19 +125,37 @@ static void gather(audit_group *g)
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
-    while (g->queued < g->members)
+    while (g->holding > 0)
         if (pthread_cond_timedwait(&g->arrive, &g->mu, &dl) != 0)
             break;
 }
 
-tn_code audit_group_flush(audit_group *g, void *self, size_t events, audit_group_commit_fn commit,
-                          tn_err *e)
+void audit_group_hold(audit_group *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->holding++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+void audit_group_release(audit_group *g)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->holding)
+        g->holding--;
+    pthread_cond_signal(&g->arrive);
+    pthread_mutex_unlock(&g->mu);
+}
+
+tn_code audit_group_flush(audit_group *g, void *self, size_t events, bool held,
+                          audit_group_commit_fn commit, tn_err *e)
 {
     audit_ticket t = {.owner = self, .events = events};
     pthread_mutex_lock(&g->mu);
     *g->tail = &t;
     g->tail = &t.next;
     g->queued++;
+    if (held && g->holding)
+        g->holding--;
     g->stats.flushes++;
     pthread_cond_signal(&g->arrive);
     while (!t.done) {

@@ -21,8 +21,8 @@
 
 #include "audit.h"
 
-/* How long a leader waits for the group's other members to join its
- * batch (see gather in audit_group.c). */
+/* How long at most a leader waits for the members that hold unflushed
+ * events to join its batch (see gather in audit_group.c). */
 #ifndef AUDIT_GROUP_WAIT_US
 #define AUDIT_GROUP_WAIT_US 200
 #endif
@@ -46,10 +46,18 @@ typedef tn_code (*audit_group_commit_fn)(void *leader, audit_ticket *batch, tn_e
 audit_group *audit_group_join(const char *key);
 void audit_group_leave(audit_group *g);
 
+/* A member's queue went from empty to holding events: a flush is coming,
+ * worth a leader's short wait. Each hold ends with exactly one
+ * audit_group_release or one audit_group_flush with held true. */
+void audit_group_hold(audit_group *g);
+/* The member's events leave another way (committed alone, given up). */
+void audit_group_release(audit_group *g);
+
 /* Enqueue self's events and return once a commit that contains them has
- * finished, with that commit's outcome. */
-tn_code audit_group_flush(audit_group *g, void *self, size_t events, audit_group_commit_fn commit,
-                          tn_err *e);
+ * finished, with that commit's outcome. held: the member held (see
+ * audit_group_hold); queueing ends the hold. */
+tn_code audit_group_flush(audit_group *g, void *self, size_t events, bool held,
+                          audit_group_commit_fn commit, tn_err *e);
 
 void audit_group_get_stats(audit_group *g, audit_stats *out);
 
