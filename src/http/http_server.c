@@ -727,7 +727,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl && tn_parse_i64(cl, &n) && n > (int64_t)h->cfg->http_max_body) {
             /* Refuse before reading it: the connection is closed after. */
             atomic_fetch_add(&h->body_rejects, 1);
-            return send_error(h, c, "other", rs->t0, 413, NULL,
+            return send_error(h, c, below(url, API_PREFIX) ? "api_other" : "other", rs->t0, 413,
+                              NULL,
                               "the request body exceeds [http] max_body", NULL, NULL);
         }
         return MHD_YES;

@@ -164,9 +164,9 @@ class Fixture:
         return a["id"]
 
 
-def start_server(t):
+def start_server(t, http_extra=""):
     conf = t.dir / "tunnus.conf"
-    conf.write_text("[ldap]\nidle_timeout = 30\n[http]\n")
+    conf.write_text("[ldap]\nidle_timeout = 30\n[http]\n" + http_extra)
     proc = subprocess.Popen([BIN, "--db", str(t.db), "--config", str(conf), "serve", "--port", "0",
                              "--http-port", "0"],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
