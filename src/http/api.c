@@ -1085,16 +1085,22 @@ static bool match(const char *pattern, const char *path, char params[PARAMS_MAX]
     return !*p && !*q;
 }
 
-static const api_route *find(const char *method, const char *path, bool *path_known,
+/* The route for method and path; NULL if none, with allow (if not NULL)
+ * listing the methods the path has ("" when the path is unknown). */
+static const api_route *find(const char *method, const char *path, char *allow, size_t cap,
                              char params[PARAMS_MAX][SEG_MAX + 1])
 {
-    *path_known = false;
+    if (allow)
+        allow[0] = '\0';
     for (size_t i = 0; i < NROUTES_; i++) {
         if (!match(ROUTES_[i].pattern, path, params))
             continue;
-        *path_known = true;
         if (strcmp(ROUTES_[i].method, method) == 0)
             return &ROUTES_[i];
+        if (allow) {
+            size_t n = strlen(allow);
+            snprintf(allow + n, cap - n, "%s%s", n ? ", " : "", ROUTES_[i].method);
+        }
     }
     return NULL;
 }
@@ -1102,21 +1108,22 @@ static const api_route *find(const char *method, const char *path, bool *path_kn
 const char *api_route_label(const char *method, const char *path)
 {
     char params[PARAMS_MAX][SEG_MAX + 1];
-    bool known;
-    const api_route *r = find(method, path, &known, params);
+    const api_route *r = find(method, path, NULL, 0, params);
     return r ? r->label : "api_other";
 }
 
 void api_handle(const hreq *rq, hresp *out)
 {
     char params[PARAMS_MAX][SEG_MAX + 1];
-    bool known;
-    const api_route *r = find(rq->method, rq->path, &known, params);
+    char allow[sizeof out->allow];
+    const api_route *r = find(rq->method, rq->path, allow, sizeof allow, params);
     if (!r) {
-        if (known)
+        if (allow[0]) {
             api_error(out, 405, "method_not_allowed", "this method is not allowed here", NULL);
-        else
+            memcpy(out->allow, allow, sizeof out->allow);
+        } else {
             api_error(out, 404, "not_found", "no such resource", NULL);
+        }
         return;
     }
     const char *pm[PARAMS_MAX] = {params[0], params[1], params[2]};

@@ -407,6 +407,8 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
     if (r && r->location[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r && r->allow[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
     MHD_add_response_header(resp, "Cache-Control", "no-store");

@@ -254,8 +254,14 @@ static void dispatch_errors(void **state)
                          cases[i].status);
         assert_string_equal(json_string_value(json_object_get(out.body, "error")),
                             cases[i].error);
+        assert_int_equal(out.allow[0] != '\0', cases[i].status == 405);
         json_decref(out.body);
     }
+    hreq rq = {.method = "DELETE", .path = "/persons/abc", .query = no_query};
+    hresp out = {0};
+    api_handle(&rq, &out);
+    assert_string_equal(out.allow, "GET, PATCH");
+    json_decref(out.body);
     assert_string_equal(api_route_label("GET", "/persons/abc/lifecycle"), "api_lifecycle");
     assert_string_equal(api_route_label("POST", "/persons/abc/lifecycle"), "api_other");
     assert_string_equal(api_route_label("GET", "/persons"), "api_persons");
