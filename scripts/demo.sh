@@ -102,8 +102,12 @@ echo "SCIM 2.0 over HTTP (docs/scim.md): the API client demo-scim has the bearer
 echo "  $token"
 echo "  curl -s -H 'Authorization: Bearer $token' \\"
 echo "      'http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2/Users?filter=userName%20eq%20%22$user%22'"
+echo
+echo "The admin REST API (docs/api.md), described at http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/openapi.json:"
+echo "  curl -s -H 'Authorization: Bearer $token' \\"
+echo "      'http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/api/v1/persons/username:$user/lifecycle'"
 if [ "${DEMO_SERVE:-1}" = 1 ]; then
     echo
-    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2 (Ctrl-C stops it)"
+    echo "== tunnus serve: the directory on ldap://127.0.0.1:${DEMO_LDAP_PORT:-3389} and ldaps://127.0.0.1:${DEMO_LDAPS_PORT:-3636}, SCIM on http://127.0.0.1:${DEMO_HTTP_PORT:-8080}/scim/v2, the admin API on /api/v1 (Ctrl-C stops it)"
     exec "$BIN" serve
 fi

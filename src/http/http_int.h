@@ -32,6 +32,7 @@ typedef struct hresp {
     json_t *body;                /* JSON answer (owned), or NULL */
     char etag[48];               /* "" = none */
     char location[640];          /* "" = none */
+    char allow[48];              /* a 405's Allow header, "" = none */
 } hresp;
 
 /* The SCIM service (scim.c): answer one request under /scim/v2. */

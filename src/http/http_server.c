@@ -2,7 +2,8 @@
  * threads, each with its own registry handle; request bodies bounded by
  * [http] max_body; authentication (bearer tokens of API clients, HTTP
  * Basic for persons) with per-source throttling of failures; /healthz and
- * /metrics; everything under /scim/v2 handed to scim.c. */
+ * /metrics; everything under /scim/v2 handed to scim.c, everything under
+ * /api/v1 to api.c, and /openapi.json generated from api.c's table. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "http_int.h"
 #include "service.h"
 #include "svc_client.h"
@@ -36,9 +38,14 @@
 #define JSON_DEPTH_MAX 32
 #define SCIM_PREFIX "/scim/v2"
 
-static const char *const ROUTES[] = {"healthz", "metrics",  "users", "users_id", "groups",
-                                     "groups_id", "me",     "bulk",  "discovery", "other"};
-#define NROUTES (sizeof ROUTES / sizeof ROUTES[0])
+/* Fixed route labels; the admin API's labels (api.h) follow them in the
+ * metric slots. Every API label starts with "api_", which is also how an
+ * answer knows to be an API one (JSON errors of api.c, not SCIM's). */
+static const char *const ROUTES[] = {"healthz",   "metrics", "users",  "users_id",
+                                     "groups",    "groups_id", "me",   "bulk",
+                                     "discovery", "openapi", "api_other", "other"};
+#define NFIXED (sizeof ROUTES / sizeof ROUTES[0])
+#define NROUTES (NFIXED + API_ROUTES_MAX)
 static const int STATUSES[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
                                409, 412, 413, 415, 429, 500, 501, 503};
 #define NSTATUS (sizeof STATUSES / sizeof STATUSES[0] + 1) /* + other */
@@ -188,12 +195,30 @@ static void thr_ok(hs_server *h, const char *src)
 
 /* ---- metrics -------------------------------------------------------------- */
 
+/* The label of metric slot r, NULL for an unused one. */
+static const char *route_name(size_t r)
+{
+    if (r < NFIXED)
+        return ROUTES[r];
+    const api_route *a = api_route_at(r - NFIXED);
+    return a ? a->label : NULL;
+}
+
+static bool is_api(const char *route)
+{
+    return strncmp(route, "api_", 4) == 0;
+}
+
 static void count(hs_server *h, const char *route, int status, int64_t t0)
 {
-    size_t r = NROUTES - 1, s = NSTATUS - 1;
-    for (size_t i = 0; i < NROUTES; i++)
-        if (strcmp(ROUTES[i], route) == 0)
+    size_t r = NFIXED - 1, s = NSTATUS - 1;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *name = route_name(i);
+        if (name && strcmp(name, route) == 0) {
             r = i;
+            break;
+        }
+    }
     for (size_t i = 0; i < NSTATUS - 1; i++)
         if (STATUSES[i] == status)
             s = i;
@@ -329,7 +354,7 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
     tn_buf_puts(&b, "# HELP tunnus_http_requests_total HTTP requests by route and status.\n"
                     "# TYPE tunnus_http_requests_total counter\n");
     for (size_t r = 0; r < NROUTES; r++)
-        for (size_t i = 0; i < NSTATUS; i++) {
+        for (size_t i = 0; i < NSTATUS && route_name(r); i++) {
             uint64_t v = atomic_load(&h->requests[r][i]);
             if (!v)
                 continue;
@@ -339,7 +364,7 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
             else
                 tn_strlcpy(st, "other", sizeof st);
             tn_buf_printf(&b, "tunnus_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
-                          ROUTES[r], st, (unsigned long long)v);
+                          route_name(r), st, (unsigned long long)v);
         }
     tn_buf_puts(&b, "# HELP tunnus_http_request_duration_seconds Time to answer a request.\n"
                     "# TYPE tunnus_http_request_duration_seconds histogram\n");
@@ -438,6 +463,8 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
     if (r && r->location[0])
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r && r->allow[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (extra_name)
         MHD_add_response_header(resp, extra_name, extra_value);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
@@ -460,7 +487,23 @@ static enum MHD_Result send_json(hs_server *h, struct MHD_Connection *c, const c
         json_decref(r->body);
     r->body = NULL;
     count(h, route, r->status, t0);
-    return send_body(c, r->status, "application/scim+json", text, len, r, extra_name, extra_value);
+    return send_body(c, r->status, is_api(route) ? "application/json" : "application/scim+json",
+                     text, len, r, extra_name, extra_value);
+}
+
+/* The API's error name for a status the server itself answers. */
+static const char *api_error_name(int status)
+{
+    switch (status) {
+    case 400: return "invalid";
+    case 401: return "unauthorized";
+    case 404: return "not_found";
+    case 413: return "too_large";
+    case 415: return "unsupported_media_type";
+    case 429: return "throttled";
+    case 503: return "unavailable";
+    default: return "internal";
+    }
 }
 
 static enum MHD_Result send_error(hs_server *h, struct MHD_Connection *c, const char *route,
@@ -468,7 +511,10 @@ static enum MHD_Result send_error(hs_server *h, struct MHD_Connection *c, const 
                                   const char *extra_name, const char *extra_value)
 {
     hresp r = {0};
-    scim_error(&r, status, type, detail);
+    if (is_api(route))
+        api_error(&r, status, api_error_name(status), detail, NULL);
+    else
+        scim_error(&r, status, type, detail);
     return send_json(h, c, route, t0, &r, extra_name, extra_value);
 }
 
@@ -535,8 +581,8 @@ static bool peer_cert_sha256(struct MHD_Connection *c, char out[65])
 
 /* Authenticate the request; on failure the answer is queued. */
 static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const char *src,
-                         bool tls, const char *route, int64_t t0, svc_actor *actor,
-                         enum MHD_Result *ret)
+                         bool tls, const char *route, int64_t t0, svc_channel ch,
+                         svc_actor *actor, enum MHD_Result *ret)
 {
     static const char CHALLENGE[] = "Bearer realm=\"tunnus\", Basic realm=\"tunnus\"";
     int64_t wait = thr_wait(h, src);
@@ -562,15 +608,14 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
         bool fresh = false;
         char fp[65];
         bool has_fp = tls && h->trust && peer_cert_sha256(c, fp);
-        rc = svc_client_auth(s, auth + 7, src, has_fp ? fp : NULL, SVC_CH_SCIM, actor, &fresh,
-                             &e);
+        rc = svc_client_auth(s, auth + 7, src, has_fp ? fp : NULL, ch, actor, &fresh, &e);
         if (rc == TN_OK && fresh)
             atomic_fetch_add(&h->new_sources, 1);
     } else if (strncasecmp(auth, "Basic ", 6) == 0) {
         char dec[1100];
         size_t n = 0;
         if (!tls && !is_loopback(src)) {
-            svc_client_auth_failed(s, src, SVC_CH_SCIM, "password over plain HTTP");
+            svc_client_auth_failed(s, src, ch, "password over plain HTTP");
         } else if (sodium_base642bin((unsigned char *)dec, sizeof dec - 1, auth + 6, strlen(auth + 6),
                                      NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
             dec[n] = '\0';
@@ -579,16 +624,16 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
                 *colon = '\0';
                 rc = svc_dir_bind(s, src, dec, colon + 1, actor, &e);
                 if (rc == TN_OK)
-                    actor->channel = SVC_CH_SCIM;
+                    actor->channel = ch;
             } else {
-                svc_client_auth_failed(s, src, SVC_CH_SCIM, "malformed Basic credentials");
+                svc_client_auth_failed(s, src, ch, "malformed Basic credentials");
             }
             sodium_memzero(dec, sizeof dec);
         } else {
-            svc_client_auth_failed(s, src, SVC_CH_SCIM, "malformed Basic credentials");
+            svc_client_auth_failed(s, src, ch, "malformed Basic credentials");
         }
     } else {
-        svc_client_auth_failed(s, src, SVC_CH_SCIM, "unknown authentication scheme");
+        svc_client_auth_failed(s, src, ch, "unknown authentication scheme");
     }
     if (rc == TN_OK) {
         thr_ok(h, src);
@@ -601,10 +646,72 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
     }
     atomic_fetch_add(&h->auth_failures, 1);
     if (thr_fail(h, src))
-        svc_client_auth_failed(s, src, SVC_CH_SCIM, "source throttled after repeated failures");
+        svc_client_auth_failed(s, src, ch, "source throttled after repeated failures");
     *ret = send_error(h, c, route, t0, 401, NULL, "invalid credentials",
                       MHD_HTTP_HEADER_WWW_AUTHENTICATE, CHALLENGE);
     return false;
+}
+
+/* Under prefix ("/scim/v2"): the rest of url, or NULL when url is not. */
+static const char *below(const char *url, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(url, prefix, n) != 0 || (url[n] != '/' && url[n] != '\0'))
+        return NULL;
+    return url + n;
+}
+
+/* The request body as JSON: NULL without one. Refusals are queued (*ret)
+ * and return false. The admin API takes an empty body on a write as none
+ * (a POST that needs nothing, e.g. a revoke); SCIM always wants one. */
+static bool parse_body(hs_server *h, struct MHD_Connection *c, rstate *rs, const char *method,
+                       const char *route, int64_t t0, json_t **out, enum MHD_Result *ret)
+{
+    *out = NULL;
+    bool has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                    strcmp(method, "PATCH") == 0;
+    if (!has_body || (is_api(route) && rs->body.len == 0))
+        return true;
+    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || (strncasecmp(ct, "application/scim+json", 21) != 0 &&
+                strncasecmp(ct, "application/json", 16) != 0)) {
+        atomic_fetch_add(&h->body_rejects, 1);
+        *ret = send_error(h, c, route, t0, 415, NULL,
+                          "the body must be application/scim+json or application/json", NULL,
+                          NULL);
+        return false;
+    }
+    if (!depth_ok(rs->body.data ? rs->body.data : "", rs->body.len)) {
+        atomic_fetch_add(&h->body_rejects, 1);
+        *ret = send_error(h, c, route, t0, 400, "invalidSyntax",
+                          "the JSON body is nested too deeply", NULL, NULL);
+        return false;
+    }
+    json_error_t je;
+    *out = json_loadb(rs->body.data ? rs->body.data : "", rs->body.len, 0, &je);
+    if (!*out) {
+        atomic_fetch_add(&h->body_rejects, 1);
+        char d[300];
+        snprintf(d, sizeof d, "malformed JSON at line %d column %d: %s", je.line, je.column,
+                 je.text);
+        *ret = send_error(h, c, route, t0, 400, "invalidSyntax", d, NULL, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* /openapi.json: generated from the API's route table. Served without
+ * authentication, like /healthz: it describes the interface and holds no
+ * data. */
+static enum MHD_Result serve_openapi(hs_server *h, struct MHD_Connection *c, int64_t t0)
+{
+    json_t *doc = api_openapi();
+    char *text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (!text)
+        return send_error(h, c, "openapi", t0, 500, NULL, "internal error", NULL, NULL);
+    count(h, "openapi", 200, t0);
+    return send_body(c, 200, "application/json", text, strlen(text), NULL, NULL, NULL);
 }
 
 static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char *url,
@@ -616,6 +723,8 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
         count(h, "healthz", 200, t0);
         return send_body(c, 200, "application/json", ok, strlen(ok), NULL, NULL, NULL);
     }
+    if (strcmp(url, "/openapi.json") == 0)
+        return serve_openapi(h, c, t0);
     tn_err e;
     tn_err_clear(&e);
     svc *s = worker_svc(h, &e);
@@ -625,11 +734,16 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
         count(h, "metrics", 200, t0);
         return send_body(c, 200, "text/plain; version=0.0.4", text, len, NULL, NULL, NULL);
     }
-    if (!tn_str_startswith(url, SCIM_PREFIX) ||
-        (url[sizeof SCIM_PREFIX - 1] != '/' && url[sizeof SCIM_PREFIX - 1] != '\0'))
+    /* One of the two front ends: SCIM or the admin API. Both share
+     * authentication, body limits and checks, the audit flush and the
+     * request id; they differ in channel and error format. */
+    const char *path = below(url, SCIM_PREFIX);
+    bool api = false;
+    if (!path && (path = below(url, API_PREFIX)) != NULL)
+        api = true;
+    if (!path)
         return send_error(h, c, "other", t0, 404, NULL, "no such resource", NULL, NULL);
-    const char *path = url + sizeof SCIM_PREFIX - 1;
-    const char *route = scim_route(method, path);
+    const char *route = api ? api_route_label(method, path) : scim_route(method, path);
     if (!s)
         return send_error(h, c, route, t0, 503, NULL, "registry unavailable", NULL, NULL);
     if (rs->too_big) {
@@ -641,40 +755,17 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
     peer(c, src, sizeof src);
     svc_actor actor;
     enum MHD_Result ret = MHD_NO;
-    if (!authenticate(h, c, s, src, tls, route, t0, &actor, &ret))
+    if (!authenticate(h, c, s, src, tls, route, t0, api ? SVC_CH_API : SVC_CH_SCIM, &actor,
+                      &ret))
         return ret;
     json_t *body = NULL;
-    bool has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-                    strcmp(method, "PATCH") == 0;
-    if (has_body) {
-        const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (!ct || (strncasecmp(ct, "application/scim+json", 21) != 0 &&
-                    strncasecmp(ct, "application/json", 16) != 0)) {
-            atomic_fetch_add(&h->body_rejects, 1);
-            return send_error(h, c, route, t0, 415, NULL,
-                              "the body must be application/scim+json or application/json", NULL,
-                              NULL);
-        }
-        if (!depth_ok(rs->body.data ? rs->body.data : "", rs->body.len)) {
-            atomic_fetch_add(&h->body_rejects, 1);
-            return send_error(h, c, route, t0, 400, "invalidSyntax",
-                              "the JSON body is nested too deeply", NULL, NULL);
-        }
-        json_error_t je;
-        body = json_loadb(rs->body.data ? rs->body.data : "", rs->body.len, 0, &je);
-        if (!body) {
-            atomic_fetch_add(&h->body_rejects, 1);
-            char d[300];
-            snprintf(d, sizeof d, "malformed JSON at line %d column %d: %s", je.line, je.column,
-                     je.text);
-            return send_error(h, c, route, t0, 400, "invalidSyntax", d, NULL, NULL);
-        }
-    }
+    if (!parse_body(h, c, rs, method, route, t0, &body, &ret))
+        return ret;
     const char *host = header(c, MHD_HTTP_HEADER_HOST);
     char base[512];
     bool host_ok = host && strlen(host) < 256 && !strpbrk(host, " /\"<>\\");
-    snprintf(base, sizeof base, "%s://%s" SCIM_PREFIX, tls ? "https" : "http",
-             host_ok ? host : (tls ? h->sbound : h->bound));
+    snprintf(base, sizeof base, "%s://%s%s", tls ? "https" : "http",
+             host_ok ? host : (tls ? h->sbound : h->bound), api ? API_PREFIX : SCIM_PREFIX);
     hreq rq = {.method = method,
                .path = path,
                .query = query_arg,
@@ -688,12 +779,19 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
                .cfg = h->cfg,
                .max_body = h->cfg->http_max_body};
     hresp r = {0};
-    scim_handle(&rq, &r);
+    if (api)
+        api_handle(&rq, &r);
+    else
+        scim_handle(&rq, &r);
     if (body)
         json_decref(body);
     /* What was shown is on record before it leaves. */
-    if (svc_flush(s, &e) != TN_OK)
-        scim_error(&r, 500, NULL, "the audit trail could not be written");
+    if (svc_flush(s, &e) != TN_OK) {
+        if (api)
+            api_error(&r, 500, "internal", "the audit trail could not be written", NULL);
+        else
+            scim_error(&r, 500, NULL, "the audit trail could not be written");
+    }
     /* The request id is in every audit event of this request. */
     return send_json(h, c, route, t0, &r, "X-Request-Id", actor.request_id);
 }
@@ -716,7 +814,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl && tn_parse_i64(cl, &n) && n > (int64_t)h->cfg->http_max_body) {
             /* Refuse before reading it: the connection is closed after. */
             atomic_fetch_add(&h->body_rejects, 1);
-            return send_error(h, c, "other", rs->t0, 413, NULL,
+            return send_error(h, c, below(url, API_PREFIX) ? "api_other" : "other", rs->t0, 413,
+                              NULL,
                               "the request body exceeds [http] max_body", NULL, NULL);
         }
         return MHD_YES;
@@ -903,7 +1002,8 @@ fail:
 
 void hs_announce(const hs_server *h, FILE *log)
 {
-    fprintf(log, "tunnus serve: http listening on %s (SCIM at /scim/v2)\n", h->bound);
+    fprintf(log, "tunnus serve: http listening on %s (SCIM at /scim/v2, API at /api/v1)\n",
+            h->bound);
     if (h->ds)
         fprintf(log, "tunnus serve: https listening on %s\n", h->sbound);
     fflush(log);

@@ -238,6 +238,14 @@ tn_code svc_account_create(svc *s, const svc_actor *a, const char *person_select
 tn_code svc_account_show(svc *s, const svc_actor *a, const char *username, account *out,
                          tn_err *e);
 
+/* Who holds a username: usernames are reserved for their person forever
+ * (also after the account is closed, the person archived or erased), so
+ * this answers for names no account carries any more. person_id gets the
+ * holder's id. Authorised and audited as a read of that person
+ * (username.read); TN_ENOTFOUND when nobody holds the name. */
+tn_code svc_username_reservation(svc *s, const svc_actor *a, const char *username,
+                                 char person_id[UUID_BUFSZ], tn_err *e);
+
 /* ---- org units ---------------------------------------------------------- */
 
 tn_code svc_unit_add(svc *s, const svc_actor *a, const char *code, const char *name,

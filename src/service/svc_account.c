@@ -235,3 +235,21 @@ tn_code svc_account_show(svc *s, const svc_actor *a, const char *username, accou
     svc_audit_row(&r, a, "account.read", out->person_id, "accounts", "allowed");
     return audit_read(s->au, &r, e);
 }
+
+tn_code svc_username_reservation(svc *s, const svc_actor *a, const char *username,
+                                 char person_id[UUID_BUFSZ], tn_err *e)
+{
+    if (!username || !*username)
+        return tn_err_set(e, TN_EUSAGE, "username", "is required");
+    tn_code rc = store_name_owner(s->st, STORE_NS_USERNAME, username, person_id, e);
+    if (rc == TN_ENOTFOUND)
+        return tn_err_set(e, TN_ENOTFOUND, NULL, "username %.64s is not reserved", username);
+    if (rc != TN_OK)
+        return rc;
+    /* Whom a name belongs to is that person's data. */
+    if ((rc = svc_authorize(s, a, SVC_OP_PERSON_READ, person_id, "username.read", e)) != TN_OK)
+        return rc;
+    store_audit_row r;
+    svc_audit_row(&r, a, "username.read", person_id, "username", "allowed");
+    return audit_read(s->au, &r, e);
+}

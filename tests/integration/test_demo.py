@@ -110,6 +110,19 @@ def test_demo_scim_answers_the_readme_curl(tmp_path):
         assert out.returncode == 0, out.stderr
         body = json.loads(out.stdout)
         assert body["totalResults"] == 1 and body["Resources"][0]["userName"] == user
+        # The admin API line the demo printed, and the README's, answer too.
+        api = re.search(r"admin REST API .*\n  curl -s -H 'Authorization: Bearer (tnk_\S+)' \\\n"
+                        r"\s+'(http://127.0.0.1:8080/api/v1/\S+)'", p.stdout)
+        assert api and api.group(1) == token, p.stdout[-800:]
+        m2 = re.search(r"^curl -s -H 'Authorization: Bearer TOKEN' \\\n\s+'(http://127.0.0.1:8080/api/v1/\S+)'$",
+                       readme, re.M)
+        assert m2, "README shows the admin API curl example"
+        for url in (api.group(2), m2.group(1).replace("USER", user)):
+            out = subprocess.run(["curl", "-s", "-H", f"Authorization: Bearer {token}",
+                                  url.replace("8080", port)],
+                                 capture_output=True, text=True, timeout=30)
+            f = json.loads(out.stdout)
+            assert f["policy_version"] >= 1 and f["steps"], f
     finally:
         srv.terminate()
         srv.wait(timeout=10)

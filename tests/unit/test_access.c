@@ -407,6 +407,15 @@ static tn_code c_account_show(fx *f, const svc_actor *a, int ob, tn_err *e)
     return svc_account_show(f->s, a, f->user[ob], &out, e);
 }
 
+static tn_code c_username_reservation(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    char id[UUID_BUFSZ];
+    tn_code rc = svc_username_reservation(f->s, a, f->user[ob], id, e);
+    if (rc == TN_OK && strcmp(id, f->id[ob]) != 0)
+        fail_msg("username %s reserved for %s, not %s", f->user[ob], id, f->id[ob]);
+    return rc;
+}
+
 static tn_code c_unit_add(fx *f, const svc_actor *a, int ob, tn_err *e)
 {
     (void)ob;
@@ -918,6 +927,7 @@ static const row matrix[] = {
     {"svc_aff_end", c_aff_end, PERSON_WRITE},
     {"svc_account_create", c_account_create, PERSON_WRITE},
     {"svc_account_show", c_account_show, PERSON_READ},
+    {"svc_username_reservation", c_username_reservation, PERSON_READ},
     {"svc_unit_add", c_unit_add, GLOBAL("YY......Y..")},
     {"svc_unit_ensure_path", c_unit_ensure_path, GLOBAL("YY......Y..")},
     {"svc_unit_list", c_unit_list, GLOBAL("YY.YYYYYY..")},
