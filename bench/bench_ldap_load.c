@@ -7,7 +7,8 @@
  * svc_account_set_password_hash (what a directory migration does).
  *
  * usage: bench_ldap_load DB N B */
-#include <openssl/evp.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +25,14 @@ static void die(const char *what, const tn_err *e)
 
 static void ssha(const char *password, char *out, size_t cap)
 {
-    unsigned char salt[8], raw[EVP_MAX_MD_SIZE + sizeof salt];
-    unsigned int n = 0;
+    unsigned char salt[8], raw[20 + sizeof salt];
+    unsigned int n = 20;
     randombytes_buf(salt, sizeof salt);
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, password, strlen(password)) != 1 ||
-        EVP_DigestUpdate(ctx, salt, sizeof salt) != 1 || EVP_DigestFinal_ex(ctx, raw, &n) != 1)
+    gnutls_hash_hd_t h;
+    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA1) < 0 || gnutls_hash(h, password, strlen(password)) ||
+        gnutls_hash(h, salt, sizeof salt))
         die("sha1", NULL);
-    EVP_MD_CTX_free(ctx);
+    gnutls_hash_deinit(h, raw);
     memcpy(raw + n, salt, sizeof salt);
     char b64[128];
     sodium_bin2base64(b64, sizeof b64, raw, n + sizeof salt, sodium_base64_VARIANT_ORIGINAL);

@@ -7,8 +7,8 @@ set -eu
 PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
 libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
 libcmocka-dev python3 python3-pytest valgrind time faketime
-libssl-dev libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl slapd
-libcurl4-openssl-dev nodejs npm libmicrohttpd-dev libgnutls28-dev python3-requests curl"
+libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl slapd
+libcurl4-gnutls-dev nodejs npm libmicrohttpd-dev libgnutls28-dev python3-requests curl"
 
 missing=""
 for p in $PKGS; do

@@ -48,7 +48,7 @@ struct ld_server {
     int *fds;          /* open connections, for shutdown on stop */
     unsigned nconns;
     bool stopping;
-    struct ssl_ctx_st *tls; /* NULL: no TLS configured */
+    struct ld_tls_ctx *tls; /* NULL: no TLS configured */
 };
 
 static tn_date today_local(void)

@@ -325,8 +325,8 @@ typedef struct ld_sess {
     BerElement *in;           /* reused for decoding */
     bool closing;
     bool noticed;             /* a Notice of Disconnection was sent */
-    struct ssl_ctx_st *tls_ctx; /* NULL: TLS is not configured */
-    struct ssl_st *ssl;       /* non-NULL once TLS is up */
+    struct ld_tls_ctx *tls_ctx; /* NULL: TLS is not configured */
+    struct gnutls_session_int *ssl; /* non-NULL once TLS is up (a gnutls_session_t) */
     bool start_tls;           /* StartTLS answered: handshake before reading on */
     bool ldaps;               /* accepted on the LDAPS port: handshake first */
     bool peer_loopback;
@@ -336,8 +336,8 @@ typedef struct ld_sess {
 /* ---- TLS and byte I/O (ldap_tls.c) ----------------------------------- */
 
 /* The server's TLS context from [ldap] tls_cert and tls_key. */
-struct ssl_ctx_st *ld_tls_ctx_new(const conf *c, tn_err *e);
-void ld_tls_ctx_free(struct ssl_ctx_st *ctx);
+struct ld_tls_ctx *ld_tls_ctx_new(const conf *c, tn_err *e);
+void ld_tls_ctx_free(struct ld_tls_ctx *ctx);
 /* Handshake as the server on ss->fd; false: failed (close). */
 bool ld_tls_start(ld_sess *ss);
 /* Send close_notify and free the TLS state. */

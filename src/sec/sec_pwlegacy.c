@@ -1,9 +1,11 @@
 /* Salted SHA password hashes ({SSHA}, {SSHA256}, {SSHA512}) kept from a
  * migrated directory, so that people can bind with the password they had
  * before the move. Verification only: tunnus never creates these. The
- * digests are OpenSSL's, Base64 and constant-time comparison libsodium's. */
+ * digests are GnuTLS's (the TLS library of the front ends), Base64 and
+ * constant-time comparison libsodium's. */
 #include <crypt.h>
-#include <openssl/evp.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +14,25 @@
 
 #define LEGACY_MAX 512 /* decoded digest plus salt */
 
-static bool check_salted(const EVP_MD *md, const char *b64, const char *password)
+static bool check_salted(gnutls_digest_algorithm_t md, const char *b64, const char *password)
 {
     unsigned char raw[LEGACY_MAX];
     size_t rawlen = 0;
-    size_t dlen = (size_t)EVP_MD_get_size(md);
+    size_t dlen = gnutls_hash_get_len(md);
     if (sodium_base642bin(raw, sizeof raw, b64, strlen(b64), NULL, &rawlen, NULL,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         rawlen <= dlen)
         return false;
     const unsigned char *salt = raw + dlen;
     size_t saltlen = rawlen - dlen;
-    unsigned char got[EVP_MAX_MD_SIZE];
-    unsigned int gotlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-              EVP_DigestUpdate(ctx, password, strlen(password)) == 1 &&
-              EVP_DigestUpdate(ctx, salt, saltlen) == 1 &&
-              EVP_DigestFinal_ex(ctx, got, &gotlen) == 1 && gotlen == dlen &&
-              sodium_memcmp(got, raw, dlen) == 0;
-    EVP_MD_CTX_free(ctx);
+    unsigned char got[64]; /* SHA-512 is the longest */
+    gnutls_hash_hd_t h;
+    if (dlen == 0 || dlen > sizeof got || gnutls_hash_init(&h, md) < 0)
+        return false;
+    bool ok = gnutls_hash(h, password, strlen(password)) == 0 &&
+              gnutls_hash(h, salt, saltlen) == 0;
+    gnutls_hash_deinit(h, got);
+    ok = ok && sodium_memcmp(got, raw, dlen) == 0;
     sodium_memzero(got, sizeof got);
     return ok;
 }
@@ -71,11 +72,11 @@ bool sec_password_check(const char *stored, const char *password)
     if (strncmp(stored, "$argon2", 7) == 0)
         return sec_password_verify(stored, password);
     if (strncmp(stored, "{SSHA}", 6) == 0)
-        return check_salted(EVP_sha1(), stored + 6, password);
+        return check_salted(GNUTLS_DIG_SHA1, stored + 6, password);
     if (strncmp(stored, "{SSHA256}", 9) == 0)
-        return check_salted(EVP_sha256(), stored + 9, password);
+        return check_salted(GNUTLS_DIG_SHA256, stored + 9, password);
     if (strncmp(stored, "{SSHA512}", 9) == 0)
-        return check_salted(EVP_sha512(), stored + 9, password);
+        return check_salted(GNUTLS_DIG_SHA512, stored + 9, password);
     /* {ARGON2} (OpenLDAP's pw-argon2): the PHC string libsodium reads,
      * argon2id or argon2i. */
     if (strncmp(stored, "{ARGON2}", 8) == 0)

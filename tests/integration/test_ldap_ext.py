@@ -142,6 +142,16 @@ def test_bad_tls_config_fails_at_start(tunnus):
     p = subprocess.run([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve", "--port", "0"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0 and "ldaps_port" in p.stdout + p.stderr
+    # A key that is not the certificate's is named as such.
+    d = tunnus.dir
+    for n in ("a", "b"):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-keyout", str(d / f"{n}.key"), "-out", str(d / f"{n}.crt"), "-subj",
+                        "/CN=localhost"], check=True, capture_output=True)
+    conf.write_text(f"[ldap]\nbase = {BASE}\ntls_cert = {d}/a.crt\ntls_key = {d}/b.key\n")
+    p = subprocess.run([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve", "--port", "0"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0 and "does not match the certificate" in p.stderr
 
 
 # ---- Password Modify (RFC 3062) ---------------------------------------------
