@@ -3,15 +3,25 @@
 // held in memory, bearer token from the environment. Loopback only.
 //
 //   SCIM_TOKEN=secret node server.js PORT   (0: any free port)
-// prints "listening PORT" when ready. GET /debug/users (no auth) dumps
-// the store for the tests; POST /debug/fail?userName=X makes writes of
-// that user fail with 400 (a rejected entry).
+// prints "listening PORT" when ready. GET /debug/users and /debug/groups
+// (no auth) dump the store for the tests; GET /debug/requests lists the
+// requests received (method and path) and DELETE /debug/requests forgets
+// them; POST /debug/fail?userName=X makes writes of that user fail with
+// 400 (a rejected entry).
+//
+// Groups behave as in the services tunnus talks to: displayName is unique
+// (409), members are a set (a value added twice is held once), a member
+// must be a user the service holds (400), and deleting a user does not
+// take them out of groups by itself (the client must), so the tests see
+// what tunnus does, not what the peer tidies up.
 import crypto from "node:crypto";
 import express from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 
 const users = new Map();
+const groups = new Map();
+const requests = [];
 const failing = new Set();
 const token = process.env.SCIM_TOKEN || "secret";
 
@@ -49,8 +59,53 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User)
             throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
     });
 
+SCIMMY.Resources.declare(SCIMMY.Resources.Group)
+    .ingress((resource, data) => {
+        for (const g of groups.values())
+            if (g.displayName.toLowerCase() === data.displayName.toLowerCase() && g.id !== resource.id)
+                throw new SCIMMY.Types.Error(409, "uniqueness", "displayName already exists");
+        const seen = new Set();
+        const members = [];
+        for (const m of data.members ?? []) {
+            if (!users.has(m.value))
+                throw new SCIMMY.Types.Error(400, "invalidValue", `no user ${m.value}`);
+            if (!seen.has(m.value)) {
+                seen.add(m.value);
+                members.push({value: m.value, type: "User"});
+            }
+        }
+        const now = new Date().toISOString();
+        let g;
+        if (resource.id) {
+            const old = groups.get(resource.id);
+            if (!old) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+            g = {...data, members, id: resource.id, meta: {...old.meta, lastModified: now}};
+        } else {
+            g = {...data, members, id: crypto.randomUUID(), meta: {created: now, lastModified: now}};
+        }
+        groups.set(g.id, g);
+        return g;
+    })
+    .egress((resource) => {
+        if (resource.id) {
+            const g = groups.get(resource.id);
+            if (!g) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+            return g;
+        }
+        const all = [...groups.values()];
+        return resource.filter ? resource.filter.match(all) : all;
+    })
+    .degress((resource) => {
+        if (!groups.delete(resource.id))
+            throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+    });
+
 const app = express();
+app.use((req, res, next) => { requests.push({method: req.method, path: req.originalUrl}); next(); });
 app.get("/debug/users", (req, res) => res.json([...users.values()]));
+app.get("/debug/groups", (req, res) => res.json([...groups.values()]));
+app.get("/debug/requests", (req, res) => res.json(requests.filter(r => !r.path.startsWith("/debug/"))));
+app.delete("/debug/requests", (req, res) => { requests.length = 0; res.json({ok: true}); });
 app.post("/debug/fail", (req, res) => { failing.add(req.query.userName); res.json({ok: true}); });
 app.use("/scim/v2", new SCIMMYRouters({
     type: "bearer",
