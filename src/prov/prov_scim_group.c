@@ -27,21 +27,21 @@ void prov_group_diff(const char (*have)[PROV_GROUP_NAME_MAX], size_t nhave,
 
 bool prov_scim_eq_filter(const char *attr, const char *value, char *out, size_t cap)
 {
-    size_t o = 0, n = strlen(attr);
-    if (n + 6 >= cap)
+    /* attr, ` eq "`, the value, `"` and the NUL */
+    size_t n = strlen(attr), o;
+    if (n + 7 > cap)
         goto toolong;
     memcpy(out, attr, n);
     memcpy(out + n, " eq \"", 5);
     o = n + 5;
     for (const char *p = value; *p; p++) {
-        if (o + 3 >= cap)
+        bool esc = *p == '"' || *p == '\\';
+        if (o + (esc ? 2 : 1) + 2 > cap)
             goto toolong;
-        if (*p == '"' || *p == '\\')
+        if (esc)
             out[o++] = '\\';
         out[o++] = *p;
     }
-    if (o + 2 > cap)
-        goto toolong;
     out[o++] = '"';
     out[o] = '\0';
     return true;
