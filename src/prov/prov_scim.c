@@ -129,8 +129,13 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static prov_result request(prov_scim *s, const char *method, const char *path, json_t *body,
                            long *status, json_t **out, char *msg, size_t cap)
 {
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", s->t->url, path);
+    char url[2400];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", s->t->url, path) >= sizeof url) {
+        snprintf(msg, cap, "%s %s: URL too long", method, path);
+        *out = NULL;
+        *status = 0;
+        return PROV_ITEM_FAILED;
+    }
     tn_buf resp;
     tn_buf_init(&resp, 64 << 20);
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -385,9 +390,14 @@ static prov_result groups_where(prov_scim *s, const char *filter, group_page_cb 
     }
     prov_result r = PROV_OK;
     for (long start = 1;;) {
-        char path[1600];
-        snprintf(path, sizeof path, "/Groups?filter=%s&attributes=displayName&startIndex=%ld&count=100",
-                 enc, start);
+        char path[2048];
+        if ((size_t)snprintf(path, sizeof path,
+                             "/Groups?filter=%s&attributes=displayName&startIndex=%ld&count=100",
+                             enc, start) >= sizeof path) {
+            snprintf(msg, cap, "filter too long");
+            r = PROV_ITEM_FAILED;
+            break;
+        }
         long st;
         json_t *resp = NULL;
         if ((r = request(s, "GET", path, NULL, &st, &resp, msg, cap)) != PROV_OK || st >= 400) {
@@ -562,6 +572,9 @@ static prov_result patch_once(prov_scim *s, const char *gid, const char *const *
     json_t *body = prov_scim_members_patch(add, nadd, rem, nrem);
     if (!body)
         return PROV_OK;
+    /* No "attributes" to spare the member list in the response (RFC 7644
+     * §3.9 allows it): scimmy applies it to the resource it patches and
+     * writes back, dropping every member. */
     char path[600];
     snprintf(path, sizeof path, "/Groups/%s", gid);
     long st;
@@ -577,10 +590,26 @@ static prov_result patch_once(prov_scim *s, const char *gid, const char *const *
     return r;
 }
 
+/* Leaves one PATCH each, "not a member" (noTarget) counting as done. */
+static prov_result leave_one_by_one(prov_scim *s, const char *gid, const char *const *rem,
+                                    size_t nrem, bool *gone, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < nrem; i++) {
+        bool no_target = false;
+        prov_result r = patch_once(s, gid, NULL, 0, rem + i, 1, gone, &no_target, msg, cap);
+        if (no_target)
+            continue;
+        if (r != PROV_OK || *gone)
+            return r;
+    }
+    return PROV_OK;
+}
+
 /* The changes of one group, SCIM_PATCH_MAX joins and leaves a PATCH. A
  * strict service refuses a whole PATCH (noTarget, RFC 7644 §3.5.2) when
  * one leaving user is no longer a member (a delivery repeated after a
- * crash): then the leaves go one by one, such a refusal being success. */
+ * crash, a change by hand): then that request's leaves go one by one and
+ * its joins after them. */
 static prov_result patch_group(prov_scim *s, const char *gid, const char *const *add,
                                size_t nadd, const char *const *rem, size_t nrem, bool *gone,
                                char *msg, size_t cap)
@@ -591,15 +620,11 @@ static prov_result patch_group(prov_scim *s, const char *gid, const char *const 
         size_t nd = nrem - d < SCIM_PATCH_MAX ? nrem - d : SCIM_PATCH_MAX;
         bool no_target = false;
         prov_result r = patch_once(s, gid, add + a, na, rem + d, nd, gone, &no_target, msg, cap);
-        for (size_t i = 0; no_target && i < nd; i++) {
-            r = patch_once(s, gid, NULL, 0, rem + d + i, 1, gone, &no_target, msg, cap);
-            if (no_target)
-                r = PROV_OK;
-            else if (r != PROV_OK || *gone)
-                return r;
+        if (no_target && nd > 0) {
+            r = leave_one_by_one(s, gid, rem + d, nd, gone, msg, cap);
+            if (r == PROV_OK && !*gone && na > 0)
+                r = patch_once(s, gid, add + a, na, NULL, 0, gone, &no_target, msg, cap);
         }
-        if (nd > 0 && na > 0 && r == PROV_OK && no_target)
-            r = patch_once(s, gid, add + a, na, NULL, 0, gone, &no_target, msg, cap);
         if (r != PROV_OK || *gone)
             return r;
         a += na;

@@ -645,7 +645,8 @@ SCIM_GROUPS = "groups = kinds\ngroup_prefix = tn-\n"
 
 
 def writes(reqs, prefix="/scim/v2/Groups"):
-    return [r for r in reqs if r[0] != "GET" and r[1].startswith(prefix)]
+    """The requests that change something, without their query."""
+    return [(m, p.split("?")[0]) for m, p in reqs if m != "GET" and p.startswith(prefix)]
 
 
 def aff_id(t, person, kind):
