@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "prov_int.h"
-#include "prov_scim_group.h"
+#include "prov_scim_diff.h"
 #include "tn_str.h"
 
 typedef struct seen_row {

@@ -1,5 +1,5 @@
 /* Unit tests: the pure part of a SCIM target's groups
- * (src/prov/prov_scim_group.c): the membership diff of a delivery, the
+ * (src/prov/prov_scim_diff.c): the membership diff of a delivery, the
  * PatchOp it sends, the filters it asks with, and the membership drift
  * reconciliation reports. */
 #include <setjmp.h>
@@ -8,9 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "prov_scim_group.h"
+#include "prov_scim_diff.h"
 
 typedef char gname[PROV_GROUP_NAME_MAX];
 
@@ -93,7 +94,8 @@ static void patch_body(void **state)
         s, "{\"Operations\":["
            "{\"op\":\"remove\",\"path\":\"members[value eq \\\"u3\\\"]\"},"
            "{\"op\":\"remove\",\"path\":\"members[value eq \\\"we\\\\\\\"ird\\\"]\"},"
-           "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"u1\"},{\"value\":\"u2\"}]}],"
+           "{\"op\":\"add\",\"path\":\"members\","
+           "\"value\":[{\"value\":\"u1\"},{\"value\":\"u2\"}]}],"
            "\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"]}");
     free(s);
     json_decref(j);

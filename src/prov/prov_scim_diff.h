@@ -1,10 +1,10 @@
-/* prov_scim_group — the pure part of a SCIM target's groups
+/* prov_scim_diff — the pure part of a SCIM target's groups
  * (docs/provisioning.md, "Groups on a SCIM target"): which memberships a
  * delivery changes, the PatchOp that changes them, and the membership
  * drift reconciliation reports. No I/O; private to src/prov (and its unit
  * tests). */
-#ifndef PROV_SCIM_GROUP_H
-#define PROV_SCIM_GROUP_H
+#ifndef PROV_SCIM_DIFF_H
+#define PROV_SCIM_DIFF_H
 
 #include <jansson.h>
 #include <stdbool.h>

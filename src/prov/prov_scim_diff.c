@@ -1,9 +1,9 @@
-/* The pure part of a SCIM target's groups (prov_scim_group.h). */
+/* The pure part of a SCIM target's groups (prov_scim_diff.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "prov_scim_group.h"
+#include "prov_scim_diff.h"
 
 static bool has_name(const char (*v)[PROV_GROUP_NAME_MAX], size_t n, const char *name)
 {
