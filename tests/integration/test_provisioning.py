@@ -518,6 +518,11 @@ def scim(tmp_path):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/debug/requests", method="DELETE")).read()
 
+        def mode(self, strict=False, tidy=False):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/mode?strict={int(strict)}&tidy={int(tidy)}",
+                method="POST")).read()
+
         def call(self, method, path, body=None):
             """A request of our own to the SCIM API, as an administrator would."""
             req = urllib.request.Request(
@@ -815,3 +820,61 @@ def test_scim_group_drift_reconciled(tunnus, scim):
     p = tunnus.run("--json", "provision", "reconcile", "cloud")
     assert sorted(json.loads(x)["kind"] for x in p.stdout.splitlines()) == [
         "member-extra", "orphan"]
+
+
+def test_scim_groups_killed_mid_delivery_one_group_every_member_once(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "batch = 20\n"))
+    n = 300
+    lines = ["source_key,given_names,family_name,valid_from,username"]
+    lines += [f"S{i:05d},Etu{letters(i)},Suku{letters(i)},2020-01-01,user{i:05d}"
+              for i in range(n)]
+    (tunnus.dir / "hr.csv").write_text("\n".join(lines) + "\n")
+    tunnus.run("import", "--source", "hr", "--kind", "staff", "hr.csv")
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "provision", "run"], cwd=tunnus.dir,
+                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(scim.members().get("tn-staff", [])) < 60:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(scim.members()["tn-staff"]) < n
+    run_once(tunnus)
+    users = scim.users()
+    assert len(users) == n
+    # One group (groups() refuses two of a name), every user in it, and
+    # nothing made twice: a user and the group were each POSTed once.
+    assert scim.members() == {"tn-staff": sorted(users)}
+    reqs = scim.requests()
+    assert len([r for r in reqs if r == ("POST", "/scim/v2/Users")]) == n
+    assert len([r for r in reqs if r == ("POST", "/scim/v2/Groups")]) == 1
+    assert tunnus.sql("SELECT name FROM prov_group") == [("tn-staff",)]
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["resources"] == n
+
+
+def test_scim_groups_strict_service_that_tidies_up_itself(tunnus, scim):
+    """A service that drops a deleted user's memberships by itself and
+    refuses (400 noTarget) a PATCH removing a member who is not there:
+    tunnus's leave for the deleted user is refused, sent alone, counted as
+    done, and the join in the same request still happens."""
+    scim.mode(strict=True, tidy=True)
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "on_close = delete\n"))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert scim.members() == {"tn-staff": sorted([ua, ub])}
+    gid = scim.groups()["tn-staff"]["id"]
+    c = add(tunnus, "Cecilia", "Kolmas", "staff", "2024-07-01")
+    lc(tunnus, "2024-07-08")
+    scim.forget_requests()
+    run_once(tunnus, "--as-of", "2024-07-08")
+    uc = uid_of(tunnus, c["identity_number"])
+    assert set(scim.users()) == {ub, uc}
+    assert scim.members() == {"tn-staff": sorted([ub, uc])}
+    # The joint PATCH (refused), the leave alone (refused: done), the join.
+    assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{gid}")] * 3
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["parked"] == 0

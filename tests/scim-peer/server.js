@@ -13,7 +13,11 @@
 // (409), members are a set (a value added twice is held once), a member
 // must be a user the service holds (400), and deleting a user does not
 // take them out of groups by itself (the client must), so the tests see
-// what tunnus does, not what the peer tidies up.
+// what tunnus does, not what the peer tidies up. POST
+// /debug/mode?strict=1&tidy=1 makes it behave like stricter services:
+// strict, a PATCH that removes a member who is not there is refused whole
+// (400 noTarget, RFC 7644 §3.5.2); tidy, deleting a user takes it out of
+// every group.
 import crypto from "node:crypto";
 import express from "express";
 import SCIMMY from "scimmy";
@@ -22,6 +26,7 @@ import SCIMMYRouters from "scimmy-routers";
 const users = new Map();
 const groups = new Map();
 const requests = [];
+const mode = {strict: false, tidy: false};
 const failing = new Set();
 const token = process.env.SCIM_TOKEN || "secret";
 
@@ -57,6 +62,9 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User)
     .degress((resource) => {
         if (!users.delete(resource.id))
             throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+        if (mode.tidy)
+            for (const g of groups.values())
+                g.members = (g.members ?? []).filter(m => m.value !== resource.id);
     });
 
 SCIMMY.Resources.declare(SCIMMY.Resources.Group)
@@ -106,6 +114,26 @@ app.get("/debug/users", (req, res) => res.json([...users.values()]));
 app.get("/debug/groups", (req, res) => res.json([...groups.values()]));
 app.get("/debug/requests", (req, res) => res.json(requests.filter(r => !r.path.startsWith("/debug/"))));
 app.delete("/debug/requests", (req, res) => { requests.length = 0; res.json({ok: true}); });
+app.post("/debug/mode", (req, res) => {
+    mode.strict = req.query.strict === "1";
+    mode.tidy = req.query.tidy === "1";
+    res.json(mode);
+});
+// Strict mode: refuse a PATCH whose remove names a member who is not there.
+app.patch("/scim/v2/Groups/:id", express.json({type: ["application/scim+json", "application/json"]}),
+    (req, res, next) => {
+        const g = groups.get(req.params.id);
+        if (!mode.strict || !g) return next();
+        for (const op of req.body?.Operations ?? []) {
+            const m = /^members\[value eq "(.*)"\]$/.exec(op.path ?? "");
+            if (String(op.op).toLowerCase() === "remove" && m &&
+                !(g.members ?? []).some(x => x.value === m[1]))
+                return res.status(400).type("application/scim+json").json({
+                    schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "400",
+                    scimType: "noTarget", detail: `no member ${m[1]}`});
+        }
+        next();
+    });
 app.post("/debug/fail", (req, res) => { failing.add(req.query.userName); res.json({ok: true}); });
 app.use("/scim/v2", new SCIMMYRouters({
     type: "bearer",
