@@ -113,6 +113,11 @@ void prov_conn_group_known(prov_conn *c, const char *name, const char *id)
         prov_scim_group_known(c->scim, name, id);
 }
 
+bool prov_conn_refused(prov_conn *c, const char *res_id, char *msg, size_t cap)
+{
+    return c->scim && prov_scim_refused(c->scim, res_id, msg, cap);
+}
+
 void prov_conn_group_changes(prov_conn *c, prov_group_rec_cb cb, void *ctx)
 {
     if (c->scim)

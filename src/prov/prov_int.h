@@ -54,9 +54,15 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
 prov_result prov_scim_list(prov_scim *s, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
 /* End of a round: the membership changes collected by apply, one PATCH
  * per group (and per 100 members); a group is created (or found by
- * displayName) on first need. */
+ * displayName) on first need. A change the service refuses is tried
+ * alone and, refused again, held against its user (prov_scim_refused);
+ * the others go on. PROV_TARGET_DOWN when the service could not be
+ * reached. */
 prov_result prov_scim_commit(prov_scim *s, char *msg, size_t cap);
 void prov_scim_abort(prov_scim *s);
+/* Whether the last commit could not make a membership of user (a SCIM
+ * id); msg gets the service's reason. */
+bool prov_scim_refused(prov_scim *s, const char *user, char *msg, size_t cap);
 /* Seed the groups the registry has recorded (name and id; borrowed). */
 void prov_scim_group_known(prov_scim *s, const char *name, const char *id);
 /* Each group whose id was learned (created, found again) or lost since
@@ -81,6 +87,10 @@ prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, 
  * recorded, seeded before a run; what a round learned, to record. No-ops
  * for other targets. */
 void prov_conn_group_known(prov_conn *c, const char *name, const char *id);
+/* Whether the round's commit could not complete the delivery that left
+ * resource res_id (a group membership the target refused): the item then
+ * counts as failed, with msg. */
+bool prov_conn_refused(prov_conn *c, const char *res_id, char *msg, size_t cap);
 void prov_conn_group_changes(prov_conn *c, prov_group_rec_cb cb, void *ctx);
 
 /* The attribute names the target manages: the map's, the disable

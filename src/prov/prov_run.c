@@ -153,6 +153,14 @@ static tn_code round_once(svc *s, const svc_actor *a, const conf_target *t, prov
         for (size_t i = 0; i < n; i++)
             oc[i].done = oc[i].failed = false;
     }
+    /* A delivery whose group membership the target refused is not done:
+     * it is retried and, refused max_attempts times, parked. */
+    for (size_t i = 0; i < n; i++)
+        if (oc[i].done && oc[i].has_res &&
+            prov_conn_refused(c, oc[i].res_id, oc[i].msg, sizeof oc[i].msg)) {
+            oc[i].done = false;
+            oc[i].failed = true;
+        }
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
     rc = record_groups(s, a, t, c, e);

@@ -54,6 +54,7 @@ void prov_scim_free(prov_scim *s)
     memset(s->auth, 0, sizeof s->auth);
     free(s->groups);
     free(s->ops);
+    free(s->fails);
     free(s);
 }
 

@@ -282,29 +282,55 @@ static prov_result patch_once(prov_scim *s, const char *gid, const char *const *
     return r;
 }
 
-/* Leaves one PATCH each, "not a member" (noTarget) counting as done. */
-static prov_result leave_one_by_one(prov_scim *s, const char *gid, const char *const *rem,
-                                    size_t nrem, bool *gone, char *msg, size_t cap)
+static void refuse(prov_scim *s, const char *group, const char *user, const char *why)
 {
-    for (size_t i = 0; i < nrem; i++) {
-        bool no_target = false;
-        prov_result r = patch_once(s, gid, NULL, 0, rem + i, 1, gone, &no_target, msg, cap);
-        if (no_target)
-            continue;
-        if (r != PROV_OK || *gone)
+    if (s->nfails == s->capfails) {
+        s->capfails = s->capfails ? s->capfails * 2 : 16;
+        s->fails = realloc(s->fails, s->capfails * sizeof *s->fails);
+        if (!s->fails)
+            abort();
+    }
+    member_fail *f = &s->fails[s->nfails++];
+    tn_strlcpy(f->user, user, sizeof f->user);
+    snprintf(f->msg, sizeof f->msg, "group %s: %s", group, why);
+}
+
+bool prov_scim_refused(prov_scim *s, const char *user, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < s->nfails; i++)
+        if (strcmp(s->fails[i].user, user) == 0) {
+            tn_strlcpy(msg, s->fails[i].msg, cap);
+            return true;
+        }
+    return false;
+}
+
+/* Each change of a refused PATCH alone, so that one user the service
+ * will not have does not hold the others back. A leave refused with
+ * noTarget (not a member: a strict service, after a change by hand or
+ * a service that drops a deleted user's memberships itself) is done. */
+static prov_result one_by_one(prov_scim *s, const char *name, const char *gid,
+                              const char *const *add, size_t nadd, const char *const *rem,
+                              size_t nrem, bool *gone, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < nrem + nadd; i++) {
+        bool leave = i < nrem, no_target = false;
+        const char *const *one = leave ? rem + i : add + (i - nrem);
+        prov_result r = patch_once(s, gid, leave ? NULL : one, leave ? 0 : 1, leave ? one : NULL,
+                                   leave ? 1 : 0, gone, &no_target, msg, cap);
+        if (r == PROV_TARGET_DOWN || *gone)
             return r;
+        if (r == PROV_ITEM_FAILED && !(leave && no_target))
+            refuse(s, name, *one, msg);
     }
     return PROV_OK;
 }
 
-/* The changes of one group, SCIM_PATCH_MAX joins and leaves a PATCH. A
- * strict service refuses a whole PATCH (noTarget, RFC 7644 §3.5.2) when
- * one leaving user is no longer a member (a delivery repeated after a
- * crash, a change by hand): then that request's leaves go one by one and
- * its joins after them. */
-static prov_result patch_group(prov_scim *s, const char *gid, const char *const *add,
-                               size_t nadd, const char *const *rem, size_t nrem, bool *gone,
-                               char *msg, size_t cap)
+/* The changes of one group, SCIM_PATCH_MAX joins and leaves a PATCH; a
+ * refused PATCH goes again change by change. */
+static prov_result patch_group(prov_scim *s, const char *name, const char *gid,
+                               const char *const *add, size_t nadd, const char *const *rem,
+                               size_t nrem, bool *gone, char *msg, size_t cap)
 {
     *gone = false;
     for (size_t a = 0, d = 0; a < nadd || d < nrem;) {
@@ -312,17 +338,37 @@ static prov_result patch_group(prov_scim *s, const char *gid, const char *const 
         size_t nd = nrem - d < SCIM_PATCH_MAX ? nrem - d : SCIM_PATCH_MAX;
         bool no_target = false;
         prov_result r = patch_once(s, gid, add + a, na, rem + d, nd, gone, &no_target, msg, cap);
-        if (no_target && nd > 0) {
-            r = leave_one_by_one(s, gid, rem + d, nd, gone, msg, cap);
-            if (r == PROV_OK && !*gone && na > 0)
-                r = patch_once(s, gid, add + a, na, NULL, 0, gone, &no_target, msg, cap);
-        }
+        if (r == PROV_ITEM_FAILED)
+            r = one_by_one(s, name, gid, add + a, na, rem + d, nd, gone, msg, cap);
         if (r != PROV_OK || *gone)
             return r;
         a += na;
         d += nd;
     }
     return PROV_OK;
+}
+
+static void refuse_all(prov_scim *s, const char *name, const char *const *v, size_t n,
+                       const char *why)
+{
+    for (size_t i = 0; i < n; i++)
+        refuse(s, name, v[i], why);
+}
+
+/* Make the group with its first members; if the service refuses that
+ * (one member it will not have), make it empty: the members then join
+ * one PATCH at a time. *skip: the members already in. */
+static prov_result make_group(prov_scim *s, const char *name, const char *const *add,
+                              size_t nadd, char *gid, size_t gcap, size_t *skip, char *msg,
+                              size_t cap)
+{
+    *skip = nadd < SCIM_PATCH_MAX ? nadd : SCIM_PATCH_MAX;
+    prov_result r = create_group(s, name, add, *skip, gid, gcap, msg, cap);
+    if (r == PROV_ITEM_FAILED) {
+        *skip = 0;
+        r = create_group(s, name, NULL, 0, gid, gcap, msg, cap);
+    }
+    return r;
 }
 
 static prov_result flush_group(prov_scim *s, size_t from, size_t to, char *msg, size_t cap)
@@ -342,19 +388,25 @@ static prov_result flush_group(prov_scim *s, size_t from, size_t to, char *msg, 
     /* A second pass only when the recorded group turned out to be gone. */
     for (int pass = 0; pass < 2; pass++) {
         char gid[512];
-        if ((r = group_id(s, name, gid, sizeof gid, msg, cap)) != PROV_OK)
-            break;
         size_t skip = 0, nr = nrem;
-        if (!gid[0]) {
+        r = group_id(s, name, gid, sizeof gid, msg, cap);
+        if (r == PROV_OK && !gid[0]) {
             if (!nadd)
                 break; /* leaving a group that is not there */
-            skip = nadd < SCIM_PATCH_MAX ? nadd : SCIM_PATCH_MAX;
-            if ((r = create_group(s, name, add, skip, gid, sizeof gid, msg, cap)) != PROV_OK)
-                break;
+            r = make_group(s, name, add, nadd, gid, sizeof gid, &skip, msg, cap);
             nr = 0;
         }
+        if (r == PROV_ITEM_FAILED) {
+            /* The group itself is refused: every change of it waits. */
+            refuse_all(s, name, add, nadd, msg);
+            refuse_all(s, name, rem, nrem, msg);
+            r = PROV_OK;
+            break;
+        }
+        if (r != PROV_OK)
+            break;
         bool gone = false;
-        r = patch_group(s, gid, add + skip, nadd - skip, rem, nr, &gone, msg, cap);
+        r = patch_group(s, name, gid, add + skip, nadd - skip, rem, nr, &gone, msg, cap);
         if (r != PROV_OK || !gone)
             break;
         group_put(s, name, "", true);
@@ -373,6 +425,7 @@ static int cmp_op(const void *a, const void *b)
 
 prov_result prov_scim_commit(prov_scim *s, char *msg, size_t cap)
 {
+    s->nfails = 0;
     if (!s->nops)
         return PROV_OK;
     qsort(s->ops, s->nops, sizeof *s->ops, cmp_op);
@@ -385,7 +438,7 @@ prov_result prov_scim_commit(prov_scim *s, char *msg, size_t cap)
         i = j;
     }
     s->nops = 0;
-    /* Memberships not made: the round is not recorded and its persons
+    /* The service gone mid-way: the round is not recorded and its persons
      * are delivered again, which reads their groups afresh. */
     return r == PROV_OK ? PROV_OK : PROV_TARGET_DOWN;
 }
@@ -393,6 +446,7 @@ prov_result prov_scim_commit(prov_scim *s, char *msg, size_t cap)
 void prov_scim_abort(prov_scim *s)
 {
     s->nops = 0;
+    s->nfails = 0;
 }
 
 prov_result prov_scim_list_groups(prov_scim *s, prov_group_seen_cb cb, void *ctx, char *msg,

@@ -23,6 +23,13 @@ typedef struct member_op {
     bool add;
 } member_op;
 
+/* A membership change the service refused, held against the delivery
+ * of its user (prov_scim_refused). */
+typedef struct member_fail {
+    char user[512];
+    char msg[512];
+} member_fail;
+
 struct prov_scim {
     const conf_target *t;
     CURL *curl;
@@ -31,6 +38,8 @@ struct prov_scim {
     size_t ngroups, capgroups;
     member_op *ops;
     size_t nops, capops;
+    member_fail *fails;     /* of the last commit */
+    size_t nfails, capfails;
 };
 
 /* Members per PATCH: bounds a request body whatever the round's size. */

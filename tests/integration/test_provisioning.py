@@ -518,6 +518,12 @@ def scim(tmp_path):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/debug/requests", method="DELETE")).read()
 
+        def refuse_member(self, user=None):
+            """Groups refuse user as a new member (None: refuse nobody)."""
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/fail-member" + (f"?userName={user}" if user else ""),
+                method="POST" if user else "DELETE")).read()
+
         def mode(self, strict=False, tidy=False):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/debug/mode?strict={int(strict)}&tidy={int(tidy)}",
@@ -876,5 +882,38 @@ def test_scim_groups_strict_service_that_tidies_up_itself(tunnus, scim):
     assert scim.members() == {"tn-staff": sorted([ub, uc])}
     # The joint PATCH (refused), the leave alone (refused: done), the join.
     assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{gid}")] * 3
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["parked"] == 0
+
+
+def test_scim_group_refusing_one_member_parks_that_person_only(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "max_attempts = 2\n"))
+    a = add(tunnus, "Aino", "Virtanen", "staff")
+    run_once(tunnus)
+    ua = uid_of(tunnus, a["identity_number"])
+    # Among three new staff, the service will not have Eero in any group:
+    # the joint PATCH is refused, the others join one by one.
+    b = add(tunnus, "Eero", "Koski", "staff")
+    c = add(tunnus, "Cecilia", "Kolmas", "staff")
+    d = add(tunnus, "Daniel", "Neljäs", "staff")
+    ub, uc, ud = (uid_of(tunnus, p["identity_number"]) for p in (b, c, d))
+    scim.refuse_member(ub)
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, uc, ud])}
+    assert ub in scim.users()           # the user itself was delivered
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 1 and st["parked"] == 0
+    # Its retry is refused too: parked, with the service's reason.
+    time.sleep(1.1)
+    run_once(tunnus)
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["parked_items"][0]["person_id"] == b["id"]
+    assert "tn-staff" in st["parked_items"][0]["error"]
+    assert "may not join" in st["parked_items"][0]["error"]
+    # Forgiven and released: it joins.
+    scim.refuse_member(None)
+    tunnus.run("provision", "retry", "--all-parked")
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, ub, uc, ud])}
     st = status(tunnus)["cloud"]
     assert st["pending"] == 0 and st["parked"] == 0

@@ -17,7 +17,8 @@
 // /debug/mode?strict=1&tidy=1 makes it behave like stricter services:
 // strict, a PATCH that removes a member who is not there is refused whole
 // (400 noTarget, RFC 7644 §3.5.2); tidy, deleting a user takes it out of
-// every group.
+// every group. POST /debug/fail-member?userName=X makes the groups refuse
+// that user as a member (400), DELETE /debug/fail-member forgives.
 import crypto from "node:crypto";
 import express from "express";
 import SCIMMY from "scimmy";
@@ -28,6 +29,7 @@ const groups = new Map();
 const requests = [];
 const mode = {strict: false, tidy: false};
 const failing = new Set();
+const failingMembers = new Set();
 const token = process.env.SCIM_TOKEN || "secret";
 
 SCIMMY.Resources.declare(SCIMMY.Resources.User)
@@ -77,6 +79,10 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group)
         for (const m of data.members ?? []) {
             if (!users.has(m.value))
                 throw new SCIMMY.Types.Error(400, "invalidValue", `no user ${m.value}`);
+            if (failingMembers.has(users.get(m.value).userName) &&
+                !(groups.get(resource.id)?.members ?? []).some(x => x.value === m.value))
+                throw new SCIMMY.Types.Error(400, "invalidValue",
+                                             `${users.get(m.value).userName} may not join`);
             if (!seen.has(m.value)) {
                 seen.add(m.value);
                 members.push({value: m.value, type: "User"});
@@ -114,6 +120,8 @@ app.get("/debug/users", (req, res) => res.json([...users.values()]));
 app.get("/debug/groups", (req, res) => res.json([...groups.values()]));
 app.get("/debug/requests", (req, res) => res.json(requests.filter(r => !r.path.startsWith("/debug/"))));
 app.delete("/debug/requests", (req, res) => { requests.length = 0; res.json({ok: true}); });
+app.post("/debug/fail-member", (req, res) => { failingMembers.add(req.query.userName); res.json({ok: true}); });
+app.delete("/debug/fail-member", (req, res) => { failingMembers.clear(); res.json({ok: true}); });
 app.post("/debug/mode", (req, res) => {
     mode.strict = req.query.strict === "1";
     mode.tidy = req.query.tidy === "1";
