@@ -39,6 +39,8 @@ typedef struct rec_ctx {
     size_t nwm, capwm;
     char (*keep)[512];    /* users whose memberships are left as they are (want skip) */
     size_t nkeep, capkeep;
+    char (*enq)[UUID_BUFSZ]; /* persons enqueued by --fix */
+    size_t nenq, capenq;
     prov_finding_cb cb;
     void *cbctx;
     bool fix;
@@ -125,6 +127,23 @@ static void drift(const conf_target *t, const prov_entry *want, const prov_seen 
     }
 }
 
+/* A person with several findings (a group membership missing in two
+ * groups) is delivered once: one enqueue, one audit event. */
+static bool already_enqueued(rec_ctx *c, const char *pid)
+{
+    for (size_t i = 0; i < c->nenq; i++)
+        if (strcmp(c->enq[i], pid) == 0)
+            return true;
+    if (c->nenq == c->capenq) {
+        c->capenq = c->capenq ? c->capenq * 2 : 64;
+        c->enq = realloc(c->enq, c->capenq * sizeof *c->enq);
+        if (!c->enq)
+            abort();
+    }
+    tn_strlcpy(c->enq[c->nenq++], pid, UUID_BUFSZ);
+    return false;
+}
+
 static void report(rec_ctx *c, const char *kind, const char *pid, const char *rid,
                    const char *detail)
 {
@@ -136,7 +155,7 @@ static void report(rec_ctx *c, const char *kind, const char *pid, const char *ri
     tn_strlcpy(f.detail, detail ? detail : "", sizeof f.detail);
     if (c->cb)
         c->cb(&f, c->cbctx);
-    if (c->fix && pid && pid[0] && c->rc == TN_OK) {
+    if (c->fix && pid && pid[0] && c->rc == TN_OK && !already_enqueued(c, pid)) {
         char reason[600];
         snprintf(reason, sizeof reason, "reconcile: %s", kind);
         c->rc = svc_prov_enqueue(c->s, c->a, c->t->name, pid, reason, c->e);
@@ -389,6 +408,7 @@ out:
     free(c.pids);
     free(c.wm);
     free(c.keep);
+    free(c.enq);
     free(rc_map.m);
     free(en);
     prov_conn_free(conn);

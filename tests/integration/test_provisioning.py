@@ -809,16 +809,23 @@ def test_scim_group_drift_reconciled(tunnus, scim):
             {"op": "remove", "path": f'members[value eq "{users[ua]["id"]}"]'},
             {"op": "add", "path": "members",
              "value": [{"value": users[us]["id"]}, {"value": stranger["id"]}]}]})
+    # … and Aino into tn-student.
+    scim.call("PATCH", f"/Groups/{groups['tn-student']['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[ua]["id"]}]}]})
     p = tunnus.run("--json", "provision", "reconcile", "cloud")
     found = sorted((f["kind"], f["resource"], f["person_id"], f["detail"])
                    for f in map(json.loads, p.stdout.splitlines()))
     assert found == sorted([
         ("member-missing", "tn-staff", a["id"], users[ua]["id"]),
+        ("member-extra", "tn-student", a["id"], users[ua]["id"]),
         ("member-extra", "tn-staff", s["id"], users[us]["id"]),
         ("member-extra", "tn-staff", "", stranger["id"]),
         ("orphan", "stranger", "", "no registry record"),
     ]), found
     tunnus.run("provision", "reconcile", "cloud", "--fix")
+    # Aino's two findings are one delivery.
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'provision.enqueue'")[0][0] == 2
     run_once(tunnus)
     # tunnus's own users are back where they belong; the stranger, whom
     # tunnus never made, is only reported.
