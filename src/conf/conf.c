@@ -172,7 +172,8 @@ static const struct {
     TS("kinds", kinds), TS("units", units), TS("on_close", on_close),
     TS("disable_attr", disable_attr), TS("disable_value", disable_value),
     TS("closed_base", closed_base), TS("on_purge", on_purge), TS("group_base", group_base),
-    TS("dir", dir), TS("format", format),
+    TS("dir", dir), TS("format", format), TS("groups", groups),
+    TS("group_prefix", group_prefix),
 #undef TS
 };
 
@@ -573,6 +574,18 @@ tn_code conf_finish(conf *c, tn_err *e)
         if ((scim || file) && !strcmp(t->on_close, "move"))
             return tn_err_set(e, TN_EINVAL, "on_close",
                               "[target %s] on_close = move is for ldap targets", t->name);
+        if (t->groups[0] && strcmp(t->groups, "kinds") && strcmp(t->groups, "none"))
+            return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups must be kinds or none",
+                              t->name);
+        if (!strcmp(t->groups, "none"))
+            t->groups[0] = '\0';
+        if (t->groups[0] && !scim)
+            return tn_err_set(e, TN_EINVAL, "groups",
+                              "[target %s] groups is for scim targets (ldap: group_base)",
+                              t->name);
+        if (t->group_prefix[0] && !t->groups[0])
+            return tn_err_set(e, TN_EINVAL, "group_prefix",
+                              "[target %s] group_prefix needs groups = kinds", t->name);
         if (file && !t->dir[0])
             return tn_err_set(e, TN_EINVAL, "dir", "[target %s] needs dir", t->name);
         if (t->nmap == 0)

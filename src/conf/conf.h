@@ -99,6 +99,8 @@ typedef struct conf_target {
     char closed_base[CONF_DN_MAX]; /* on_close = move */
     char on_purge[16];             /* delete (default), keep */
     char group_base[CONF_DN_MAX];  /* groupOfNames per affiliation kind; "" = none */
+    char groups[8];                /* scim: "kinds" (a Group per affiliation kind) or "" = none */
+    char group_prefix[64];         /* scim: prepended to the kind to make the displayName */
     char dir[256];                 /* file: the output directory */
     char format[8];                /* file: csv (default) or json */
     unsigned max_attempts;         /* parked after this many failures (default 5) */

@@ -30,6 +30,7 @@ typedef enum prov_want {
 #define PROV_ATTRS_MAX 64
 #define PROV_VAL_MAX 512
 #define PROV_GROUPS_MAX 16
+#define PROV_GROUP_NAME_MAX 128 /* a group's name at the target: [group_prefix]KIND */
 
 typedef struct prov_attr {
     char name[64];
@@ -44,8 +45,9 @@ typedef struct prov_entry {
      * Names are those of the map (and the disable attribute), in map order. */
     prov_attr attrs[PROV_ATTRS_MAX];
     size_t nattrs;
-    /* Groups (cn values under group_base) the entry belongs to. */
-    char groups[PROV_GROUPS_MAX][KIND_BUFSZ];
+    /* Groups the entry belongs to: cn values under group_base (ldap),
+     * displayNames (scim: group_prefix and the kind). */
+    char groups[PROV_GROUPS_MAX][PROV_GROUP_NAME_MAX];
     size_t ngroups;
 } prov_entry;
 

@@ -92,6 +92,8 @@ prov_result prov_conn_commit(prov_conn *c, char *msg, size_t cap)
         return prov_file_commit(c->file, msg, cap);
     if (c->ldap)
         return prov_ldap_commit(c->ldap, msg, cap);
+    if (c->scim)
+        return prov_scim_commit(c->scim, msg, cap);
     return PROV_OK;
 }
 
@@ -101,6 +103,25 @@ void prov_conn_abort(prov_conn *c)
         prov_file_abort(c->file);
     if (c->ldap)
         prov_ldap_abort(c->ldap);
+    if (c->scim)
+        prov_scim_abort(c->scim);
+}
+
+void prov_conn_group_known(prov_conn *c, const char *name, const char *id)
+{
+    if (c->scim)
+        prov_scim_group_known(c->scim, name, id);
+}
+
+bool prov_conn_refused(prov_conn *c, const char *res_id, char *msg, size_t cap)
+{
+    return c->scim && prov_scim_refused(c->scim, res_id, msg, cap);
+}
+
+void prov_conn_group_changes(prov_conn *c, prov_group_rec_cb cb, void *ctx)
+{
+    if (c->scim)
+        prov_scim_group_changes(c->scim, cb, ctx);
 }
 
 prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, size_t cap)

@@ -236,6 +236,25 @@ static void dn_escape(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
+/* One group per kind of the selected affiliations in force, named
+ * prefix + kind. */
+static void entry_groups(const conf_target *t, const svc_prov_subject *x, tn_date today,
+                         const char *prefix, prov_entry *out)
+{
+    for (size_t k = 0; k < x->naffs && out->ngroups < PROV_GROUPS_MAX; k++) {
+        const affiliation *a = &x->affs[k];
+        if (!aff_selected(t, a) || !aff_in_force(a, today))
+            continue;
+        char name[PROV_GROUP_NAME_MAX];
+        snprintf(name, sizeof name, "%s%s", prefix, a->kind);
+        bool dup = false;
+        for (size_t g = 0; g < out->ngroups; g++)
+            dup |= strcmp(out->groups[g], name) == 0;
+        if (!dup)
+            tn_strlcpy(out->groups[out->ngroups++], name, PROV_GROUP_NAME_MAX);
+    }
+}
+
 tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_date today,
                          prov_entry *out, tn_err *e)
 {
@@ -321,6 +340,10 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
     if (w == PROV_DISABLED && !scim)
         add_attr(out, t->disable_attr, t->disable_value);
     if (scim) {
+        /* Like a directory's groups: an enabled entry only. A disabled
+         * account keeps no access that a group grants. */
+        if (w == PROV_PRESENT && t->groups[0])
+            entry_groups(t, x, today, t->group_prefix, out);
         tn_strlcpy(out->id, x->acct.username, sizeof out->id);
         tn_strlcpy(out->rdn_value, x->acct.username, sizeof out->rdn_value);
     } else if (ldap) {
@@ -333,18 +356,8 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
                               t->name);
         /* The RDN's value is an attribute of the entry. */
         add_attr(out, t->rdn_attr, x->acct.username);
-        if (w == PROV_PRESENT && !moved && t->group_base[0]) {
-            for (size_t k = 0; k < x->naffs && out->ngroups < PROV_GROUPS_MAX; k++) {
-                const affiliation *a = &x->affs[k];
-                if (!aff_selected(t, a) || !aff_in_force(a, today))
-                    continue;
-                bool dup = false;
-                for (size_t g = 0; g < out->ngroups; g++)
-                    dup |= strcmp(out->groups[g], a->kind) == 0;
-                if (!dup)
-                    tn_strlcpy(out->groups[out->ngroups++], a->kind, KIND_BUFSZ);
-            }
-        }
+        if (w == PROV_PRESENT && !moved && t->group_base[0])
+            entry_groups(t, x, today, "", out);
     } else {
         snprintf(out->id, sizeof out->id, "%lld", (long long)x->p.number);
     }

@@ -52,9 +52,46 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
                             const char *old_state, char *res_id, size_t res_cap,
                             const char **res_state, char *msg, size_t cap);
 prov_result prov_scim_list(prov_scim *s, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
+/* End of a round: the membership changes collected by apply, one PATCH
+ * per group (and per 100 members); a group is created (or found by
+ * displayName) on first need. A change the service refuses is tried
+ * alone and, refused again, held against its user (prov_scim_refused);
+ * the others go on. PROV_TARGET_DOWN when the service could not be
+ * reached. */
+prov_result prov_scim_commit(prov_scim *s, char *msg, size_t cap);
+void prov_scim_abort(prov_scim *s);
+/* Whether the last commit could not make a membership of user (a SCIM
+ * id); msg gets the service's reason. */
+bool prov_scim_refused(prov_scim *s, const char *user, char *msg, size_t cap);
+/* Seed the groups the registry has recorded (name and id; borrowed). */
+void prov_scim_group_known(prov_scim *s, const char *name, const char *id);
+/* Each group whose id was learned (created, found again) or lost since
+ * the last call: cb(name, id or "" when gone). */
+typedef void (*prov_group_rec_cb)(const char *name, const char *id, void *ctx);
+void prov_scim_group_changes(prov_scim *s, prov_group_rec_cb cb, void *ctx);
+
+/* A group as the target holds it, for reconciliation (borrowed). */
+typedef struct prov_group_seen {
+    const char *id, *name;
+    const char **members; /* member ids */
+    size_t nmembers;
+} prov_group_seen;
+typedef int (*prov_group_seen_cb)(const prov_group_seen *g, void *ctx);
+/* Every Group the target holds (open first). */
+prov_result prov_scim_list_groups(prov_scim *s, prov_group_seen_cb cb, void *ctx, char *msg,
+                                  size_t cap);
 
 /* Every entry the target holds (open first). */
 prov_result prov_conn_list(prov_conn *c, prov_seen_cb cb, void *ctx, char *msg, size_t cap);
+/* The groups of a target (SCIM with groups = kinds): what the registry
+ * recorded, seeded before a run; what a round learned, to record. No-ops
+ * for other targets. */
+void prov_conn_group_known(prov_conn *c, const char *name, const char *id);
+/* Whether the round's commit could not complete the delivery that left
+ * resource res_id (a group membership the target refused): the item then
+ * counts as failed, with msg. */
+bool prov_conn_refused(prov_conn *c, const char *res_id, char *msg, size_t cap);
+void prov_conn_group_changes(prov_conn *c, prov_group_rec_cb cb, void *ctx);
 
 /* The attribute names the target manages: the map's, the disable
  * attribute and the RDN attribute; names[] gets pointers into t. */

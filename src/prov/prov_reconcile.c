@@ -2,13 +2,15 @@
  * it should hold. Missing entries and drifted attributes are corrected
  * (with fix) by asking for the person's delivery again through the
  * outbox; orphans (entries no registry person accounts for) are reported,
- * never deleted by guesswork. */
+ * never deleted by guesswork. A SCIM target with groups also has its
+ * groups' members compared with the persons who should be there. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "prov_int.h"
+#include "prov_scim_diff.h"
 #include "tn_str.h"
 
 typedef struct seen_row {
@@ -16,6 +18,14 @@ typedef struct seen_row {
     prov_seen s;          /* attrs owned */
     bool matched;
 } seen_row;
+
+/* A membership the target should hold: user uid (the recorded resource
+ * of person pid) in the group named group. */
+typedef struct want_member {
+    char group[PROV_GROUP_NAME_MAX];
+    char uid[512];
+    char pid[UUID_BUFSZ];
+} want_member;
 
 typedef struct rec_ctx {
     svc *s;
@@ -25,6 +35,12 @@ typedef struct rec_ctx {
     size_t n, cap;
     char (*pids)[UUID_BUFSZ];
     size_t npids, cappids;
+    want_member *wm;
+    size_t nwm, capwm;
+    char (*keep)[512];    /* users whose memberships are left as they are (want skip) */
+    size_t nkeep, capkeep;
+    char (*enq)[UUID_BUFSZ]; /* persons enqueued by --fix */
+    size_t nenq, capenq;
     prov_finding_cb cb;
     void *cbctx;
     bool fix;
@@ -111,6 +127,23 @@ static void drift(const conf_target *t, const prov_entry *want, const prov_seen 
     }
 }
 
+/* A person with several findings (a group membership missing in two
+ * groups) is delivered once: one enqueue, one audit event. */
+static bool already_enqueued(rec_ctx *c, const char *pid)
+{
+    for (size_t i = 0; i < c->nenq; i++)
+        if (strcmp(c->enq[i], pid) == 0)
+            return true;
+    if (c->nenq == c->capenq) {
+        c->capenq = c->capenq ? c->capenq * 2 : 64;
+        c->enq = realloc(c->enq, c->capenq * sizeof *c->enq);
+        if (!c->enq)
+            abort();
+    }
+    tn_strlcpy(c->enq[c->nenq++], pid, UUID_BUFSZ);
+    return false;
+}
+
 static void report(rec_ctx *c, const char *kind, const char *pid, const char *rid,
                    const char *detail)
 {
@@ -122,7 +155,7 @@ static void report(rec_ctx *c, const char *kind, const char *pid, const char *ri
     tn_strlcpy(f.detail, detail ? detail : "", sizeof f.detail);
     if (c->cb)
         c->cb(&f, c->cbctx);
-    if (c->fix && pid && pid[0] && c->rc == TN_OK) {
+    if (c->fix && pid && pid[0] && c->rc == TN_OK && !already_enqueued(c, pid)) {
         char reason[600];
         snprintf(reason, sizeof reason, "reconcile: %s", kind);
         c->rc = svc_prov_enqueue(c->s, c->a, c->t->name, pid, reason, c->e);
@@ -155,6 +188,147 @@ static int on_res(const svc_prov_resource *r, void *ctx)
     tn_strlcpy(c->m[c->n].pid, r->person_id, UUID_BUFSZ);
     c->n++;
     return 0;
+}
+
+/* ---- group members (SCIM, groups = kinds) -------------------------------- */
+
+/* The memberships person x should have, as the registry recorded their
+ * user: none for a person without one (reported missing already). */
+static void want_groups(rec_ctx *c, const svc_prov_subject *x, const prov_entry *en)
+{
+    if (!x->has_resource || strcmp(x->resource_state, "deleted") == 0)
+        return;
+    if (en->want == PROV_SKIP) {
+        /* on_close = keep, on_purge = keep: whatever groups it is in stay. */
+        if (c->nkeep == c->capkeep) {
+            c->capkeep = c->capkeep ? c->capkeep * 2 : 64;
+            c->keep = realloc(c->keep, c->capkeep * sizeof *c->keep);
+            if (!c->keep)
+                abort();
+        }
+        tn_strlcpy(c->keep[c->nkeep++], x->resource_id, sizeof c->keep[0]);
+        return;
+    }
+    for (size_t g = 0; g < en->ngroups; g++) {
+        if (c->nwm == c->capwm) {
+            c->capwm = c->capwm ? c->capwm * 2 : 256;
+            c->wm = realloc(c->wm, c->capwm * sizeof *c->wm);
+            if (!c->wm)
+                abort();
+        }
+        want_member *w = &c->wm[c->nwm++];
+        tn_strlcpy(w->group, en->groups[g], sizeof w->group);
+        tn_strlcpy(w->uid, x->resource_id, sizeof w->uid);
+        tn_strlcpy(w->pid, x->person_id, sizeof w->pid);
+    }
+}
+
+typedef struct grp_ctx {
+    rec_ctx *c;
+    const res_ctx *res;
+    svc_prov_group *rec;     /* recorded groups */
+    size_t nrec, caprec;
+    bool *seen;              /* per wm: its group was found at the target */
+    const char *gname;       /* the group being compared */
+} grp_ctx;
+
+static int on_rec_group(const svc_prov_group *g, void *ctx)
+{
+    grp_ctx *gc = ctx;
+    if (gc->nrec == gc->caprec) {
+        gc->caprec = gc->caprec ? gc->caprec * 2 : 16;
+        gc->rec = realloc(gc->rec, gc->caprec * sizeof *gc->rec);
+        if (!gc->rec)
+            abort();
+    }
+    gc->rec[gc->nrec++] = *g;
+    return 0;
+}
+
+static const char *wanted_pid(const grp_ctx *gc, const char *uid)
+{
+    const rec_ctx *c = gc->c;
+    for (size_t i = 0; i < c->nwm; i++)
+        if (strcasecmp(c->wm[i].group, gc->gname) == 0 && strcmp(c->wm[i].uid, uid) == 0)
+            return c->wm[i].pid;
+    return NULL;
+}
+
+static const char *recorded_pid(const grp_ctx *gc, const char *uid)
+{
+    for (size_t k = 0; k < gc->res->n; k++)
+        if (strcmp(gc->res->m[k].key, uid) == 0)
+            return gc->res->m[k].pid;
+    return NULL;
+}
+
+static void on_member_drift(const char *uid, bool missing, void *ctx)
+{
+    grp_ctx *gc = ctx;
+    rec_ctx *c = gc->c;
+    if (missing) {
+        report(c, "member-missing", wanted_pid(gc, uid), gc->gname, uid);
+        return;
+    }
+    for (size_t i = 0; i < c->nkeep; i++)
+        if (strcmp(c->keep[i], uid) == 0)
+            return;
+    /* A member tunnus never made is reported only (pid NULL: no fix). */
+    report(c, "member-extra", recorded_pid(gc, uid), gc->gname, uid);
+}
+
+static int on_target_group(const prov_group_seen *g, void *ctx)
+{
+    grp_ctx *gc = ctx;
+    rec_ctx *c = gc->c;
+    bool ours = false;
+    for (size_t i = 0; i < gc->nrec && !ours; i++)
+        ours = strcmp(gc->rec[i].resource_id, g->id) == 0;
+    for (size_t i = 0; i < c->nwm && !ours; i++)
+        ours = strcasecmp(c->wm[i].group, g->name) == 0;
+    if (!ours)
+        return 0;
+    const char **want = calloc(c->nwm + 1, sizeof *want);
+    const char **have = calloc(g->nmembers + 1, sizeof *have);
+    if (!want || !have)
+        abort();
+    size_t nw = 0;
+    for (size_t i = 0; i < c->nwm; i++)
+        if (strcasecmp(c->wm[i].group, g->name) == 0) {
+            want[nw++] = c->wm[i].uid;
+            gc->seen[i] = true;
+        }
+    memcpy(have, g->members, g->nmembers * sizeof *have);
+    gc->gname = g->name;
+    prov_member_drift(want, nw, have, g->nmembers, on_member_drift, gc);
+    free(want);
+    free(have);
+    return c->rc != TN_OK;
+}
+
+/* Every member of tunnus's groups (recorded, or named as one a person
+ * should be in) against the persons who should be there. */
+static tn_code reconcile_groups(rec_ctx *c, prov_conn *conn, const res_ctx *res, tn_err *e)
+{
+    grp_ctx gc;
+    memset(&gc, 0, sizeof gc);
+    gc.c = c;
+    gc.res = res;
+    gc.seen = calloc(c->nwm + 1, sizeof *gc.seen);
+    if (!gc.seen)
+        abort();
+    char msg[512];
+    tn_code rc = svc_prov_groups(c->s, c->a, c->t->name, on_rec_group, &gc, e);
+    if (rc == TN_OK && prov_scim_list_groups(conn->scim, on_target_group, &gc, msg, sizeof msg) !=
+                           PROV_OK)
+        rc = tn_err_set(e, TN_EIO, NULL, "target %s: %s", c->t->name, msg);
+    /* Groups the target does not hold at all: each of their members. */
+    for (size_t i = 0; rc == TN_OK && c->rc == TN_OK && i < c->nwm; i++)
+        if (!gc.seen[i])
+            report(c, "member-missing", c->wm[i].pid, c->wm[i].group, c->wm[i].uid);
+    free(gc.seen);
+    free(gc.rec);
+    return rc;
 }
 
 tn_code prov_reconcile(svc *s, const svc_actor *a, const conf_target *t, bool fix,
@@ -194,6 +368,8 @@ tn_code prov_reconcile(svc *s, const svc_actor *a, const conf_target *t, bool fi
         tn_err be;
         tn_err_clear(&be);
         bool ok = prov_entry_build(t, &x, svc_today(s), en, &be) == TN_OK;
+        if (ok && t->groups[0])
+            want_groups(&c, &x, en);
         svc_prov_subject_free(&x);
         if (!ok || (en->want != PROV_PRESENT && en->want != PROV_DISABLED))
             continue;
@@ -220,6 +396,9 @@ tn_code prov_reconcile(svc *s, const svc_actor *a, const conf_target *t, bool fi
         report(&c, "orphan", pid, c.rows[i].s.id, pid ? "recorded for a person the target should not hold"
                                                      : "no registry record");
     }
+    if (c.rc == TN_OK && t->groups[0] && conn->scim &&
+        (rc = reconcile_groups(&c, conn, &rc_map, e)) != TN_OK)
+        goto out;
     rc = c.rc;
     *fixed = c.fixed;
 out:
@@ -227,6 +406,9 @@ out:
         free(c.rows[i].s.attrs);
     free(c.rows);
     free(c.pids);
+    free(c.wm);
+    free(c.keep);
+    free(c.enq);
     free(rc_map.m);
     free(en);
     prov_conn_free(conn);

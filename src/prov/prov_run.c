@@ -50,6 +50,37 @@ static void attr_names(const prov_entry *en, char *out, size_t cap)
     }
 }
 
+typedef struct group_rec {
+    svc *s;
+    const svc_actor *a;
+    const char *target;
+    tn_code rc;
+    tn_err *e;
+} group_rec;
+
+static void on_group_change(const char *name, const char *id, void *ctx)
+{
+    group_rec *g = ctx;
+    if (g->rc == TN_OK)
+        g->rc = svc_prov_group_record(g->s, g->a, g->target, name, id, g->e);
+}
+
+/* The groups the round created, found again or lost: recorded even when
+ * the round's deliveries are not (they exist at the target either way). */
+static tn_code record_groups(svc *s, const svc_actor *a, const conf_target *t, prov_conn *c,
+                             tn_err *e)
+{
+    group_rec g = {s, a, t->name, TN_OK, e};
+    prov_conn_group_changes(c, on_group_change, &g);
+    return g.rc;
+}
+
+static int on_group_known(const svc_prov_group *g, void *ctx)
+{
+    prov_conn_group_known(ctx, g->name, g->resource_id);
+    return 0;
+}
+
 /* One round over the due items; *down when the target could not be
  * reached (nothing after that point was applied). */
 static tn_code round_once(svc *s, const svc_actor *a, const conf_target *t, prov_conn *c,
@@ -122,8 +153,17 @@ static tn_code round_once(svc *s, const svc_actor *a, const conf_target *t, prov
         for (size_t i = 0; i < n; i++)
             oc[i].done = oc[i].failed = false;
     }
+    /* A delivery whose group membership the target refused is not done:
+     * it is retried and, refused max_attempts times, parked. */
+    for (size_t i = 0; i < n; i++)
+        if (oc[i].done && oc[i].has_res &&
+            prov_conn_refused(c, oc[i].res_id, oc[i].msg, sizeof oc[i].msg)) {
+            oc[i].done = false;
+            oc[i].failed = true;
+        }
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
+    rc = record_groups(s, a, t, c, e);
     for (size_t i = 0; i < n && rc == TN_OK; i++) {
         if (oc[i].done) {
             bool finished;
@@ -160,6 +200,10 @@ tn_code prov_run(svc *s, const conf_target *t, bool once, atomic_bool *stop, FIL
     svc_prov_actor(&a, t->name);
     prov_conn *c = prov_conn_new(t);
     tn_code rc = TN_OK;
+    if (t->groups[0] && (rc = svc_prov_groups(s, &a, t->name, on_group_known, c, e)) != TN_OK) {
+        prov_conn_free(c);
+        return rc;
+    }
     unsigned down_ms = t->backoff * 1000;
     bool was_down = false;
     while (!(stop && *stop)) {

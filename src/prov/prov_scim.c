@@ -5,7 +5,8 @@
  * The entry says active = false when disabled. A delivery reads the
  * resource first and sends a PUT only when a managed attribute differs,
  * so repeating one changes nothing; a resource the registry does not know
- * yet (created before a crash) is found by its userName. */
+ * yet (created before a crash) is found by its userName.
+ * With groups = kinds the user's groups follow (prov_scim_groups.c). */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -14,15 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "prov_int.h"
+#include "prov_scim_int.h"
 #include "tn_buf.h"
 #include "tn_str.h"
 
-struct prov_scim {
-    const conf_target *t;
-    CURL *curl;
-    char auth[600];
-};
 
 static bool multi_valued(const char *attr)
 {
@@ -56,6 +52,9 @@ void prov_scim_free(prov_scim *s)
     if (s->curl)
         curl_easy_cleanup(s->curl);
     memset(s->auth, 0, sizeof s->auth);
+    free(s->groups);
+    free(s->ops);
+    free(s->fails);
     free(s);
 }
 
@@ -95,11 +94,16 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 }
 
 /* One request; *status the HTTP status, *out the parsed body (or NULL). */
-static prov_result request(prov_scim *s, const char *method, const char *path, json_t *body,
+prov_result prov_scim_request(prov_scim *s, const char *method, const char *path, json_t *body,
                            long *status, json_t **out, char *msg, size_t cap)
 {
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", s->t->url, path);
+    char url[2400];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", s->t->url, path) >= sizeof url) {
+        snprintf(msg, cap, "%s %s: URL too long", method, path);
+        *out = NULL;
+        *status = 0;
+        return PROV_ITEM_FAILED;
+    }
     tn_buf resp;
     tn_buf_init(&resp, 64 << 20);
     char *payload = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -269,7 +273,7 @@ static prov_result find(prov_scim *s, const char *user, char *id, size_t idcap, 
     json_t *r = NULL;
     id[0] = '\0';
     *found = NULL;
-    prov_result pr = request(s, "GET", path, NULL, &st, &r, msg, cap);
+    prov_result pr = prov_scim_request(s, "GET", path, NULL, &st, &r, msg, cap);
     if (pr != PROV_OK || st >= 400) {
         json_decref(r);
         return pr != PROV_OK ? pr : PROV_ITEM_FAILED;
@@ -283,6 +287,8 @@ static prov_result find(prov_scim *s, const char *user, char *id, size_t idcap, 
     return PROV_OK;
 }
 
+/* ---- users ------------------------------------------------------------- */
+
 prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_id,
                             const char *old_state, char *res_id, size_t res_cap,
                             const char **res_state, char *msg, size_t cap)
@@ -295,9 +301,14 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
     long st;
     json_t *have = NULL;
     if (e->want == PROV_ABSENT) {
+        /* Out of its groups first: a service need not drop a deleted
+         * user's memberships by itself. */
+        if (had && prov_scim_groups_on(s) &&
+            (r = prov_scim_plan_groups(s, e, old_id, false, msg, cap)) != PROV_OK)
+            return r;
         if (had) {
             snprintf(path, sizeof path, "/Users/%s", old_id);
-            r = request(s, "DELETE", path, NULL, &st, &have, msg, cap);
+            r = prov_scim_request(s, "DELETE", path, NULL, &st, &have, msg, cap);
             json_decref(have);
             if (r != PROV_OK)
                 return r;
@@ -311,7 +322,7 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
     char id[512] = "";
     if (had) {
         snprintf(path, sizeof path, "/Users/%s", old_id);
-        if ((r = request(s, "GET", path, NULL, &st, &have, msg, cap)) != PROV_OK) {
+        if ((r = prov_scim_request(s, "GET", path, NULL, &st, &have, msg, cap)) != PROV_OK) {
             json_decref(have);
             return r;
         }
@@ -329,15 +340,16 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
         return r;
     json_t *want = want_json(s->t, e);
     json_t *resp = NULL;
+    bool fresh = false;
     if (id[0] && have && same(s->t, e, have)) {
         r = PROV_OK; /* already right */
     } else if (id[0]) {
         snprintf(path, sizeof path, "/Users/%s", id);
-        r = request(s, "PUT", path, want, &st, &resp, msg, cap);
+        r = prov_scim_request(s, "PUT", path, want, &st, &resp, msg, cap);
         if (r == PROV_OK && st >= 300)
             r = PROV_ITEM_FAILED;
     } else {
-        r = request(s, "POST", "/Users", want, &st, &resp, msg, cap);
+        r = prov_scim_request(s, "POST", "/Users", want, &st, &resp, msg, cap);
         if (r == PROV_OK && st >= 300)
             r = PROV_ITEM_FAILED;
         if (r == PROV_OK) {
@@ -347,12 +359,15 @@ prov_result prov_scim_apply(prov_scim *s, const prov_entry *e, const char *old_i
                 r = PROV_ITEM_FAILED;
             } else {
                 tn_strlcpy(id, nid, sizeof id);
+                fresh = true;
             }
         }
     }
     json_decref(want);
     json_decref(resp);
     json_decref(have);
+    if (r == PROV_OK && prov_scim_groups_on(s))
+        r = prov_scim_plan_groups(s, e, id, fresh, msg, cap);
     if (r != PROV_OK)
         return r;
     tn_strlcpy(res_id, id, res_cap);
@@ -370,7 +385,8 @@ prov_result prov_scim_list(prov_scim *s, prov_seen_cb cb, void *ctx, char *msg, 
         snprintf(path, sizeof path, "/Users?startIndex=%ld&count=100", start);
         long st;
         json_t *resp = NULL;
-        if ((r = request(s, "GET", path, NULL, &st, &resp, msg, cap)) != PROV_OK || st >= 400) {
+        r = prov_scim_request(s, "GET", path, NULL, &st, &resp, msg, cap);
+        if (r != PROV_OK || st >= 400) {
             json_decref(resp);
             return r != PROV_OK ? r : PROV_TARGET_DOWN;
         }

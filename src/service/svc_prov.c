@@ -352,3 +352,68 @@ tn_code svc_prov_enqueue(svc *s, const svc_actor *a, const char *target, const c
     }
     return svc_tx_end(s, rc, e);
 }
+
+struct group_ctx {
+    svc_prov_group_cb cb;
+    void *ctx;
+};
+
+static int group_tramp(const store_prov_group *g, void *ctx)
+{
+    struct group_ctx *c = ctx;
+    svc_prov_group o;
+    memcpy(o.name, g->name, sizeof o.name);
+    memcpy(o.resource_id, g->resource_id, sizeof o.resource_id);
+    return c->cb(&o, c->ctx);
+}
+
+tn_code svc_prov_groups(svc *s, const svc_actor *a, const char *target, svc_prov_group_cb cb,
+                        void *ctx, tn_err *e)
+{
+    tn_code rc = may(s, a, "provision.status", e);
+    if (rc != TN_OK)
+        return rc;
+    struct group_ctx c = {cb, ctx};
+    return store_prov_group_list(s->st, target, group_tramp, &c, e);
+}
+
+/* The id recorded for (target, name), "" when none. */
+struct group_find {
+    const char *name;
+    char id[512];
+};
+
+static int group_find_cb(const store_prov_group *g, void *ctx)
+{
+    struct group_find *f = ctx;
+    if (strcmp(g->name, f->name) != 0)
+        return 0;
+    memcpy(f->id, g->resource_id, sizeof f->id);
+    return 1;
+}
+
+tn_code svc_prov_group_record(svc *s, const svc_actor *a, const char *target, const char *name,
+                              const char *resource_id, tn_err *e)
+{
+    tn_code rc = may(s, a, "provision.deliver", e);
+    if (rc != TN_OK)
+        return rc;
+    if (!name[0] || strlen(name) >= SVC_PROV_GROUP_NAME_BUFSZ || strlen(resource_id) >= 512)
+        return tn_err_set(e, TN_EINVAL, "name", "bad group name or id");
+    struct group_find f = {name, ""};
+    if ((rc = store_prov_group_list(s->st, target, group_find_cb, &f, e)) != TN_OK)
+        return rc;
+    /* The worker reports every group it used; only a change is news. */
+    if (strcmp(f.id, resource_id) == 0)
+        return TN_OK;
+    if ((rc = svc_tx_begin(s, e)) != TN_OK)
+        return rc;
+    rc = store_prov_group_put(s->st, target, name, resource_id, audit_now_us(), e);
+    if (rc == TN_OK) {
+        const char *kv[] = {"target", target, "group", name, "resource",
+                            resource_id[0] ? resource_id : f.id, "state",
+                            resource_id[0] ? "present" : "forgotten", NULL};
+        rc = prov_audit(s, a, "provision.group", NULL, kv, e);
+    }
+    return svc_tx_end(s, rc, e);
+}

@@ -55,6 +55,15 @@ typedef struct svc_prov_resource {
     int64_t created_at, updated_at;
 } svc_prov_resource;
 
+/* A group the target holds for tunnus: its name there (a SCIM
+ * displayName) and the id the target assigned. */
+#define SVC_PROV_GROUP_NAME_BUFSZ 128
+typedef struct svc_prov_group {
+    char name[SVC_PROV_GROUP_NAME_BUFSZ];
+    char resource_id[512];
+} svc_prov_group;
+typedef int (*svc_prov_group_cb)(const svc_prov_group *g, void *ctx);
+
 /* The actor of a provisioning worker. */
 void svc_prov_actor(svc_actor *a, const char *target);
 
@@ -94,6 +103,15 @@ tn_code svc_prov_resources(svc *s, const svc_actor *a, const char *target,
  * an outbox row for that target, audited with the reason. */
 tn_code svc_prov_enqueue(svc *s, const svc_actor *a, const char *target, const char *person_id,
                          const char *reason, tn_err *e);
+/* The groups recorded for target, by name; cb returning non-zero stops. */
+tn_code svc_prov_groups(svc *s, const svc_actor *a, const char *target, svc_prov_group_cb cb,
+                        void *ctx, tn_err *e);
+/* Record that target holds the group name with id resource_id, or
+ * (resource_id "") that it holds it no more. A new or changed id is
+ * audited as provision.group (a forgotten one too); recording the same
+ * id again writes nothing. Joins the caller's batch, if any. */
+tn_code svc_prov_group_record(svc *s, const svc_actor *a, const char *target, const char *name,
+                              const char *resource_id, tn_err *e);
 /* Microseconds since the epoch (the registry's clock). */
 int64_t svc_prov_now(void);
 

@@ -702,6 +702,18 @@ tn_code store_prov_resource_list(store *s, const char *target, store_prov_resour
     return s->ops->prov_resource_list(s->priv, target, cb, ctx, e);
 }
 
+tn_code store_prov_group_put(store *s, const char *target, const char *name,
+                             const char *resource_id, int64_t now, tn_err *e)
+{
+    return s->ops->prov_group_put(s->priv, target, name, resource_id, now, e);
+}
+
+tn_code store_prov_group_list(store *s, const char *target, store_prov_group_cb cb, void *ctx,
+                              tn_err *e)
+{
+    return s->ops->prov_group_list(s->priv, target, cb, ctx, e);
+}
+
 tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
                          tn_err *e)
 {

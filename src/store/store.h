@@ -650,6 +650,22 @@ tn_code store_prov_resource_list(store *s, const char *target, store_prov_resour
 tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_counts *out,
                          tn_err *e);
 
+/* The groups a target holds for tunnus (migration 0016): displayName and
+ * the target's id. */
+#define STORE_PROV_GROUP_NAME_BUFSZ 128
+typedef struct store_prov_group {
+    char name[STORE_PROV_GROUP_NAME_BUFSZ];
+    char resource_id[512];
+    int64_t created_at, updated_at;
+} store_prov_group;
+typedef int (*store_prov_group_cb)(const store_prov_group *g, void *ctx);
+/* Record (or, resource_id "", forget) the group named name. */
+tn_code store_prov_group_put(store *s, const char *target, const char *name,
+                             const char *resource_id, int64_t now, tn_err *e);
+/* The target's groups by name; cb returning non-zero stops. */
+tn_code store_prov_group_list(store *s, const char *target, store_prov_group_cb cb, void *ctx,
+                              tn_err *e);
+
 /* ---- API clients (store_sqlite_client.c, migration 0014) -------------- */
 
 #define STORE_CLIENT_NAME_BUFSZ 65

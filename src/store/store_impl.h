@@ -200,6 +200,10 @@ typedef struct store_ops {
                                  store_prov_resource *out, bool *found, tn_err *e);
     tn_code (*prov_resource_list)(void *priv, const char *target, store_prov_resource_cb cb,
                                   void *ctx, tn_err *e);
+    tn_code (*prov_group_put)(void *priv, const char *target, const char *name,
+                              const char *resource_id, int64_t now, tn_err *e);
+    tn_code (*prov_group_list)(void *priv, const char *target, store_prov_group_cb cb,
+                               void *ctx, tn_err *e);
     tn_code (*prov_stats)(void *priv, const char *target, int64_t now, store_prov_counts *out,
                           tn_err *e);
     /* store_sqlite_readlog.c: open the read log (the result is used with
@@ -355,6 +359,10 @@ tn_code sq_prov_resource_get(void *priv, const char *target, const char *person_
                              store_prov_resource *out, bool *found, tn_err *e);
 tn_code sq_prov_resource_list(void *priv, const char *target, store_prov_resource_cb cb,
                               void *ctx, tn_err *e);
+tn_code sq_prov_group_put(void *priv, const char *target, const char *name,
+                          const char *resource_id, int64_t now, tn_err *e);
+tn_code sq_prov_group_list(void *priv, const char *target, store_prov_group_cb cb, void *ctx,
+                           tn_err *e);
 tn_code sq_prov_stats(void *priv, const char *target, int64_t now, store_prov_counts *out,
                       tn_err *e);
 /* store_sqlite_lcdue.c (and sq_lc_scan_nums in store_sqlite_lc2.c) */

@@ -1,6 +1,7 @@
 /* SQLite backend: provisioning delivery state (migration 0010): the
  * per-target cursor over the outbox, the pending set per (target, person)
- * and the resources each target holds. */
+ * and the resources each target holds; the groups a target holds for
+ * tunnus (migration 0016). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,16 @@ static const char SQL_STATS[] =
     "(SELECT last_success_at FROM prov_cursor WHERE target = ?1), "
     "(SELECT COALESCE(MAX(id), 0) FROM outbox), "
     "(SELECT COUNT(*) FROM prov_resource WHERE target = ?1 AND state <> 'deleted')";
+
+static const char SQL_GROUP_PUT[] =
+    "INSERT INTO prov_group (target, name, resource_id, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (target, name) DO UPDATE SET "
+    "resource_id = ?3, updated_at = ?4, "
+    "created_at = CASE WHEN resource_id = ?3 THEN created_at ELSE ?4 END";
+static const char SQL_GROUP_DEL[] = "DELETE FROM prov_group WHERE target = ?1 AND name = ?2";
+static const char SQL_GROUP_LIST[] =
+    "SELECT name, resource_id, created_at, updated_at FROM prov_group WHERE target = ?1 "
+    "ORDER BY name";
 
 static tn_code step_write(sq *q, sqlite3_stmt *st, bool own, int bind_rc, tn_err *e)
 {
@@ -427,6 +438,53 @@ tn_code sq_prov_stats(void *priv, const char *target, int64_t now, store_prov_co
     out->last_success_at = sqlite3_column_int64(st, 5);
     out->outbox_max = sqlite3_column_int64(st, 6);
     out->resources = sqlite3_column_int64(st, 7);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_prov_group_put(void *priv, const char *target, const char *name,
+                          const char *resource_id, int64_t now, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    bool forget = !resource_id[0];
+    tn_code code = prep_w(q, forget ? SQL_GROUP_DEL : SQL_GROUP_PUT, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    int b = sq_b_str(st, 1, target) | sq_b_str(st, 2, name);
+    if (!forget)
+        b |= sq_b_str(st, 3, resource_id) | sqlite3_bind_int64(st, 4, now);
+    return step_write(q, st, own, b, e);
+}
+
+tn_code sq_prov_group_list(void *priv, const char *target, store_prov_group_cb cb, void *ctx,
+                           tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, SQL_GROUP_LIST, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    if (sq_b_str(st, 1, target) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_prov_group g;
+        memset(&g, 0, sizeof g);
+        sq_col_str(st, 0, g.name, sizeof g.name);
+        sq_col_str(st, 1, g.resource_id, sizeof g.resource_id);
+        g.created_at = sqlite3_column_int64(st, 2);
+        g.updated_at = sqlite3_column_int64(st, 3);
+        if (cb(&g, ctx))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        code = sq_fail(q, rc, e);
 out:
     sq_done(st, own);
     return code;

@@ -496,6 +496,50 @@ def scim(tmp_path):
             urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/debug/fail?userName={user}", method="POST")).read()
 
+        def groups(self):
+            """displayName -> the group as the peer holds it."""
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/groups") as r:
+                gs = json.load(r)
+            names = [g["displayName"] for g in gs]
+            assert len(names) == len(set(names)), f"two groups of one name: {names}"
+            return {g["displayName"]: g for g in gs}
+
+        def members(self):
+            """displayName -> the userNames of its members."""
+            by_id = {u["id"]: name for name, u in self.users().items()}
+            return {n: sorted(by_id.get(m["value"], m["value"]) for m in g.get("members") or [])
+                    for n, g in self.groups().items()}
+
+        def requests(self):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/requests") as r:
+                return [(x["method"], x["path"]) for x in json.load(r)]
+
+        def forget_requests(self):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/requests", method="DELETE")).read()
+
+        def refuse_member(self, user=None):
+            """Groups refuse user as a new member (None: refuse nobody)."""
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/fail-member" + (f"?userName={user}" if user else ""),
+                method="POST" if user else "DELETE")).read()
+
+        def mode(self, strict=False, tidy=False):
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/debug/mode?strict={int(strict)}&tidy={int(tidy)}",
+                method="POST")).read()
+
+        def call(self, method, path, body=None):
+            """A request of our own to the SCIM API, as an administrator would."""
+            req = urllib.request.Request(
+                self.url + path, method=method,
+                data=json.dumps(body).encode() if body is not None else None,
+                headers={"Authorization": "Bearer tok-123",
+                         "Content-Type": "application/scim+json"})
+            with urllib.request.urlopen(req) as r:
+                text = r.read()
+                return json.loads(text) if text else None
+
     yield Peer()
     proc.terminate()
     proc.wait(timeout=10)
@@ -604,3 +648,279 @@ def test_ldap_close_moves_and_return_moves_back(tunnus, slapd):
     assert f"uid={ul},{PEOPLE}" in slapd.search() and slapd.search(base=closed) == {}
     staff = slapd.search(base=f"ou=groups,{SUFFIX}")[f"cn=staff,ou=groups,{SUFFIX}"]
     assert f"uid={ul},{PEOPLE}" in staff["member"]
+
+
+# ---- SCIM groups (groups = kinds) -----------------------------------------------------
+
+SCIM_GROUPS = "groups = kinds\ngroup_prefix = tn-\n"
+
+
+def writes(reqs, prefix="/scim/v2/Groups"):
+    """The requests that change something, without their query."""
+    return [(m, p.split("?")[0]) for m, p in reqs if m != "GET" and p.startswith(prefix)]
+
+
+def aff_id(t, person, kind):
+    return t.sql("SELECT f.id FROM affiliation f JOIN person p ON p.number = f.person_num "
+                 "WHERE p.id = ? AND f.kind = ?", person["id"], kind)[0][0]
+
+
+def test_scim_groups_per_kind_minimal_patches_and_empty_group_kept(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS))
+    a = add(tunnus, "Aino", "Virtanen", "staff")
+    b = add(tunnus, "Eero", "Koski", "staff")
+    s = add(tunnus, "Sanna", "Opiskelija", "student")
+    tunnus.run("affiliation", "add", f"id:{b['id']}", "--kind", "student", "--from", "2020-01-01")
+    run_once(tunnus)
+    ua, ub, us = (uid_of(tunnus, p["identity_number"]) for p in (a, b, s))
+    assert scim.members() == {"tn-staff": sorted([ua, ub]), "tn-student": sorted([ub, us])}
+    groups = scim.groups()
+    # Each group was created once, with its first members (no PATCH needed).
+    reqs = scim.requests()
+    assert [r for r in writes(reqs)] == [("POST", "/scim/v2/Groups")] * 2
+    # The ids are recorded: a restart (every run is a new process) reuses them.
+    assert sorted(tunnus.sql("SELECT name, resource_id FROM prov_group WHERE target = 'cloud'")) == \
+        sorted((n, g["id"]) for n, g in groups.items())
+
+    # Delivering everybody again changes nothing: no write at all (a
+    # change the target does not map makes each person due again).
+    assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""
+    scim.forget_requests()
+    for p in (a, b, s):
+        tunnus.run("person", "update", f"id:{p['id']}", "--language", "sv")
+    assert status(tunnus)["cloud"]["unread_changes"] + status(tunnus)["cloud"]["pending"] >= 3
+    run_once(tunnus)
+    reqs = scim.requests()
+    assert writes(reqs, "/scim/v2/") == [], reqs
+    assert len([r for r in reqs if r[1].startswith("/scim/v2/Groups?filter=members")]) == 3
+
+    # Eero's student affiliation ends: one PATCH removes him from tn-student
+    # only; nobody else is touched.
+    scim.forget_requests()
+    tunnus.run("affiliation", "end", str(aff_id(tunnus, b, "student")), "--date", "2024-12-31")
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, ub]), "tn-student": [us]}
+    assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{groups['tn-student']['id']}")]
+
+    # The last student leaves: the group is kept, empty, under the same id.
+    scim.forget_requests()
+    tunnus.run("affiliation", "end", str(aff_id(tunnus, s, "student")), "--date", "2024-12-31")
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, ub]), "tn-student": []}
+    assert scim.groups()["tn-student"]["id"] == groups["tn-student"]["id"]
+    assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{groups['tn-student']['id']}")]
+    # … and a new student joins it: a PATCH, not a second group.
+    scim.forget_requests()
+    n = add(tunnus, "Niilo", "Uusi", "student")
+    run_once(tunnus)
+    un = uid_of(tunnus, n["identity_number"])
+    assert scim.members()["tn-student"] == [un]
+    assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{groups['tn-student']['id']}")]
+    # The registry's record of what was sent, audited without member ids.
+    ev = tunnus.sql("SELECT count(*) FROM audit_event WHERE action = 'provision.group'")[0][0]
+    assert ev == 2
+
+
+def test_scim_group_found_again_after_tunnus_lost_track(tunnus, scim):
+    import sqlite3
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS))
+    a = add(tunnus, "Aino", "Virtanen", "staff")
+    run_once(tunnus)
+    gid = scim.groups()["tn-staff"]["id"]
+    # The group was made but its id never recorded (a crash right after
+    # the POST): the next delivery finds it by displayName.
+    con = sqlite3.connect(tunnus.db)
+    con.execute("DELETE FROM prov_group")
+    con.commit()
+    con.close()
+    scim.forget_requests()
+    b = add(tunnus, "Eero", "Koski", "staff")
+    run_once(tunnus)
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert scim.members() == {"tn-staff": sorted([ua, ub])}
+    assert scim.groups()["tn-staff"]["id"] == gid
+    assert ("POST", "/scim/v2/Groups") not in scim.requests()
+    assert tunnus.sql("SELECT name, resource_id FROM prov_group") == [("tn-staff", gid)]
+    # A group an administrator deleted is made again on the next need.
+    scim.call("DELETE", f"/Groups/{gid}")
+    c = add(tunnus, "Cecilia", "Kolmas", "staff")
+    run_once(tunnus)
+    uc = uid_of(tunnus, c["identity_number"])
+    assert scim.members() == {"tn-staff": [uc]}
+    new = scim.groups()["tn-staff"]["id"]
+    assert new != gid and tunnus.sql("SELECT resource_id FROM prov_group") == [(new,)]
+
+
+def test_scim_groups_close_disables_and_leaves_purge_deletes(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert scim.members() == {"tn-staff": sorted([ua, ub])}
+    # Closed: the user stays (active = false) but leaves every group.
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    assert scim.users()[ua]["active"] is False
+    assert scim.members() == {"tn-staff": [ub]}
+    # Purged: the user is deleted and is in no group (the peer does not
+    # tidy up by itself).
+    lc(tunnus, "2024-08-08")
+    run_once(tunnus, "--as-of", "2024-08-08")
+    assert set(scim.users()) == {ub}
+    assert [m["value"] for m in scim.groups()["tn-staff"]["members"]] == [scim.users()[ub]["id"]]
+
+
+def test_scim_groups_deleted_user_leaves_its_groups(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "on_close = delete\n"))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    uid_a = scim.users()[uid_of(tunnus, a["identity_number"])]["id"]
+    lc(tunnus, "2024-07-08")
+    run_once(tunnus, "--as-of", "2024-07-08")
+    ub = uid_of(tunnus, b["identity_number"])
+    assert set(scim.users()) == {ub}
+    members = [m["value"] for m in scim.groups()["tn-staff"]["members"]]
+    assert uid_a not in members and members == [scim.users()[ub]["id"]]
+
+
+def test_scim_group_drift_reconciled(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS))
+    a = add(tunnus, "Aino", "Virtanen", "staff")
+    b = add(tunnus, "Eero", "Koski", "staff")
+    s = add(tunnus, "Sanna", "Opiskelija", "student")
+    run_once(tunnus)
+    ua, ub, us = (uid_of(tunnus, p["identity_number"]) for p in (a, b, s))
+    users = scim.users()
+    groups = scim.groups()
+    assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""
+    # By hand at the service: Aino out of tn-staff, Sanna (a student) and
+    # an account tunnus never made into it.
+    stranger = scim.call("POST", "/Users", {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "stranger"})
+    scim.call("PATCH", f"/Groups/{groups['tn-staff']['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "remove", "path": f'members[value eq "{users[ua]["id"]}"]'},
+            {"op": "add", "path": "members",
+             "value": [{"value": users[us]["id"]}, {"value": stranger["id"]}]}]})
+    # … and Aino into tn-student.
+    scim.call("PATCH", f"/Groups/{groups['tn-student']['id']}", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[ua]["id"]}]}]})
+    p = tunnus.run("--json", "provision", "reconcile", "cloud")
+    found = sorted((f["kind"], f["resource"], f["person_id"], f["detail"])
+                   for f in map(json.loads, p.stdout.splitlines()))
+    assert found == sorted([
+        ("member-missing", "tn-staff", a["id"], users[ua]["id"]),
+        ("member-extra", "tn-student", a["id"], users[ua]["id"]),
+        ("member-extra", "tn-staff", s["id"], users[us]["id"]),
+        ("member-extra", "tn-staff", "", stranger["id"]),
+        ("orphan", "stranger", "", "no registry record"),
+    ]), found
+    tunnus.run("provision", "reconcile", "cloud", "--fix")
+    # Aino's two findings are one delivery.
+    assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'provision.enqueue'")[0][0] == 2
+    run_once(tunnus)
+    # tunnus's own users are back where they belong; the stranger, whom
+    # tunnus never made, is only reported.
+    assert scim.members() == {"tn-staff": sorted([ua, ub, "stranger"]), "tn-student": [us]}
+    p = tunnus.run("--json", "provision", "reconcile", "cloud")
+    assert sorted(json.loads(x)["kind"] for x in p.stdout.splitlines()) == [
+        "member-extra", "orphan"]
+
+
+def test_scim_groups_killed_mid_delivery_one_group_every_member_once(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "batch = 20\n"))
+    n = 300
+    lines = ["source_key,given_names,family_name,valid_from,username"]
+    lines += [f"S{i:05d},Etu{letters(i)},Suku{letters(i)},2020-01-01,user{i:05d}"
+              for i in range(n)]
+    (tunnus.dir / "hr.csv").write_text("\n".join(lines) + "\n")
+    tunnus.run("import", "--source", "hr", "--kind", "staff", "hr.csv")
+    proc = subprocess.Popen([BIN, "--db", str(tunnus.db), "provision", "run"], cwd=tunnus.dir,
+                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(scim.members().get("tn-staff", [])) < 60:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < len(scim.members()["tn-staff"]) < n
+    run_once(tunnus)
+    users = scim.users()
+    assert len(users) == n
+    # One group (groups() refuses two of a name), every user in it, and
+    # nothing made twice: a user and the group were each POSTed once.
+    assert scim.members() == {"tn-staff": sorted(users)}
+    reqs = scim.requests()
+    assert len([r for r in reqs if r == ("POST", "/scim/v2/Users")]) == n
+    assert len([r for r in reqs if r == ("POST", "/scim/v2/Groups")]) == 1
+    assert tunnus.sql("SELECT name FROM prov_group") == [("tn-staff",)]
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["resources"] == n
+
+
+def test_scim_groups_strict_service_that_tidies_up_itself(tunnus, scim):
+    """A service that drops a deleted user's memberships by itself and
+    refuses (400 noTarget) a PATCH removing a member who is not there:
+    tunnus's leave for the deleted user is refused, sent alone, counted as
+    done, and the join in the same request still happens."""
+    scim.mode(strict=True, tidy=True)
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "on_close = delete\n"))
+    tunnus.run("policy", "apply", UNI002)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2024-01-01", "--to", "2024-06-30")
+    b = add(tunnus, "Eero", "Koski", "staff", "2020-01-01")
+    lc(tunnus, "2024-01-01")
+    run_once(tunnus, "--as-of", "2024-01-01")
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert scim.members() == {"tn-staff": sorted([ua, ub])}
+    gid = scim.groups()["tn-staff"]["id"]
+    c = add(tunnus, "Cecilia", "Kolmas", "staff", "2024-07-01")
+    lc(tunnus, "2024-07-08")
+    scim.forget_requests()
+    run_once(tunnus, "--as-of", "2024-07-08")
+    uc = uid_of(tunnus, c["identity_number"])
+    assert set(scim.users()) == {ub, uc}
+    assert scim.members() == {"tn-staff": sorted([ub, uc])}
+    # The joint PATCH (refused), the leave alone (refused: done), the join.
+    assert writes(scim.requests()) == [("PATCH", f"/scim/v2/Groups/{gid}")] * 3
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["parked"] == 0
+
+
+def test_scim_group_refusing_one_member_parks_that_person_only(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra=SCIM_GROUPS + "max_attempts = 2\n"))
+    a = add(tunnus, "Aino", "Virtanen", "staff")
+    run_once(tunnus)
+    ua = uid_of(tunnus, a["identity_number"])
+    # Among three new staff, the service will not have Eero in any group:
+    # the joint PATCH is refused, the others join one by one.
+    b = add(tunnus, "Eero", "Koski", "staff")
+    c = add(tunnus, "Cecilia", "Kolmas", "staff")
+    d = add(tunnus, "Daniel", "Neljäs", "staff")
+    ub, uc, ud = (uid_of(tunnus, p["identity_number"]) for p in (b, c, d))
+    scim.refuse_member(ub)
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, uc, ud])}
+    assert ub in scim.users()           # the user itself was delivered
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 1 and st["parked"] == 0
+    # Its retry is refused too: parked, with the service's reason.
+    time.sleep(1.1)
+    run_once(tunnus)
+    st = status(tunnus)["cloud"]
+    assert st["parked"] == 1 and st["parked_items"][0]["person_id"] == b["id"]
+    assert "tn-staff" in st["parked_items"][0]["error"]
+    assert "may not join" in st["parked_items"][0]["error"]
+    # Forgiven and released: it joins.
+    scim.refuse_member(None)
+    tunnus.run("provision", "retry", "--all-parked")
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": sorted([ua, ub, uc, ud])}
+    st = status(tunnus)["cloud"]
+    assert st["pending"] == 0 and st["parked"] == 0

@@ -679,6 +679,24 @@ static tn_code c_prov_enqueue(fx *f, const svc_actor *a, int ob, tn_err *e)
     return svc_prov_enqueue(f->s, a, "t1", f->id[ob], "reconcile", e);
 }
 
+static int no_prov_group(const svc_prov_group *g, void *ctx)
+{
+    (void)g, (void)ctx;
+    return 0;
+}
+
+static tn_code c_prov_groups(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    return svc_prov_groups(f->s, a, "t1", no_prov_group, NULL, e);
+}
+
+static tn_code c_prov_group_record(fx *f, const svc_actor *a, int ob, tn_err *e)
+{
+    (void)ob;
+    return svc_prov_group_record(f->s, a, "t1", "staff", "g-1", e);
+}
+
 static tn_code c_account_set_password_hash(fx *f, const svc_actor *a, int ob, tn_err *e)
 {
     /* {SSHA} of another password: the account keeps working with
@@ -966,6 +984,8 @@ static const row matrix[] = {
     {"svc_prov_retry", c_prov_retry, GLOBAL("YY......Y..")},
     {"svc_prov_resources", c_prov_resources, GLOBAL("YY......Y..")},
     {"svc_prov_enqueue", c_prov_enqueue, GLOBAL("YY......Y..")},
+    {"svc_prov_groups", c_prov_groups, GLOBAL("YY......Y..")},
+    {"svc_prov_group_record", c_prov_group_record, GLOBAL("YY......Y..")},
     {"svc_dir_member_of", c_dir_member_of, GLOBAL("YYYYYYYYY..")},
     {"svc_dir_group_get", c_dir_group_get, GLOBAL("YYYYYYYYY..")},
     {"svc_dir_group_search", c_dir_group_search, GLOBAL("YYYYYYYYY..")},

@@ -62,6 +62,17 @@ static void conf_target_errors(void **state)
         {"[target a]\ntype = file\ndir = /tmp\n", "map"},
         {"[target a]\ntype = file\ndir = /tmp\nmap.x = {uid}\non_close = burn\n", "on_close"},
         {"[target a]\ntype = file\ndir = /tmp\nmap.x = 1\nmap.X = 2\n", "map.X"},
+        /* Groups on a SCIM target: kinds (or none) only, and not elsewhere. */
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = units\n",
+         "groups"},
+        {"[target a]\ntype = ldap\nurl = ldap://x\nbase = dc=x\nmap.cn = {uid}\n"
+         "groups = kinds\n", "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
+         "group_prefix = tn-\n", "group_prefix"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = none\n"
+         "group_prefix = tn-\n", "group_prefix"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = kinds\n"
+         "groups = kinds\n", "groups"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         static conf c;
@@ -224,6 +235,62 @@ static void templates(void **state)
     assert_string_equal(en.id, "uid=a\\,b\\+c,ou=people,dc=x");
 }
 
+/* A SCIM target's groups: [group_prefix]KIND per selected kind in force,
+ * for an enabled user only (a disabled one leaves every group). */
+static void entry_scim_groups(void **state)
+{
+    (void)state;
+    static conf c;
+    tn_err e;
+    conf_defaults(&c);
+    assert_int_equal(conf_load_string(&c,
+                                      "[target cloud]\ntype = scim\nurl = http://127.0.0.1:1/v2\n"
+                                      "kinds = staff, student, teacher\ngroups = kinds\n"
+                                      "group_prefix = tn-\nmap.userName = {uid}\n"
+                                      "[target plain]\ntype = scim\nurl = http://127.0.0.1:1/v2\n"
+                                      "map.userName = {uid}\ngroups = none\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    const conf_target *t = conf_target_find(&c, "cloud");
+    assert_string_equal(t->groups, "kinds");
+    assert_string_equal(t->group_prefix, "tn-");
+    assert_string_equal(conf_target_find(&c, "plain")->groups, "");
+    tn_date today;
+    assert_int_equal(date_parse_iso("2025-01-01", &today, "d", &e), TN_OK);
+    affiliation affs[5] = {aff("staff", "a", today - 10, TN_DATE_NONE),
+                           aff("student", "b", today - 10, today - 1), /* ended */
+                           aff("teacher", "c", today - 5, TN_DATE_NONE),
+                           aff("staff", "d", today - 5, TN_DATE_NONE),  /* a kind once */
+                           aff("guest", "e", today - 5, TN_DATE_NONE)}; /* not selected */
+    svc_prov_subject x;
+    subject(&x, affs, 5);
+    static prov_entry en;
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_PRESENT);
+    assert_string_equal(en.id, "aino.virtanen");
+    assert_int_equal(en.ngroups, 2);
+    assert_string_equal(en.groups[0], "tn-staff");
+    assert_string_equal(en.groups[1], "tn-teacher");
+    /* groups = none: no groups at all. */
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "plain"), &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_PRESENT);
+    assert_int_equal(en.ngroups, 0);
+    /* Closed (on_close = disable): the user stays, in no group. */
+    x.acct.state = ASTATE_CLOSED;
+    x.has_resource = true;
+    strcpy(x.resource_id, "3f0c");
+    strcpy(x.resource_state, "present");
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_DISABLED);
+    assert_int_equal(en.ngroups, 0);
+    /* Purged: deleted, in no group. */
+    x.purged = true;
+    assert_int_equal(prov_entry_build(t, &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_ABSENT);
+    assert_int_equal(en.ngroups, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +299,7 @@ int main(void)
         cmocka_unit_test(entry_present_selected),
         cmocka_unit_test(entry_lifecycle),
         cmocka_unit_test(templates),
+        cmocka_unit_test(entry_scim_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
