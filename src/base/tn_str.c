@@ -72,6 +72,28 @@ bool tn_str_eq(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+bool tn_csv_formula_risk(const char *v)
+{
+    if (!v)
+        return false;
+    switch (v[0]) {
+    case '=':
+    case '@':
+    case '\t':
+    case '\r':
+        return true;
+    case '+':
+    case '-':
+        for (const char *p = v + 1; *p; p++)
+            if (!((*p >= '0' && *p <= '9') || *p == ' ' || *p == '.' || *p == '-' || *p == '(' ||
+                  *p == ')'))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
 bool tn_str_startswith(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

