@@ -229,12 +229,17 @@ static void row_person_input(const feed_row *r, person_input *in)
         in->phone = r->v[FEED_PHONE];
 }
 
-/* The feed row without its national ID, for the review queue. */
+/* The feed row for the review queue, without its national ID and without
+ * a password hash: a queued row is an uncertain match, and accepting it
+ * must not hand the source's credential to an account that may belong to
+ * someone else (the person sets a password, or the next import of the
+ * now confirmed row carries it). It also keeps credentials out of a table
+ * whose decided rows are kept. */
 static bool row_json(const feed_row *r, char *out, size_t cap)
 {
     json_t *o = json_object();
     for (int i = 0; i < FEED_NCOLS; i++)
-        if (i != FEED_NATIONAL_ID && *r->v[i])
+        if (i != FEED_NATIONAL_ID && i != FEED_PASSWORD_HASH && *r->v[i])
             json_object_set_new(o, feed_col_name((feed_col)i), json_string(r->v[i]));
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);

@@ -165,6 +165,8 @@ def test_no_national_id_in_output(tunnus, pop):
 def write_csv(path, rows, delim=","):
     cols = ("source_key", "national_id", "given_names", "family_name", "email", "org_unit",
             "title", "manager_key", "valid_from", "valid_to", "end_reason", "birth_date")
+    extra = [c for c in ("username", "password_hash") if any(c in r for r in rows)]
+    cols += tuple(extra)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, delimiter=delim)
         w.writerow(cols)
@@ -292,6 +294,34 @@ def test_review_queue(tunnus):
     assert tunnus.sql("SELECT count(*) FROM person")[0][0] == 3
     s = summary(imp(tunnus, "sponsored", "visitor", g))
     assert s["queued"] == 0 and s["unchanged"] == 3
+
+
+def test_review_queue_keeps_no_password_hash(tunnus):
+    """A queued row is an uncertain match: its password hash is not stored
+    in the review queue, and accepting it gives the candidate's account
+    no credential from the source."""
+    import base64
+    import hashlib
+    pw_hash = "{SSHA}" + base64.b64encode(hashlib.sha1(b"salasana" + b"suola").digest()
+                                          + b"suola").decode()
+    f = tunnus.dir / "hr.csv"
+    write_csv(f, [{"source_key": "E1", "national_id": hetu("150390", "-", 124),
+                   "given_names": "Liisa", "family_name": "Virtanen",
+                   "valid_from": "2020-01-01"}])
+    imp(tunnus, "hr", "staff", f)
+    g = tunnus.dir / "old.csv"
+    write_csv(g, [{"source_key": "L1", "given_names": "Liisa", "family_name": "Virtanen",
+                   "birth_date": "1990-03-15", "valid_from": "2026-01-01",
+                   "username": "liisa.v", "password_hash": pw_hash}])
+    s = summary(imp(tunnus, "olddir", "staff", g))
+    assert s["queued"] == 1
+    rows = [r[0] for r in tunnus.sql("SELECT row FROM import_review")]
+    assert len(rows) == 1 and "password_hash" not in rows[0] and "SSHA" not in rows[0]
+    assert json.loads(rows[0])["username"] == "liisa.v"
+    q = [json.loads(l) for l in tunnus.run("--json", "import", "review", "list").stdout.splitlines()]
+    tunnus.run("import", "review", "accept", q[0]["id"])
+    hashes = tunnus.sql("SELECT password_hash FROM account")
+    assert all(not h or "SSHA" not in h for (h,) in hashes)
 
 
 def test_json_feed_matches_csv(tmp_path):
