@@ -322,6 +322,9 @@ def test_review_queue_keeps_no_password_hash(tunnus):
     tunnus.run("import", "review", "accept", q[0]["id"])
     hashes = tunnus.sql("SELECT password_hash FROM account")
     assert all(not h or "SSHA" not in h for (h,) in hashes)
+    # The next import of the row, now a confirmed match, carries it.
+    imp(tunnus, "olddir", "staff", g)
+    assert tunnus.sql("SELECT password_hash FROM account WHERE username = 'liisa.v'") == [(pw_hash,)]
 
 
 def test_json_feed_matches_csv(tmp_path):
