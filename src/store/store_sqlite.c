@@ -687,8 +687,19 @@ static tn_code set_wal(sq *q, const char *path, tn_err *e)
     sqlite3_stmt *st = NULL;
     tn_code code = TN_OK;
     int rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-    if (rc == SQLITE_OK)
+    /* SQLITE_BUSY here can come without the busy handler (a lock
+     * escalation SQLite refuses to avoid a deadlock with another
+     * connection's write transaction): it is over when that transaction
+     * ends, so retry for the busy timeout. */
+    for (int waited = 0; rc == SQLITE_OK;) {
         rc = sqlite3_step(st);
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_reset(st);
+        sqlite3_sleep(10);
+        waited += 10;
+        rc = SQLITE_OK;
+    }
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_NOTADB)
             code = tn_err_set(e, TN_EIO, "registry", "%s is not a tunnus registry", path);

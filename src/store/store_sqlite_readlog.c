@@ -74,6 +74,13 @@ static tn_code rl_err(sqlite3 *db, const char *path, const char *what, tn_err *e
                       db ? sqlite3_errmsg(db) : "out of memory");
 }
 
+/* Switching to (or confirming) WAL may meet SQLITE_BUSY without the busy
+ * handler being asked: SQLite refuses a lock escalation that could
+ * deadlock (another connection, e.g. a CLI command started at the same
+ * moment, holds the write lock), and returns at once. Such a refusal is
+ * over when that transaction ends, so retry for the busy timeout. */
+static bool set_wal_retry(sqlite3 *db, int budget_ms);
+
 /* One row, one column: the text (journal mode) or the integer. */
 static bool one_row(sqlite3 *db, const char *sql, const char **text, int *num)
 {
@@ -88,6 +95,18 @@ static bool one_row(sqlite3 *db, const char *sql, const char **text, int *num)
         *num = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return ok;
+}
+
+static bool set_wal_retry(sqlite3 *db, int budget_ms)
+{
+    for (int waited = 0;; waited += 10) {
+        const char *wal = "wal";
+        if (one_row(db, SQL_WAL, &wal, NULL))
+            return true;
+        if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY || waited >= budget_ms)
+            return false;
+        sqlite3_sleep(10);
+    }
 }
 
 /* The registry is attached read-only (a URI with mode=ro): a write
@@ -154,8 +173,7 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
     sqlite3_extended_result_codes(q->db, 1);
     sqlite3_busy_timeout(q->db, READLOG_BUSY_MS);
     sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-    const char *wal = "wal";
-    if (!one_row(q->db, SQL_WAL, &wal, NULL) ||
+    if (!set_wal_retry(q->db, READLOG_BUSY_MS) ||
         sqlite3_exec(q->db, SQL_PRAGMAS, NULL, NULL, NULL) != SQLITE_OK) {
         code = rl_err(q->db, path, "cannot configure", e);
         goto out;
