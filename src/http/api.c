@@ -224,6 +224,23 @@ static void person_sel(const char *seg, char out[SEG_MAX + 8])
         snprintf(out, SEG_MAX + 8, "id:%s", seg);
 }
 
+/* The optional ?person= filter as a selector in sel: *who is sel, or
+ * NULL without the parameter; false (and the 400 set) if it is too long. */
+static bool query_person(const hreq *rq, char sel[SEG_MAX + 8], const char **who, hresp *out)
+{
+    const char *p = qarg(rq, "person");
+    *who = NULL;
+    if (!p)
+        return true;
+    if (strlen(p) > SEG_MAX) {
+        bad(out, "person", "is too long");
+        return false;
+    }
+    person_sel(p, sel);
+    *who = sel;
+    return true;
+}
+
 static bool path_id(const char *seg, int64_t *id, hresp *out)
 {
     if (!tn_parse_i64(seg, id) || *id <= 0) {
@@ -793,19 +810,14 @@ static int grant_cb(const svc_role_grant *g, void *ctx)
 static void h_roles_list(const hreq *rq, const char *const *pm, hresp *out)
 {
     (void)pm;
-    const char *who = qarg(rq, "person");
     char sel[SEG_MAX + 8];
-    if (who) {
-        if (strlen(who) > SEG_MAX) {
-            bad(out, "person", "is too long");
-            return;
-        }
-        person_sel(who, sel);
-    }
+    const char *who;
+    if (!query_person(rq, sel, &who, out))
+        return;
     json_t *arr = json_array();
     tn_err e;
     tn_err_clear(&e);
-    if (svc_role_list(rq->s, rq->actor, who ? sel : NULL, grant_cb, arr, &e) != TN_OK) {
+    if (svc_role_list(rq->s, rq->actor, who, grant_cb, arr, &e) != TN_OK) {
         json_decref(arr);
         svc_fail(out, &e);
         return;
@@ -871,19 +883,14 @@ static int report_cb(const svc_error_report *r, void *ctx)
 static void h_reports_list(const hreq *rq, const char *const *pm, hresp *out)
 {
     (void)pm;
-    const char *who = qarg(rq, "person");
     char sel[SEG_MAX + 8];
-    if (who) {
-        if (strlen(who) > SEG_MAX) {
-            bad(out, "person", "is too long");
-            return;
-        }
-        person_sel(who, sel);
-    }
+    const char *who;
+    if (!query_person(rq, sel, &who, out))
+        return;
     json_t *arr = json_array();
     tn_err e;
     tn_err_clear(&e);
-    if (svc_error_report_list(rq->s, rq->actor, who ? sel : NULL, qarg(rq, "state"),
+    if (svc_error_report_list(rq->s, rq->actor, who, qarg(rq, "state"),
                               report_cb, arr, &e) != TN_OK) {
         json_decref(arr);
         svc_fail(out, &e);

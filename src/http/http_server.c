@@ -32,6 +32,7 @@
 #include "svc_prov.h"
 #include "tn_buf.h"
 #include "tn_mem.h"
+#include "tn_net.h"
 #include "tn_str.h"
 
 #define THR_SLOTS 1024
@@ -859,49 +860,6 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- start and stop -------------------------------------------------------- */
 
-static int open_listener(const char *addr, int port, char *bound, size_t cap, tn_err *e)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(addr, ps, &hints, &res);
-    if (rc != 0) {
-        tn_err_set(e, TN_EUSAGE, "listen", "cannot resolve %s: %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0) {
-        tn_err_set(e, TN_EIO, "listen", "cannot listen for HTTP on %s port %d: %s", addr, port,
-                   strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    char host[INET6_ADDRSTRLEN] = "?";
-    int p = 0;
-    if (sa.ss_family == AF_INET6) {
-        p = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof host);
-        snprintf(bound, cap, "[%s]:%d", host, p);
-    } else {
-        p = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof host);
-        snprintf(bound, cap, "%s:%d", host, p);
-    }
-    return fd;
-}
-
 static char *read_file(const char *path, const char *field, tn_err *e)
 {
     FILE *f = fopen(path, "rb");
@@ -971,10 +929,10 @@ tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
         if (c->http_client_ca[0] && !(h->trust = read_file(c->http_client_ca, "client_ca", e)))
             goto fail;
     }
-    if ((lfd = open_listener(addr, o->port, h->bound, sizeof h->bound, e)) < 0)
+    if ((lfd = tn_net_listen(addr, o->port, "HTTP", h->bound, sizeof h->bound, e)) < 0)
         goto fail;
     if (o->https_port >= 0 &&
-        (slfd = open_listener(addr, o->https_port, h->sbound, sizeof h->sbound, e)) < 0)
+        (slfd = tn_net_listen(addr, o->https_port, "HTTPS", h->sbound, sizeof h->sbound, e)) < 0)
         goto fail;
     if (!(h->d = start_daemon(h, lfd, false))) {
         tn_err_set(e, TN_EIO, "listen", "the HTTP server did not start");

@@ -24,6 +24,7 @@
 #include "ldap_server.h"
 #include "ldap_int.h"
 #include "tn_mem.h"
+#include "tn_net.h"
 #include "tn_str.h"
 
 #define READ_INITIAL 16384
@@ -394,43 +395,6 @@ static void accept_one(ld_server *srv, int lfd, const ld_tree *tree, bool ldaps)
     pthread_attr_destroy(&at);
 }
 
-static int open_listener(const char *addr, int port, char *bound, size_t cap, tn_err *e)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(addr, ps, &hints, &res);
-    if (rc != 0) {
-        tn_err_set(e, TN_EUSAGE, "listen", "cannot resolve %s: %s", addr, gai_strerror(rc));
-        return -1;
-    }
-    int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, res->ai_protocol);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0) {
-        tn_err_set(e, TN_EIO, "listen", "cannot listen on %s port %d: %s", addr, port,
-                   strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        return -1;
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    int p = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
-                                     : ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    char host[INET6_ADDRSTRLEN];
-    peer_name(&sa, host, sizeof host);
-    snprintf(bound, cap, "%s:%d", host, p);
-    return fd;
-}
-
 tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
 {
     /* On the heap: a session thread that outlives the stop wait still
@@ -471,10 +435,11 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     char bound[128], sbound[128] = "";
     const char *addr = o->listen ? o->listen : c->ldap_listen;
-    int lfd = open_listener(addr, o->port >= 0 ? o->port : (int)c->ldap_port, bound, sizeof bound, e);
+    int lfd = tn_net_listen(addr, o->port >= 0 ? o->port : (int)c->ldap_port, "LDAP", bound,
+                            sizeof bound, e);
     int slfd = -1;
     if (lfd >= 0 && ldaps_port >= 0) {
-        slfd = open_listener(addr, ldaps_port, sbound, sizeof sbound, e);
+        slfd = tn_net_listen(addr, ldaps_port, "LDAPS", sbound, sizeof sbound, e);
         if (slfd < 0) {
             close(lfd);
             lfd = -1;

@@ -643,6 +643,26 @@ def test_certificate_bound_client(tunnus):
     assert tunnus.sql("SELECT COUNT(*) FROM audit_event WHERE action = 'client.bind'")[0][0] == 2
 
 
+def test_taken_ports_are_named_at_start(tunnus):
+    """A port another program holds stops `tunnus serve` at start, with the
+    listener and the port named (src/base/tn_net.c, shared by LDAP and HTTP)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    taken = s.getsockname()[1]
+    try:
+        conf = tunnus.dir / "tunnus.conf"
+        conf.write_text("[ldap]\nidle_timeout = 30\n")
+        for args, what in ((["--port", str(taken)], "LDAP"),
+                           (["--port", "0", "--http-port", str(taken)], "HTTP")):
+            p = subprocess.run([BIN, "--db", str(tunnus.db), "--config", str(conf), "serve", *args],
+                               capture_output=True, text=True, timeout=20)
+            assert p.returncode != 0
+            assert f"cannot listen for {what} on 127.0.0.1 port {taken}" in p.stderr, p.stderr
+    finally:
+        s.close()
+
+
 def test_http_can_be_off(tunnus):
     conf = tunnus.dir / "tunnus.conf"
     conf.write_text("[ldap]\nidle_timeout = 30\n[http]\nport = off\n")
