@@ -500,6 +500,67 @@ tn_code conf_load_string(conf *c, const char *text, const char *name, tn_err *e)
     return finish_parse(&st, rc);
 }
 
+/* The target's group families (groups = kinds, units | none): checked,
+ * put in canonical order (the connectors and the tests compare the
+ * string) and reflected in the two flags. An unknown family or one given
+ * twice is an error rather than ignored: a typo would otherwise silently
+ * drop every member from the groups it was meant to keep. */
+static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
+{
+    bool given = t->groups[0] != '\0', none = false;
+    t->group_kinds = t->group_units = false;
+    for (const char *p = t->groups; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *q = p;
+        while (*q && *q != ',')
+            q++;
+        size_t n = (size_t)(q - p);
+        while (n && p[n - 1] == ' ')
+            n--;
+        bool *flag = NULL;
+        if (n == 5 && !strncmp(p, "kinds", 5))
+            flag = &t->group_kinds;
+        else if (n == 5 && !strncmp(p, "units", 5))
+            flag = &t->group_units;
+        else if (n == 4 && !strncmp(p, "none", 4))
+            flag = &none;
+        else if (n)
+            return tn_err_set(e, TN_EINVAL, "groups",
+                              "[target %s] groups: unknown family \"%.*s\" (kinds, units or none)",
+                              t->name, (int)(n < 32 ? n : 32), p);
+        if (flag && *flag)
+            return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups: \"%.*s\" given twice",
+                              t->name, (int)n, p);
+        if (flag)
+            *flag = true;
+        p = q;
+    }
+    if (given && !none && !t->group_kinds && !t->group_units)
+        return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups is empty", t->name);
+    if (none && (t->group_kinds || t->group_units))
+        return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups: none goes alone",
+                          t->name);
+    /* Today's behaviour when the key is left out: an LDAP target with a
+     * group_base keeps a group per kind. */
+    if (!given && ldap && t->group_base[0])
+        t->group_kinds = true;
+    if ((t->group_kinds || t->group_units) && !ldap && !scim)
+        return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups is for ldap and scim targets",
+                          t->name);
+    if ((t->group_kinds || t->group_units) && ldap && !t->group_base[0])
+        return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups needs group_base", t->name);
+    snprintf(t->groups, sizeof t->groups, "%s%s%s", t->group_kinds ? "kinds" : "",
+             t->group_kinds && t->group_units ? "," : "", t->group_units ? "units" : "");
+    if (t->group_prefix[0] && !scim)
+        return tn_err_set(e, TN_EINVAL, "group_prefix", "[target %s] group_prefix is for scim targets",
+                          t->name);
+    if (t->group_prefix[0] && !t->groups[0])
+        return tn_err_set(e, TN_EINVAL, "group_prefix",
+                          "[target %s] group_prefix needs groups = kinds or units", t->name);
+    return TN_OK;
+}
+
 tn_code conf_finish(conf *c, tn_err *e)
 {
     tn_code rc = uname_pattern_check(c->username_pattern, e);
@@ -574,18 +635,8 @@ tn_code conf_finish(conf *c, tn_err *e)
         if ((scim || file) && !strcmp(t->on_close, "move"))
             return tn_err_set(e, TN_EINVAL, "on_close",
                               "[target %s] on_close = move is for ldap targets", t->name);
-        if (t->groups[0] && strcmp(t->groups, "kinds") && strcmp(t->groups, "none"))
-            return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups must be kinds or none",
-                              t->name);
-        if (!strcmp(t->groups, "none"))
-            t->groups[0] = '\0';
-        if (t->groups[0] && !scim)
-            return tn_err_set(e, TN_EINVAL, "groups",
-                              "[target %s] groups is for scim targets (ldap: group_base)",
-                              t->name);
-        if (t->group_prefix[0] && !t->groups[0])
-            return tn_err_set(e, TN_EINVAL, "group_prefix",
-                              "[target %s] group_prefix needs groups = kinds", t->name);
+        if ((rc = target_groups(t, ldap, scim, e)) != TN_OK)
+            return rc;
         if (file && !t->dir[0])
             return tn_err_set(e, TN_EINVAL, "dir", "[target %s] needs dir", t->name);
         if (t->nmap == 0)

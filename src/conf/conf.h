@@ -98,9 +98,15 @@ typedef struct conf_target {
     char disable_value[128];       /* default 000001010000Z */
     char closed_base[CONF_DN_MAX]; /* on_close = move */
     char on_purge[16];             /* delete (default), keep */
-    char group_base[CONF_DN_MAX];  /* groupOfNames per affiliation kind; "" = none */
-    char groups[8];                /* scim: "kinds" (a Group per affiliation kind) or "" = none */
-    char group_prefix[64];         /* scim: prepended to the kind to make the displayName */
+    char group_base[CONF_DN_MAX];  /* ldap: where the groupOfNames live; "" = no groups */
+    /* The group families the target holds, a comma list of kinds, units
+     * (or none); conf_finish leaves the canonical form "kinds",
+     * "units", "kinds,units" or "" (none), and the two flags. Default:
+     * ldap with group_base "kinds"; scim none. */
+    char groups[64];
+    bool group_kinds;              /* a group per affiliation kind in force */
+    bool group_units;              /* a group per org unit of an affiliation in force */
+    char group_prefix[64];         /* scim: prepended to the group name to make the displayName */
     char dir[256];                 /* file: the output directory */
     char format[8];                /* file: csv (default) or json */
     unsigned max_attempts;         /* parked after this many failures (default 5) */

@@ -29,8 +29,15 @@ typedef enum prov_want {
 
 #define PROV_ATTRS_MAX 64
 #define PROV_VAL_MAX 512
-#define PROV_GROUPS_MAX 16
-#define PROV_GROUP_NAME_MAX 128 /* a group's name at the target: [group_prefix]KIND */
+/* Groups per entry: a kind group and a unit group per affiliation in
+ * force; more is an error of that entry (prov_entry_build), never a
+ * silently shorter list (which would take the person out of a group). */
+#define PROV_GROUPS_MAX 32
+/* A group's name at the target: [group_prefix]KIND or
+ * [group_prefix]unit-CODE: 63 + 5 + a 256-byte code, and the NUL. */
+#define PROV_GROUP_NAME_MAX 336
+_Static_assert(PROV_GROUP_NAME_MAX <= SVC_PROV_GROUP_NAME_BUFSZ,
+               "the registry records every group name a target can have");
 
 typedef struct prov_attr {
     char name[64];
@@ -46,7 +53,7 @@ typedef struct prov_entry {
     prov_attr attrs[PROV_ATTRS_MAX];
     size_t nattrs;
     /* Groups the entry belongs to: cn values under group_base (ldap),
-     * displayNames (scim: group_prefix and the kind). */
+     * displayNames (scim: group_prefix and the name); prov_group_name. */
     char groups[PROV_GROUPS_MAX][PROV_GROUP_NAME_MAX];
     size_t ngroups;
 } prov_entry;
@@ -60,6 +67,15 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
  * attribute is then left out) or unknown (*bad set). */
 bool prov_expand(const char *tmpl, const svc_prov_subject *x, tn_date today, char *out,
                  size_t cap, bool *bad);
+/* The name of a group of family "kinds" or "units" for value (a kind or
+ * an org-unit code): prefix + kind, or prefix + "unit-" + the code as it
+ * is (its '/'s kept; the LDAP connector escapes the cn when it makes the
+ * DN). A kind is [a-z0-9_], so "unit-…" never names a kind group. false
+ * when it does not fit cap. */
+bool prov_group_name(const char *prefix, bool unit, const char *value, char *out, size_t cap);
+/* RFC 4514: value escaped to be an RDN value; false when it does not fit
+ * cap (out is then ""). */
+bool prov_dn_escape(const char *value, char *out, size_t cap);
 /* Check a target's templates name only known variables. */
 tn_code prov_target_check(const conf_target *t, tn_err *e);
 

@@ -221,38 +221,75 @@ static void add_attr(prov_entry *out, const char *name, const char *value)
     out->nattrs++;
 }
 
-/* RFC 4514: escape what would end or confuse an RDN value. */
-static void dn_escape(const char *in, char *out, size_t cap)
+bool prov_dn_escape(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
-    for (size_t i = 0; in[i] && o + 4 < cap; i++) {
+    for (size_t i = 0; in[i]; i++) {
         char c = in[i];
         bool esc = strchr(",+\"\\<>;=", c) != NULL || (i == 0 && (c == ' ' || c == '#')) ||
                    (in[i + 1] == '\0' && c == ' ');
+        if (o + (esc ? 2 : 1) >= cap) {
+            if (cap)
+                out[0] = '\0';
+            return false;
+        }
         if (esc)
             out[o++] = '\\';
         out[o++] = c;
     }
-    out[o] = '\0';
+    if (cap)
+        out[o] = '\0';
+    return cap > 0;
 }
 
-/* One group per kind of the selected affiliations in force, named
- * prefix + kind. */
-static void entry_groups(const conf_target *t, const svc_prov_subject *x, tn_date today,
-                         const char *prefix, prov_entry *out)
+bool prov_group_name(const char *prefix, bool unit, const char *value, char *out, size_t cap)
 {
-    for (size_t k = 0; k < x->naffs && out->ngroups < PROV_GROUPS_MAX; k++) {
+    int n = snprintf(out, cap, "%s%s%s", prefix, unit ? "unit-" : "", value);
+    return n >= 0 && (size_t)n < cap;
+}
+
+static void add_group(prov_entry *out, const char *name)
+{
+    for (size_t g = 0; g < out->ngroups; g++)
+        if (strcmp(out->groups[g], name) == 0)
+            return;
+    tn_strlcpy(out->groups[out->ngroups++], name, PROV_GROUP_NAME_MAX);
+}
+
+/* The groups of the selected affiliations in force: per kind and/or per
+ * org unit (t->groups). A unit group has the affiliation's own unit
+ * only, not its parents: a member of Sivistys/Perusopetus is not put in
+ * unit-Sivistys (as an AD or OpenLDAP group of an OU holds that OU's
+ * people; nesting groups is the directory's business). */
+static tn_code entry_groups(const conf_target *t, const svc_prov_subject *x, tn_date today,
+                            const char *prefix, prov_entry *out, tn_err *e)
+{
+    for (size_t k = 0; k < x->naffs; k++) {
         const affiliation *a = &x->affs[k];
         if (!aff_selected(t, a) || !aff_in_force(a, today))
             continue;
-        char name[PROV_GROUP_NAME_MAX];
-        snprintf(name, sizeof name, "%s%s", prefix, a->kind);
-        bool dup = false;
-        for (size_t g = 0; g < out->ngroups; g++)
-            dup |= strcmp(out->groups[g], name) == 0;
-        if (!dup)
-            tn_strlcpy(out->groups[out->ngroups++], name, PROV_GROUP_NAME_MAX);
+        for (int unit = 0; unit < 2; unit++) {
+            const char *v = unit ? a->org_unit : a->kind;
+            if (!(unit ? t->group_units : t->group_kinds) || !v[0])
+                continue;
+            char name[PROV_GROUP_NAME_MAX];
+            if (!prov_group_name(prefix, unit, v, name, sizeof name))
+                return tn_err_set(e, TN_EINVAL, "groups", "[target %s] a group name is too long",
+                                  t->name);
+            if (out->ngroups == PROV_GROUPS_MAX) {
+                bool dup = false;
+                for (size_t g = 0; g < out->ngroups; g++)
+                    dup |= strcmp(out->groups[g], name) == 0;
+                if (!dup)
+                    return tn_err_set(e, TN_EINVAL, "groups",
+                                      "[target %s] more than %d groups for one person", t->name,
+                                      PROV_GROUPS_MAX);
+                continue;
+            }
+            add_group(out, name);
+        }
     }
+    return TN_OK;
 }
 
 tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_date today,
@@ -342,22 +379,26 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
     if (scim) {
         /* Like a directory's groups: an enabled entry only. A disabled
          * account keeps no access that a group grants. */
-        if (w == PROV_PRESENT && t->groups[0])
-            entry_groups(t, x, today, t->group_prefix, out);
+        tn_code rc;
+        if (w == PROV_PRESENT && t->groups[0] &&
+            (rc = entry_groups(t, x, today, t->group_prefix, out, e)) != TN_OK)
+            return rc;
         tn_strlcpy(out->id, x->acct.username, sizeof out->id);
         tn_strlcpy(out->rdn_value, x->acct.username, sizeof out->rdn_value);
     } else if (ldap) {
         tn_strlcpy(out->rdn_value, x->acct.username, sizeof out->rdn_value);
         char esc[PROV_VAL_MAX * 2];
-        dn_escape(x->acct.username, esc, sizeof esc);
+        prov_dn_escape(x->acct.username, esc, sizeof esc);
         if ((size_t)snprintf(out->id, sizeof out->id, "%s=%s,%s", t->rdn_attr, esc,
                              moved ? t->closed_base : t->base) >= sizeof out->id)
             return tn_err_set(e, TN_EINVAL, "dn", "[target %s] the entry's DN is too long",
                               t->name);
         /* The RDN's value is an attribute of the entry. */
         add_attr(out, t->rdn_attr, x->acct.username);
-        if (w == PROV_PRESENT && !moved && t->group_base[0])
-            entry_groups(t, x, today, "", out);
+        tn_code rc;
+        if (w == PROV_PRESENT && !moved && t->group_base[0] && t->groups[0] &&
+            (rc = entry_groups(t, x, today, "", out, e)) != TN_OK)
+            return rc;
     } else {
         snprintf(out->id, sizeof out->id, "%lld", (long long)x->p.number);
     }

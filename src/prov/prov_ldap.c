@@ -16,7 +16,7 @@
  * one modify at the end of the round: a groupOfNames is one entry, and
  * rewriting it once per member makes an initial load quadratic. */
 typedef struct pending_member {
-    char group[KIND_BUFSZ];
+    char group[PROV_GROUP_NAME_MAX]; /* a unit group's cn is a whole org-unit path */
     char dn[512];
 } pending_member;
 
@@ -258,7 +258,21 @@ static prov_result del_entry(prov_ldap *l, const char *dn, char *msg, size_t cap
     return fail(l, rc, "delete", dn, msg, cap);
 }
 
-/* Group membership: member of cn=KIND,group_base for each of e->groups,
+/* The DN of the group whose cn is name: the cn RDN-escaped (a unit
+ * group's cn is an org-unit code, which may hold ',', '+' …). false when
+ * it does not fit. */
+static bool group_dn(const conf_target *t, const char *name, char *out, size_t cap)
+{
+    char esc[PROV_GROUP_NAME_MAX * 2];
+    if (!prov_dn_escape(name, esc, sizeof esc))
+        return false;
+    int n = snprintf(out, cap, "cn=%s,%s", esc, t->group_base);
+    return n >= 0 && (size_t)n < cap;
+}
+
+#define GROUP_DN_MAX (PROV_GROUP_NAME_MAX * 2 + CONF_DN_MAX + 4)
+
+/* Group membership: member of cn=NAME,group_base for each of e->groups,
  * of no other group there. known_new: the entry was just added (it can
  * be in no group yet, so no search is needed). */
 static prov_result sync_groups(prov_ldap *l, const char *dn, const prov_entry *e, bool known_new,
@@ -328,13 +342,16 @@ static prov_result sync_groups(prov_ldap *l, const char *dn, const prov_entry *e
                 if (!l->pend)
                     abort();
             }
-            tn_strlcpy(l->pend[l->npend].group, e->groups[g], KIND_BUFSZ);
+            tn_strlcpy(l->pend[l->npend].group, e->groups[g], sizeof l->pend[0].group);
             tn_strlcpy(l->pend[l->npend].dn, dn, sizeof l->pend[0].dn);
             l->npend++;
             continue;
         }
-        char gdn[CONF_DN_MAX + 80];
-        snprintf(gdn, sizeof gdn, "cn=%s,%s", e->groups[g], t->group_base);
+        char gdn[GROUP_DN_MAX];
+        if (!group_dn(t, e->groups[g], gdn, sizeof gdn)) {
+            snprintf(msg, cap, "group %s: its DN is too long", e->groups[g]);
+            return PROV_ITEM_FAILED;
+        }
         char *v[] = {(char *)dn, NULL};
         LDAPMod mod = {.mod_op = LDAP_MOD_ADD, .mod_type = "member", .mod_values = v};
         LDAPMod *mp[] = {&mod, NULL};
@@ -442,8 +459,11 @@ prov_result prov_ldap_apply(prov_ldap *l, const prov_entry *e, const char *old_i
 static prov_result flush_group(prov_ldap *l, size_t from, size_t to, char *msg, size_t cap)
 {
     const char *group = l->pend[from].group;
-    char gdn[CONF_DN_MAX + 80];
-    snprintf(gdn, sizeof gdn, "cn=%s,%s", group, l->t->group_base);
+    char gdn[GROUP_DN_MAX];
+    if (!group_dn(l->t, group, gdn, sizeof gdn)) {
+        snprintf(msg, cap, "group %s: its DN is too long", group);
+        return PROV_ITEM_FAILED;
+    }
     size_t n = to - from;
     char **v = calloc(n + 1, sizeof *v);
     if (!v)

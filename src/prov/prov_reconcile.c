@@ -368,7 +368,9 @@ tn_code prov_reconcile(svc *s, const svc_actor *a, const conf_target *t, bool fi
         tn_err be;
         tn_err_clear(&be);
         bool ok = prov_entry_build(t, &x, svc_today(s), en, &be) == TN_OK;
-        if (ok && t->groups[0])
+        /* Group members are compared on SCIM targets only (an LDAP
+         * target's groups are not read: docs/provisioning.md). */
+        if (ok && t->groups[0] && !strcmp(t->type, "scim"))
             want_groups(&c, &x, en);
         svc_prov_subject_free(&x);
         if (!ok || (en->want != PROV_PRESENT && en->want != PROV_DISABLED))

@@ -200,7 +200,10 @@ tn_code prov_run(svc *s, const conf_target *t, bool once, atomic_bool *stop, FIL
     svc_prov_actor(&a, t->name);
     prov_conn *c = prov_conn_new(t);
     tn_code rc = TN_OK;
-    if (t->groups[0] && (rc = svc_prov_groups(s, &a, t->name, on_group_known, c, e)) != TN_OK) {
+    /* Only a SCIM target's groups have ids to remember (an LDAP group's
+     * DN is its name). */
+    if (t->groups[0] && !strcmp(t->type, "scim") &&
+        (rc = svc_prov_groups(s, &a, t->name, on_group_known, c, e)) != TN_OK) {
         prov_conn_free(c);
         return rc;
     }

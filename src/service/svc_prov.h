@@ -57,7 +57,7 @@ typedef struct svc_prov_resource {
 
 /* A group the target holds for tunnus: its name there (a SCIM
  * displayName) and the id the target assigned. */
-#define SVC_PROV_GROUP_NAME_BUFSZ 128
+#define SVC_PROV_GROUP_NAME_BUFSZ 336 /* PROV_GROUP_NAME_MAX: a unit group's name */
 typedef struct svc_prov_group {
     char name[SVC_PROV_GROUP_NAME_BUFSZ];
     char resource_id[512];

@@ -652,7 +652,7 @@ tn_code store_prov_stats(store *s, const char *target, int64_t now, store_prov_c
 
 /* The groups a target holds for tunnus (migration 0016): displayName and
  * the target's id. */
-#define STORE_PROV_GROUP_NAME_BUFSZ 128
+#define STORE_PROV_GROUP_NAME_BUFSZ 336 /* SVC_PROV_GROUP_NAME_BUFSZ */
 typedef struct store_prov_group {
     char name[STORE_PROV_GROUP_NAME_BUFSZ];
     char resource_id[512];

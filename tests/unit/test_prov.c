@@ -62,9 +62,23 @@ static void conf_target_errors(void **state)
         {"[target a]\ntype = file\ndir = /tmp\n", "map"},
         {"[target a]\ntype = file\ndir = /tmp\nmap.x = {uid}\non_close = burn\n", "on_close"},
         {"[target a]\ntype = file\ndir = /tmp\nmap.x = 1\nmap.X = 2\n", "map.X"},
-        /* Groups on a SCIM target: kinds (or none) only, and not elsewhere. */
-        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = units\n",
+        /* Group families: kinds, units (or none alone), each once; ldap
+         * and scim only; an ldap target needs group_base for any. */
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = teams\n",
          "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
+         "groups = kinds, schools\n", "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
+         "groups = units,kinds, units\n", "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
+         "groups = none, units\n", "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = ,\n",
+         "groups"},
+        {"[target a]\ntype = ldap\nurl = ldap://x\nbase = dc=x\nmap.cn = {uid}\n"
+         "groups = units\n", "groups"},
+        {"[target a]\ntype = file\ndir = /tmp\nmap.x = {uid}\ngroups = kinds\n", "groups"},
+        {"[target a]\ntype = ldap\nurl = ldap://x\nbase = dc=x\ngroup_base = dc=g\n"
+         "map.cn = {uid}\ngroup_prefix = tn-\n", "group_prefix"},
         {"[target a]\ntype = ldap\nurl = ldap://x\nbase = dc=x\nmap.cn = {uid}\n"
          "groups = kinds\n", "groups"},
         {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
@@ -291,11 +305,145 @@ static void entry_scim_groups(void **state)
     assert_int_equal(en.ngroups, 0);
 }
 
+/* groups = …: the families in canonical order; the LDAP default (kinds
+ * with a group_base) kept; none alone turns groups off. */
+static void conf_group_families(void **state)
+{
+    (void)state;
+    static conf c;
+    tn_err e;
+    conf_defaults(&c);
+    assert_int_equal(conf_load_string(&c,
+                                      "[target l1]\ntype = ldap\nurl = ldap://x\nbase = dc=x\n"
+                                      "group_base = ou=g,dc=x\nmap.cn = {uid}\n"
+                                      "[target l2]\ntype = ldap\nurl = ldap://x\nbase = dc=x\n"
+                                      "group_base = ou=g,dc=x\nmap.cn = {uid}\n"
+                                      "groups = units , kinds\n"
+                                      "[target l3]\ntype = ldap\nurl = ldap://x\nbase = dc=x\n"
+                                      "group_base = ou=g,dc=x\nmap.cn = {uid}\ngroups = none\n"
+                                      "[target l4]\ntype = ldap\nurl = ldap://x\nbase = dc=x\n"
+                                      "map.cn = {uid}\n"
+                                      "[target s1]\ntype = scim\nurl = http://x\n"
+                                      "map.userName = {uid}\ngroups = units\n"
+                                      "[target s2]\ntype = scim\nurl = http://x\n"
+                                      "map.userName = {uid}\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    static const struct {
+        const char *name, *groups;
+        bool kinds, units;
+    } want[] = {{"l1", "kinds", true, false}, {"l2", "kinds,units", true, true},
+                {"l3", "", false, false},     {"l4", "", false, false},
+                {"s1", "units", false, true}, {"s2", "", false, false}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const conf_target *t = conf_target_find(&c, want[i].name);
+        assert_non_null(t);
+        assert_string_equal(t->groups, want[i].groups);
+        assert_int_equal(t->group_kinds, want[i].kinds);
+        assert_int_equal(t->group_units, want[i].units);
+    }
+}
+
+/* A unit group's name is "unit-" and the code as it is; the LDAP DN
+ * escapes it (RFC 4514). */
+static void group_names(void **state)
+{
+    (void)state;
+    char out[PROV_GROUP_NAME_MAX], dn[PROV_GROUP_NAME_MAX * 2];
+    assert_true(prov_group_name("", true, "Sivistys/Perusopetus", out, sizeof out));
+    assert_string_equal(out, "unit-Sivistys/Perusopetus");
+    assert_true(prov_group_name("tn-", false, "staff", out, sizeof out));
+    assert_string_equal(out, "tn-staff");
+    assert_true(prov_group_name("tn-", true, "A, B+C", out, sizeof out));
+    assert_string_equal(out, "tn-unit-A, B+C");
+    assert_true(prov_dn_escape(out, dn, sizeof dn));
+    assert_string_equal(dn, "tn-unit-A\\, B\\+C");
+    assert_true(prov_dn_escape("# a=b;<c>\\ \"", dn, sizeof dn));
+    assert_string_equal(dn, "\\# a\\=b\\;\\<c\\>\\\\ \\\"");
+    assert_true(prov_dn_escape("x ", dn, sizeof dn));
+    assert_string_equal(dn, "x\\ ");
+    /* The longest name: a 63-byte prefix, a 256-byte code. */
+    char prefix[64], code[257];
+    memset(prefix, 'p', 63);
+    prefix[63] = '\0';
+    memset(code, 'c', 256);
+    code[256] = '\0';
+    assert_true(prov_group_name(prefix, true, code, out, sizeof out));
+    assert_int_equal(strlen(out), 63 + 5 + 256);
+    /* Too small: false, never a shorter name. */
+    char small[8];
+    assert_false(prov_group_name("", true, "Sivistys", small, sizeof small));
+    assert_false(prov_dn_escape("a,b,c,d", small, sizeof small));
+    assert_string_equal(small, "");
+}
+
+/* groups = kinds,units: a group per kind and per (own) unit of the
+ * selected affiliations in force, each once; not the parent units. */
+static void entry_unit_groups(void **state)
+{
+    (void)state;
+    static conf c;
+    tn_err e;
+    conf_defaults(&c);
+    assert_int_equal(conf_load_string(&c,
+                                      "[target dir]\ntype = ldap\nurl = ldap://x\nbase = dc=x\n"
+                                      "group_base = ou=g,dc=x\nmap.cn = {uid}\n"
+                                      "groups = kinds,units\nunits = city\n"
+                                      "[target cloud]\ntype = scim\nurl = http://x\n"
+                                      "map.userName = {uid}\ngroups = units\ngroup_prefix = tn-\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c, &e), TN_OK);
+    tn_date today;
+    assert_int_equal(date_parse_iso("2025-01-01", &today, "d", &e), TN_OK);
+    affiliation affs[5] = {aff("staff", "city/school/a", today - 10, TN_DATE_NONE),
+                           aff("teacher", "city/school", today - 5, TN_DATE_NONE),
+                           aff("staff", "city/school/a", today - 5, TN_DATE_NONE), /* once */
+                           aff("teacher", "city/hall", today - 50, today - 1),    /* ended */
+                           aff("staff", "", today - 5, TN_DATE_NONE)}; /* no unit: kind only */
+    svc_prov_subject x;
+    subject(&x, affs, 5);
+    static prov_entry en;
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.want, PROV_PRESENT);
+    /* The last affiliation has no unit, so is outside units = city. */
+    assert_int_equal(en.ngroups, 4);
+    assert_string_equal(en.groups[0], "staff");
+    assert_string_equal(en.groups[1], "unit-city/school/a");
+    assert_string_equal(en.groups[2], "teacher");
+    assert_string_equal(en.groups[3], "unit-city/school");
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "cloud"), &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.ngroups, 2);
+    assert_string_equal(en.groups[0], "tn-unit-city/school/a");
+    assert_string_equal(en.groups[1], "tn-unit-city/school");
+    /* Two kinds and N - 2 units: exactly as many groups as an entry
+     * holds; one unit more is an error, not a shorter list. */
+    enum { N = PROV_GROUPS_MAX - 1 };
+    static affiliation many[N];
+    for (size_t i = 0; i < N; i++) {
+        char unit[32];
+        snprintf(unit, sizeof unit, "city/u%zu", i);
+        many[i] = aff(i % 2 ? "staff" : "teacher", unit, today - 1, TN_DATE_NONE);
+    }
+    subject(&x, many, N - 1);
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.ngroups, PROV_GROUPS_MAX);
+    subject(&x, many, N);
+    tn_err_clear(&e);
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e),
+                     TN_EINVAL);
+    assert_string_equal(e.field, "groups");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conf_targets),
         cmocka_unit_test(conf_target_errors),
+        cmocka_unit_test(conf_group_families),
+        cmocka_unit_test(group_names),
+        cmocka_unit_test(entry_unit_groups),
         cmocka_unit_test(entry_present_selected),
         cmocka_unit_test(entry_lifecycle),
         cmocka_unit_test(templates),
