@@ -206,6 +206,89 @@ def test_ldap_create_modify_and_groups(tunnus, slapd):
                       "AND subject_id = ?", a["id"])[0][0] == 2
 
 
+# ---- groups per org unit (groups = kinds,units) ----------------------------------
+
+# A unit whose code needs RDN escaping (',' and '+') as a cn.
+ODD_UNIT = "Tekninen, Katu+Puisto"
+
+
+def units(t):
+    for code, parent in (("Sivistys", None), ("Sivistys/Perusopetus", "Sivistys"),
+                         (ODD_UNIT, None)):
+        t.run("orgunit", "add", code, "--name", code, *(["--parent", parent] if parent else []))
+
+
+def aff_in(t, person, unit):
+    return t.sql("SELECT f.id FROM affiliation f JOIN person p ON p.number = f.person_num "
+                 "WHERE p.id = ? AND f.org_unit = ?", person["id"], unit)[0][0]
+
+
+def groups_by_cn(slapd):
+    """cn -> the groupOfNames under ou=groups (the cn as stored: the DNs
+    the directory returns are normalised, lower case, hex escapes)."""
+    return {e["cn"][0]: e for e in slapd.search(base=f"ou=groups,{SUFFIX}").values()}
+
+
+def test_ldap_groups_per_org_unit(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd, extra="groups = kinds,units\n"))
+    units(tunnus)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
+    tunnus.run("affiliation", "add", f"id:{a['id']}", "--kind", "staff", "--from", "2020-01-01",
+               "--org-unit", ODD_UNIT)
+    b = add(tunnus, "Eero", "Koski", "student", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
+    run_once(tunnus)
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    da, db = f"uid={ua},{PEOPLE}", f"uid={ub},{PEOPLE}"
+    odd = f"unit-{ODD_UNIT}"
+    groups = groups_by_cn(slapd)
+    # In both unit groups and the kind group; the unit's own group only,
+    # not its parent's (no unit-Sivistys).
+    assert sorted(groups) == sorted(["staff", "student", "unit-Sivistys/Perusopetus", odd])
+    assert groups["staff"]["member"] == [da]
+    assert groups["student"]["member"] == [db]
+    assert sorted(groups["unit-Sivistys/Perusopetus"]["member"]) == sorted([da, db])
+    assert groups[odd]["member"] == [da] and "groupOfNames" in groups[odd]["objectclass"]
+    # The cn is the group's RDN, escaped (RFC 4514), not a second value.
+    dns = slapd.search(base=f"ou=groups,{SUFFIX}")
+    assert f"cn=unit-tekninen\\2c katu\\2bpuisto,ou=groups,{SUFFIX}" in dns, sorted(dns)
+    # Delivering again changes no group.
+    csns = {cn: e["entrycsn"] for cn, e in groups.items()}
+    tunnus.run("person", "update", f"id:{a['id']}", "--language", "sv")
+    run_once(tunnus)
+    assert {cn: e["entrycsn"] for cn, e in groups_by_cn(slapd).items()} == csns
+    # Aino's affiliation in the odd unit ends: she leaves that unit's
+    # group only (she was its last member: a groupOfNames needs one, so it
+    # goes) and stays in staff and the other unit's group.
+    tunnus.run("affiliation", "end", str(aff_in(tunnus, a, ODD_UNIT)), "--date", "2024-12-31")
+    run_once(tunnus)
+    groups = groups_by_cn(slapd)
+    assert sorted(groups) == sorted(["staff", "student", "unit-Sivistys/Perusopetus"])
+    assert groups["staff"]["member"] == [da]
+    assert sorted(groups["unit-Sivistys/Perusopetus"]["member"]) == sorted([da, db])
+    assert status(tunnus)["dir"]["parked"] == 0
+
+
+def test_ldap_groups_units_only_and_kinds_default(tunnus, slapd):
+    """groups = units keeps no kind groups (and takes members out of those
+    made before); without the key an LDAP target keeps today's kind groups."""
+    configure(tunnus, ldap_target("dir", slapd))
+    units(tunnus)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2020-01-01", "--org-unit", "Sivistys")
+    run_once(tunnus)
+    assert sorted(groups_by_cn(slapd)) == ["staff"]
+    configure(tunnus, ldap_target("dir", slapd, extra="groups = units\n"))
+    tunnus.run("person", "update", f"id:{a['id']}", "--language", "sv")
+    run_once(tunnus)
+    da = f"uid={uid_of(tunnus, a['identity_number'])},{PEOPLE}"
+    groups = groups_by_cn(slapd)
+    assert sorted(groups) == ["unit-Sivistys"]
+    assert groups["unit-Sivistys"]["member"] == [da]
+    configure(tunnus, ldap_target("dir", slapd, extra="groups = units, teams\n"))
+    p = tunnus.run("provision", "run", "--once", check=False)
+    assert p.returncode == 3 and "[target dir]" in p.stderr and "groups" in p.stderr \
+        and "teams" in p.stderr
+
+
 def lc(t, date):
     return t.json("--as-of", date, "lifecycle", "run")
 
@@ -924,3 +1007,25 @@ def test_scim_group_refusing_one_member_parks_that_person_only(tunnus, scim):
     assert scim.members() == {"tn-staff": sorted([ua, ub, uc, ud])}
     st = status(tunnus)["cloud"]
     assert st["pending"] == 0 and st["parked"] == 0
+
+
+def test_scim_groups_per_org_unit(tunnus, scim):
+    configure(tunnus, scim_target("cloud", scim.url, extra="groups = kinds, units\n"
+                                  "group_prefix = tn-\n"))
+    units(tunnus)
+    a = add(tunnus, "Aino", "Virtanen", "staff", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
+    tunnus.run("affiliation", "add", f"id:{a['id']}", "--kind", "staff", "--from", "2020-01-01",
+               "--org-unit", ODD_UNIT)
+    b = add(tunnus, "Eero", "Koski", "student", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
+    run_once(tunnus)
+    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    assert scim.members() == {"tn-staff": [ua], "tn-student": [ub],
+                              "tn-unit-Sivistys/Perusopetus": sorted([ua, ub]),
+                              f"tn-unit-{ODD_UNIT}": [ua]}
+    tunnus.run("affiliation", "end", str(aff_in(tunnus, a, ODD_UNIT)), "--date", "2024-12-31")
+    run_once(tunnus)
+    # Out of that unit's group only; the SCIM Group is kept, empty.
+    assert scim.members() == {"tn-staff": [ua], "tn-student": [ub],
+                              "tn-unit-Sivistys/Perusopetus": sorted([ua, ub]),
+                              f"tn-unit-{ODD_UNIT}": []}
+    assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""
