@@ -33,8 +33,10 @@ typedef enum prov_want {
  * force; more is an error of that entry (prov_entry_build), never a
  * silently shorter list (which would take the person out of a group). */
 #define PROV_GROUPS_MAX 32
-/* A group's name at the target: [group_prefix]KIND or
- * [group_prefix]unit-CODE: 63 + 5 + a 256-byte code, and the NUL. */
+/* A group's name at the target: [group_prefix]KIND or [group_prefix]
+ * and the unit group's cn in the built-in directory ("unit-", a 256-byte
+ * code made a slug, at worst "-" and a gidNumber): 63 + 5 + 256 + 11, and
+ * the NUL. */
 #define PROV_GROUP_NAME_MAX 336
 _Static_assert(PROV_GROUP_NAME_MAX <= SVC_PROV_GROUP_NAME_BUFSZ,
                "the registry records every group name a target can have");
@@ -67,12 +69,10 @@ tn_code prov_entry_build(const conf_target *t, const svc_prov_subject *x, tn_dat
  * attribute is then left out) or unknown (*bad set). */
 bool prov_expand(const char *tmpl, const svc_prov_subject *x, tn_date today, char *out,
                  size_t cap, bool *bad);
-/* The name of a group of family "kinds" or "units" for value (a kind or
- * an org-unit code): prefix + kind, or prefix + "unit-" + the code as it
- * is (its '/'s kept; the LDAP connector escapes the cn when it makes the
- * DN). A kind is [a-z0-9_], so "unit-…" never names a kind group. false
- * when it does not fit cap. */
-bool prov_group_name(const char *prefix, bool unit, const char *value, char *out, size_t cap);
+/* The name of a group at a target: prefix + name (a kind, or a unit
+ * group's cn in the built-in directory: svc_prov_subject.unit_cns).
+ * false when it does not fit cap: never a shortened name. */
+bool prov_group_name(const char *prefix, const char *name, char *out, size_t cap);
 /* RFC 4514: value escaped to be an RDN value; false when it does not fit
  * cap (out is then ""). */
 bool prov_dn_escape(const char *value, char *out, size_t cap);

@@ -242,9 +242,9 @@ bool prov_dn_escape(const char *in, char *out, size_t cap)
     return cap > 0;
 }
 
-bool prov_group_name(const char *prefix, bool unit, const char *value, char *out, size_t cap)
+bool prov_group_name(const char *prefix, const char *name, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s%s%s", prefix, unit ? "unit-" : "", value);
+    int n = snprintf(out, cap, "%s%s", prefix, name);
     return n >= 0 && (size_t)n < cap;
 }
 
@@ -257,10 +257,12 @@ static void add_group(prov_entry *out, const char *name)
 }
 
 /* The groups of the selected affiliations in force: per kind and/or per
- * org unit (t->groups). A unit group has the affiliation's own unit
- * only, not its parents: a member of Sivistys/Perusopetus is not put in
- * unit-Sivistys (as an AD or OpenLDAP group of an OU holds that OU's
- * people; nesting groups is the directory's business). */
+ * org unit (t->groups). A unit group is named as the built-in directory
+ * names it (unit-sivistys-perusopetus: docs/ldap.md), so one group has
+ * one name in tunnus's directory and in every target. It has the
+ * affiliation's own unit only, not its parents (as there, and as an AD or
+ * OpenLDAP group of an OU holds that OU's people; a group of a subtree is
+ * the directory's business: nesting, dynamic groups). */
 static tn_code entry_groups(const conf_target *t, const svc_prov_subject *x, tn_date today,
                             const char *prefix, prov_entry *out, tn_err *e)
 {
@@ -269,11 +271,16 @@ static tn_code entry_groups(const conf_target *t, const svc_prov_subject *x, tn_
         if (!aff_selected(t, a) || !aff_in_force(a, today))
             continue;
         for (int unit = 0; unit < 2; unit++) {
-            const char *v = unit ? a->org_unit : a->kind;
-            if (!(unit ? t->group_units : t->group_kinds) || !v[0])
+            if (!(unit ? t->group_units : t->group_kinds) || !(unit ? a->org_unit : a->kind)[0])
                 continue;
+            const char *v = unit ? (x->unit_cns ? x->unit_cns[k] : "") : a->kind;
+            /* A unit without its directory group cannot be: the trigger
+             * that records a unit makes it. Refused rather than left out. */
+            if (!v[0])
+                return tn_err_set(e, TN_EINVAL, "groups",
+                                  "[target %s] an org unit has no directory group", t->name);
             char name[PROV_GROUP_NAME_MAX];
-            if (!prov_group_name(prefix, unit, v, name, sizeof name))
+            if (!prov_group_name(prefix, v, name, sizeof name))
                 return tn_err_set(e, TN_EINVAL, "groups", "[target %s] a group name is too long",
                                   t->name);
             if (out->ngroups == PROV_GROUPS_MAX) {

@@ -164,6 +164,21 @@ tn_code svc_prov_subject_get(svc *s, const svc_actor *a, const char *target,
     }
     if ((rc = store_aff_list_by_person(s->st, person_id, &out->affs, &out->naffs, e)) != TN_OK)
         goto fail;
+    if (out->naffs && !(out->unit_cns = calloc(out->naffs, sizeof *out->unit_cns)))
+        abort();
+    for (size_t i = 0; i < out->naffs; i++) {
+        if (!out->affs[i].org_unit[0])
+            continue;
+        rc = store_dir_group_cn(s->st, "unit", out->affs[i].org_unit, "", out->unit_cns[i],
+                                sizeof out->unit_cns[i], e);
+        /* Every org unit has its group (a trigger makes it with the
+         * unit); none leaves "", which the entry refuses for unit groups. */
+        if (rc == TN_ENOTFOUND)
+            tn_err_clear(e);
+        else if (rc != TN_OK)
+            goto fail;
+    }
+    rc = TN_OK;
     account *accts = NULL;
     size_t nacct = 0;
     if ((rc = store_account_list_by_person(s->st, person_id, &accts, &nacct, e)) != TN_OK)
@@ -205,6 +220,8 @@ void svc_prov_subject_free(svc_prov_subject *x)
 {
     free(x->affs);
     x->affs = NULL;
+    free(x->unit_cns);
+    x->unit_cns = NULL;
     x->naffs = 0;
 }
 

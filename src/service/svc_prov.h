@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dir_entry.h"
 #include "model.h"
 #include "service.h"
 
@@ -37,6 +38,11 @@ typedef struct svc_prov_subject {
     account acct;                /* the newest account */
     affiliation *affs;           /* every affiliation still recorded */
     size_t naffs;
+    /* Per affiliation (parallel to affs; NULL when naffs is 0): the cn of
+     * its org unit's group in the built-in directory (dir_group,
+     * docs/ldap.md), "" without an org unit. A target's unit groups take
+     * the same name, so a group is called the same everywhere. */
+    char (*unit_cns)[DIR_GROUP_VAL_MAX];
     char handover_uid[USERNAME_BUFSZ]; /* while a handover grant runs: the grantee's username */
     bool has_resource;
     char resource_id[512];

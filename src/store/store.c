@@ -590,6 +590,12 @@ tn_code store_dir_group_members(store *s, dir_group *g, tn_date today, tn_err *e
     return s->ops->dir_group_members(s->priv, g, today, e);
 }
 
+tn_code store_dir_group_cn(store *s, const char *gtype, const char *v1, const char *v2,
+                           char *out, size_t cap, tn_err *e)
+{
+    return s->ops->dir_group_cn(s->priv, gtype, v1, v2, out, cap, e);
+}
+
 tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char *out,
                             size_t cap, tn_err *e)
 {

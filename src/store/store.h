@@ -504,6 +504,10 @@ tn_code store_dir_group_scan(store *s, int64_t after_gid, int64_t limit, store_d
 /* Fill g->members (malloc'd; the caller frees) with the visible accounts
  * whose affiliations make them members today. */
 tn_code store_dir_group_members(store *s, dir_group *g, tn_date today, tn_err *e);
+/* The cn of the group of key (gtype, v1, v2) (v2 "" but for class and
+ * tgroup) into out; TN_ENOTFOUND if none. */
+tn_code store_dir_group_cn(store *s, const char *gtype, const char *v1, const char *v2,
+                           char *out, size_t cap, tn_err *e);
 /* The cn values of the person's groups today, \x1e-separated, into out. */
 tn_code store_dir_member_of(store *s, int64_t person_number, tn_date today, char *out,
                             size_t cap, tn_err *e);

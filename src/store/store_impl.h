@@ -166,6 +166,8 @@ typedef struct store_ops {
     tn_code (*dir_group_members)(void *priv, dir_group *g, tn_date today, tn_err *e);
     tn_code (*dir_member_of)(void *priv, int64_t person_number, tn_date today, char *out,
                              size_t cap, tn_err *e);
+    tn_code (*dir_group_cn)(void *priv, const char *gtype, const char *v1, const char *v2,
+                            char *out, size_t cap, tn_err *e);
     /* store_sqlite_authz.c: scoped roles and error reports */
     tn_code (*person_in_unit)(void *priv, const char *person_id, const char *unit_code,
                               tn_date today, bool *in, tn_err *e);
@@ -309,6 +311,8 @@ tn_code sq_dir_group_scan(void *priv, int64_t after_gid, int64_t limit, store_di
 tn_code sq_dir_group_members(void *priv, dir_group *g, tn_date today, tn_err *e);
 tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char *out, size_t cap,
                          tn_err *e);
+tn_code sq_dir_group_cn(void *priv, const char *gtype, const char *v1, const char *v2, char *out,
+                        size_t cap, tn_err *e);
 /* store_sqlite_client.c */
 tn_code sq_client_insert(void *priv, store_api_client *c,
                          const unsigned char token_hash[STORE_HASH_BYTES], tn_err *e);

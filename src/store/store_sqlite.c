@@ -2004,6 +2004,7 @@ const store_ops store_sqlite_ops = {
     .dir_group_scan = sq_dir_group_scan,
     .dir_group_members = sq_dir_group_members,
     .dir_member_of = sq_dir_member_of,
+    .dir_group_cn = sq_dir_group_cn,
     .person_in_unit = sq_person_in_unit,
     .unit_in_subtree = sq_unit_in_subtree,
     .role_grant_insert = sq_role_grant_insert,

@@ -19,6 +19,8 @@
     "LEFT JOIN org_unit u ON g.gtype = 'unit' AND u.code = g.v1 "
 
 static const char SQL_GROUP_GET[] = GROUP_COLS "WHERE g.cn = ?1";
+static const char SQL_GROUP_CN[] =
+    "SELECT cn FROM dir_group WHERE gtype = ?1 AND v1 = ?2 AND v2 = ?3";
 static const char SQL_GROUP_SCAN[] =
     GROUP_COLS "WHERE g.gid_number > ?1 ORDER BY g.gid_number LIMIT ?2";
 
@@ -197,6 +199,32 @@ tn_code sq_dir_member_of(void *priv, int64_t person_number, tn_date today, char 
     }
     if (rc != SQLITE_DONE)
         code = sq_fail(q, rc, e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+tn_code sq_dir_group_cn(void *priv, const char *gtype, const char *v1, const char *v2, char *out,
+                        size_t cap, tn_err *e)
+{
+    sq *q = priv;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    out[0] = '\0';
+    tn_code code = sq_prep_sql(q, SQL_GROUP_CN, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if ((sq_b_text(st, 1, gtype) | sq_b_text(st, 2, v1) | sq_b_text(st, 3, v2)) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "cn", "no such group");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!sq_col_str(st, 0, out, cap))
+        code = sq_corrupt("dir_group", e);
 out:
     sq_done(st, own);
     return code;

@@ -208,14 +208,22 @@ def test_ldap_create_modify_and_groups(tunnus, slapd):
 
 # ---- groups per org unit (groups = kinds,units) ----------------------------------
 
-# A unit whose code needs RDN escaping (',' and '+') as a cn.
+# A unit whose code holds DN special characters (',' and '+'), and one
+# whose slug is that of Sivistys/Perusopetus (the directory then appends
+# its gidNumber to the later one's cn).
 ODD_UNIT = "Tekninen, Katu+Puisto"
+TWIN_UNIT = "Sivistys Perusopetus"
 
 
 def units(t):
     for code, parent in (("Sivistys", None), ("Sivistys/Perusopetus", "Sivistys"),
-                         (ODD_UNIT, None)):
+                         (ODD_UNIT, None), (TWIN_UNIT, None)):
         t.run("orgunit", "add", code, "--name", code, *(["--parent", parent] if parent else []))
+
+
+def unit_cn(t, code):
+    """The cn tunnus's own directory gives the unit's group (docs/ldap.md)."""
+    return t.sql("SELECT cn FROM dir_group WHERE gtype = 'unit' AND v1 = ?", code)[0][0]
 
 
 def aff_in(t, person, unit):
@@ -236,21 +244,24 @@ def test_ldap_groups_per_org_unit(tunnus, slapd):
     tunnus.run("affiliation", "add", f"id:{a['id']}", "--kind", "staff", "--from", "2020-01-01",
                "--org-unit", ODD_UNIT)
     b = add(tunnus, "Eero", "Koski", "student", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
+    c = add(tunnus, "Sanna", "Saari", "student", "2020-01-01", "--org-unit", TWIN_UNIT)
     run_once(tunnus)
-    ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
-    da, db = f"uid={ua},{PEOPLE}", f"uid={ub},{PEOPLE}"
-    odd = f"unit-{ODD_UNIT}"
+    ua, ub, uc = (uid_of(tunnus, p["identity_number"]) for p in (a, b, c))
+    da, db, dc = (f"uid={u},{PEOPLE}" for u in (ua, ub, uc))
+    # The names tunnus's own directory gives the units' groups.
+    odd, twin = unit_cn(tunnus, ODD_UNIT), unit_cn(tunnus, TWIN_UNIT)
+    assert odd == "unit-tekninen--katu-puisto"
+    assert twin.startswith("unit-sivistys-perusopetus-") and twin.rsplit("-", 1)[1].isdigit()
     groups = groups_by_cn(slapd)
     # In both unit groups and the kind group; the unit's own group only,
-    # not its parent's (no unit-Sivistys).
-    assert sorted(groups) == sorted(["staff", "student", "unit-Sivistys/Perusopetus", odd])
+    # not its parent's (no unit-sivistys).
+    assert sorted(groups) == sorted(["staff", "student", "unit-sivistys-perusopetus", odd, twin])
     assert groups["staff"]["member"] == [da]
-    assert groups["student"]["member"] == [db]
-    assert sorted(groups["unit-Sivistys/Perusopetus"]["member"]) == sorted([da, db])
+    assert sorted(groups["student"]["member"]) == sorted([db, dc])
+    assert sorted(groups["unit-sivistys-perusopetus"]["member"]) == sorted([da, db])
     assert groups[odd]["member"] == [da] and "groupOfNames" in groups[odd]["objectclass"]
-    # The cn is the group's RDN, escaped (RFC 4514), not a second value.
-    dns = slapd.search(base=f"ou=groups,{SUFFIX}")
-    assert f"cn=unit-tekninen\\2c katu\\2bpuisto,ou=groups,{SUFFIX}" in dns, sorted(dns)
+    assert groups[twin]["member"] == [dc]
+    assert f"cn={odd},ou=groups,{SUFFIX}" in slapd.search(base=f"ou=groups,{SUFFIX}")
     # Delivering again changes no group.
     csns = {cn: e["entrycsn"] for cn, e in groups.items()}
     tunnus.run("person", "update", f"id:{a['id']}", "--language", "sv")
@@ -262,9 +273,9 @@ def test_ldap_groups_per_org_unit(tunnus, slapd):
     tunnus.run("affiliation", "end", str(aff_in(tunnus, a, ODD_UNIT)), "--date", "2024-12-31")
     run_once(tunnus)
     groups = groups_by_cn(slapd)
-    assert sorted(groups) == sorted(["staff", "student", "unit-Sivistys/Perusopetus"])
+    assert sorted(groups) == sorted(["staff", "student", "unit-sivistys-perusopetus", twin])
     assert groups["staff"]["member"] == [da]
-    assert sorted(groups["unit-Sivistys/Perusopetus"]["member"]) == sorted([da, db])
+    assert sorted(groups["unit-sivistys-perusopetus"]["member"]) == sorted([da, db])
     assert status(tunnus)["dir"]["parked"] == 0
 
 
@@ -281,8 +292,8 @@ def test_ldap_groups_units_only_and_kinds_default(tunnus, slapd):
     run_once(tunnus)
     da = f"uid={uid_of(tunnus, a['identity_number'])},{PEOPLE}"
     groups = groups_by_cn(slapd)
-    assert sorted(groups) == ["unit-Sivistys"]
-    assert groups["unit-Sivistys"]["member"] == [da]
+    assert sorted(groups) == ["unit-sivistys"]
+    assert groups["unit-sivistys"]["member"] == [da]
     configure(tunnus, ldap_target("dir", slapd, extra="groups = units, teams\n"))
     p = tunnus.run("provision", "run", "--once", check=False)
     assert p.returncode == 3 and "[target dir]" in p.stderr and "groups" in p.stderr \
@@ -1019,13 +1030,14 @@ def test_scim_groups_per_org_unit(tunnus, scim):
     b = add(tunnus, "Eero", "Koski", "student", "2020-01-01", "--org-unit", "Sivistys/Perusopetus")
     run_once(tunnus)
     ua, ub = uid_of(tunnus, a["identity_number"]), uid_of(tunnus, b["identity_number"])
+    odd = unit_cn(tunnus, ODD_UNIT)
     assert scim.members() == {"tn-staff": [ua], "tn-student": [ub],
-                              "tn-unit-Sivistys/Perusopetus": sorted([ua, ub]),
-                              f"tn-unit-{ODD_UNIT}": [ua]}
+                              "tn-unit-sivistys-perusopetus": sorted([ua, ub]),
+                              f"tn-{odd}": [ua]}
     tunnus.run("affiliation", "end", str(aff_in(tunnus, a, ODD_UNIT)), "--date", "2024-12-31")
     run_once(tunnus)
     # Out of that unit's group only; the SCIM Group is kept, empty.
     assert scim.members() == {"tn-staff": [ua], "tn-student": [ub],
-                              "tn-unit-Sivistys/Perusopetus": sorted([ua, ub]),
-                              f"tn-unit-{ODD_UNIT}": []}
+                              "tn-unit-sivistys-perusopetus": sorted([ua, ub]),
+                              f"tn-{odd}": []}
     assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""

@@ -345,35 +345,35 @@ static void conf_group_families(void **state)
     }
 }
 
-/* A unit group's name is "unit-" and the code as it is; the LDAP DN
+/* A group's name: the prefix and the name, never shortened; the LDAP DN
  * escapes it (RFC 4514). */
 static void group_names(void **state)
 {
     (void)state;
     char out[PROV_GROUP_NAME_MAX], dn[PROV_GROUP_NAME_MAX * 2];
-    assert_true(prov_group_name("", true, "Sivistys/Perusopetus", out, sizeof out));
-    assert_string_equal(out, "unit-Sivistys/Perusopetus");
-    assert_true(prov_group_name("tn-", false, "staff", out, sizeof out));
+    assert_true(prov_group_name("", "unit-sivistys-perusopetus", out, sizeof out));
+    assert_string_equal(out, "unit-sivistys-perusopetus");
+    assert_true(prov_group_name("tn-", "staff", out, sizeof out));
     assert_string_equal(out, "tn-staff");
-    assert_true(prov_group_name("tn-", true, "A, B+C", out, sizeof out));
-    assert_string_equal(out, "tn-unit-A, B+C");
-    assert_true(prov_dn_escape(out, dn, sizeof dn));
+    assert_true(prov_dn_escape("tn-unit-A, B+C", dn, sizeof dn));
     assert_string_equal(dn, "tn-unit-A\\, B\\+C");
     assert_true(prov_dn_escape("# a=b;<c>\\ \"", dn, sizeof dn));
     assert_string_equal(dn, "\\# a\\=b\\;\\<c\\>\\\\ \\\"");
     assert_true(prov_dn_escape("x ", dn, sizeof dn));
     assert_string_equal(dn, "x\\ ");
-    /* The longest name: a 63-byte prefix, a 256-byte code. */
-    char prefix[64], code[257];
+    /* The longest name: a 63-byte prefix and the longest unit cn
+     * ("unit-", a 256-byte slug, "-" and a gidNumber). */
+    char prefix[64], cn[5 + 256 + 11 + 1];
     memset(prefix, 'p', 63);
     prefix[63] = '\0';
-    memset(code, 'c', 256);
-    code[256] = '\0';
-    assert_true(prov_group_name(prefix, true, code, out, sizeof out));
-    assert_int_equal(strlen(out), 63 + 5 + 256);
+    memcpy(cn, "unit-", 5);
+    memset(cn + 5, 'c', 256);
+    memcpy(cn + 261, "-1000000007", 12);
+    assert_true(prov_group_name(prefix, cn, out, sizeof out));
+    assert_int_equal(strlen(out), 63 + 5 + 256 + 11);
     /* Too small: false, never a shorter name. */
     char small[8];
-    assert_false(prov_group_name("", true, "Sivistys", small, sizeof small));
+    assert_false(prov_group_name("", "unit-sivistys", small, sizeof small));
     assert_false(prov_dn_escape("a,b,c,d", small, sizeof small));
     assert_string_equal(small, "");
 }
@@ -402,34 +402,49 @@ static void entry_unit_groups(void **state)
                            aff("staff", "city/school/a", today - 5, TN_DATE_NONE), /* once */
                            aff("teacher", "city/hall", today - 50, today - 1),    /* ended */
                            aff("staff", "", today - 5, TN_DATE_NONE)}; /* no unit: kind only */
+    /* The units' group cns as the directory has them (the service reads
+     * them from dir_group). */
+    char cns[5][DIR_GROUP_VAL_MAX] = {"unit-city-school-a", "unit-city-school",
+                                      "unit-city-school-a", "unit-city-hall", ""};
     svc_prov_subject x;
     subject(&x, affs, 5);
+    x.unit_cns = cns;
     static prov_entry en;
     assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e), TN_OK);
     assert_int_equal(en.want, PROV_PRESENT);
     /* The last affiliation has no unit, so is outside units = city. */
     assert_int_equal(en.ngroups, 4);
     assert_string_equal(en.groups[0], "staff");
-    assert_string_equal(en.groups[1], "unit-city/school/a");
+    assert_string_equal(en.groups[1], "unit-city-school-a");
     assert_string_equal(en.groups[2], "teacher");
-    assert_string_equal(en.groups[3], "unit-city/school");
+    assert_string_equal(en.groups[3], "unit-city-school");
     assert_int_equal(prov_entry_build(conf_target_find(&c, "cloud"), &x, today, &en, &e), TN_OK);
     assert_int_equal(en.ngroups, 2);
-    assert_string_equal(en.groups[0], "tn-unit-city/school/a");
-    assert_string_equal(en.groups[1], "tn-unit-city/school");
+    assert_string_equal(en.groups[0], "tn-unit-city-school-a");
+    assert_string_equal(en.groups[1], "tn-unit-city-school");
+    /* A unit whose directory group is not known: refused, not left out. */
+    cns[1][0] = '\0';
+    tn_err_clear(&e);
+    assert_int_equal(prov_entry_build(conf_target_find(&c, "cloud"), &x, today, &en, &e),
+                     TN_EINVAL);
+    assert_string_equal(e.field, "groups");
     /* Two kinds and N - 2 units: exactly as many groups as an entry
      * holds; one unit more is an error, not a shorter list. */
     enum { N = PROV_GROUPS_MAX - 1 };
     static affiliation many[N];
+    static char many_cns[N][DIR_GROUP_VAL_MAX];
     for (size_t i = 0; i < N; i++) {
         char unit[32];
         snprintf(unit, sizeof unit, "city/u%zu", i);
         many[i] = aff(i % 2 ? "staff" : "teacher", unit, today - 1, TN_DATE_NONE);
+        snprintf(many_cns[i], sizeof many_cns[i], "unit-city-u%zu", i);
     }
     subject(&x, many, N - 1);
+    x.unit_cns = many_cns;
     assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e), TN_OK);
     assert_int_equal(en.ngroups, PROV_GROUPS_MAX);
     subject(&x, many, N);
+    x.unit_cns = many_cns;
     tn_err_clear(&e);
     assert_int_equal(prov_entry_build(conf_target_find(&c, "dir"), &x, today, &en, &e),
                      TN_EINVAL);
