@@ -16,7 +16,7 @@
  * one modify at the end of the round: a groupOfNames is one entry, and
  * rewriting it once per member makes an initial load quadratic. */
 typedef struct pending_member {
-    char group[PROV_GROUP_NAME_MAX]; /* a unit group's cn is a whole org-unit path */
+    char group[PROV_GROUP_NAME_MAX]; /* a unit group's cn is longer than a kind */
     char dn[512];
 } pending_member;
 
@@ -258,9 +258,10 @@ static prov_result del_entry(prov_ldap *l, const char *dn, char *msg, size_t cap
     return fail(l, rc, "delete", dn, msg, cap);
 }
 
-/* The DN of the group whose cn is name: the cn RDN-escaped (a unit
- * group's cn is an org-unit code, which may hold ',', '+' …). false when
- * it does not fit. */
+/* The DN of the group whose cn is name, the cn RDN-escaped: a kind or a
+ * unit group's slug holds no DN special character today, but a name
+ * pasted into a DN unescaped would become another DN the day one does.
+ * false when it does not fit. */
 static bool group_dn(const conf_target *t, const char *name, char *out, size_t cap)
 {
     char esc[PROV_GROUP_NAME_MAX * 2];
