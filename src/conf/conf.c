@@ -508,7 +508,13 @@ tn_code conf_load_string(conf *c, const char *text, const char *name, tn_err *e)
 static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
 {
     bool given = t->groups[0] != '\0', none = false;
-    t->group_kinds = t->group_units = false;
+    t->group_kinds = t->group_units = t->group_schools = t->group_classes = false;
+    const struct {
+        const char *name;
+        bool *flag;
+    } fam[] = {{"kinds", &t->group_kinds},     {"units", &t->group_units},
+               {"schools", &t->group_schools}, {"classes", &t->group_classes},
+               {"none", &none}};
     for (const char *p = t->groups; *p;) {
         while (*p == ' ' || *p == ',')
             p++;
@@ -519,15 +525,13 @@ static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
         while (n && p[n - 1] == ' ')
             n--;
         bool *flag = NULL;
-        if (n == 5 && !strncmp(p, "kinds", 5))
-            flag = &t->group_kinds;
-        else if (n == 5 && !strncmp(p, "units", 5))
-            flag = &t->group_units;
-        else if (n == 4 && !strncmp(p, "none", 4))
-            flag = &none;
-        else if (n)
+        for (size_t i = 0; n && i < sizeof fam / sizeof fam[0]; i++)
+            if (strlen(fam[i].name) == n && !strncmp(p, fam[i].name, n))
+                flag = fam[i].flag;
+        if (n && !flag)
             return tn_err_set(e, TN_EINVAL, "groups",
-                              "[target %s] groups: unknown family \"%.*s\" (kinds, units or none)",
+                              "[target %s] groups: unknown family \"%.*s\" (kinds, units, "
+                              "schools, classes or none)",
                               t->name, (int)(n < 32 ? n : 32), p);
         if (flag && *flag)
             return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups: \"%.*s\" given twice",
@@ -536,28 +540,33 @@ static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
             *flag = true;
         p = q;
     }
-    if (given && !none && !t->group_kinds && !t->group_units)
+    bool any = t->group_kinds || t->group_units || t->group_schools || t->group_classes;
+    if (given && !none && !any)
         return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups is empty", t->name);
-    if (none && (t->group_kinds || t->group_units))
+    if (none && any)
         return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups: none goes alone",
                           t->name);
     /* Today's behaviour when the key is left out: an LDAP target with a
      * group_base keeps a group per kind. */
     if (!given && ldap && t->group_base[0])
-        t->group_kinds = true;
-    if ((t->group_kinds || t->group_units) && !ldap && !scim)
+        t->group_kinds = any = true;
+    if (any && !ldap && !scim)
         return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups is for ldap and scim targets",
                           t->name);
-    if ((t->group_kinds || t->group_units) && ldap && !t->group_base[0])
+    if (any && ldap && !t->group_base[0])
         return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups needs group_base", t->name);
-    snprintf(t->groups, sizeof t->groups, "%s%s%s", t->group_kinds ? "kinds" : "",
-             t->group_kinds && t->group_units ? "," : "", t->group_units ? "units" : "");
+    size_t o = 0;
+    t->groups[0] = '\0';
+    for (size_t i = 0; i + 1 < sizeof fam / sizeof fam[0]; i++)
+        if (*fam[i].flag)
+            o += (size_t)snprintf(t->groups + o, sizeof t->groups - o, "%s%s", o ? "," : "",
+                                  fam[i].name);
     if (t->group_prefix[0] && !scim)
         return tn_err_set(e, TN_EINVAL, "group_prefix", "[target %s] group_prefix is for scim targets",
                           t->name);
     if (t->group_prefix[0] && !t->groups[0])
         return tn_err_set(e, TN_EINVAL, "group_prefix",
-                          "[target %s] group_prefix needs groups = kinds or units", t->name);
+                          "[target %s] group_prefix needs groups", t->name);
     return TN_OK;
 }
 

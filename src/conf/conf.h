@@ -99,13 +99,15 @@ typedef struct conf_target {
     char closed_base[CONF_DN_MAX]; /* on_close = move */
     char on_purge[16];             /* delete (default), keep */
     char group_base[CONF_DN_MAX];  /* ldap: where the groupOfNames live; "" = no groups */
-    /* The group families the target holds, a comma list of kinds, units
-     * (or none); conf_finish leaves the canonical form "kinds",
-     * "units", "kinds,units" or "" (none), and the two flags. Default:
-     * ldap with group_base "kinds"; scim none. */
+    /* The group families the target holds, a comma list of kinds, units,
+     * schools, classes (or none); conf_finish leaves the canonical form
+     * (those given, in that order, e.g. "kinds,units"; "" = none) and
+     * the flags. Default: ldap with group_base "kinds"; scim none. */
     char groups[64];
     bool group_kinds;              /* a group per affiliation kind in force */
     bool group_units;              /* a group per org unit of an affiliation in force */
+    bool group_schools;            /* a group per school of an affiliation in force */
+    bool group_classes;            /* a group per class (of a school) of one in force */
     char group_prefix[64];         /* scim: prepended to the group name to make the displayName */
     char dir[256];                 /* file: the output directory */
     char format[8];                /* file: csv (default) or json */

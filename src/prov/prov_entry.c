@@ -270,15 +270,31 @@ static tn_code entry_groups(const conf_target *t, const svc_prov_subject *x, tn_
         const affiliation *a = &x->affs[k];
         if (!aff_selected(t, a) || !aff_in_force(a, today))
             continue;
-        for (int unit = 0; unit < 2; unit++) {
-            if (!(unit ? t->group_units : t->group_kinds) || !(unit ? a->org_unit : a->kind)[0])
+        /* The families in a fixed order: the kind, then the groups the
+         * directory names (docs/ldap.md), each when the affiliation has
+         * that key (a class needs its school). */
+        const struct {
+            bool on, has;
+            const char *cn, *what;
+        } fam[] = {
+            {t->group_kinds, a->kind[0] != '\0', a->kind, "kind"},
+            {t->group_units, a->org_unit[0] != '\0', x->unit_cns ? x->unit_cns[k] : "",
+             "org unit"},
+            {t->group_schools, a->school[0] != '\0', x->school_cns ? x->school_cns[k] : "",
+             "school"},
+            {t->group_classes, a->school[0] && a->class_[0], x->class_cns ? x->class_cns[k] : "",
+             "class"},
+        };
+        for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+            if (!fam[f].on || !fam[f].has)
                 continue;
-            const char *v = unit ? (x->unit_cns ? x->unit_cns[k] : "") : a->kind;
-            /* A unit without its directory group cannot be: the trigger
-             * that records a unit makes it. Refused rather than left out. */
+            const char *v = fam[f].cn;
+            /* A key without its directory group cannot be: the triggers
+             * that record units and affiliations make it. Refused rather
+             * than left out. */
             if (!v[0])
-                return tn_err_set(e, TN_EINVAL, "groups",
-                                  "[target %s] an org unit has no directory group", t->name);
+                return tn_err_set(e, TN_EINVAL, "groups", "[target %s] a %s has no directory group",
+                                  t->name, fam[f].what);
             char name[PROV_GROUP_NAME_MAX];
             if (!prov_group_name(prefix, v, name, sizeof name))
                 return tn_err_set(e, TN_EINVAL, "groups", "[target %s] a group name is too long",

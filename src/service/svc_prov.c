@@ -164,19 +164,33 @@ tn_code svc_prov_subject_get(svc *s, const svc_actor *a, const char *target,
     }
     if ((rc = store_aff_list_by_person(s->st, person_id, &out->affs, &out->naffs, e)) != TN_OK)
         goto fail;
-    if (out->naffs && !(out->unit_cns = calloc(out->naffs, sizeof *out->unit_cns)))
+    if (out->naffs && (!(out->unit_cns = calloc(out->naffs, sizeof *out->unit_cns)) ||
+                       !(out->school_cns = calloc(out->naffs, sizeof *out->school_cns)) ||
+                       !(out->class_cns = calloc(out->naffs, sizeof *out->class_cns))))
         abort();
     for (size_t i = 0; i < out->naffs; i++) {
-        if (!out->affs[i].org_unit[0])
-            continue;
-        rc = store_dir_group_cn(s->st, "unit", out->affs[i].org_unit, "", out->unit_cns[i],
-                                sizeof out->unit_cns[i], e);
-        /* Every org unit has its group (a trigger makes it with the
-         * unit); none leaves "", which the entry refuses for unit groups. */
-        if (rc == TN_ENOTFOUND)
-            tn_err_clear(e);
-        else if (rc != TN_OK)
-            goto fail;
+        const affiliation *f = &out->affs[i];
+        const struct {
+            const char *gtype, *v1, *v2;
+            char *out;
+        } keys[] = {
+            {"unit", f->org_unit, "", out->unit_cns[i]},
+            {"school", f->school, "", out->school_cns[i]},
+            {"class", f->school, f->class_, out->class_cns[i]},
+        };
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            if (!keys[k].v1[0] || (!strcmp(keys[k].gtype, "class") && !keys[k].v2[0]))
+                continue;
+            rc = store_dir_group_cn(s->st, keys[k].gtype, keys[k].v1, keys[k].v2, keys[k].out,
+                                    DIR_GROUP_VAL_MAX, e);
+            /* Every key has its group (triggers make it with the unit or
+             * the affiliation); none leaves "", which the entry refuses
+             * for such a group. */
+            if (rc == TN_ENOTFOUND)
+                tn_err_clear(e);
+            else if (rc != TN_OK)
+                goto fail;
+        }
     }
     rc = TN_OK;
     account *accts = NULL;
@@ -221,7 +235,9 @@ void svc_prov_subject_free(svc_prov_subject *x)
     free(x->affs);
     x->affs = NULL;
     free(x->unit_cns);
-    x->unit_cns = NULL;
+    free(x->school_cns);
+    free(x->class_cns);
+    x->unit_cns = x->school_cns = x->class_cns = NULL;
     x->naffs = 0;
 }
 

@@ -43,6 +43,10 @@ typedef struct svc_prov_subject {
      * docs/ldap.md), "" without an org unit. A target's unit groups take
      * the same name, so a group is called the same everywhere. */
     char (*unit_cns)[DIR_GROUP_VAL_MAX];
+    /* Likewise the cn of the affiliation's school group and class group
+     * ("" without a school, or without a class). */
+    char (*school_cns)[DIR_GROUP_VAL_MAX];
+    char (*class_cns)[DIR_GROUP_VAL_MAX];
     char handover_uid[USERNAME_BUFSZ]; /* while a handover grant runs: the grantee's username */
     bool has_resource;
     char resource_id[512];

@@ -300,6 +300,33 @@ def test_ldap_groups_units_only_and_kinds_default(tunnus, slapd):
         and "teams" in p.stderr
 
 
+def test_ldap_groups_per_school_and_class(tunnus, slapd):
+    configure(tunnus, ldap_target("dir", slapd, extra="groups = schools, classes\n"))
+    a = add(tunnus, "Aino", "Virtanen", "student", "2020-01-01", "--school", "Ylikylän koulu",
+            "--class", "7A")
+    b = add(tunnus, "Eero", "Koski", "student", "2020-01-01", "--school", "Ylikylän koulu",
+            "--class", "7B")
+    run_once(tunnus)
+    da, db = (f"uid={uid_of(tunnus, p['identity_number'])},{PEOPLE}" for p in (a, b))
+    cn = {r[0]: r[1] for r in tunnus.sql(
+        "SELECT v2, cn FROM dir_group WHERE gtype IN ('school', 'class')")}
+    school, c7a, c7b = cn[""], cn["7A"], cn["7B"]
+    assert (school, c7a) == ("school-ylikylän-koulu", "class-ylikylän-koulu-7a")
+    groups = groups_by_cn(slapd)
+    assert sorted(groups) == sorted([school, c7a, c7b])      # no kind groups
+    assert sorted(groups[school]["member"]) == sorted([da, db])
+    assert groups[c7a]["member"] == [da] and groups[c7b]["member"] == [db]
+    # Aino moves to 7B: out of 7A (its last member: the group goes), in 7B.
+    f = aff_id(tunnus, a, "student")
+    tunnus.run("affiliation", "end", str(f), "--date", "2024-12-31")
+    tunnus.run("affiliation", "add", f"id:{a['id']}", "--kind", "student", "--from", "2025-01-01",
+               "--school", "Ylikylän koulu", "--class", "7B")
+    run_once(tunnus)
+    groups = groups_by_cn(slapd)
+    assert sorted(groups) == sorted([school, c7b])
+    assert sorted(groups[c7b]["member"]) == sorted([da, db])
+
+
 def lc(t, date):
     return t.json("--as-of", date, "lifecycle", "run")
 

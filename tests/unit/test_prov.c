@@ -67,7 +67,9 @@ static void conf_target_errors(void **state)
         {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\ngroups = teams\n",
          "groups"},
         {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
-         "groups = kinds, schools\n", "groups"},
+         "groups = kinds, tgroups\n", "groups"},
+        {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
+         "groups = classes, classes\n", "groups"},
         {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
          "groups = units,kinds, units\n", "groups"},
         {"[target a]\ntype = scim\nurl = http://x\nmap.userName = {uid}\n"
@@ -326,7 +328,9 @@ static void conf_group_families(void **state)
                                       "[target s1]\ntype = scim\nurl = http://x\n"
                                       "map.userName = {uid}\ngroups = units\n"
                                       "[target s2]\ntype = scim\nurl = http://x\n"
-                                      "map.userName = {uid}\n",
+                                      "map.userName = {uid}\n"
+                                      "[target s3]\ntype = scim\nurl = http://x\n"
+                                      "map.userName = {uid}\ngroups = classes,schools , kinds\n",
                                       "t.conf", &e),
                      TN_OK);
     assert_int_equal(conf_finish(&c, &e), TN_OK);
@@ -335,7 +339,8 @@ static void conf_group_families(void **state)
         bool kinds, units;
     } want[] = {{"l1", "kinds", true, false}, {"l2", "kinds,units", true, true},
                 {"l3", "", false, false},     {"l4", "", false, false},
-                {"s1", "units", false, true}, {"s2", "", false, false}};
+                {"s1", "units", false, true}, {"s2", "", false, false},
+                {"s3", "kinds,schools,classes", true, false}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const conf_target *t = conf_target_find(&c, want[i].name);
         assert_non_null(t);
@@ -343,6 +348,10 @@ static void conf_group_families(void **state)
         assert_int_equal(t->group_kinds, want[i].kinds);
         assert_int_equal(t->group_units, want[i].units);
     }
+    assert_true(conf_target_find(&c, "s3")->group_schools);
+    assert_true(conf_target_find(&c, "s3")->group_classes);
+    assert_false(conf_target_find(&c, "l2")->group_schools);
+    assert_false(conf_target_find(&c, "l2")->group_classes);
 }
 
 /* A group's name: the prefix and the name, never shortened; the LDAP DN
@@ -428,6 +437,33 @@ static void entry_unit_groups(void **state)
     assert_int_equal(prov_entry_build(conf_target_find(&c, "cloud"), &x, today, &en, &e),
                      TN_EINVAL);
     assert_string_equal(e.field, "groups");
+    /* schools, classes: the directory's school and class groups; a
+     * class needs its school. */
+    static conf c2;
+    conf_defaults(&c2);
+    assert_int_equal(conf_load_string(&c2,
+                                      "[target edu]\ntype = scim\nurl = http://x\n"
+                                      "map.userName = {uid}\ngroups = schools, classes\n",
+                                      "t.conf", &e),
+                     TN_OK);
+    assert_int_equal(conf_finish(&c2, &e), TN_OK);
+    affiliation pupil[3] = {aff("pupil", "", today - 5, TN_DATE_NONE),
+                            aff("pupil", "", today - 5, TN_DATE_NONE),
+                            aff("pupil", "", today - 5, TN_DATE_NONE)};
+    strcpy(pupil[0].school, "Ylikylän koulu");
+    strcpy(pupil[0].class_, "7A");
+    strcpy(pupil[1].school, "Alakylän koulu"); /* no class: the school only */
+    strcpy(pupil[2].class_, "9B");               /* no school: no class group */
+    char school_cns[3][DIR_GROUP_VAL_MAX] = {"school-ylikylän-koulu", "school-alakylän-koulu", ""};
+    char class_cns[3][DIR_GROUP_VAL_MAX] = {"class-ylikylän-koulu-7a", "", ""};
+    subject(&x, pupil, 3);
+    x.school_cns = school_cns;
+    x.class_cns = class_cns;
+    assert_int_equal(prov_entry_build(conf_target_find(&c2, "edu"), &x, today, &en, &e), TN_OK);
+    assert_int_equal(en.ngroups, 3);
+    assert_string_equal(en.groups[0], "school-ylikylän-koulu");
+    assert_string_equal(en.groups[1], "class-ylikylän-koulu-7a");
+    assert_string_equal(en.groups[2], "school-alakylän-koulu");
     /* Two kinds and N - 2 units: exactly as many groups as an entry
      * holds; one unit more is an error, not a shorter list. */
     enum { N = PROV_GROUPS_MAX - 1 };
