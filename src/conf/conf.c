@@ -562,8 +562,8 @@ static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
             o += (size_t)snprintf(t->groups + o, sizeof t->groups - o, "%s%s", o ? "," : "",
                                   fam[i].name);
     if (t->group_prefix[0] && !scim)
-        return tn_err_set(e, TN_EINVAL, "group_prefix", "[target %s] group_prefix is for scim targets",
-                          t->name);
+        return tn_err_set(e, TN_EINVAL, "group_prefix",
+                          "[target %s] group_prefix is for scim targets", t->name);
     if (t->group_prefix[0] && !t->groups[0])
         return tn_err_set(e, TN_EINVAL, "group_prefix",
                           "[target %s] group_prefix needs groups", t->name);

@@ -454,7 +454,8 @@ static void entry_unit_groups(void **state)
     strcpy(pupil[0].class_, "7A");
     strcpy(pupil[1].school, "Alakylän koulu"); /* no class: the school only */
     strcpy(pupil[2].class_, "9B");               /* no school: no class group */
-    char school_cns[3][DIR_GROUP_VAL_MAX] = {"school-ylikylän-koulu", "school-alakylän-koulu", ""};
+    char school_cns[3][DIR_GROUP_VAL_MAX] = {"school-ylikylän-koulu", "school-alakylän-koulu",
+                                             ""};
     char class_cns[3][DIR_GROUP_VAL_MAX] = {"class-ylikylän-koulu-7a", "", ""};
     subject(&x, pupil, 3);
     x.school_cns = school_cns;
