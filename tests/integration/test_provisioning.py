@@ -1068,3 +1068,16 @@ def test_scim_groups_per_org_unit(tunnus, scim):
                               "tn-unit-sivistys-perusopetus": sorted([ua, ub]),
                               f"tn-{odd}": []}
     assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""
+    # groups = units alone: the kind groups are tunnus's (recorded), so
+    # reconciliation reports their members as extra and --fix takes them
+    # out; the Groups are kept, empty.
+    configure(tunnus, scim_target("cloud", scim.url, extra="groups = units\n"
+                                  "group_prefix = tn-\n"))
+    out = tunnus.run("provision", "reconcile", "cloud").stdout
+    assert "member-extra" in out and "tn-staff" in out and "tn-student" in out
+    tunnus.run("provision", "reconcile", "cloud", "--fix")
+    run_once(tunnus)
+    assert scim.members() == {"tn-staff": [], "tn-student": [],
+                              "tn-unit-sivistys-perusopetus": sorted([ua, ub]),
+                              f"tn-{odd}": []}
+    assert tunnus.run("provision", "reconcile", "cloud").stdout.strip() == ""
