@@ -168,6 +168,15 @@ tn_code svc_prov_subject_get(svc *s, const svc_actor *a, const char *target,
                        !(out->school_cns = calloc(out->naffs, sizeof *out->school_cns)) ||
                        !(out->class_cns = calloc(out->naffs, sizeof *out->class_cns))))
         abort();
+    /* Only the group families the target holds are looked up: up to three
+     * queries per affiliation that a target with kind groups alone (the
+     * default) never needs. An unknown target name looks up all. */
+    const conf_target *ct = NULL;
+    for (unsigned i = 0; i < s->cfg.ntargets && !ct; i++)
+        if (strcmp(s->cfg.targets[i].name, target) == 0)
+            ct = &s->cfg.targets[i];
+    const bool want[3] = {!ct || ct->group_units, !ct || ct->group_schools,
+                          !ct || ct->group_classes};
     for (size_t i = 0; i < out->naffs; i++) {
         const affiliation *f = &out->affs[i];
         const struct {
@@ -179,7 +188,7 @@ tn_code svc_prov_subject_get(svc *s, const svc_actor *a, const char *target,
             {"class", f->school, f->class_, out->class_cns[i]},
         };
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            if (!keys[k].v1[0] || (!strcmp(keys[k].gtype, "class") && !keys[k].v2[0]))
+            if (!want[k] || !keys[k].v1[0] || (!strcmp(keys[k].gtype, "class") && !keys[k].v2[0]))
                 continue;
             rc = store_dir_group_cn(s->st, keys[k].gtype, keys[k].v1, keys[k].v2, keys[k].out,
                                     DIR_GROUP_VAL_MAX, e);
