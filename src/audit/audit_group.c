@@ -16,7 +16,6 @@ struct audit_group {
     pthread_cond_t arrive; /* a ticket was queued or a hold released: the gathering leader re-checks */
     /* Guarded by mu: */
     audit_ticket *head, **tail; /* tickets waiting for the next batch */
-    size_t queued;              /* tickets in that list */
     size_t holding;             /* members with events recorded but not yet queued */
     bool committing;            /* a leader is gathering or committing a batch */
     audit_stats stats;
@@ -153,7 +152,6 @@ tn_code audit_group_flush(audit_group *g, void *self, size_t events, bool held,
     pthread_mutex_lock(&g->mu);
     *g->tail = &t;
     g->tail = &t.next;
-    g->queued++;
     if (held && g->holding)
         g->holding--;
     g->stats.flushes++;
@@ -170,7 +168,6 @@ tn_code audit_group_flush(audit_group *g, void *self, size_t events, bool held,
         audit_ticket *batch = g->head;
         g->head = NULL;
         g->tail = &g->head;
-        g->queued = 0;
         pthread_mutex_unlock(&g->mu);
         tn_err err;
         tn_err_clear(&err);

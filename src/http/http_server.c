@@ -261,15 +261,22 @@ static int sum_run(const svc_import_record *r, void *ctx)
     return 0;
 }
 
+/* The actor /metrics reads its counts as: the server itself (counts only,
+ * no personal data, so no person's access applies). */
+static void metrics_actor(svc_actor *sys)
+{
+    memset(sys, 0, sizeof *sys);
+    sys->kind = SVC_ACTOR_SYSTEM;
+    sys->channel = SVC_CH_API;
+    tn_strlcpy(sys->id, "http:metrics", sizeof sys->id);
+    tn_strlcpy(sys->source, "local", sizeof sys->source);
+}
+
 /* Import counters from the run records (counts only, no personal data). */
 static void import_metrics(tn_buf *b, svc *s)
 {
     svc_actor sys;
-    memset(&sys, 0, sizeof sys);
-    sys.kind = SVC_ACTOR_SYSTEM;
-    sys.channel = SVC_CH_API;
-    tn_strlcpy(sys.id, "http:metrics", sizeof sys.id);
-    tn_strlcpy(sys.source, "local", sizeof sys.source);
+    metrics_actor(&sys);
     import_sums m = {0};
     tn_err e;
     if (svc_import_runs(s, &sys, 0, sum_run, &m, &e) != TN_OK)
@@ -321,11 +328,7 @@ static void prov_metrics(tn_buf *b, svc *s, const conf *cfg)
     svc_prov_counts c[CONF_TARGETS_MAX];
     bool ok[CONF_TARGETS_MAX];
     svc_actor sys;
-    memset(&sys, 0, sizeof sys);
-    sys.kind = SVC_ACTOR_SYSTEM;
-    sys.channel = SVC_CH_API;
-    tn_strlcpy(sys.id, "http:metrics", sizeof sys.id);
-    tn_strlcpy(sys.source, "local", sizeof sys.source);
+    metrics_actor(&sys);
     for (unsigned i = 0; i < cfg->ntargets; i++) {
         tn_err e;
         tn_err_clear(&e);

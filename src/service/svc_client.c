@@ -269,6 +269,18 @@ tn_code svc_client_list(svc *s, const svc_actor *a, svc_client_cb cb, void *ctx,
     return store_client_list(s->st, list_one, &lc, e);
 }
 
+/* The client named name, which must exist and not be revoked (inside the
+ * caller's transaction). */
+static tn_code live_client(svc *s, const char *name, store_api_client *c, tn_err *e)
+{
+    tn_code rc = store_client_get(s->st, name ? name : "", c, e);
+    if (rc == TN_ENOTFOUND)
+        return tn_err_set(e, TN_ENOTFOUND, "name", "no client %.64s", name ? name : "");
+    if (rc == TN_OK && c->revoked_at)
+        return tn_err_set(e, TN_ESTATE, "name", "client %.64s is revoked", c->name);
+    return rc;
+}
+
 static tn_code change(svc *s, const svc_actor *a, const char *name, bool revoke,
                       char token[SVC_TOKEN_BUFSZ], tn_err *e)
 {
@@ -279,11 +291,7 @@ static tn_code change(svc *s, const svc_actor *a, const char *name, bool revoke,
     store_api_client c;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
-    rc = store_client_get(s->st, name ? name : "", &c, e);
-    if (rc == TN_ENOTFOUND)
-        rc = tn_err_set(e, TN_ENOTFOUND, "name", "no client %.64s", name ? name : "");
-    if (rc == TN_OK && c.revoked_at)
-        rc = tn_err_set(e, TN_ESTATE, "name", "client %.64s is revoked", c.name);
+    rc = live_client(s, name, &c, e);
     int64_t now = audit_now_us();
     svc_changes ch;
     svc_changes_init(&ch);
@@ -333,11 +341,7 @@ tn_code svc_client_bind_cert(svc *s, const svc_actor *a, const char *name,
     store_api_client c;
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         return rc;
-    rc = store_client_get(s->st, name ? name : "", &c, e);
-    if (rc == TN_ENOTFOUND)
-        rc = tn_err_set(e, TN_ENOTFOUND, "name", "no client %.64s", name ? name : "");
-    if (rc == TN_OK && c.revoked_at)
-        rc = tn_err_set(e, TN_ESTATE, "name", "client %.64s is revoked", c.name);
+    rc = live_client(s, name, &c, e);
     svc_changes ch;
     svc_changes_init(&ch);
     if (rc == TN_OK && strcmp(c.cert_sha256, fp) != 0) {

@@ -171,10 +171,7 @@ tn_code svc_prov_subject_get(svc *s, const svc_actor *a, const char *target,
     /* Only the group families the target holds are looked up: up to three
      * queries per affiliation that a target with kind groups alone (the
      * default) never needs. An unknown target name looks up all. */
-    const conf_target *ct = NULL;
-    for (unsigned i = 0; i < s->cfg.ntargets && !ct; i++)
-        if (strcmp(s->cfg.targets[i].name, target) == 0)
-            ct = &s->cfg.targets[i];
+    const conf_target *ct = conf_target_find(&s->cfg, target);
     const bool want[3] = {!ct || ct->group_units, !ct || ct->group_schools,
                           !ct || ct->group_classes};
     for (size_t i = 0; i < out->naffs; i++) {

@@ -682,40 +682,44 @@ static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA wal_autocheckpoint = 16384;"
                                    "PRAGMA trusted_schema = OFF;";
 
-static tn_code set_wal(sq *q, const char *path, tn_err *e)
+int sq_set_wal(sqlite3 *db, int budget_ms)
 {
     sqlite3_stmt *st = NULL;
-    tn_code code = TN_OK;
-    int rc = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
     /* SQLITE_BUSY here can come without the busy handler (a lock
      * escalation SQLite refuses to avoid a deadlock with another
      * connection's write transaction): it is over when that transaction
-     * ends, so retry for the busy timeout. */
+     * ends, so retry for the budget. */
     for (int waited = 0; rc == SQLITE_OK;) {
         rc = sqlite3_step(st);
-        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= budget_ms)
             break;
         sqlite3_reset(st);
         sqlite3_sleep(10);
         waited += 10;
         rc = SQLITE_OK;
     }
-    if (rc != SQLITE_ROW) {
-        if (rc == SQLITE_NOTADB)
-            code = tn_err_set(e, TN_EIO, "registry", "%s is not a tunnus registry", path);
-        else if ((rc & 0xff) == SQLITE_BUSY)
-            code = tn_err_set(e, TN_EIO, "registry", "registry is busy");
-        else
-            code = tn_err_set(e, TN_EIO, "registry", "cannot open registry %s: %s", path,
-                              sqlite3_errmsg(q->db));
-        goto out;
+    if (rc == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK : SQLITE_ERROR;
     }
-    const char *mode = (const char *)sqlite3_column_text(st, 0);
-    if (!mode || strcmp(mode, "wal") != 0)
-        code = tn_err_set(e, TN_EIO, NULL, "cannot switch registry %s to WAL mode", path);
-out:
     sqlite3_finalize(st);
-    return code;
+    return rc;
+}
+
+static tn_code set_wal(sq *q, const char *path, tn_err *e)
+{
+    int rc = sq_set_wal(q->db, BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK)
+        return TN_OK;
+    if (rc == SQLITE_NOTADB)
+        return tn_err_set(e, TN_EIO, "registry", "%s is not a tunnus registry", path);
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return tn_err_set(e, TN_EIO, "registry", "registry is busy");
+    if (rc == SQLITE_ERROR)
+        return tn_err_set(e, TN_EIO, NULL, "cannot switch registry %s to WAL mode", path);
+    return tn_err_set(e, TN_EIO, "registry", "cannot open registry %s: %s", path,
+                      sqlite3_errmsg(q->db));
 }
 
 /* SQLite's memory statistics take a global mutex and update counters on

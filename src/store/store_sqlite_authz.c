@@ -154,12 +154,13 @@ static bool read_grant(sqlite3_stmt *st, store_role_grant *g)
     return ok;
 }
 
-tn_code sq_role_grant_get(void *priv, int64_t id, store_role_grant *out, tn_err *e)
+/* One row by its id through read; TN_ENOTFOUND (e not set) if none. */
+static tn_code get_by_id(sq *q, const char *sql, int64_t id, bool (*read)(sqlite3_stmt *, void *),
+                         void *out, const char *table, tn_err *e)
 {
-    sq *q = priv;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    tn_code code = sq_prep_sql(q, SQL_GRANT_GET, &st, &own, e);
+    tn_code code = sq_prep_sql(q, sql, &st, &own, e);
     if (code != TN_OK)
         return code;
     if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
@@ -168,13 +169,26 @@ tn_code sq_role_grant_get(void *priv, int64_t id, store_role_grant *out, tn_err 
     }
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        code = read_grant(st, out) ? TN_OK : sq_corrupt("role_grant", e);
+        code = read(st, out) ? TN_OK : sq_corrupt(table, e);
     else if (rc == SQLITE_DONE)
-        code = tn_err_set(e, TN_ENOTFOUND, "grant", "no role grant %lld", (long long)id);
+        code = TN_ENOTFOUND;
     else
         code = sq_fail(q, rc, e);
 out:
     sq_done(st, own);
+    return code;
+}
+
+static bool read_grant_v(sqlite3_stmt *st, void *out)
+{
+    return read_grant(st, out);
+}
+
+tn_code sq_role_grant_get(void *priv, int64_t id, store_role_grant *out, tn_err *e)
+{
+    tn_code code = get_by_id(priv, SQL_GRANT_GET, id, read_grant_v, out, "role_grant", e);
+    if (code == TN_ENOTFOUND)
+        tn_err_set(e, TN_ENOTFOUND, "grant", "no role grant %lld", (long long)id);
     return code;
 }
 
@@ -274,27 +288,16 @@ static bool read_report(sqlite3_stmt *st, store_error_report *r)
     return ok;
 }
 
+static bool read_report_v(sqlite3_stmt *st, void *out)
+{
+    return read_report(st, out);
+}
+
 tn_code sq_error_report_get(void *priv, int64_t id, store_error_report *out, tn_err *e)
 {
-    sq *q = priv;
-    sqlite3_stmt *st = NULL;
-    bool own = false;
-    tn_code code = sq_prep_sql(q, SQL_REPORT_GET, &st, &own, e);
-    if (code != TN_OK)
-        return code;
-    if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
-    }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        code = read_report(st, out) ? TN_OK : sq_corrupt("error_report", e);
-    else if (rc == SQLITE_DONE)
-        code = tn_err_set(e, TN_ENOTFOUND, "report", "no error report %lld", (long long)id);
-    else
-        code = sq_fail(q, rc, e);
-out:
-    sq_done(st, own);
+    tn_code code = get_by_id(priv, SQL_REPORT_GET, id, read_report_v, out, "error_report", e);
+    if (code == TN_ENOTFOUND)
+        tn_err_set(e, TN_ENOTFOUND, "report", "no error report %lld", (long long)id);
     return code;
 }
 

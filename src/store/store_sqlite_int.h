@@ -48,6 +48,10 @@ void sq_done(sqlite3_stmt *st, bool owned);
 int sq_step_write(sqlite3_stmt *st);
 /* TN_EINTERNAL unless a transaction is open (every write needs one). */
 tn_code sq_need_tx(sq *q, tn_err *e);
+/* Put db in WAL mode (or confirm it is), retrying SQLITE_BUSY for
+ * budget_ms; SQLITE_OK, SQLITE_ERROR if the mode stayed another, or the
+ * failing step's code. */
+int sq_set_wal(sqlite3 *db, int budget_ms);
 
 /* Errors: map an SQLite result to a tn_code with a message. */
 tn_code sq_fail(sq *q, int rc, tn_err *e);

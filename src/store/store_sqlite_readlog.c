@@ -64,7 +64,6 @@ static const char SQL_PRAGMAS[] = "PRAGMA synchronous = NORMAL;"
                                   "PRAGMA temp_store = MEMORY;"
                                   "PRAGMA wal_autocheckpoint = 16384;"
                                   "PRAGMA trusted_schema = OFF;";
-static const char SQL_WAL[] = "PRAGMA journal_mode = WAL";
 static const char SQL_VERSION[] = "PRAGMA user_version";
 static const char SQL_ATTACH[] = "ATTACH DATABASE ?1 AS reg";
 
@@ -74,39 +73,16 @@ static tn_code rl_err(sqlite3 *db, const char *path, const char *what, tn_err *e
                       db ? sqlite3_errmsg(db) : "out of memory");
 }
 
-/* Switching to (or confirming) WAL may meet SQLITE_BUSY without the busy
- * handler being asked: SQLite refuses a lock escalation that could
- * deadlock (another connection, e.g. a CLI command started at the same
- * moment, holds the write lock), and returns at once. Such a refusal is
- * over when that transaction ends, so retry for the busy timeout. */
-static bool set_wal_retry(sqlite3 *db, int budget_ms);
-
-/* One row, one column: the text (journal mode) or the integer. */
-static bool one_row(sqlite3 *db, const char *sql, const char **text, int *num)
+/* One row, one column: the integer. */
+static bool one_int(sqlite3 *db, const char *sql, int *num)
 {
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
               sqlite3_step(st) == SQLITE_ROW;
-    if (ok && text) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        ok = t && strcmp(t, *text) == 0;
-    }
-    if (ok && num)
+    if (ok)
         *num = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return ok;
-}
-
-static bool set_wal_retry(sqlite3 *db, int budget_ms)
-{
-    for (int waited = 0;; waited += 10) {
-        const char *wal = "wal";
-        if (one_row(db, SQL_WAL, &wal, NULL))
-            return true;
-        if ((sqlite3_errcode(db) & 0xff) != SQLITE_BUSY || waited >= budget_ms)
-            return false;
-        sqlite3_sleep(10);
-    }
 }
 
 /* The registry is attached read-only (a URI with mode=ro): a write
@@ -173,13 +149,13 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
     sqlite3_extended_result_codes(q->db, 1);
     sqlite3_busy_timeout(q->db, READLOG_BUSY_MS);
     sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-    if (!set_wal_retry(q->db, READLOG_BUSY_MS) ||
+    if (sq_set_wal(q->db, READLOG_BUSY_MS) != SQLITE_OK ||
         sqlite3_exec(q->db, SQL_PRAGMAS, NULL, NULL, NULL) != SQLITE_OK) {
         code = rl_err(q->db, path, "cannot configure", e);
         goto out;
     }
     int v = 0;
-    if (!one_row(q->db, SQL_VERSION, NULL, &v)) {
+    if (!one_int(q->db, SQL_VERSION, &v)) {
         code = rl_err(q->db, path, "cannot read", e);
         goto out;
     }
@@ -187,7 +163,7 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
         /* Created here or by a process that died before its schema
          * committed: the schema and its version commit together. */
         if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-            !one_row(q->db, SQL_VERSION, NULL, &v) ||
+            !one_int(q->db, SQL_VERSION, &v) ||
             (v == 0 && sqlite3_exec(q->db, SQL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK) ||
             sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             code = rl_err(q->db, path, "cannot create the schema of", e);
