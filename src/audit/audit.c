@@ -1,11 +1,13 @@
 #include "audit.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "audit_group.h"
+#include "audit_journal.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -36,7 +38,7 @@ struct audit {
     const sec_keys *keys; /* signs checkpoints; NULL: none written */
     audit_group *group;   /* shared with the process's other handles */
     store *rl;            /* the read log (borrowed); NULL: reads go to st */
-    char *rl_path;        /* its path, for the group's shared connection */
+    audit_journal *jn;    /* the read log's tail file, where reads are appended */
     char rl_broken[256];  /* why the read log cannot be used ("" if it can) */
     bool held;            /* counted in the group as holding unflushed events */
 };
@@ -67,7 +69,7 @@ void audit_free(audit *a)
     (void)audit_flush(a, NULL);
     unhold(a);
     audit_group_leave(a->group);
-    free(a->rl_path);
+    audit_journal_close(a->jn);
     free(a->q);
     free(a);
 }
@@ -107,7 +109,7 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
             return rc;
     }
     pending *p = &a->q[a->n++];
-    if (a->n == 1 && a->group && !a->held) {
+    if (a->n == 1 && a->group && !a->held && !a->jn) {
         /* A flush will follow: a leader gathering a batch waits for it. */
         audit_group_hold(a->group);
         a->held = true;
@@ -125,6 +127,24 @@ tn_code audit_read(audit *a, const store_audit_row *r, tn_err *e)
     return TN_OK;
 }
 
+/* The store row of a queued read (pointing into p). */
+static store_audit_row pending_row(const pending *p)
+{
+    return (store_audit_row){
+        .time_us = p->time_us,
+        .actor_kind = p->actor_kind,
+        .actor_id = p->actor_id,
+        .channel = p->channel,
+        .action = p->action,
+        .subject_id = p->subject_id[0] ? p->subject_id : NULL,
+        .attrs = p->attrs,
+        .result = "allowed",
+        .request_id = p->request_id,
+        .source = p->source,
+        .detail = p->detail[0] ? p->detail : NULL,
+    };
+}
+
 /* Append one handle's queued reads at the chain head on st, in the open
  * transaction. */
 static tn_code append_queue(store *st, const sec_keys *k, const audit *q, audit_head *head,
@@ -132,22 +152,21 @@ static tn_code append_queue(store *st, const sec_keys *k, const audit *q, audit_
 {
     tn_code rc = TN_OK;
     for (size_t i = 0; i < q->n && rc == TN_OK; i++) {
-        const pending *p = &q->q[i];
-        store_audit_row r = {
-            .time_us = p->time_us,
-            .actor_kind = p->actor_kind,
-            .actor_id = p->actor_id,
-            .channel = p->channel,
-            .action = p->action,
-            .subject_id = p->subject_id[0] ? p->subject_id : NULL,
-            .attrs = p->attrs,
-            .result = "allowed",
-            .request_id = p->request_id,
-            .source = p->source,
-            .detail = p->detail[0] ? p->detail : NULL,
-        };
+        store_audit_row r = pending_row(&q->q[i]);
         rc = audit_chain_append_at(st, k, &r, head, e);
     }
+    return rc;
+}
+
+/* The queue to the read log's tail file, in one append. */
+static tn_code append_journal(audit *a, tn_err *e)
+{
+    store_audit_row one, *rows = a->n == 1 ? &one : tn_calloc(a->n, sizeof *rows);
+    for (size_t i = 0; i < a->n; i++)
+        rows[i] = pending_row(&a->q[i]);
+    tn_code rc = audit_journal_append(a->jn, a->rl, rows, a->n, e);
+    if (rows != &one)
+        free(rows);
     return rc;
 }
 
@@ -159,14 +178,8 @@ static tn_code append_queue(store *st, const sec_keys *k, const audit *q, audit_
 static tn_code commit_batch(void *leader, audit_ticket *batch, tn_err *e)
 {
     audit *a = leader;
-    store *dst = a->rl ? a->rl : a->st;
-    /* In a group the leader writes through the group's connection: one
-     * connection for all leaders keeps the read log's pages cached (every
-     * other connection would have to re-read them after each commit). */
-    tn_code rc = TN_OK;
-    if (a->rl && a->group && (rc = audit_group_conn(a->group, a->rl_path, &dst, e)) != TN_OK)
-        return rc;
-    rc = store_tx_begin(dst, e);
+    store *dst = a->st;
+    tn_code rc = store_tx_begin(dst, e);
     if (rc != TN_OK)
         return rc;
     audit_head head;
@@ -189,11 +202,13 @@ tn_code audit_flush(audit *a, tn_err *e)
         return tn_err_set(e, TN_ESTATE, "read_log", "%s", a->rl_broken);
     }
     tn_code rc;
-    /* Without a read log, inside the caller's transaction the reads join
-     * it (they commit with it). The read log is another database: its
-     * commits never wait for the registry's transaction. A handle without
-     * a group commits alone. */
-    if (!a->group || (!a->rl && store_tx_depth(a->st) > 0)) {
+    /* With a read log, reads are appended to its tail file: one write,
+     * durable as a commit, whatever transaction the caller has open.
+     * Without one, inside the caller's transaction the reads join it
+     * (they commit with it); a handle without a group commits alone. */
+    if (a->jn) {
+        rc = append_journal(a, e);
+    } else if (!a->group || store_tx_depth(a->st) > 0) {
         unhold(a);
         audit_ticket self = {.owner = a, .events = a->n};
         rc = commit_batch(a, &self, e);
@@ -219,7 +234,9 @@ void audit_share(audit *a, const char *key)
 void audit_get_stats(const audit *a, audit_stats *out)
 {
     memset(out, 0, sizeof *out);
-    if (a->group)
+    if (a->jn)
+        audit_journal_get_stats(a->jn, out);
+    else if (a->group)
         audit_group_get_stats(a->group, out);
 }
 
@@ -238,11 +255,33 @@ void audit_bench_skip_writes(audit *a, bool on)
     a->bench_skip_writes = on;
 }
 
-void audit_set_readlog(audit *a, store *rl, const char *path)
+tn_code audit_set_readlog(audit *a, store *rl, const char *path, tn_err *e)
 {
+    char tail[4200];
+    snprintf(tail, sizeof tail, "%s.tail", path);
+    audit_journal *j = NULL;
+    tn_code rc = audit_journal_open(tail, &j, e);
+    if (rc != TN_OK)
+        return rc;
+    audit_journal_close(a->jn);
+    a->jn = j;
     a->rl = rl;
-    free(a->rl_path);
-    a->rl_path = tn_strdup(path);
+    return TN_OK;
+}
+
+tn_code audit_ingest(audit *a, int64_t *moved, int64_t *bad_seq, char *why, size_t why_cap,
+                     tn_err *e)
+{
+    *moved = 0;
+    *bad_seq = 0;
+    if (why_cap)
+        why[0] = '\0';
+    if (!a->jn)
+        return TN_OK;
+    tn_code rc = audit_flush(a, e);
+    if (rc != TN_OK)
+        return rc;
+    return audit_journal_ingest(a->jn, a->rl, a->keys, moved, bad_seq, why, why_cap, e);
 }
 
 void audit_readlog_broken(audit *a, const char *why)

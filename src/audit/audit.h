@@ -66,10 +66,12 @@ typedef struct audit_stats {
     uint64_t failed_commits; /* group commits that failed (every waiter got the error) */
     uint64_t events;         /* read events those commits wrote */
     uint64_t max_batch;      /* most flushes served by one commit */
+    uint64_t ingested;       /* read events moved from the tail file into the read log */
 } audit_stats;
 
-/* The counters of the handle's group since it was created (all zero for a
- * handle without one). */
+/* The counters of the handle's group since it was created, or with a read
+ * log those of this process's tail file (a commit is then one append),
+ * all zero for a handle with neither. */
 void audit_get_stats(const audit *a, audit_stats *out);
 /* Turn read auditing off (benchmarks compare with and without). */
 void audit_set_reads(audit *a, bool on);
@@ -86,12 +88,17 @@ int64_t audit_now_us(void);
 void audit_set_signer(audit *a, const sec_keys *k);
 
 /* The read log (docs/audit.md): a separate store holding the chain of read
- * events (store_open_readlog; borrowed, must outlive a). Once set,
- * audit_flush commits queued reads there, in the read log's own
- * transaction, never in the registry's; writes stay in the registry. A
- * handle in a group (audit_share) commits through the group's own
- * connection to path instead of rl. */
-void audit_set_readlog(audit *a, store *rl, const char *path);
+ * events (store_open_readlog; borrowed, must outlive a) at path. Once set,
+ * audit_flush appends queued reads to its tail file (path + ".tail",
+ * audit_journal.h), never to the registry; audit_ingest moves them into
+ * the read log's tables. Writes stay in the registry. */
+tn_code audit_set_readlog(audit *a, store *rl, const char *path, tn_err *e);
+/* Flush, then move every read in the tail file into the read log (its own
+ * transactions), signing periodic checkpoints. A broken link in the tail
+ * file stops the move there: TN_OK with *bad_seq the event and why the
+ * reason (0 and "" when intact). Without a read log, nothing to do. */
+tn_code audit_ingest(audit *a, int64_t *moved, int64_t *bad_seq, char *why, size_t why_cap,
+                     tn_err *e);
 store *audit_readlog(const audit *a);
 /* The read log should exist but cannot be used (missing, replaced): every
  * flush of reads then fails with this reason, so no read goes unrecorded. */
@@ -114,6 +121,18 @@ void audit_cp_message(const store_audit_cp *c, tn_buf *out);
  * AUDIT_CHECKPOINT_EVERY and k is given. */
 tn_code audit_chain_append(store *st, const sec_keys *k, const store_audit_row *r,
                            int64_t *seq_out, tn_err *e);
+/* Store an event whose chain hash is already known (the journal's
+ * ingest) in the open transaction, with a periodic checkpoint at
+ * multiples of AUDIT_CHECKPOINT_EVERY when k is given. */
+tn_code audit_chain_put(store *st, const sec_keys *k, int64_t seq, const store_audit_row *r,
+                        const unsigned char hash[AUDIT_HASH_BYTES], tn_err *e);
+/* Parse a canonical encoding back into a row (the journal's frames). The
+ * strings are copied, NUL-terminated, into scratch (cap bytes; the
+ * encoding's length plus 11 is always enough); r points into it. Empty
+ * subject, changes and detail come back NULL, as the direct path stores
+ * them. False with *why set when p is not exactly one valid encoding. */
+bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_row *r,
+                  char *scratch, size_t cap, const char **why);
 /* The chain head, read once per transaction by a writer that appends
  * many events (the group commit of reads): the head cannot move under an
  * open write transaction. */

@@ -2,6 +2,7 @@
  * verification and the retention cut. The format is specified in
  * docs/audit.md; any change here is a new format version. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,15 @@ static tn_code cp_write(store *st, const sec_keys *k, int64_t seq, const unsigne
     return store_audit_cp_insert(st, &c, e);
 }
 
+tn_code audit_chain_put(store *st, const sec_keys *k, int64_t seq, const store_audit_row *r,
+                        const unsigned char hash[AUDIT_HASH_BYTES], tn_err *e)
+{
+    tn_code rc = store_audit_insert(st, seq, r, hash, e);
+    if (rc == TN_OK && k && seq % AUDIT_CHECKPOINT_EVERY == 0)
+        rc = cp_write(st, k, seq, hash, "periodic", 0, NULL, 0, e);
+    return rc;
+}
+
 tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_row *r,
                               audit_head *head, tn_err *e)
 {
@@ -170,14 +180,70 @@ tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_ro
     int64_t seq = head->seq + 1;
     audit_digest(seq, r, d);
     audit_link(head->hash, d, h);
-    tn_code rc = store_audit_insert(st, seq, r, h, e);
-    if (rc == TN_OK && k && seq % AUDIT_CHECKPOINT_EVERY == 0)
-        rc = cp_write(st, k, seq, h, "periodic", 0, NULL, 0, e);
+    tn_code rc = audit_chain_put(st, k, seq, r, h, e);
     if (rc == TN_OK) {
         head->seq = seq;
         memcpy(head->hash, h, AUDIT_HASH_BYTES);
     }
     return rc;
+}
+
+/* The fields in the order audit_encode writes them. */
+static const char **decode_slot(store_audit_row *r, size_t i)
+{
+    const char **f[] = {&r->actor_kind, &r->actor_id, &r->channel,    &r->action,
+                        &r->subject_id, &r->attrs,    &r->changes,    &r->result,
+                        &r->request_id, &r->source,   &r->detail};
+    return f[i];
+}
+
+bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_row *r,
+                  char *scratch, size_t cap, const char **why)
+{
+    memset(r, 0, sizeof *r);
+    if (n < sizeof EVENT_TAG + 16 || memcmp(p, EVENT_TAG, sizeof EVENT_TAG) != 0) {
+        *why = "not an audit event encoding";
+        return false;
+    }
+    size_t off = sizeof EVENT_TAG, used = 0;
+    uint64_t s = get_u64(p + off), t = get_u64(p + off + 8);
+    off += 16;
+    if (s == 0 || s > INT64_MAX || t > INT64_MAX) {
+        *why = "sequence number or time out of range";
+        return false;
+    }
+    for (size_t i = 0; i < 11; i++) {
+        if (n - off < 4) {
+            *why = "field length cut short";
+            return false;
+        }
+        size_t len = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
+                     (size_t)p[off + 3];
+        off += 4;
+        if (len > n - off || len >= cap - used) {
+            *why = "field longer than the event";
+            return false;
+        }
+        if (memchr(p + off, 0, len)) {
+            *why = "field holds a NUL byte";
+            return false;
+        }
+        char *dst = scratch + used;
+        memcpy(dst, p + off, len);
+        dst[len] = '\0';
+        used += len + 1;
+        off += len;
+        /* As the direct path stores them: absent optional values NULL. */
+        bool optional = i == 4 || i == 6 || i == 10;
+        *decode_slot(r, i) = optional && len == 0 ? NULL : dst;
+    }
+    if (off != n) {
+        *why = "bytes after the last field";
+        return false;
+    }
+    *seq = (int64_t)s;
+    r->time_us = (int64_t)t;
+    return true;
 }
 
 tn_code audit_chain_head(store *st, audit_head *head, tn_err *e)

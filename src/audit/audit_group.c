@@ -19,11 +19,6 @@ struct audit_group {
     size_t holding;             /* members with events recorded but not yet queued */
     bool committing;            /* a leader is gathering or committing a batch */
     audit_stats stats;
-    /* The group's own connection to the read log, used by whichever
-     * thread leads (only one at a time: `committing`), so its page cache
-     * and prepared statements stay warm across leaders. */
-    store *conn;
-    char *conn_path;
 };
 
 /* Groups are few (one per registry) and joined once per handle, so a list
@@ -74,8 +69,6 @@ void audit_group_leave(audit_group *g)
     pthread_mutex_unlock(&groups_mu);
     if (!last)
         return;
-    store_close(g->conn);
-    free(g->conn_path);
     pthread_cond_destroy(&g->arrive);
     pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->mu);
@@ -188,22 +181,4 @@ void audit_group_get_stats(audit_group *g, audit_stats *out)
     pthread_mutex_lock(&g->mu);
     *out = g->stats;
     pthread_mutex_unlock(&g->mu);
-}
-
-tn_code audit_group_conn(audit_group *g, const char *path, store **out, tn_err *e)
-{
-    /* Only the leader calls this, while it holds `committing`. */
-    if (g->conn && strcmp(g->conn_path, path) == 0) {
-        *out = g->conn;
-        return TN_OK;
-    }
-    store_close(g->conn);
-    free(g->conn_path);
-    g->conn = NULL;
-    g->conn_path = NULL;
-    tn_code rc = store_open_readlog(path, NULL, STORE_OPEN_EXISTING, &g->conn, e);
-    if (rc == TN_OK)
-        g->conn_path = tn_strdup(path);
-    *out = g->conn;
-    return rc;
 }

@@ -61,8 +61,5 @@ tn_code audit_group_flush(audit_group *g, void *self, size_t events, bool held,
 
 void audit_group_get_stats(audit_group *g, audit_stats *out);
 
-/* For the leader inside its commit step: the group's own connection to the
- * read log at path (opened on first use, closed by the last leave). */
-tn_code audit_group_conn(audit_group *g, const char *path, store **out, tn_err *e);
-
 #endif
+

@@ -93,7 +93,15 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
         hs_stop(http);
         return cli_fail(a, &e);
     }
+    /* Read events reach the read log's tables through this thread. */
+    svc_ingester *ing = NULL;
+    if (svc_ingester_start(&c, 250, stderr, &ing, &e) != TN_OK) {
+        prov_workers_stop(pw);
+        hs_stop(http);
+        return cli_fail(a, &e);
+    }
     tn_code sc = ld_serve(&c, &o, &e);
+    svc_ingester_stop(ing);
     prov_workers_stop(pw);
     hs_stop(http);
     if (sc != TN_OK)

@@ -409,14 +409,19 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
                       "# HELP tunnus_audit_read_flushes_total Flushes of read events.\n"
                       "# TYPE tunnus_audit_read_flushes_total counter\n"
                       "tunnus_audit_read_flushes_total %llu\n"
-                      "# HELP tunnus_audit_read_commits_total Group commits of read events.\n"
+                      "# HELP tunnus_audit_read_commits_total Durable writes of read events "
+                      "(appends to the read log's tail file).\n"
                       "# TYPE tunnus_audit_read_commits_total counter\n"
                       "tunnus_audit_read_commits_total %llu\n"
                       "# HELP tunnus_audit_read_events_total Read events written.\n"
                       "# TYPE tunnus_audit_read_events_total counter\n"
-                      "tunnus_audit_read_events_total %llu\n",
+                      "tunnus_audit_read_events_total %llu\n"
+                      "# HELP tunnus_audit_read_ingested_total Read events moved from the tail "
+                      "file into the read log's tables.\n"
+                      "# TYPE tunnus_audit_read_ingested_total counter\n"
+                      "tunnus_audit_read_ingested_total %llu\n",
                       (unsigned long long)as.flushes, (unsigned long long)as.commits,
-                      (unsigned long long)as.events);
+                      (unsigned long long)as.events, (unsigned long long)as.ingested);
         import_metrics(&b, s);
         prov_metrics(&b, s, h->cfg);
     }

@@ -185,6 +185,13 @@ void svc_close(svc *s)
         return;
     if (s->in_batch)
         svc_batch_rollback(s);
+    /* What this handle read goes into the read log's tables now, so a
+     * command leaves none of its reads in the tail file (a server's
+     * ingester moves them while it runs). A failure leaves them there
+     * for the next ingest. */
+    int64_t moved;
+    if (s->rl && !s->rl_broken[0])
+        (void)svc_readlog_ingest(s, &moved, NULL);
     audit_free(s->au);
     store_close(s->rl);
     store_close(s->st);
@@ -214,6 +221,7 @@ void svc_read_audit_stats(svc *s, svc_audit_stats *out)
     out->flushes = st.flushes;
     out->commits = st.commits;
     out->events = st.events;
+    out->ingested = st.ingested;
 }
 
 void svc_set_read_audit(svc *s, bool on)

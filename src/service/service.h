@@ -100,8 +100,23 @@ tn_code svc_actor_load_roles(svc *s, svc_actor *a, tn_err *e);
 tn_code svc_init_registry(const conf *c, tn_err *e);
 /* Open an existing registry. c must have been through conf_finish. */
 tn_code svc_open(const conf *c, svc **out, tn_err *e);
-/* Flushes pending audit, closes. */
+/* Flushes pending audit, moves this process's reads from the read log's
+ * tail file into its tables (docs/audit.md), closes. */
 void svc_close(svc *s);
+
+/* Move the reads in the read log's tail file into its tables now
+ * (audit_ingest); *moved counts them. A broken tail file is TN_ESTATE
+ * with the reason. No access check: it changes where events are kept,
+ * not what anyone sees. */
+tn_code svc_readlog_ingest(svc *s, int64_t *moved, tn_err *e);
+
+/* A server's background thread that moves read events from the read log's
+ * tail file into its tables every every_ms (0: 1000), on a handle of its
+ * own; problems go to log, once each. Stop moves what is left. */
+typedef struct svc_ingester svc_ingester;
+tn_code svc_ingester_start(const conf *c, unsigned every_ms, FILE *log, svc_ingester **out,
+                           tn_err *e);
+void svc_ingester_stop(svc_ingester *g);
 /* The date that counts as today for date-dependent rules (--as-of).
  * Default: today's date in the local time zone. */
 void svc_set_today(svc *s, tn_date today);
@@ -110,11 +125,12 @@ tn_date svc_today(const svc *s);
  * handles of one process on one registry share this: threads flushing at
  * the same time wait for one commit that holds all their reads. */
 tn_code svc_flush(svc *s, tn_err *e);
-/* Group commit of read events, counted over every handle of this process
- * on the same registry: flushes that waited for a shared commit, the
- * commits, and the events they wrote. */
+/* Read events of this process on this registry, over all its handles:
+ * flushes, the durable writes (appends to the read log's tail file, or
+ * group commits without a read log), the events written and those moved
+ * from the tail file into the read log's tables. */
 typedef struct svc_audit_stats {
-    uint64_t flushes, commits, events;
+    uint64_t flushes, commits, events, ingested;
 } svc_audit_stats;
 void svc_read_audit_stats(svc *s, svc_audit_stats *out);
 /* Read auditing on (default) or off, for benchmarks. */

@@ -62,15 +62,12 @@ static tn_code write_event(svc *s, const svc_actor *a, const char *action, const
     return audit_write(s->au, &r, e);
 }
 
-/* The read log, or the reason it cannot be used. */
+/* The read log with every read so far in its tables (the tail file
+ * moved in), or the reason it cannot be used. */
 static store *readlog(svc *s, tn_err *e)
 {
-    if (s->rl_broken[0] || !s->rl) {
-        tn_err_set(e, TN_ESTATE, "read_log", "%s",
-                   s->rl_broken[0] ? s->rl_broken : "the read log is not open");
-        return NULL;
-    }
-    return s->rl;
+    int64_t moved;
+    return svc_readlog_ingest(s, &moved, e) == TN_OK ? s->rl : NULL;
 }
 
 tn_code svc_audit_verify(svc *s, const svc_actor *a, svc_audit_check *out, tn_err *e)
@@ -97,9 +94,19 @@ tn_code svc_audit_verify(svc *s, const svc_actor *a, svc_audit_check *out, tn_er
                        sizeof out->reason);
         }
     } else {
-        if ((rc = audit_flush(s->au, e)) != TN_OK ||
+        /* The tail file first: its events are checked link by link as
+         * they move, and a break there stops the move at it. */
+        int64_t moved, tail_bad;
+        char tail_why[256];
+        if ((rc = audit_ingest(s->au, &moved, &tail_bad, tail_why, sizeof tail_why, e)) !=
+                TN_OK ||
             (rc = audit_verify(s->rl, s->keys.sign_pk, &r, e)) != TN_OK)
             return rc;
+        if (r.ok && tail_bad) {
+            r.ok = false;
+            r.bad_seq = tail_bad;
+            tn_strlcpy(r.reason, tail_why, sizeof r.reason);
+        }
         out->read_events = r.events;
         out->read_checkpoints = r.checkpoints;
         out->read_last_seq = r.last_seq;

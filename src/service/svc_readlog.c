@@ -7,8 +7,11 @@
  * never silently starts a new one. When the file is missing or carries
  * another id, the handle opens anyway (so that `tunnus audit verify` can
  * say so), but every read that would need auditing fails. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "svc_internal.h"
 #include "tn_str.h"
@@ -100,7 +103,110 @@ tn_code svc_readlog_open(svc *s, const char *registry, tn_err *e)
     } else if (strcmp(have, want) != 0) {
         broken(s, path, "belongs to another registry (replaced?)");
     } else {
-        audit_set_readlog(s->au, s->rl, path);
+        return audit_set_readlog(s->au, s->rl, path, e);
     }
     return TN_OK;
+}
+
+tn_code svc_readlog_ingest(svc *s, int64_t *moved, tn_err *e)
+{
+    int64_t bad = 0;
+    char why[256];
+    *moved = 0;
+    if (s->rl_broken[0] || !s->rl)
+        return tn_err_set(e, TN_ESTATE, "read_log", "%s",
+                          s->rl_broken[0] ? s->rl_broken : "the read log is not open");
+    tn_code rc = audit_ingest(s->au, moved, &bad, why, sizeof why, e);
+    if (rc == TN_OK && bad)
+        rc = tn_err_set(e, TN_ESTATE, "read_log", "%s (run tunnus audit verify)", why);
+    return rc;
+}
+
+/* ---- the server's ingester ---------------------------------------------- */
+
+struct svc_ingester {
+    conf cfg;
+    FILE *log;
+    unsigned every_ms;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* stop was set */
+    bool stop;         /* guarded by mu */
+};
+
+static void *ingester_main(void *arg)
+{
+    svc_ingester *g = arg;
+    svc *s = NULL;
+    char last[sizeof ((tn_err *)0)->msg] = "";
+    pthread_mutex_lock(&g->mu);
+    while (!g->stop) {
+        pthread_mutex_unlock(&g->mu);
+        tn_err e;
+        tn_err_clear(&e);
+        int64_t moved = 0;
+        tn_code rc = s ? TN_OK : svc_open(&g->cfg, &s, &e);
+        if (rc == TN_OK)
+            rc = svc_readlog_ingest(s, &moved, &e);
+        /* Once per distinct problem, not once a second. */
+        if (rc != TN_OK && g->log && strcmp(last, e.msg) != 0) {
+            fprintf(g->log, "audit ingest: %s\n", e.msg);
+            fflush(g->log);
+        }
+        tn_strlcpy(last, rc == TN_OK ? "" : e.msg, sizeof last);
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += g->every_ms / 1000;
+        dl.tv_nsec += (long)(g->every_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&g->mu);
+        while (!g->stop && pthread_cond_timedwait(&g->cv, &g->mu, &dl) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&g->mu);
+    svc_close(s); /* moves what came in since the last round */
+    return NULL;
+}
+
+tn_code svc_ingester_start(const conf *c, unsigned every_ms, FILE *log, svc_ingester **out,
+                           tn_err *e)
+{
+    svc_ingester *g = calloc(1, sizeof *g);
+    if (!g)
+        abort();
+    g->cfg = *c;
+    g->log = log;
+    g->every_ms = every_ms ? every_ms : 1000;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&g->th, NULL, ingester_main, g) != 0) {
+        pthread_cond_destroy(&g->cv);
+        pthread_mutex_destroy(&g->mu);
+        free(g);
+        *out = NULL;
+        return tn_err_set(e, TN_EINTERNAL, NULL, "cannot start the audit ingester");
+    }
+    *out = g;
+    return TN_OK;
+}
+
+void svc_ingester_stop(svc_ingester *g)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->th, NULL);
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
 }

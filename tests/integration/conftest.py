@@ -47,12 +47,28 @@ class Tunnus:
         """The read log: the audit chain of read events, a file of its own."""
         return Path(str(self.db) + ".reads")
 
+    @property
+    def reads_tail(self):
+        """The read log's tail file: reads appended, not yet in its tables."""
+        return Path(str(self.db) + ".reads.tail")
+
+    def settle_reads(self, timeout=10):
+        """A running server's reads reach the read log's tables through its
+        ingester (every 250 ms); wait until the tail file is empty. A command
+        moves its own reads before it exits."""
+        import time
+        deadline = time.monotonic() + timeout
+        while (self.reads_tail.exists() and self.reads_tail.stat().st_size > 0
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+
     def sql(self, query, *params):
         """Read the registry directly (tests only), to check what was written.
         audit_event and audit_checkpoint name the whole audit trail: the
         registry's chain and the read log's (seq is per chain; the column
         log tells them apart)."""
         import sqlite3
+        self.settle_reads()
         con = sqlite3.connect(self.db)
         if self.reads.exists():
             con.execute("ATTACH DATABASE ? AS rl", (str(self.reads),))

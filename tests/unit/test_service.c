@@ -78,6 +78,8 @@ static int count_events(fixture *f, const char *action, const char *result)
 {
     tn_err e;
     assert_int_equal(svc_flush(f->s, &e), TN_OK);
+    int64_t moved;
+    assert_int_equal(svc_readlog_ingest(f->s, &moved, &e), TN_OK);
     store *st;
     assert_int_equal(store_open(f->c.db, STORE_OPEN_EXISTING, &st, &e), TN_OK);
     struct count_ctx c = {action, result, 0};

@@ -1,0 +1,581 @@
+#include "audit_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tn_mem.h"
+#include "tn_str.h"
+
+#define HEAD_MAGIC "TNJ1"
+#define TAIL_MAGIC "1JNT"
+/* The ingest reads the file in chunks of this size (a frame always fits). */
+#define READ_CHUNK (1024 * 1024)
+/* Events per ingest transaction while appenders keep writing: bounds how
+ * long the read log's write lock is held. */
+#define INGEST_BATCH 50000
+/* When no more than this is left, the ingest takes the file's lock, moves
+ * the rest and empties the file: appenders wait for at most that much. */
+#define INGEST_LOCKED_TAIL (256 * 1024)
+/* Rounds without the lock before the ingest takes it anyway, so that a
+ * steady stream of appends cannot keep the file from being emptied. */
+#define INGEST_ROUNDS 8
+
+struct audit_journal {
+    struct audit_journal *next; /* in the process-wide list */
+    char *key;
+    pid_t pid; /* a forked child must not share its parent's open file: flock would not keep them apart */
+    int refs;  /* guarded by list_mu */
+    int fd;
+    /* Orders this process's appenders and the ingest's final step before
+     * the flock (a flock is per open file, not per thread). */
+    pthread_mutex_t mu;
+    /* Guarded by mu: where the ingest stopped (the frame of hint_seq
+     * starts at hint_off), so the next one need not scan from the start. */
+    int64_t hint_seq;
+    off_t hint_off;
+    audit_stats stats; /* guarded by mu */
+};
+
+static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
+static audit_journal *journals;
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static tn_code io_err(tn_err *e, const char *what)
+{
+    return tn_err_set(e, TN_EIO, "read_log", "the read log's tail file: %s: %s", what,
+                      strerror(errno));
+}
+
+tn_code audit_journal_open(const char *path, audit_journal **out, tn_err *e)
+{
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tn_err_set(e, TN_EIO, "read_log", "cannot open the read log's tail file %s: %s",
+                          path, strerror(errno));
+    /* Two spellings of one path must find the same handle: its mutex is
+     * what keeps this process's appenders apart. */
+    char real[PATH_MAX];
+    const char *key = realpath(path, real) ? real : path;
+    pthread_mutex_lock(&list_mu);
+    audit_journal *j = journals;
+    pid_t me = getpid();
+    while (j && (j->pid != me || strcmp(j->key, key) != 0))
+        j = j->next;
+    if (j) {
+        close(fd);
+    } else {
+        j = tn_calloc(1, sizeof *j);
+        j->key = tn_strdup(key);
+        j->pid = me;
+        j->fd = fd;
+        pthread_mutex_init(&j->mu, NULL);
+        j->next = journals;
+        journals = j;
+    }
+    j->refs++;
+    pthread_mutex_unlock(&list_mu);
+    *out = j;
+    return TN_OK;
+}
+
+void audit_journal_close(audit_journal *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&list_mu);
+    bool last = --j->refs == 0;
+    if (last) {
+        audit_journal **p = &journals;
+        while (*p != j)
+            p = &(*p)->next;
+        *p = j->next;
+    }
+    pthread_mutex_unlock(&list_mu);
+    if (!last)
+        return;
+    close(j->fd);
+    pthread_mutex_destroy(&j->mu);
+    free(j->key);
+    free(j);
+}
+
+int audit_journal_frame(const unsigned char *p, size_t n, size_t *len, int64_t *seq,
+                        const unsigned char **enc, size_t *enc_len, const unsigned char **hash,
+                        const char **why)
+{
+    if (n < AUDIT_JOURNAL_HEAD)
+        return 0;
+    if (memcmp(p, HEAD_MAGIC, 4) != 0) {
+        *why = "no frame starts here";
+        return -1;
+    }
+    size_t el = get_u32(p + 4);
+    if (el == 0 || el > AUDIT_JOURNAL_MAX_ENC) {
+        *why = "frame length out of range";
+        return -1;
+    }
+    size_t total = AUDIT_JOURNAL_HEAD + el + AUDIT_JOURNAL_TRAILER;
+    if (n < total)
+        return 0;
+    const unsigned char *t = p + AUDIT_JOURNAL_HEAD + el;
+    uint64_t s = get_u64(t);
+    if (get_u32(t + 40) != el || memcmp(t + 44, TAIL_MAGIC, 4) != 0) {
+        *why = "the frame's trailer does not match its head";
+        return -1;
+    }
+    if (s == 0 || s > INT64_MAX) {
+        *why = "sequence number out of range";
+        return -1;
+    }
+    *len = total;
+    *seq = (int64_t)s;
+    *enc = p + AUDIT_JOURNAL_HEAD;
+    *enc_len = el;
+    *hash = t + 8;
+    return 1;
+}
+
+static int lock_file(int fd, int op)
+{
+    int r;
+    while ((r = flock(fd, op)) != 0 && errno == EINTR)
+        ;
+    return r;
+}
+
+/* ---- a buffered reader over the file ------------------------------------ */
+
+typedef struct reader {
+    int fd;
+    unsigned char *buf;
+    size_t len, pos; /* valid bytes in buf, the next frame's start in buf */
+    off_t base;      /* file offset of buf[0] */
+    off_t end;       /* read no further */
+} reader;
+
+/* The frame at the reader's position: 1 one, 0 none (end or a torn tail),
+ * -1 damage (*why), -2 a read error (errno). */
+static int next_frame(reader *r, size_t *len, int64_t *seq, const unsigned char **enc,
+                      size_t *enc_len, const unsigned char **hash, const char **why)
+{
+    for (;;) {
+        int f = audit_journal_frame(r->buf + r->pos, r->len - r->pos, len, seq, enc, enc_len,
+                                    hash, why);
+        if (f != 0)
+            return f;
+        off_t at = r->base + (off_t)r->len;
+        if (at >= r->end)
+            return 0;
+        /* Keep the partial frame, read what follows it. */
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->base += (off_t)r->pos;
+        r->len -= r->pos;
+        r->pos = 0;
+        size_t want = READ_CHUNK - r->len;
+        if ((off_t)want > r->end - at)
+            want = (size_t)(r->end - at);
+        ssize_t got;
+        while ((got = pread(r->fd, r->buf + r->len, want, at)) < 0 && errno == EINTR)
+            ;
+        if (got < 0)
+            return -2;
+        if (got == 0)
+            return 0;
+        r->len += (size_t)got;
+    }
+}
+
+static void reader_at(reader *r, int fd, off_t off, off_t end)
+{
+    r->fd = fd;
+    r->len = r->pos = 0;
+    r->base = off;
+    r->end = end;
+}
+
+/* ---- append --------------------------------------------------------------- */
+
+/* The end of the last whole frame: a torn tail (a write cut by a crash of
+ * the machine) or trailing garbage is cut off before anything is appended
+ * after it. The cut part was never acknowledged: its writer did not
+ * return. */
+static tn_code repair(audit_journal *j, off_t size, off_t *good, int64_t *seq,
+                      unsigned char hash[AUDIT_HASH_BYTES], bool *found, tn_err *e)
+{
+    reader r;
+    reader_at(&r, j->fd, 0, size);
+    r.buf = tn_malloc(READ_CHUNK);
+    *good = 0;
+    *found = false;
+    size_t len, el;
+    int64_t s;
+    const unsigned char *enc, *h;
+    const char *why;
+    int f;
+    while ((f = next_frame(&r, &len, &s, &enc, &el, &h, &why)) == 1) {
+        *seq = s;
+        memcpy(hash, h, AUDIT_HASH_BYTES);
+        *found = true;
+        r.pos += len;
+        *good = r.base + (off_t)r.pos;
+    }
+    free(r.buf);
+    if (f == -2)
+        return io_err(e, "read");
+    if (ftruncate(j->fd, *good) != 0)
+        return io_err(e, "cut a torn tail");
+    return TN_OK;
+}
+
+/* The chain head before an append, with the file locked: the last
+ * frame's trailer, or the table's head when the file is empty. *size is
+ * where the append starts. */
+static tn_code tail_head(audit_journal *j, store *rl, off_t *size, audit_head *head, tn_err *e)
+{
+    if (*size >= AUDIT_JOURNAL_HEAD + AUDIT_JOURNAL_TRAILER) {
+        unsigned char t[AUDIT_JOURNAL_TRAILER], h[AUDIT_JOURNAL_HEAD];
+        if (pread(j->fd, t, sizeof t, *size - AUDIT_JOURNAL_TRAILER) == (ssize_t)sizeof t &&
+            memcmp(t + 44, TAIL_MAGIC, 4) == 0) {
+            uint32_t el = get_u32(t + 40);
+            off_t start = *size - AUDIT_JOURNAL_TRAILER - (off_t)el - AUDIT_JOURNAL_HEAD;
+            uint64_t s = get_u64(t);
+            if (start >= 0 && el > 0 && el <= AUDIT_JOURNAL_MAX_ENC && s > 0 && s <= INT64_MAX &&
+                pread(j->fd, h, sizeof h, start) == (ssize_t)sizeof h &&
+                memcmp(h, HEAD_MAGIC, 4) == 0 && get_u32(h + 4) == el) {
+                head->seq = (int64_t)s;
+                memcpy(head->hash, t + 8, AUDIT_HASH_BYTES);
+                return TN_OK;
+            }
+        }
+    }
+    if (*size > 0) {
+        bool found = false;
+        tn_code rc = repair(j, *size, size, &head->seq, head->hash, &found, e);
+        if (rc != TN_OK || found)
+            return rc;
+    }
+    bool has = false;
+    return store_audit_head(rl, &head->seq, head->hash, &has, e);
+}
+
+tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row *rows, size_t n,
+                             tn_err *e)
+{
+    if (n == 0)
+        return TN_OK;
+    tn_buf b;
+    tn_buf_init(&b, (size_t)64 * 1024 * 1024);
+    tn_buf_reserve(&b, n * 640);
+    tn_code rc = TN_OK;
+    pthread_mutex_lock(&j->mu);
+    if (lock_file(j->fd, LOCK_EX) != 0) {
+        rc = io_err(e, "lock");
+        goto unlock;
+    }
+    struct stat sb;
+    if (fstat(j->fd, &sb) != 0) {
+        rc = io_err(e, "stat");
+        goto unlock_file;
+    }
+    off_t size = sb.st_size;
+    audit_head head;
+    if ((rc = tail_head(j, rl, &size, &head, e)) != TN_OK)
+        goto unlock_file;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER];
+        size_t at = b.len;
+        tn_buf_append(&b, hd, sizeof hd);
+        int64_t seq = head.seq + 1;
+        if (!audit_encode(seq, &rows[i], &b) || b.len - at - AUDIT_JOURNAL_HEAD >
+                                                     AUDIT_JOURNAL_MAX_ENC) {
+            rc = tn_err_set(e, TN_EINVAL, "read_log", "a read event is too large to record");
+            goto unlock_file;
+        }
+        size_t el = b.len - at - AUDIT_JOURNAL_HEAD;
+        unsigned char *enc = (unsigned char *)b.data + at + AUDIT_JOURNAL_HEAD;
+        put_u32((unsigned char *)b.data + at + 4, (uint32_t)el);
+        unsigned char d[AUDIT_HASH_BYTES];
+        sec_hash(enc, el, d);
+        audit_link(head.hash, d, head.hash);
+        head.seq = seq;
+        put_u64(t, (uint64_t)seq);
+        memcpy(t + 8, head.hash, AUDIT_HASH_BYTES);
+        put_u32(t + 40, (uint32_t)el);
+        memcpy(t + 44, TAIL_MAGIC, 4);
+        tn_buf_append(&b, t, sizeof t);
+    }
+    if (b.toobig) {
+        rc = tn_err_set(e, TN_EINVAL, "read_log", "too many read events for one append");
+        goto unlock_file;
+    }
+    size_t done = 0;
+    while (done < b.len) {
+        ssize_t w = write(j->fd, b.data + done, b.len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = io_err(e, "write");
+            /* All or nothing: a part of a frame must not stay behind. */
+            if (ftruncate(j->fd, size) != 0)
+                (void)0;
+            break;
+        }
+        done += (size_t)w;
+    }
+unlock_file:
+    lock_file(j->fd, LOCK_UN);
+unlock:
+    j->stats.flushes++;
+    if (rc == TN_OK) {
+        j->stats.commits++;
+        j->stats.events += n;
+        if (n > j->stats.max_batch)
+            j->stats.max_batch = n;
+    } else {
+        j->stats.failed_commits++;
+    }
+    pthread_mutex_unlock(&j->mu);
+    tn_buf_free(&b);
+    return rc;
+}
+
+/* ---- ingest ---------------------------------------------------------------- */
+
+typedef struct ingest_state {
+    audit_head head;
+    int64_t moved;
+    int64_t bad_seq;
+    char *why;
+    size_t why_cap;
+    char *scratch; /* decoded strings of one event */
+} ingest_state;
+
+/* Move the frames of [r's position, r->end) that follow the table's head,
+ * at most limit of them (0: all). *off: where the move stopped. */
+static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state *g,
+                           int64_t limit, off_t *off, tn_err *e)
+{
+    size_t len, el;
+    int64_t seq, n = 0;
+    const unsigned char *enc, *h;
+    const char *why = "";
+    int f = 1;
+    *off = r->base + (off_t)r->pos;
+    while ((limit == 0 || n < limit) &&
+           (f = next_frame(r, &len, &seq, &enc, &el, &h, &why)) == 1) {
+        off_t at = r->base + (off_t)r->pos;
+        if (seq <= g->head.seq) { /* already in the table */
+            r->pos += len;
+            *off = r->base + (off_t)r->pos;
+            continue;
+        }
+        if (seq != g->head.seq + 1) {
+            g->bad_seq = g->head.seq + 1;
+            snprintf(g->why, g->why_cap,
+                     "event %lld is missing: the read log's tail file goes on at event %lld "
+                     "(byte %lld)",
+                     (long long)g->bad_seq, (long long)seq, (long long)at);
+            return TN_OK;
+        }
+        store_audit_row row;
+        int64_t eseq;
+        unsigned char d[AUDIT_HASH_BYTES], link[AUDIT_HASH_BYTES];
+        if (!audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &why) || eseq != seq) {
+            g->bad_seq = seq;
+            snprintf(g->why, g->why_cap, "event %lld in the read log's tail file is damaged: %s",
+                     (long long)seq, eseq != seq ? "its number differs from its frame's" : why);
+            return TN_OK;
+        }
+        sec_hash(enc, el, d);
+        audit_link(g->head.hash, d, link);
+        if (memcmp(link, h, AUDIT_HASH_BYTES) != 0) {
+            g->bad_seq = seq;
+            snprintf(g->why, g->why_cap,
+                     "event %lld in the read log's tail file does not match its hash "
+                     "(edited, or chained to another event)",
+                     (long long)seq);
+            return TN_OK;
+        }
+        tn_code rc = audit_chain_put(rl, k, seq, &row, link, e);
+        if (rc != TN_OK)
+            return rc;
+        g->head.seq = seq;
+        memcpy(g->head.hash, link, AUDIT_HASH_BYTES);
+        g->moved++;
+        n++;
+        r->pos += len;
+        *off = r->base + (off_t)r->pos;
+    }
+    if (f == -2)
+        return io_err(e, "read");
+    if (f == -1) {
+        g->bad_seq = g->head.seq + 1;
+        snprintf(g->why, g->why_cap, "the read log's tail file is damaged at byte %lld: %s",
+                 (long long)*off, why);
+    }
+    return TN_OK;
+}
+
+/* The hints are guarded by j->mu, which the final step holds throughout. */
+static void hint_lock(audit_journal *j, bool held)
+{
+    if (!held)
+        pthread_mutex_lock(&j->mu);
+}
+
+static void hint_unlock(audit_journal *j, bool held)
+{
+    if (!held)
+        pthread_mutex_unlock(&j->mu);
+}
+
+/* One transaction: from the hint (or the start) to end, at most limit
+ * events. *off: where it stopped. held: the caller holds j->mu. */
+static tn_code ingest_round(audit_journal *j, reader *r, store *rl, const sec_keys *k,
+                            ingest_state *g, off_t end, int64_t limit, bool held, off_t *off,
+                            tn_err *e)
+{
+    tn_code rc = store_tx_begin(rl, e);
+    if (rc != TN_OK)
+        return rc;
+    bool has = false;
+    if ((rc = store_audit_head(rl, &g->head.seq, g->head.hash, &has, e)) != TN_OK)
+        goto out;
+    hint_lock(j, held);
+    off_t start = j->hint_seq == g->head.seq + 1 && j->hint_off < end ? j->hint_off : 0;
+    hint_unlock(j, held);
+    /* A stale hint (another process emptied the file since) is found by
+     * the frame there not being the next event: start over from 0. */
+    for (int pass = 0; pass < 2; pass++) {
+        reader_at(r, j->fd, start, end);
+        size_t len, el;
+        int64_t seq = 0;
+        const unsigned char *enc, *h;
+        const char *why;
+        if (start == 0 || (next_frame(r, &len, &seq, &enc, &el, &h, &why) == 1 &&
+                           seq == g->head.seq + 1))
+            break;
+        start = 0;
+    }
+    rc = move_frames(r, rl, k, g, limit, off, e);
+out:
+    if (rc == TN_OK)
+        rc = store_tx_commit(rl, e);
+    else
+        store_tx_rollback(rl);
+    if (rc == TN_OK) {
+        hint_lock(j, held);
+        j->hint_seq = g->head.seq + 1;
+        j->hint_off = *off;
+        hint_unlock(j, held);
+    }
+    return rc;
+}
+
+tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int64_t *moved,
+                             int64_t *bad_seq, char *why, size_t why_cap, tn_err *e)
+{
+    ingest_state g = {.why = why, .why_cap = why_cap};
+    reader r = {0};
+    tn_code rc = TN_OK;
+    if (why_cap)
+        why[0] = '\0';
+    r.buf = tn_malloc(READ_CHUNK);
+    g.scratch = tn_malloc(AUDIT_JOURNAL_MAX_ENC + 16);
+    for (int round = 0;; round++) {
+        struct stat sb;
+        if (fstat(j->fd, &sb) != 0) {
+            rc = io_err(e, "stat");
+            break;
+        }
+        if (sb.st_size == 0)
+            break;
+        pthread_mutex_lock(&j->mu);
+        off_t hint = j->hint_off;
+        pthread_mutex_unlock(&j->mu);
+        bool locked = sb.st_size - hint <= INGEST_LOCKED_TAIL || round >= INGEST_ROUNDS;
+        if (locked) {
+            /* The last step: nobody appends while the rest moves, then the
+             * file is emptied. The mutex keeps this process's appenders
+             * out (they share this open file, so its flock does not), the
+             * flock the other processes'. */
+            pthread_mutex_lock(&j->mu);
+            if (lock_file(j->fd, LOCK_EX) != 0) {
+                pthread_mutex_unlock(&j->mu);
+                rc = io_err(e, "lock");
+                break;
+            }
+            if (fstat(j->fd, &sb) != 0)
+                rc = io_err(e, "stat");
+        }
+        off_t off = 0;
+        if (rc == TN_OK)
+            rc = ingest_round(j, &r, rl, k, &g, sb.st_size, locked ? 0 : INGEST_BATCH, locked,
+                              &off, e);
+        if (locked) {
+            /* Emptied only when everything is in the table; a damaged or
+             * torn file stays as it is for verify to report. */
+            if (rc == TN_OK && !g.bad_seq && off == sb.st_size && sb.st_size > 0) {
+                if (ftruncate(j->fd, 0) != 0)
+                    rc = io_err(e, "empty");
+                else
+                    j->hint_off = 0;
+            }
+            lock_file(j->fd, LOCK_UN);
+            pthread_mutex_unlock(&j->mu);
+            break;
+        }
+        if (rc != TN_OK || g.bad_seq)
+            break;
+    }
+    free(g.scratch);
+    free(r.buf);
+    pthread_mutex_lock(&j->mu);
+    j->stats.ingested += (uint64_t)g.moved;
+    pthread_mutex_unlock(&j->mu);
+    *moved = g.moved;
+    *bad_seq = g.bad_seq;
+    return rc;
+}
+
+void audit_journal_get_stats(audit_journal *j, audit_stats *out)
+{
+    pthread_mutex_lock(&j->mu);
+    *out = j->stats;
+    pthread_mutex_unlock(&j->mu);
+}

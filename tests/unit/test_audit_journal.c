@@ -1,0 +1,362 @@
+/* Unit tests of the read log's tail file (audit_journal.c): ingested
+ * events are exactly the rows and hashes the direct chain would have
+ * written; an edit, a removed frame or a reordering in the file is found
+ * at the right event and nothing after it moves; a torn tail is cut and
+ * the chain goes on; processes appending together lose and double
+ * nothing; frames already in the table are skipped. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "audit.h"
+#include "audit_journal.h"
+#include "sec.h"
+#include "store.h"
+
+typedef struct fx {
+    char dir[64], rl[112], rl2[112], tail[128];
+    sec_keys k;
+    store *st;       /* the read log */
+    audit_journal *j;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    tn_err e;
+    char key[96];
+    snprintf(f->dir, sizeof f->dir, "/tmp/tn_audit_journal_XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(key, sizeof key, "%s/r.key", f->dir);
+    snprintf(f->rl, sizeof f->rl, "%s/r.db.reads", f->dir);
+    snprintf(f->rl2, sizeof f->rl2, "%s/direct.reads", f->dir);
+    snprintf(f->tail, sizeof f->tail, "%s.tail", f->rl);
+    if (sec_init(&e) != TN_OK || sec_keys_create(key, &e) != TN_OK ||
+        sec_keys_load(key, &f->k, &e) != TN_OK ||
+        store_open_readlog(f->rl, NULL, STORE_OPEN_CREATE, &f->st, &e) != TN_OK ||
+        audit_journal_open(f->tail, &f->j, &e) != TN_OK)
+        return -1;
+    unlink(key);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    audit_journal_close(f->j);
+    store_close(f->st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    sec_keys_wipe(&f->k);
+    free(f);
+    return 0;
+}
+
+/* Event i: the fields vary, some absent, one with a change record. */
+static store_audit_row row(int i, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "req-%d", i);
+    return (store_audit_row){
+        .time_us = 1700000000000000 + i,
+        .actor_kind = i % 3 ? "person" : "client",
+        .actor_id = "0b6f1e2a-actor",
+        .channel = i % 2 ? "ldap" : "scim",
+        .action = "person.read",
+        .subject_id = i % 5 ? "9a1c-subject" : NULL,
+        .attrs = "given_names,family_name,email",
+        .changes = i % 7 == 0 ? "{\"phone\":[\"a\",\"b\"]}" : NULL,
+        .result = "allowed",
+        .request_id = buf,
+        .source = "127.0.0.1",
+        .detail = i % 11 == 0 ? "paged" : NULL,
+    };
+}
+
+static void append_range(fx *f, int from, int to)
+{
+    tn_err e;
+    char buf[32];
+    for (int i = from; i < to; i++) {
+        store_audit_row r = row(i, buf, sizeof buf);
+        assert_int_equal(audit_journal_append(f->j, f->st, &r, 1, &e), TN_OK);
+    }
+}
+
+static int64_t ingest(fx *f, int64_t *bad, char *why, size_t cap)
+{
+    tn_err e;
+    int64_t moved = -1;
+    assert_int_equal(audit_journal_ingest(f->j, f->st, &f->k, &moved, bad, why, cap, &e), TN_OK);
+    return moved;
+}
+
+static off_t tail_size(const fx *f)
+{
+    struct stat sb;
+    assert_int_equal(stat(f->tail, &sb), 0);
+    return sb.st_size;
+}
+
+static void verify_ok(store *st, const fx *f, int64_t last)
+{
+    tn_err e;
+    audit_verify_result v;
+    assert_int_equal(audit_verify(st, f->k.sign_pk, &v, &e), TN_OK);
+    if (!v.ok)
+        fail_msg("verify: %s at %lld", v.reason, (long long)v.bad_seq);
+    assert_int_equal(v.last_seq, last);
+}
+
+static void test_rows_and_hashes_equal_the_direct_chain(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    char buf[32];
+    /* One append of many and many of one, as flushes come. */
+    store_audit_row rows[100];
+    char bufs[100][32];
+    for (int i = 0; i < 100; i++)
+        rows[i] = row(i, bufs[i], sizeof bufs[i]);
+    assert_int_equal(audit_journal_append(f->j, f->st, rows, 100, &e), TN_OK);
+    append_range(f, 100, 600);
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 600);
+    assert_int_equal(bad, 0);
+    assert_int_equal(tail_size(f), 0);
+    verify_ok(f->st, f, 600);
+
+    store *d;
+    assert_int_equal(store_open_readlog(f->rl2, NULL, STORE_OPEN_CREATE, &d, &e), TN_OK);
+    assert_int_equal(store_tx_begin(d, &e), TN_OK);
+    audit_head h = {0};
+    for (int i = 0; i < 600; i++) {
+        store_audit_row r = row(i, buf, sizeof buf);
+        assert_int_equal(audit_chain_append_at(d, &f->k, &r, &h, &e), TN_OK);
+    }
+    assert_int_equal(store_tx_commit(d, &e), TN_OK);
+    int64_t s1, s2;
+    unsigned char h1[AUDIT_HASH_BYTES], h2[AUDIT_HASH_BYTES];
+    bool has;
+    assert_int_equal(store_audit_head(f->st, &s1, h1, &has, &e), TN_OK);
+    assert_int_equal(store_audit_head(d, &s2, h2, &has, &e), TN_OK);
+    assert_int_equal(s1, s2);
+    assert_memory_equal(h1, h2, AUDIT_HASH_BYTES);
+    audit_verify_result v;
+    assert_int_equal(audit_verify(f->st, f->k.sign_pk, &v, &e), TN_OK);
+    assert_int_equal(v.checkpoints, 600 / AUDIT_CHECKPOINT_EVERY);
+    store_close(d);
+
+    /* The chain goes on from the table once the file is empty. */
+    append_range(f, 600, 610);
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 10);
+    verify_ok(f->st, f, 610);
+}
+
+/* The file's bytes, for the tampering tests. */
+static unsigned char *slurp(const fx *f, size_t *n)
+{
+    FILE *fp = fopen(f->tail, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *n = (size_t)ftell(fp);
+    rewind(fp);
+    unsigned char *b = malloc(*n + 1);
+    assert_int_equal(fread(b, 1, *n, fp), *n);
+    fclose(fp);
+    return b;
+}
+
+static void spill(const fx *f, const unsigned char *b, size_t n)
+{
+    int fd = open(f->tail, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, b, n), (ssize_t)n);
+    close(fd);
+}
+
+/* Offsets of the frames in b. */
+static size_t frames(const unsigned char *b, size_t n, size_t *at, size_t cap)
+{
+    size_t k = 0, off = 0, len, el;
+    int64_t seq;
+    const unsigned char *enc, *h;
+    const char *why;
+    while (k < cap && audit_journal_frame(b + off, n - off, &len, &seq, &enc, &el, &h, &why) == 1) {
+        at[k++] = off;
+        off += len;
+    }
+    return k;
+}
+
+static void test_edit_is_found_at_its_event(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 10);
+    size_t n, at[16];
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, 16), 10);
+    /* Event 6 (the sixth frame): one letter of its attribute list. */
+    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
+    assert_non_null(p);
+    *p = 'F';
+    spill(f, b, n);
+    int64_t bad = 0;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 5);
+    assert_int_equal(bad, 6);
+    assert_non_null(strstr(why, "does not match its hash"));
+    /* The evidence stays; the table holds what came before the break. */
+    assert_int_equal(tail_size(f), (off_t)n);
+    verify_ok(f->st, f, 5);
+    free(b);
+}
+
+static void test_removed_or_swapped_frames_are_found(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 8);
+    size_t n, at[16];
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, 16), 8);
+    /* Frame 4 taken out. */
+    unsigned char *c = malloc(n);
+    size_t m = at[3];
+    memcpy(c, b, at[3]);
+    memcpy(c + m, b + at[4], n - at[4]);
+    m += n - at[4];
+    spill(f, c, m);
+    int64_t bad = 0;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 3);
+    assert_int_equal(bad, 4);
+    assert_non_null(strstr(why, "event 4 is missing"));
+    /* Frames 5 and 6 swapped: 5 is missing where 6 stands. */
+    size_t l5 = at[5] - at[4], l6 = at[6] - at[5];
+    m = 0;
+    memcpy(c, b + at[3], at[4] - at[3]);
+    m = at[4] - at[3];
+    memcpy(c + m, b + at[5], l6);
+    m += l6;
+    memcpy(c + m, b + at[4], l5);
+    m += l5;
+    spill(f, c, m);
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 1);
+    assert_int_equal(bad, 5);
+    verify_ok(f->st, f, 4);
+    free(c);
+    free(b);
+}
+
+static void test_torn_tail_is_cut_and_the_chain_goes_on(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 3);
+    off_t n = tail_size(f);
+    assert_int_equal(truncate(f->tail, n - 5), 0); /* event 3 torn */
+    append_range(f, 3, 4);                         /* becomes event 3 */
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 3);
+    assert_int_equal(bad, 0);
+    verify_ok(f->st, f, 3);
+    assert_int_equal(tail_size(f), 0);
+}
+
+static void test_frames_already_moved_are_skipped(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 5);
+    size_t n;
+    unsigned char *b = slurp(f, &n);
+    int64_t bad;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 5);
+    /* As after a crash between the commit and the emptying. */
+    spill(f, b, n);
+    append_range(f, 5, 8);
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 3);
+    assert_int_equal(bad, 0);
+    verify_ok(f->st, f, 8);
+    free(b);
+}
+
+#define PROCS 3
+#define PER_PROC 300
+
+static void test_processes_append_together(void **state)
+{
+    fx *f = *state;
+    pid_t kids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        kids[p] = fork();
+        assert_true(kids[p] >= 0);
+        if (kids[p] == 0) {
+            /* A process of its own: its own handle and connection. */
+            audit_journal *j;
+            store *st;
+            tn_err e;
+            char buf[32];
+            if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
+                audit_journal_open(f->tail, &j, &e) != TN_OK)
+                _exit(2);
+            for (int i = 0; i < PER_PROC; i++) {
+                store_audit_row r = row(p * 1000 + i, buf, sizeof buf);
+                if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
+                    _exit(1);
+                /* The server's ingest runs meanwhile in another. */
+                if (p == 0 && i % 50 == 0) {
+                    int64_t moved, bad;
+                    char why[100];
+                    if (audit_journal_ingest(j, st, &f->k, &moved, &bad, why, sizeof why, &e) !=
+                            TN_OK ||
+                        bad)
+                        _exit(3);
+                }
+            }
+            _exit(0);
+        }
+    }
+    append_range(f, 5000, 5000 + PER_PROC);
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        assert_int_equal(waitpid(kids[p], &status, 0), kids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    int64_t bad = -1;
+    char why[200];
+    ingest(f, &bad, why, sizeof why);
+    assert_int_equal(bad, 0);
+    assert_int_equal(tail_size(f), 0);
+    verify_ok(f->st, f, (PROCS + 1) * PER_PROC);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rows_and_hashes_equal_the_direct_chain, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_edit_is_found_at_its_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_or_swapped_frames_are_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_is_cut_and_the_chain_goes_on, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_frames_already_moved_are_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_processes_append_together, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
