@@ -2,13 +2,12 @@
  *
  * Writes are recorded with audit_write inside the caller's transaction, so
  * a change and its event commit together or not at all. Reads are queued
- * with audit_read and written in groups (one transaction for many events)
- * by audit_flush: the service calls it before an answer leaves, so a read
- * is durable before anyone sees its result, yet many reads share one
- * commit. The queue is bounded; reaching the bound flushes. The handles
- * of one process on one registry share their flushes (audit_share): the
- * reads of many threads are committed in one transaction, and each
- * flushing thread waits until the commit that contains its reads is done.
+ * with audit_read and made durable by audit_flush before an answer leaves:
+ * with a read log, one append of the whole queue to the read log's tail
+ * file (audit_journal.h), moved into the read log's tables in bulk by
+ * audit_ingest; without one (unit tests), a commit into the store, shared
+ * by the threads that flush together (audit_share, audit_group.h). The
+ * queue is bounded; reaching the bound flushes.
  *
  * Every event is chained (docs/audit.md): hash = BLAKE2b(prev_hash ||
  * BLAKE2b(canonical encoding)), with the head read inside the write

@@ -1,5 +1,7 @@
 /* audit_group — group commit of queued read events across the threads of
- * one process (internal to the audit layer; audit.c is its only user).
+ * one process, for handles without a read log (with one, reads are
+ * appended to its tail file instead: audit_journal.h). Internal to the
+ * audit layer; audit.c is its only user.
  *
  * One group exists per registry per process, found by a key (the
  * registry's real path) and shared, refcounted, by every audit handle
