@@ -289,6 +289,12 @@ void audit_readlog_broken(audit *a, const char *why)
     tn_strlcpy(a->rl_broken, why, sizeof a->rl_broken);
 }
 
+void audit_lease_tail(audit *a, bool on)
+{
+    if (a->jn)
+        audit_journal_lease(a->jn, on);
+}
+
 store *audit_readlog(const audit *a)
 {
     return a->rl;

@@ -98,6 +98,10 @@ tn_code audit_set_readlog(audit *a, store *rl, const char *path, tn_err *e);
  * reason (0 and "" when intact). Without a read log, nothing to do. */
 tn_code audit_ingest(audit *a, int64_t *moved, int64_t *bad_seq, char *why, size_t why_cap,
                      tn_err *e);
+/* For a server whose ingester runs (audit_journal_lease): this process
+ * keeps the tail file's lock between appends, which its ingests release.
+ * Process-wide: it applies to every handle on the same read log. */
+void audit_lease_tail(audit *a, bool on);
 store *audit_readlog(const audit *a);
 /* The read log should exist but cannot be used (missing, replaced): every
  * flush of reads then fails with this reason, so no read goes unrecorded. */

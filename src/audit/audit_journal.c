@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tn_mem.h"
@@ -42,6 +43,13 @@ struct audit_journal {
     int64_t hint_seq;
     off_t hint_off;
     audit_stats stats; /* guarded by mu */
+    /* Guarded by mu: the lease (audit_journal_lease). While leased, this
+     * process holds the flock between appends, so nobody else can have
+     * appended, and end and head are the file's end and chain head. */
+    bool lease_mode;
+    bool leased;
+    off_t end;
+    audit_head head;
 };
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -103,7 +111,13 @@ tn_code audit_journal_open(const char *path, audit_journal **out, tn_err *e)
         j->key = tn_strdup(key);
         j->pid = me;
         j->fd = fd;
-        pthread_mutex_init(&j->mu, NULL);
+        /* Held for a few µs by each append: spinning briefly beats
+         * sleeping in the kernel when the threads outnumber the cores. */
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+        pthread_mutex_init(&j->mu, &ma);
+        pthread_mutexattr_destroy(&ma);
         j->next = journals;
         journals = j;
     }
@@ -302,20 +316,27 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
     tn_buf_init(&b, (size_t)64 * 1024 * 1024);
     tn_buf_reserve(&b, n * 640);
     tn_code rc = TN_OK;
-    pthread_mutex_lock(&j->mu);
-    if (lock_file(j->fd, LOCK_EX) != 0) {
-        rc = io_err(e, "lock");
-        goto unlock;
-    }
-    struct stat sb;
-    if (fstat(j->fd, &sb) != 0) {
-        rc = io_err(e, "stat");
-        goto unlock_file;
-    }
-    off_t size = sb.st_size;
+    off_t size;
     audit_head head;
-    if ((rc = tail_head(j, rl, &size, &head, e)) != TN_OK)
-        goto unlock_file;
+    pthread_mutex_lock(&j->mu);
+    if (j->leased) {
+        size = j->end;
+        head = j->head;
+    } else {
+        struct stat sb;
+        if (lock_file(j->fd, LOCK_EX) != 0) {
+            rc = io_err(e, "lock");
+            goto unlock;
+        }
+        if (fstat(j->fd, &sb) != 0) {
+            rc = io_err(e, "stat");
+            goto unlock_file;
+        }
+        size = sb.st_size;
+        if ((rc = tail_head(j, rl, &size, &head, e)) != TN_OK)
+            goto unlock_file;
+        j->leased = j->lease_mode;
+    }
     for (size_t i = 0; i < n; i++) {
         unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER];
         size_t at = b.len;
@@ -352,13 +373,18 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
             rc = io_err(e, "write");
             /* All or nothing: a part of a frame must not stay behind. */
             if (ftruncate(j->fd, size) != 0)
-                (void)0;
+                j->leased = false; /* the end is unknown: look again next time */
             break;
         }
         done += (size_t)w;
     }
+    if (rc == TN_OK) {
+        j->end = size + (off_t)b.len;
+        j->head = head;
+    }
 unlock_file:
-    lock_file(j->fd, LOCK_UN);
+    if (!j->leased)
+        lock_file(j->fd, LOCK_UN);
 unlock:
     j->stats.flushes++;
     if (rc == TN_OK) {
@@ -372,6 +398,17 @@ unlock:
     pthread_mutex_unlock(&j->mu);
     tn_buf_free(&b);
     return rc;
+}
+
+void audit_journal_lease(audit_journal *j, bool on)
+{
+    pthread_mutex_lock(&j->mu);
+    j->lease_mode = on;
+    if (!on && j->leased) {
+        lock_file(j->fd, LOCK_UN);
+        j->leased = false;
+    }
+    pthread_mutex_unlock(&j->mu);
 }
 
 /* ---- ingest ---------------------------------------------------------------- */
@@ -556,7 +593,15 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
                 else
                     j->hint_off = 0;
             }
+            /* The lease ends here too: the next append looks at the file
+             * again. A process that held it pauses its appenders a moment,
+             * so that another one waiting for the file gets its turn
+             * rather than losing the race to the next append. */
+            bool was_leased = j->leased;
+            j->leased = false;
             lock_file(j->fd, LOCK_UN);
+            if (was_leased)
+                nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
             pthread_mutex_unlock(&j->mu);
             break;
         }

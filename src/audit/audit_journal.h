@@ -50,6 +50,14 @@ void audit_journal_close(audit_journal *j);
 tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row *rows, size_t n,
                              tn_err *e);
 
+/* Lease mode, for a process that appends often and ingests regularly (a
+ * server with its ingester): the file's lock is kept from one append to
+ * the next, so an append is one write(2) (no lock, stat or read of the
+ * tail), and every ingest's last step releases it, giving the other
+ * processes their turn. Off: each append takes and releases the lock.
+ * Turning it off releases a lease held. */
+void audit_journal_lease(audit_journal *j, bool on);
+
 /* Move every event of the file into rl (transactions of its own), checking
  * each link against the head before it; k signs the periodic checkpoints.
  * The file is emptied when everything in it is in the table. A broken

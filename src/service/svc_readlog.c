@@ -145,7 +145,11 @@ static void *ingester_main(void *arg)
         tn_err e;
         tn_err_clear(&e);
         int64_t moved = 0;
-        tn_code rc = s ? TN_OK : svc_open(&g->cfg, &s, &e);
+        tn_code rc = TN_OK;
+        if (!s && (rc = svc_open(&g->cfg, &s, &e)) == TN_OK)
+            /* The appends of this process's handles skip the file's lock
+             * from now on; each round below releases it for a moment. */
+            audit_lease_tail(s->au, true);
         if (rc == TN_OK)
             rc = svc_readlog_ingest(s, &moved, &e);
         /* Once per distinct problem, not once a second. */
@@ -167,6 +171,8 @@ static void *ingester_main(void *arg)
             ;
     }
     pthread_mutex_unlock(&g->mu);
+    if (s)
+        audit_lease_tail(s->au, false);
     svc_close(s); /* moves what came in since the last round */
     return NULL;
 }

@@ -346,6 +346,47 @@ static void test_processes_append_together(void **state)
     verify_ok(f->st, f, (PROCS + 1) * PER_PROC);
 }
 
+/* A server's lease: its appends keep the file's lock, so another process's
+ * append waits until the server's ingest releases it, and the chain then
+ * goes on across both without a fork. */
+static void test_lease_makes_others_wait_for_the_ingest(void **state)
+{
+    fx *f = *state;
+    audit_journal_lease(f->j, true);
+    append_range(f, 0, 5);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        audit_journal *j;
+        store *st;
+        tn_err e;
+        char buf[32];
+        if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
+            audit_journal_open(f->tail, &j, &e) != TN_OK)
+            _exit(2);
+        for (int i = 0; i < 5; i++) {
+            store_audit_row r = row(100 + i, buf, sizeof buf);
+            if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
+                _exit(1);
+        }
+        _exit(0);
+    }
+    usleep(200 * 1000);
+    int status;
+    assert_int_equal(waitpid(kid, &status, WNOHANG), 0); /* still waiting for the lock */
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 5); /* releases the lease */
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    append_range(f, 200, 205); /* takes the lease again, after the child's */
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 10);
+    assert_int_equal(bad, 0);
+    verify_ok(f->st, f, 15);
+    audit_journal_lease(f->j, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +398,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_already_moved_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_processes_append_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_makes_others_wait_for_the_ingest, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
