@@ -764,12 +764,19 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
     peer(c, src, sizeof src);
     svc_actor actor;
     enum MHD_Result ret = MHD_NO;
+    /* The request's reads, the token check included, share one snapshot
+     * (ended before the answer is encoded and sent). */
+    svc_request_begin(s);
     if (!authenticate(h, c, s, src, tls, route, t0, api ? SVC_CH_API : SVC_CH_SCIM, &actor,
-                      &ret))
+                      &ret)) {
+        svc_request_end(s);
         return ret;
+    }
     json_t *body = NULL;
-    if (!parse_body(h, c, rs, method, route, t0, &body, &ret))
+    if (!parse_body(h, c, rs, method, route, t0, &body, &ret)) {
+        svc_request_end(s);
         return ret;
+    }
     const char *host = header(c, MHD_HTTP_HEADER_HOST);
     char base[512];
     bool host_ok = host && strlen(host) < 256 && !strpbrk(host, " /\"<>\\");
@@ -792,6 +799,7 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
         api_handle(&rq, &r);
     else
         scim_handle(&rq, &r);
+    svc_request_end(s);
     if (body)
         json_decref(body);
     /* What was shown is on record before it leaves. */

@@ -201,7 +201,10 @@ static bool handle_pdu(ld_sess *ss, const unsigned char *pdu, size_t len)
         ld_op_begin(ss->in, &m);
         /* "In force today" follows the clock on long-lived connections. */
         svc_set_today(ss->s, today_local());
+        /* The operation's reads share one registry snapshot. */
+        svc_request_begin(ss->s);
         bool ok = ops[i].fn(ss, &m, ss->in);
+        svc_request_end(ss->s);
         ld_arena_reset(&ss->arena);
         return ok && !ss->closing;
     }

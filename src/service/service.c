@@ -224,6 +224,16 @@ void svc_read_audit_stats(svc *s, svc_audit_stats *out)
     out->ingested = st.ingested;
 }
 
+void svc_request_begin(svc *s)
+{
+    (void)store_read_begin(s->st, NULL);
+}
+
+void svc_request_end(svc *s)
+{
+    store_read_end(s->st);
+}
+
 void svc_set_read_audit(svc *s, bool on)
 {
     audit_set_reads(s->au, on);

@@ -133,6 +133,12 @@ typedef struct svc_audit_stats {
     uint64_t flushes, commits, events, ingested;
 } svc_audit_stats;
 void svc_read_audit_stats(svc *s, svc_audit_stats *out);
+/* A front end's request: its reads share one registry snapshot and read
+ * transaction (store_read_begin) until svc_request_end. A write inside
+ * ends the shared snapshot first. Failing to begin only loses the
+ * sharing: each read then runs on its own. */
+void svc_request_begin(svc *s);
+void svc_request_end(svc *s);
 /* Read auditing on (default) or off, for benchmarks. */
 void svc_set_read_audit(svc *s, bool on);
 /* BENCHMARKS ONLY (bench/bench_audit.c): skip the audit append of writes,

@@ -123,6 +123,16 @@ int store_tx_depth(store *s)
     return s->ops->tx_depth(s->priv);
 }
 
+tn_code store_read_begin(store *s, tn_err *e)
+{
+    return s->ops->read_begin(s->priv, e);
+}
+
+void store_read_end(store *s)
+{
+    s->ops->read_end(s->priv);
+}
+
 tn_code store_meta_get(store *s, const char *key, char *out, size_t cap, tn_err *e)
 {
     return s->ops->meta_get(s->priv, key, out, cap, e);

@@ -63,6 +63,14 @@ tn_code store_tx_commit(store *s, tn_err *e);
 /* Roll back the innermost level; never fails in a way a caller can handle. */
 void store_tx_rollback(store *s);
 int store_tx_depth(store *s);
+/* A read scope: the reads until store_read_end share one snapshot and one
+ * read transaction instead of one each (a request's half-dozen lookups
+ * then pay SQLite's per-transaction locking once). Outside any
+ * transaction only; inside one it does nothing. A store_tx_begin ends the
+ * scope first (the write sees the newest data), and the reads after it
+ * run on their own again. */
+tn_code store_read_begin(store *s, tn_err *e);
+void store_read_end(store *s);
 /* How long a write waits for another connection's write lock before it
  * fails with "registry is busy" (default 5 s). Tests shorten it. */
 void store_set_busy_timeout(store *s, int ms);

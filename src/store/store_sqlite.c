@@ -34,6 +34,7 @@
 
 typedef enum stmt_id {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_SAVEPOINT,
@@ -117,6 +118,7 @@ _Static_assert(ST__COUNT <= SQ_CORE_STMTS, "raise SQ_CORE_STMTS");
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN DEFERRED",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_SAVEPOINT] = "SAVEPOINT sp",
@@ -851,11 +853,41 @@ tn_code sq_need_tx(sq *q, tn_err *e)
     return TN_OK;
 }
 
+/* A read scope ends where a write begins: the snapshot is given up, and
+ * the write transaction starts fresh (upgrading a read snapshot that
+ * another connection has overtaken fails with SQLITE_BUSY_SNAPSHOT). */
+static void read_close(sq *q)
+{
+    if (!q->reading)
+        return;
+    q->reading = false;
+    if (!sqlite3_get_autocommit(q->db))
+        run(q, ST_COMMIT, NULL);
+}
+
+static tn_code sq_read_begin(void *priv, tn_err *e)
+{
+    sq *q = priv;
+    if (q->depth > 0 || q->reading)
+        return TN_OK; /* already inside a transaction: it is the snapshot */
+    tn_code code = run(q, ST_BEGIN_READ, e);
+    if (code == TN_OK)
+        q->reading = true;
+    return code;
+}
+
+static void sq_read_end(void *priv)
+{
+    read_close(priv);
+}
+
 static tn_code sq_tx_begin(void *priv, tn_err *e)
 {
     sq *q = priv;
     if (tx_lost(q))
         return lost(q, e);
+    if (q->depth == 0)
+        read_close(q);
     /* IMMEDIATE takes the write lock now, so a transaction never fails
      * half-way with SQLITE_BUSY when it first writes; waiting happens here,
      * under the busy timeout. */
@@ -1924,6 +1956,8 @@ const store_ops store_sqlite_ops = {
     .close = sq_close,
     .schema_version = sq_schema_version,
     .tx_begin = sq_tx_begin,
+    .read_begin = sq_read_begin,
+    .read_end = sq_read_end,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,
     .tx_depth = sq_tx_depth,

@@ -29,6 +29,7 @@ typedef struct sq {
     } xst[SQ_XSTMTS];
     int nxst;
     int depth;
+    bool reading; /* a read scope (store_read_begin) is open at depth 0 */
     /* The last person resolved from UUID to number. A service call inserts
      * a person and then its affiliation and account, so remembering one
      * pair saves a lookup per dependent row. Ids and numbers never change,

@@ -287,6 +287,56 @@ static void test_meta(void **state)
     assert_int_equal(store_meta_get(f->s, "org", tiny, sizeof tiny, &e), TN_EINTERNAL);
 }
 
+/* A read scope is one snapshot: another connection's commit shows only
+ * after it ends; a write transaction inside ends it first and sees the
+ * newest data; inside a transaction it changes nothing. */
+static void test_read_scope(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    char buf[64];
+    store *other;
+    assert_int_equal(store_open(f->path, STORE_OPEN_EXISTING, &other, &e), TN_OK);
+    assert_int_equal(store_tx_begin(other, &e), TN_OK);
+    assert_int_equal(store_meta_set(other, "org", "One", &e), TN_OK);
+    assert_int_equal(store_tx_commit(other, &e), TN_OK);
+
+    assert_int_equal(store_read_begin(f->s, &e), TN_OK);
+    assert_int_equal(store_meta_get(f->s, "org", buf, sizeof buf, &e), TN_OK);
+    assert_string_equal(buf, "One");
+    assert_int_equal(store_tx_begin(other, &e), TN_OK);
+    assert_int_equal(store_meta_set(other, "org", "Two", &e), TN_OK);
+    assert_int_equal(store_tx_commit(other, &e), TN_OK);
+    assert_int_equal(store_meta_get(f->s, "org", buf, sizeof buf, &e), TN_OK);
+    assert_string_equal(buf, "One"); /* the snapshot */
+    /* A write inside: the scope ends, the write sees "Two" and succeeds
+     * (an upgrade of the stale snapshot would fail with BUSY_SNAPSHOT). */
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    assert_int_equal(store_meta_get(f->s, "org", buf, sizeof buf, &e), TN_OK);
+    assert_string_equal(buf, "Two");
+    assert_int_equal(store_meta_set(f->s, "org", "Three", &e), TN_OK);
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+    store_read_end(f->s); /* already ended: harmless */
+    assert_int_equal(store_meta_get(other, "org", buf, sizeof buf, &e), TN_OK);
+    assert_string_equal(buf, "Three");
+
+    /* Inside a transaction a scope is a no-op, and ending it leaves the
+     * transaction open. */
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    assert_int_equal(store_read_begin(f->s, &e), TN_OK);
+    store_read_end(f->s);
+    assert_int_equal(store_tx_depth(f->s), 1);
+    assert_int_equal(store_meta_set(f->s, "org", "Four", &e), TN_OK);
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+    /* Scopes come and go without a trace. */
+    assert_int_equal(store_read_begin(f->s, &e), TN_OK);
+    store_read_end(f->s);
+    assert_int_equal(store_tx_depth(f->s), 0);
+    assert_int_equal(store_meta_get(other, "org", buf, sizeof buf, &e), TN_OK);
+    assert_string_equal(buf, "Four");
+    store_close(other);
+}
+
 /* ---- persons ------------------------------------------------------------ */
 
 static void test_person_crud(void **state)
@@ -1074,6 +1124,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_not_a_registry, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_migrations, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_meta, setup_store, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_scope, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_crud, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_nid, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_affiliations, setup_store, teardown_dir),
