@@ -30,8 +30,6 @@ typedef struct store_ops {
     tn_code (*tx_commit)(void *priv, tn_err *e);
     void (*tx_rollback)(void *priv);
     int (*tx_depth)(void *priv);
-    tn_code (*read_begin)(void *priv, tn_err *e);
-    void (*read_end)(void *priv);
     tn_code (*meta_get)(void *priv, const char *key, char *out, size_t cap, tn_err *e);
     tn_code (*meta_set)(void *priv, const char *key, const char *value, tn_err *e);
     tn_code (*person_insert)(void *priv, person *p, const unsigned char *sealed, size_t sealed_len,
@@ -237,6 +235,9 @@ typedef struct store_ops {
                                   bool *is_new, tn_err *e);
     tn_code (*client_source_known)(void *priv, int64_t id, const char *source, bool *known,
                                    tn_err *e);
+    /* Read scopes (store_read_begin / store_read_end). */
+    tn_code (*read_begin)(void *priv, tn_err *e);
+    void (*read_end)(void *priv);
 } store_ops;
 
 
