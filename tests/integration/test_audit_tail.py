@@ -89,6 +89,16 @@ def test_edit_in_the_tail_file_is_found(tunnus):
     assert tunnus.reads_tail.stat().st_size == len(data)
     p = tunnus.run("audit", "subject", "username:maija", check=False)
     assert p.returncode != 0 and "tail file" in p.stderr
+    # The documented way on (docs/audit.md): the file moves aside as
+    # evidence; the next read starts a new one from the read log's head.
+    tunnus.reads_tail.rename(tunnus.dir / "evidence.tail")
+    tunnus.run("person", "show", "username:maija")
+    p = tunnus.run("--json", "audit", "verify", check=False)
+    v = json.loads(p.stdout)
+    assert p.returncode == 0 and v["ok"], v
+    # The chain goes on from the read log's head: the broken event's
+    # number and those after it are used again by the new reads.
+    assert seq <= v["reads"]["last_seq"] < seq + 5
 
 
 def test_running_server_empties_the_tail_file(tunnus):
