@@ -66,6 +66,8 @@ typedef struct audit_stats {
     uint64_t events;         /* read events those commits wrote */
     uint64_t max_batch;      /* most flushes served by one commit */
     uint64_t ingested;       /* read events moved from the tail file into the read log */
+    uint64_t ingest_stops;   /* ingests stopped by a broken link in the tail file */
+    uint64_t tail_bytes;     /* the tail file's size now (not yet moved, or kept after a break) */
 } audit_stats;
 
 /* The counters of the handle's group since it was created, or with a read

@@ -612,6 +612,8 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
     free(r.buf);
     pthread_mutex_lock(&j->mu);
     j->stats.ingested += (uint64_t)g.moved;
+    if (g.bad_seq)
+        j->stats.ingest_stops++;
     pthread_mutex_unlock(&j->mu);
     *moved = g.moved;
     *bad_seq = g.bad_seq;
@@ -623,4 +625,6 @@ void audit_journal_get_stats(audit_journal *j, audit_stats *out)
     pthread_mutex_lock(&j->mu);
     *out = j->stats;
     pthread_mutex_unlock(&j->mu);
+    struct stat sb;
+    out->tail_bytes = fstat(j->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
 }

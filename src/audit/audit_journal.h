@@ -67,7 +67,8 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
                              int64_t *bad_seq, char *why, size_t why_cap, tn_err *e);
 
 /* This process's counters for the file: appends (flushes and commits),
- * failed appends, events appended, events ingested. */
+ * failed appends, events appended, events ingested, ingests stopped by a
+ * break; and the file's size now. */
 void audit_journal_get_stats(audit_journal *j, audit_stats *out);
 
 /* Parse the frame at the start of p (n bytes available): *len its whole

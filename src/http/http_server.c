@@ -419,9 +419,18 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
                       "# HELP tunnus_audit_read_ingested_total Read events moved from the tail "
                       "file into the read log's tables.\n"
                       "# TYPE tunnus_audit_read_ingested_total counter\n"
-                      "tunnus_audit_read_ingested_total %llu\n",
+                      "tunnus_audit_read_ingested_total %llu\n"
+                      "# HELP tunnus_audit_read_ingest_stops_total Ingests stopped by a broken "
+                      "link in the tail file (run tunnus audit verify).\n"
+                      "# TYPE tunnus_audit_read_ingest_stops_total counter\n"
+                      "tunnus_audit_read_ingest_stops_total %llu\n"
+                      "# HELP tunnus_audit_read_tail_bytes Size of the read log's tail file: "
+                      "reads not yet in its tables (or kept after a break).\n"
+                      "# TYPE tunnus_audit_read_tail_bytes gauge\n"
+                      "tunnus_audit_read_tail_bytes %llu\n",
                       (unsigned long long)as.flushes, (unsigned long long)as.commits,
-                      (unsigned long long)as.events, (unsigned long long)as.ingested);
+                      (unsigned long long)as.events, (unsigned long long)as.ingested,
+                      (unsigned long long)as.ingest_stops, (unsigned long long)as.tail_bytes);
         import_metrics(&b, s);
         prov_metrics(&b, s, h->cfg);
     }

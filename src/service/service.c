@@ -222,6 +222,8 @@ void svc_read_audit_stats(svc *s, svc_audit_stats *out)
     out->commits = st.commits;
     out->events = st.events;
     out->ingested = st.ingested;
+    out->ingest_stops = st.ingest_stops;
+    out->tail_bytes = st.tail_bytes;
 }
 
 void svc_request_begin(svc *s)

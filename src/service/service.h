@@ -131,6 +131,8 @@ tn_code svc_flush(svc *s, tn_err *e);
  * from the tail file into the read log's tables. */
 typedef struct svc_audit_stats {
     uint64_t flushes, commits, events, ingested;
+    uint64_t ingest_stops; /* ingests stopped by a broken link in the tail file */
+    uint64_t tail_bytes;   /* the tail file's size now */
 } svc_audit_stats;
 void svc_read_audit_stats(svc *s, svc_audit_stats *out);
 /* A front end's request: its reads share one registry snapshot and read

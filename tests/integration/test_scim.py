@@ -110,6 +110,14 @@ def test_healthz_and_metrics(srv, tunnus):
     assert "tunnus_http_request_duration_seconds_bucket{le=\"+Inf\"}" in m
     events = int(re.search(r"^tunnus_audit_read_events_total (\d+)$", m, re.M).group(1))
     assert events >= 3  # the three persons listed were audited as reads
+    assert "tunnus_audit_read_ingest_stops_total 0" in m
+    assert re.search(r"^tunnus_audit_read_tail_bytes \d+$", m, re.M)
+    # The server's ingester moves them into the read log's tables.
+    tunnus.settle_reads()
+    m = requests.get(srv.base + "/metrics", timeout=5).text
+    ingested = int(re.search(r"^tunnus_audit_read_ingested_total (\d+)$", m, re.M).group(1))
+    assert ingested >= events
+    assert "tunnus_audit_read_tail_bytes 0" in m
     assert "tunnus_http_auth_failures_total 0" in m
     assert 'tunnus_import_runs_total{status="done"} 0' in m
     subprocess.run(["/usr/bin/python3", str(ROOT / "tools" / "gen_population.py"), "--persons", "20",

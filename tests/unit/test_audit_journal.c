@@ -223,6 +223,12 @@ static void test_edit_is_found_at_its_event(void **state)
     /* The evidence stays; the table holds what came before the break. */
     assert_int_equal(tail_size(f), (off_t)n);
     verify_ok(f->st, f, 5);
+    /* Monitoring sees it: one stopped ingest, the file's bytes left. */
+    audit_stats st;
+    audit_journal_get_stats(f->j, &st);
+    assert_int_equal(st.ingest_stops, 1);
+    assert_int_equal(st.ingested, 5);
+    assert_int_equal(st.tail_bytes, n);
     free(b);
 }
 
