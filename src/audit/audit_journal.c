@@ -244,10 +244,35 @@ static void reader_at(reader *r, int fd, off_t off, off_t end)
 
 /* ---- append --------------------------------------------------------------- */
 
+/* Keep the bytes [from, to) in a file of their own next to the tail file
+ * (<tail>.cut-<µs>): what is cut may be evidence, not only a torn write. */
+static tn_code keep_cut(audit_journal *j, off_t from, off_t to, tn_err *e)
+{
+    char path[PATH_MAX + 40];
+    snprintf(path, sizeof path, "%s.cut-%lld", j->key, (long long)audit_now_us());
+    int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return io_err(e, "keep the cut tail");
+    unsigned char buf[65536];
+    tn_code rc = TN_OK;
+    for (off_t at = from; at < to && rc == TN_OK;) {
+        size_t want = (size_t)(to - at) < sizeof buf ? (size_t)(to - at) : sizeof buf;
+        ssize_t got = pread(j->fd, buf, want, at);
+        if (got <= 0 || write(out, buf, (size_t)got) != got)
+            rc = io_err(e, "keep the cut tail");
+        else
+            at += got;
+    }
+    if (close(out) != 0 && rc == TN_OK)
+        rc = io_err(e, "keep the cut tail");
+    return rc;
+}
+
 /* The end of the last whole frame: a torn tail (a write cut by a crash of
  * the machine) or trailing garbage is cut off before anything is appended
- * after it. The cut part was never acknowledged: its writer did not
- * return. */
+ * after it. A torn write was never acknowledged (its writer did not
+ * return), but damage could also be an attacker's: the cut bytes are kept
+ * (keep_cut), never just dropped. */
 static tn_code repair(audit_journal *j, off_t size, off_t *good, int64_t *seq,
                       unsigned char hash[AUDIT_HASH_BYTES], bool *found, tn_err *e)
 {
@@ -271,9 +296,10 @@ static tn_code repair(audit_journal *j, off_t size, off_t *good, int64_t *seq,
     free(r.buf);
     if (f == -2)
         return io_err(e, "read");
-    if (ftruncate(j->fd, *good) != 0)
-        return io_err(e, "cut a torn tail");
-    return TN_OK;
+    tn_code rc = keep_cut(j, *good, size, e);
+    if (rc == TN_OK && ftruncate(j->fd, *good) != 0)
+        rc = io_err(e, "cut a torn tail");
+    return rc;
 }
 
 /* The chain head before an append, with the file locked: the last
