@@ -225,7 +225,7 @@ static int measure(const char *dir, bool write, long ops, int threads, long grou
      * of reads whose events are all in the read log's tables. */
     svc_ingester *ing = NULL;
     tn_err ie;
-    if (audit && svc_ingester_start(&c, 250, stderr, &ing, &ie) != TN_OK)
+    if (audit && svc_ingester_start(&c, 0, stderr, &ing, &ie) != TN_OK)
         die("ingester", &ie);
     for (int i = 0; i < threads; i++) {
         jobs[i] = (job){.c = &c, .names = names, .nnames = n, .ops = ops, .group = group,

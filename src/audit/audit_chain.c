@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "audit_be.h"
 #include "tn_mem.h"
 
 #define EVENT_TAG "tunnus.audit.event.v1"
@@ -17,23 +18,14 @@
 static void put_u64(tn_buf *b, uint64_t v)
 {
     unsigned char x[8];
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        x[i] = (unsigned char)(v & 0xff);
+    be_put64(x, v);
     tn_buf_append(b, x, sizeof x);
-}
-
-static uint64_t get_u64(const unsigned char *x)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | x[i];
-    return v;
 }
 
 static void put_u32(tn_buf *b, uint32_t v)
 {
-    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
+    unsigned char x[4];
+    be_put32(x, v);
     tn_buf_append(b, x, sizeof x);
 }
 
@@ -66,20 +58,6 @@ bool audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out)
  * test compares them). */
 #define ENCODE_STACK 2048
 
-static void put_u32_at(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void put_u64_at(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
 void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT_HASH_BYTES])
 {
     const char *f[] = {r->actor_kind, r->actor_id, r->channel, r->action,
@@ -95,11 +73,11 @@ void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT
         unsigned char buf[ENCODE_STACK], *p = buf;
         memcpy(p, EVENT_TAG, sizeof EVENT_TAG);
         p += sizeof EVENT_TAG;
-        put_u64_at(p, (uint64_t)seq);
-        put_u64_at(p + 8, (uint64_t)r->time_us);
+        be_put64(p, (uint64_t)seq);
+        be_put64(p + 8, (uint64_t)r->time_us);
         p += 16;
         for (size_t i = 0; i < nf; i++) {
-            put_u32_at(p, (uint32_t)flen[i]);
+            be_put32(p, (uint32_t)flen[i]);
             p += 4;
             if (flen[i])
                 memcpy(p, f[i], flen[i]);
@@ -206,7 +184,7 @@ bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_ro
         return false;
     }
     size_t off = sizeof EVENT_TAG, used = 0;
-    uint64_t s = get_u64(p + off), t = get_u64(p + off + 8);
+    uint64_t s = be_get64(p + off), t = be_get64(p + off + 8);
     off += 16;
     if (s == 0 || s > INT64_MAX || t > INT64_MAX) {
         *why = "sequence number or time out of range";
@@ -217,8 +195,7 @@ bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_ro
             *why = "field length cut short";
             return false;
         }
-        size_t len = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
-                     (size_t)p[off + 3];
+        size_t len = be_get32(p + off);
         off += 4;
         if (len > n - off || len >= cap - used) {
             *why = "field longer than the event";
@@ -358,10 +335,10 @@ static int verify_cb(const store_audit_rec *x, void *ctx)
     v->res->events++;
     audit_digest(x->seq, &x->r, d);
     if (x->seq <= cut_seq) {
-        if (v->ki < v->nkept && (int64_t)get_u64(kept_at(v->cut, v->ki)) < x->seq)
-            return vfail(v, (int64_t)get_u64(kept_at(v->cut, v->ki)),
+        if (v->ki < v->nkept && (int64_t)be_get64(kept_at(v->cut, v->ki)) < x->seq)
+            return vfail(v, (int64_t)be_get64(kept_at(v->cut, v->ki)),
                          "event kept at the retention cut is missing");
-        if (v->ki == v->nkept || (int64_t)get_u64(kept_at(v->cut, v->ki)) != x->seq)
+        if (v->ki == v->nkept || (int64_t)be_get64(kept_at(v->cut, v->ki)) != x->seq)
             return vfail(v, x->seq,
                          "event precedes the retention cut at seq %lld but is not in its "
                          "signed list of kept events (inserted or not pruned)",
@@ -377,7 +354,7 @@ static int verify_cb(const store_audit_rec *x, void *ctx)
         return 0;
     }
     if (v->ki < v->nkept)
-        return vfail(v, (int64_t)get_u64(kept_at(v->cut, v->ki)),
+        return vfail(v, (int64_t)be_get64(kept_at(v->cut, v->ki)),
                      "event kept at the retention cut is missing");
     if (x->seq != v->expected)
         return vfail(v, v->expected,
@@ -461,7 +438,7 @@ tn_code audit_verify(store *st, const unsigned char pk[SEC_SIGN_PK_BYTES],
     if (rc != TN_OK || !out->ok)
         goto out;
     if (v.ki < v.nkept) {
-        vfail(&v, (int64_t)get_u64(kept_at(cut, v.ki)),
+        vfail(&v, (int64_t)be_get64(kept_at(cut, v.ki)),
               "event kept at the retention cut is missing");
         goto out;
     }
@@ -518,7 +495,7 @@ static int prune_cb(const store_audit_rec *x, void *ctx)
         /* An event kept at the previous cut: its predecessor may be gone,
          * so its link comes from that cut's signed list. */
         size_t n = p->old->kept_len / AUDIT_KEPT_ENTRY;
-        while (p->oi < n && (int64_t)get_u64(kept_at(p->old, p->oi)) < x->seq)
+        while (p->oi < n && (int64_t)be_get64(kept_at(p->old, p->oi)) < x->seq)
             p->oi++;
         if (p->oi == n) {
             p->bad = true;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_be.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -54,33 +55,6 @@ struct audit_journal {
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static audit_journal *journals;
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static tn_code io_err(tn_err *e, const char *what)
 {
@@ -158,7 +132,7 @@ int audit_journal_frame(const unsigned char *p, size_t n, size_t *len, int64_t *
         *why = "no frame starts here";
         return -1;
     }
-    size_t el = get_u32(p + 4);
+    size_t el = be_get32(p + 4);
     if (el == 0 || el > AUDIT_JOURNAL_MAX_ENC) {
         *why = "frame length out of range";
         return -1;
@@ -167,8 +141,8 @@ int audit_journal_frame(const unsigned char *p, size_t n, size_t *len, int64_t *
     if (n < total)
         return 0;
     const unsigned char *t = p + AUDIT_JOURNAL_HEAD + el;
-    uint64_t s = get_u64(t);
-    if (get_u32(t + 40) != el || memcmp(t + 44, TAIL_MAGIC, 4) != 0) {
+    uint64_t s = be_get64(t);
+    if (be_get32(t + 40) != el || memcmp(t + 44, TAIL_MAGIC, 4) != 0) {
         *why = "the frame's trailer does not match its head";
         return -1;
     }
@@ -311,12 +285,12 @@ static tn_code tail_head(audit_journal *j, store *rl, off_t *size, audit_head *h
         unsigned char t[AUDIT_JOURNAL_TRAILER], h[AUDIT_JOURNAL_HEAD];
         if (pread(j->fd, t, sizeof t, *size - AUDIT_JOURNAL_TRAILER) == (ssize_t)sizeof t &&
             memcmp(t + 44, TAIL_MAGIC, 4) == 0) {
-            uint32_t el = get_u32(t + 40);
+            uint32_t el = be_get32(t + 40);
             off_t start = *size - AUDIT_JOURNAL_TRAILER - (off_t)el - AUDIT_JOURNAL_HEAD;
-            uint64_t s = get_u64(t);
+            uint64_t s = be_get64(t);
             if (start >= 0 && el > 0 && el <= AUDIT_JOURNAL_MAX_ENC && s > 0 && s <= INT64_MAX &&
                 pread(j->fd, h, sizeof h, start) == (ssize_t)sizeof h &&
-                memcmp(h, HEAD_MAGIC, 4) == 0 && get_u32(h + 4) == el) {
+                memcmp(h, HEAD_MAGIC, 4) == 0 && be_get32(h + 4) == el) {
                 head->seq = (int64_t)s;
                 memcpy(head->hash, t + 8, AUDIT_HASH_BYTES);
                 return TN_OK;
@@ -375,14 +349,14 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         }
         size_t el = b.len - at - AUDIT_JOURNAL_HEAD;
         unsigned char *enc = (unsigned char *)b.data + at + AUDIT_JOURNAL_HEAD;
-        put_u32((unsigned char *)b.data + at + 4, (uint32_t)el);
+        be_put32((unsigned char *)b.data + at + 4, (uint32_t)el);
         unsigned char d[AUDIT_HASH_BYTES];
         sec_hash(enc, el, d);
         audit_link(head.hash, d, head.hash);
         head.seq = seq;
-        put_u64(t, (uint64_t)seq);
+        be_put64(t, (uint64_t)seq);
         memcpy(t + 8, head.hash, AUDIT_HASH_BYTES);
-        put_u32(t + 40, (uint32_t)el);
+        be_put32(t + 40, (uint32_t)el);
         memcpy(t + 44, TAIL_MAGIC, 4);
         tn_buf_append(&b, t, sizeof t);
     }

@@ -98,3 +98,20 @@ bool tn_str_startswith(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+bool tn_list_next(const char **cursor, const char **item, size_t *len)
+{
+    const char *p = *cursor;
+    while (*p == ' ' || *p == ',')
+        p++;
+    const char *q = p;
+    while (*q && *q != ',')
+        q++;
+    size_t n = (size_t)(q - p);
+    while (n && p[n - 1] == ' ')
+        n--;
+    *cursor = q;
+    *item = p;
+    *len = n;
+    return n > 0; /* p stops only at a character that can start an item, or the end */
+}

@@ -26,5 +26,10 @@ bool tn_str_startswith(const char *s, const char *prefix);
  * (digits, spaces, '.', '-', '(', ')'), so "+358 40 123" and "-3" stay as
  * they are while "+cmd|…" or "-1+2" do not. */
 bool tn_csv_formula_risk(const char *v);
+/* The next item of a comma-separated list ("a, b,,c"): *cursor walks the
+ * list; *item points at the item (not terminated), *len its length with
+ * the spaces around it left out. Empty items are skipped. False at the
+ * end of the list. */
+bool tn_list_next(const char **cursor, const char **item, size_t *len);
 
 #endif

@@ -95,7 +95,7 @@ int cli_cmd_serve(cli_args *a, int argc, char **argv)
     }
     /* Read events reach the read log's tables through this thread. */
     svc_ingester *ing = NULL;
-    if (svc_ingester_start(&c, 250, stderr, &ing, &e) != TN_OK) {
+    if (svc_ingester_start(&c, 0, stderr, &ing, &e) != TN_OK) {
         prov_workers_stop(pw);
         hs_stop(http);
         return cli_fail(a, &e);

@@ -515,30 +515,22 @@ static tn_code target_groups(conf_target *t, bool ldap, bool scim, tn_err *e)
     } fam[] = {{"kinds", &t->group_kinds},     {"units", &t->group_units},
                {"schools", &t->group_schools}, {"classes", &t->group_classes},
                {"none", &none}};
-    for (const char *p = t->groups; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *q = p;
-        while (*q && *q != ',')
-            q++;
-        size_t n = (size_t)(q - p);
-        while (n && p[n - 1] == ' ')
-            n--;
+    const char *cur = t->groups, *p;
+    size_t n;
+    while (tn_list_next(&cur, &p, &n)) {
         bool *flag = NULL;
-        for (size_t i = 0; n && i < sizeof fam / sizeof fam[0]; i++)
+        for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++)
             if (strlen(fam[i].name) == n && !strncmp(p, fam[i].name, n))
                 flag = fam[i].flag;
-        if (n && !flag)
+        if (!flag)
             return tn_err_set(e, TN_EINVAL, "groups",
                               "[target %s] groups: unknown family \"%.*s\" (kinds, units, "
                               "schools, classes or none)",
                               t->name, (int)(n < 32 ? n : 32), p);
-        if (flag && *flag)
+        if (*flag)
             return tn_err_set(e, TN_EINVAL, "groups", "[target %s] groups: \"%.*s\" given twice",
                               t->name, (int)n, p);
-        if (flag)
-            *flag = true;
-        p = q;
+        *flag = true;
     }
     bool any = t->group_kinds || t->group_units || t->group_schools || t->group_classes;
     if (given && !none && !any)

@@ -17,24 +17,14 @@ static bool list_has(const char *list, const char *item, bool prefix_path)
 {
     if (!list[0])
         return true;
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *q = p;
-        while (*q && *q != ',')
-            q++;
-        size_t n = (size_t)(q - p);
-        while (n && p[n - 1] == ' ')
-            n--;
-        if (n) {
-            if (strlen(item) == n && strncmp(item, p, n) == 0)
-                return true;
-            /* An org unit code is a '/'-path: a unit covers its subtree. */
-            if (prefix_path && strncmp(item, p, n) == 0 && item[n] == '/')
-                return true;
-        }
-        p = q;
+    const char *cur = list, *p;
+    size_t n;
+    while (tn_list_next(&cur, &p, &n)) {
+        if (strlen(item) == n && strncmp(item, p, n) == 0)
+            return true;
+        /* An org unit code is a '/'-path: a unit covers its subtree. */
+        if (prefix_path && strncmp(item, p, n) == 0 && item[n] == '/')
+            return true;
     }
     return false;
 }

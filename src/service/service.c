@@ -190,8 +190,7 @@ void svc_close(svc *s)
      * ingester moves them while it runs). A failure leaves them there
      * for the next ingest. */
     int64_t moved;
-    if (s->rl && !s->rl_broken[0])
-        (void)svc_readlog_ingest(s, &moved, NULL);
+    (void)svc_readlog_ingest(s, &moved, NULL);
     audit_free(s->au);
     store_close(s->rl);
     store_close(s->st);

@@ -111,8 +111,10 @@ void svc_close(svc *s);
 tn_code svc_readlog_ingest(svc *s, int64_t *moved, tn_err *e);
 
 /* A server's background thread that moves read events from the read log's
- * tail file into its tables every every_ms (0: 1000), on a handle of its
- * own; problems go to log, once each. Stop moves what is left. */
+ * tail file into its tables every every_ms (0: SVC_INGEST_EVERY_MS), on a
+ * handle of its own; problems go to log, once each. Stop moves what is
+ * left. */
+#define SVC_INGEST_EVERY_MS 250
 typedef struct svc_ingester svc_ingester;
 tn_code svc_ingester_start(const conf *c, unsigned every_ms, FILE *log, svc_ingester **out,
                            tn_err *e);

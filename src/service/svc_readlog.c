@@ -185,7 +185,7 @@ tn_code svc_ingester_start(const conf *c, unsigned every_ms, FILE *log, svc_inge
         abort();
     g->cfg = *c;
     g->log = log;
-    g->every_ms = every_ms ? every_ms : 1000;
+    g->every_ms = every_ms ? every_ms : SVC_INGEST_EVERY_MS;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -196,11 +196,31 @@ static void test_csv_formula_risk(void **state)
     assert_false(tn_csv_formula_risk(NULL));
 }
 
+static void test_list_next(void **state)
+{
+    (void)state;
+    const char *cur = " kinds ,units,, schools , ", *p;
+    size_t n;
+    const char *want[] = {"kinds", "units", "schools"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(tn_list_next(&cur, &p, &n));
+        assert_int_equal(n, strlen(want[i]));
+        assert_memory_equal(p, want[i], n);
+    }
+    assert_false(tn_list_next(&cur, &p, &n));
+    assert_false(tn_list_next(&cur, &p, &n)); /* stays at the end */
+    cur = "";
+    assert_false(tn_list_next(&cur, &p, &n));
+    cur = " , ,";
+    assert_false(tn_list_next(&cur, &p, &n));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_empty),
         cmocka_unit_test(test_csv_formula_risk),
+        cmocka_unit_test(test_list_next),
         cmocka_unit_test(test_append_and_grow),
         cmocka_unit_test(test_ceiling_table),
         cmocka_unit_test(test_toobig_sticky_until_reset),
