@@ -98,11 +98,15 @@ enum {
     K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
     K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP,
+    K_L_WORKERS,
     K_L_REHASH,
     K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS,
     K_H_LISTEN, K_H_PORT, K_H_HTTPS_PORT, K_H_MAX_BODY, K_H_TIMEOUT, K_H_THREADS, K_H_MAX_CONN,
-    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE, K_H_CLIENT_CA
+    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE, K_H_CLIENT_CA,
+    K_COUNT
 };
+/* parse_state.seen has a bit per key. */
+_Static_assert(K_COUNT <= 64, "too many configuration keys for parse_state.seen");
 
 /* The numeric [ldap] keys: where each goes and its range. */
 static const struct {
@@ -122,6 +126,7 @@ static const struct {
     {K_L_LOCKOUT, offsetof(conf, ldap_bind_lockout), 1, 31u * 86400},
     {K_L_CACHE, offsetof(conf, ldap_cache_kib), 64, 1u << 22},
     {K_L_MMAP, offsetof(conf, ldap_mmap_mib), 0, 1u << 20},
+    {K_L_WORKERS, offsetof(conf, ldap_workers), 0, 1024},
     {K_H_MAX_BODY, offsetof(conf, http_max_body), 1024, 256u << 20},
     {K_H_TIMEOUT, offsetof(conf, http_timeout), 1, 86400},
     {K_H_THREADS, offsetof(conf, http_threads), 1, 256},
@@ -303,6 +308,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "service_password_hash", K_L_SVC_PW},
         {"ldap", "cache_kib", K_L_CACHE},
         {"ldap", "mmap_mib", K_L_MMAP},
+        {"ldap", "workers", K_L_WORKERS},
         {"ldap", "rehash_legacy", K_L_REHASH},
         {"ldap", "tls_cert", K_L_TLS_CERT},
         {"ldap", "tls_key", K_L_TLS_KEY},

@@ -141,6 +141,7 @@ typedef struct conf {
     bool ldap_read_audit;
     unsigned ldap_cache_kib;
     unsigned ldap_mmap_mib;
+    unsigned ldap_workers;             /* threads serving plain sessions; 0: one per CPU, at least 2 */
     unsigned ldap_bind_max_failures;
     unsigned ldap_bind_lockout;
     char ldap_service_dn[CONF_DN_MAX];

@@ -59,6 +59,8 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
     tn_err_clear(&e);
     svc_actor who;
     tn_code rc;
+    /* Checking a password takes argon2id's time: let other sessions go on. */
+    ld_sess_slow_begin(ss);
     if (is_dn && ss->tree->service_norm[0] && strcmp(norm, ss->tree->service_norm) == 0) {
         rc = svc_dir_bind_client(ss->s, ss->peer, password, &who, &e);
         if (rc == TN_OK)
@@ -71,6 +73,7 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
         if (rc == TN_OK)
             snprintf(ss->authz, sizeof ss->authz, "dn:uid=%s,%s", uid, ss->tree->people_dn);
     }
+    ld_sess_slow_end(ss);
     memset(password, 0, pw.bv_len);
     if (rc == TN_EDENIED)
         return reply(ss, m, LD_INVALID_CREDENTIALS, "invalid credentials");

@@ -5,6 +5,7 @@
 #define LDAP_INT_H
 
 #include <lber.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -331,6 +332,18 @@ typedef struct ld_sess {
     bool ldaps;               /* accepted on the LDAPS port: handshake first */
     bool peer_loopback;
     ld_page page;
+    /* The request bytes read so far: kept with the session, which a
+     * different worker may serve next time (one spare byte, see drain). */
+    unsigned char *rbuf;
+    size_t rlen, rcap;
+    /* ldap_conn.c's bookkeeping: every session is on the server's list
+     * (for the stop and the idle sweep); a plain session waits in the
+     * workers' epoll set, a TLS one has a thread of its own. */
+    struct ld_sess *prev, *next;
+    bool threaded;
+    _Atomic bool busy;          /* a worker is serving it */
+    _Atomic bool expired;       /* the idle sweep ended it */
+    _Atomic int64_t idle_since; /* ms, monotonic: when it last went back to waiting */
 } ld_sess;
 
 /* ---- TLS and byte I/O (ldap_tls.c) ----------------------------------- */
@@ -350,6 +363,15 @@ long ld_io_recv(ld_sess *ss, unsigned char *buf, size_t n);
 
 /* Send what ld_out holds, after making the audit of it durable. */
 bool ld_sess_flush(ld_sess *ss);
+/* Around something slow in an operation (a password hash, waiting for a
+ * client to read): while every worker is inside such a section, another
+ * is started, so that the other sessions are still served. */
+void ld_sess_slow_begin(ld_sess *ss);
+void ld_sess_slow_end(ld_sess *ss);
+/* A send would block (the client is not reading): wait up to the idle
+ * timeout (a slow section). false: the client did not read in time or
+ * the connection failed. */
+bool ld_sess_wait_writable(ld_sess *ss);
 /* Encode a result and send it. */
 bool ld_sess_result(ld_sess *ss, ber_int_t msgid, ber_tag_t tag, int code, const char *matched,
                     const char *msg);

@@ -113,7 +113,9 @@ bool ld_op_passwd(ld_sess *ss, const ld_msg *m, BerElement *ber)
         return reply(ss, m, LD_CONSTRAINT_VIOLATION, "a password may not contain a NUL byte");
     tn_err e;
     tn_err_clear(&e);
+    ld_sess_slow_begin(ss); /* two argon2id runs: the old password and the new hash */
     tn_code rc = svc_dir_passwd(ss->s, &ss->actor, o, n, &e);
+    ld_sess_slow_end(ss);
     memset(o, 0, old.bv_len);
     memset(n, 0, nw.bv_len);
     memset(old.bv_val, 0, old.bv_len);

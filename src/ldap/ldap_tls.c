@@ -125,9 +125,13 @@ bool ld_io_send(ld_sess *ss, const char *p, size_t n)
             n -= (size_t)w;
             continue;
         }
-        ssize_t w = send(ss->fd, p, n, MSG_NOSIGNAL);
+        /* Never blocking: a worker waits for a slow reader in
+         * ld_sess_wait_writable, which keeps the other sessions served. */
+        ssize_t w = send(ss->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR)
+                continue;
+            if ((errno == EAGAIN || errno == EWOULDBLOCK) && ld_sess_wait_writable(ss))
                 continue;
             return false;
         }

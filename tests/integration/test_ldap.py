@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -546,3 +547,66 @@ def test_migrated_user_hash(tunnus):
         assert p.returncode == 49
     finally:
         s.stop()
+
+
+def ber_int(n):
+    b = n.to_bytes((n.bit_length() + 8) // 8, "big")  # a leading zero keeps it positive
+    return tlv(0x02, b)
+
+
+def threads(proc):
+    return len(os.listdir(f"/proc/{proc.pid}/task"))
+
+
+def test_client_that_does_not_read_stalls_no_one(tunnus):
+    """One worker; a client pipelines thousands of searches and reads none of
+    the answers. Its worker waits for it to read, another worker is started
+    for everyone else, and it leaves again when the slow client is gone."""
+    registry(tunnus)
+    s = Server(tunnus, "workers = 1\n")
+    try:
+        assert s.tool("ldapwhoami", bind="maija").returncode == 0
+        base_threads = threads(s.proc)
+        bind = tlv(0x60, tlv(0x02, b"\x03") + tlv(0x04, dn("maija").encode())
+                   + tlv(0x80, PW["maija"].encode()))
+        search = tlv(0x63, tlv(0x04, dn("maija").encode()) + tlv(0x0a, b"\x00")
+                     + tlv(0x0a, b"\x00") + tlv(0x02, b"\x00") + tlv(0x02, b"\x00")
+                     + tlv(0x01, b"\x00") + tlv(0x87, b"objectClass") + tlv(0x30, b""))
+        data = tlv(0x30, ber_int(1) + bind) + b"".join(
+            tlv(0x30, ber_int(i) + search) for i in range(2, 40002))
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", s.port))
+        # The server stops reading once its answers back up, so the writes
+        # block too: from a thread, which ends when the socket is closed.
+        writer = threading.Thread(target=lambda: _send_quietly(slow, data), daemon=True)
+        writer.start()
+        # The answers back up: the only worker is now waiting on this client.
+        deadline = time.monotonic() + 20
+        while threads(s.proc) <= base_threads and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert threads(s.proc) > base_threads, "no worker was started for the others"
+        # Everyone else is still served, well within the 30 s idle timeout.
+        t0 = time.monotonic()
+        p = s.search("-b", PEOPLE, "(uid=teppo)", "cn")
+        assert p.returncode == 0 and dn("teppo") in p.stdout
+        assert time.monotonic() - t0 < 10
+        assert s.tool("ldapwhoami", bind="teppo").returncode == 0
+        # The slow client goes: its worker's wait fails, the session ends,
+        # and the extra worker leaves; the server keeps serving.
+        slow.shutdown(socket.SHUT_RDWR)
+        slow.close()
+        deadline = time.monotonic() + 20
+        while threads(s.proc) > base_threads and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert threads(s.proc) == base_threads
+        assert s.search("-b", PEOPLE, "(uid=olli)", "cn").returncode == 0
+    finally:
+        s.stop()
+
+
+def _send_quietly(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass

@@ -79,6 +79,7 @@ static void ldap_tls_keys(void **state)
     assert_true(c.ldap_bind_require_tls);
     assert_int_equal(conf_load_string(&c,
                                       "[ldap]\ntls_cert = /etc/t.crt\ntls_key = /etc/t.key\n"
+                                      "workers = 3\n"
                                       "ldaps_port = 0\nbind_require_tls = false\n",
                                       "t.conf", &e),
                      TN_OK);
@@ -87,6 +88,7 @@ static void ldap_tls_keys(void **state)
     assert_string_equal(c.ldap_tls_key, "/etc/t.key");
     assert_int_equal(c.ldap_ldaps_port, 0);
     assert_false(c.ldap_bind_require_tls);
+    assert_int_equal(c.ldap_workers, 3);
     assert_int_equal(conf_load_string(&c, "[ldap]\nldaps_port = off\n", "u.conf", &e), TN_OK);
     assert_int_equal(c.ldap_ldaps_port, -1);
 }
@@ -157,6 +159,7 @@ static void errors(void **state)
     expect_error("top = 1\n", "top", "unknown section");
     expect_error("[ldap]\nport = 70000\n", "port", "from 0 to 65535");
     expect_error("[ldap]\nmax_pdu = 10\n", "max_pdu", "whole number from 1024");
+    expect_error("[ldap]\nworkers = 5000\n", "workers", "from 0 to 1024");
     expect_error("[ldap]\nanonymous_search = maybe\n", "anonymous_search", "true or false");
     expect_error("[ldap]\nbase =\n", "base", "must not be empty");
     expect_error("[ldap]\nport = 1\nport = 2\n", "port", "key given twice");
