@@ -34,6 +34,7 @@ void conf_defaults(conf *c)
     c->ldap_mmap_mib = 0;
     c->ldap_bind_max_failures = 5;
     c->ldap_bind_lockout = 900;
+    c->ldap_source_max_failures = 20;
     c->ldap_rehash_legacy = true;
     c->ldap_ldaps_port = -1;
     c->ldap_bind_require_tls = true;
@@ -98,7 +99,7 @@ enum {
     K_DB, K_KEY_FILE, K_UPATTERN, K_UMAX, K_EPATTERN, K_EDOMAIN,
     K_L_LISTEN, K_L_PORT, K_L_BASE, K_L_MAX_PDU, K_L_MAX_CONN, K_L_IDLE, K_L_DEPTH, K_L_SIZE,
     K_L_TIME, K_L_SCAN, K_L_ANON, K_L_RAUDIT, K_L_BIND_MAX, K_L_LOCKOUT, K_L_SVC_DN, K_L_SVC_PW, K_L_CACHE, K_L_MMAP,
-    K_L_WORKERS,
+    K_L_WORKERS, K_L_SRC_MAX, K_L_SVC_ALLOW,
     K_L_REHASH,
     K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS,
     K_H_LISTEN, K_H_PORT, K_H_HTTPS_PORT, K_H_MAX_BODY, K_H_TIMEOUT, K_H_THREADS, K_H_MAX_CONN,
@@ -127,6 +128,7 @@ static const struct {
     {K_L_CACHE, offsetof(conf, ldap_cache_kib), 64, 1u << 22},
     {K_L_MMAP, offsetof(conf, ldap_mmap_mib), 0, 1u << 20},
     {K_L_WORKERS, offsetof(conf, ldap_workers), 0, 1024},
+    {K_L_SRC_MAX, offsetof(conf, ldap_source_max_failures), 0, 100000},
     {K_H_MAX_BODY, offsetof(conf, http_max_body), 1024, 256u << 20},
     {K_H_TIMEOUT, offsetof(conf, http_timeout), 1, 86400},
     {K_H_THREADS, offsetof(conf, http_threads), 1, 256},
@@ -309,6 +311,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"ldap", "cache_kib", K_L_CACHE},
         {"ldap", "mmap_mib", K_L_MMAP},
         {"ldap", "workers", K_L_WORKERS},
+        {"ldap", "source_max_failures", K_L_SRC_MAX},
+        {"ldap", "service_allow", K_L_SVC_ALLOW},
         {"ldap", "rehash_legacy", K_L_REHASH},
         {"ldap", "tls_cert", K_L_TLS_CERT},
         {"ldap", "tls_key", K_L_TLS_KEY},
@@ -383,6 +387,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
     case K_L_SVC_PW:
         return set_str(st, line, key, c->ldap_service_password_hash,
                        sizeof c->ldap_service_password_hash, value);
+    case K_L_SVC_ALLOW:
+        return set_str(st, line, key, c->ldap_service_allow, sizeof c->ldap_service_allow, value);
     case K_L_REHASH:
         if (!parse_bool(value, &c->ldap_rehash_legacy))
             return fail(st, line, key, "must be true or false");

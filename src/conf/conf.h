@@ -144,6 +144,8 @@ typedef struct conf {
     unsigned ldap_workers;             /* threads serving plain sessions; 0: one per CPU, at least 2 */
     unsigned ldap_bind_max_failures;
     unsigned ldap_bind_lockout;
+    unsigned ldap_source_max_failures; /* failed binds from one address before it waits; 0: never */
+    char ldap_service_allow[1024];     /* CIDRs the service_dn account may bind from; "" = any */
     char ldap_service_dn[CONF_DN_MAX];
     char ldap_service_password_hash[CONF_HASH_MAX];
     /* A password hash kept from a migrated directory ({SSHA}, {CRYPT} …)

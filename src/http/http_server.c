@@ -34,8 +34,8 @@
 #include "tn_mem.h"
 #include "tn_net.h"
 #include "tn_str.h"
+#include "tn_throttle.h"
 
-#define THR_SLOTS 1024
 #define JSON_DEPTH_MAX 32
 #define SCIM_PREFIX "/scim/v2"
 
@@ -54,12 +54,6 @@ static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                  0.05,   0.1,   0.25,   0.5,   1,    2.5};
 #define NBUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
 
-typedef struct throttle {
-    char source[64];
-    uint32_t failures;
-    int64_t until_us;
-} throttle;
-
 struct hs_server {
     const conf *cfg;
     struct MHD_Daemon *d, *ds;
@@ -69,7 +63,7 @@ struct hs_server {
     pthread_mutex_t mu;
     svc **handles;
     size_t nhandles, caphandles;
-    throttle thr[THR_SLOTS];
+    tn_throttle *thr; /* failed authentication per source address */
     _Atomic uint64_t requests[NROUTES][NSTATUS];
     _Atomic uint64_t lat[NBUCKETS + 1];
     _Atomic uint64_t lat_sum_us, lat_count;
@@ -84,13 +78,6 @@ typedef struct rstate {
     bool too_big;
     int64_t t0;
 } rstate;
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t mono_us(void)
 {
@@ -130,68 +117,6 @@ static svc *worker_svc(hs_server *h, tn_err *e)
     }
     svc_set_today(t_svc, today_local());
     return t_svc;
-}
-
-/* ---- throttling of failed authentication, per source address ------------ */
-
-static throttle *thr_slot(hs_server *h, const char *src)
-{
-    uint32_t x = 2166136261u;
-    for (const char *p = src; *p; p++)
-        x = (x ^ (unsigned char)*p) * 16777619u;
-    throttle *t = &h->thr[x % THR_SLOTS];
-    if (strcmp(t->source, src) != 0) {
-        /* A slot in use by a source still locked out is kept. */
-        if (t->source[0] && t->until_us > now_us())
-            return NULL;
-        memset(t, 0, sizeof *t);
-        tn_strlcpy(t->source, src, sizeof t->source);
-    }
-    return t;
-}
-
-/* Seconds the source must still wait, 0 if none. */
-static int64_t thr_wait(hs_server *h, const char *src)
-{
-    pthread_mutex_lock(&h->mu);
-    throttle *t = thr_slot(h, src);
-    int64_t left = t && t->until_us > now_us() ? (t->until_us - now_us()) / 1000000 + 1 : 0;
-    pthread_mutex_unlock(&h->mu);
-    return left;
-}
-
-/* Count a failure; true when this one starts a delay. */
-static bool thr_fail(hs_server *h, const char *src)
-{
-    unsigned max = h->cfg->http_auth_max_failures;
-    bool started = false;
-    pthread_mutex_lock(&h->mu);
-    throttle *t = thr_slot(h, src);
-    if (t && max > 0) {
-        t->failures++;
-        if (t->failures >= max) {
-            /* Exponential: 1 s at the limit, doubling, at most auth_lockout. */
-            unsigned over = t->failures - max;
-            int64_t secs = over >= 30 ? h->cfg->http_auth_lockout : (int64_t)1 << over;
-            if (secs > h->cfg->http_auth_lockout)
-                secs = h->cfg->http_auth_lockout;
-            t->until_us = now_us() + secs * 1000000;
-            started = true;
-        }
-    }
-    pthread_mutex_unlock(&h->mu);
-    return started;
-}
-
-static void thr_ok(hs_server *h, const char *src)
-{
-    pthread_mutex_lock(&h->mu);
-    throttle *t = thr_slot(h, src);
-    if (t && t->failures) {
-        t->failures = 0;
-        t->until_us = 0;
-    }
-    pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- metrics -------------------------------------------------------------- */
@@ -386,6 +311,8 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
                   (double)atomic_load(&h->lat_sum_us) / 1e6);
     tn_buf_printf(&b, "tunnus_http_request_duration_seconds_count %llu\n",
                   (unsigned long long)atomic_load(&h->lat_count));
+    svc_dir_stats ds;
+    svc_dir_stats_get(&ds);
     struct {
         const char *name, *help;
         uint64_t v;
@@ -398,6 +325,13 @@ static char *metrics_text(hs_server *h, svc *s, size_t *len)
          atomic_load(&h->new_sources)},
         {"tunnus_http_body_rejected_total", "Request bodies refused (size, type, syntax).",
          atomic_load(&h->body_rejects)},
+        {"tunnus_ldap_binds_total", "Successful LDAP binds with a password.", ds.binds},
+        {"tunnus_ldap_bind_failures_total", "Failed LDAP binds, whatever the reason.",
+         ds.bind_failures},
+        {"tunnus_ldap_binds_refused_total",
+         "LDAP binds refused unchecked while their source address waited.", ds.binds_refused},
+        {"tunnus_ldap_sources_throttled_total",
+         "Waits begun for a source address after repeated failed binds.", ds.sources_throttled},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         tn_buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", c[i].name, c[i].help,
@@ -603,7 +537,7 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
                          svc_actor *actor, enum MHD_Result *ret)
 {
     static const char CHALLENGE[] = "Bearer realm=\"tunnus\", Basic realm=\"tunnus\"";
-    int64_t wait = thr_wait(h, src);
+    int64_t wait = tn_throttle_wait(h->thr, src);
     if (wait > 0) {
         atomic_fetch_add(&h->throttled, 1);
         char secs[24];
@@ -654,7 +588,7 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
         svc_client_auth_failed(s, src, ch, "unknown authentication scheme");
     }
     if (rc == TN_OK) {
-        thr_ok(h, src);
+        tn_throttle_ok(h->thr, src);
         return true;
     }
     if (rc != TN_EDENIED) {
@@ -663,7 +597,7 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
         return false;
     }
     atomic_fetch_add(&h->auth_failures, 1);
-    if (thr_fail(h, src))
+    if (tn_throttle_fail(h->thr, src))
         svc_client_auth_failed(s, src, ch, "source throttled after repeated failures");
     *ret = send_error(h, c, route, t0, 401, NULL, "invalid credentials",
                       MHD_HTTP_HEADER_WWW_AUTHENTICATE, CHALLENGE);
@@ -938,6 +872,7 @@ tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
     hs_server *h = tn_calloc(1, sizeof *h);
     h->cfg = c;
     pthread_mutex_init(&h->mu, NULL);
+    h->thr = tn_throttle_new(c->http_auth_max_failures, c->http_auth_lockout);
     const char *addr = o->listen ? o->listen : c->http_listen;
     int lfd = -1, slfd = -1;
     if (o->https_port >= 0) {
@@ -1009,6 +944,7 @@ void hs_stop(hs_server *h)
     free(h->key);
     free(h->cert);
     free(h->trust);
+    tn_throttle_free(h->thr);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

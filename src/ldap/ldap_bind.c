@@ -1,9 +1,11 @@
 /* BindRequest (RFC 4511 4.2, RFC 4513 5.1): simple binds only. The
  * session's identity is reset by every bind and set by a successful one;
  * the password check, throttling and audit are the service's. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ldap_int.h"
+#include "svc_client.h"
 #include "tn_str.h"
 
 static bool reply(ld_sess *ss, const ld_msg *m, int code, const char *msg)
@@ -43,6 +45,16 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
     if (ss->cfg->ldap_bind_require_tls && !ss->ssl && !ss->peer_loopback)
         return reply(ss, m, LD_CONFIDENTIALITY_REQUIRED,
                      "a simple bind needs TLS (StartTLS or LDAPS) from this address");
+    /* A source that keeps failing waits, before any password is checked
+     * (no argon2id work for it). Counted; audited when the wait began. */
+    int64_t wait = tn_throttle_wait(ss->throttle, ss->peer);
+    if (wait > 0) {
+        svc_dir_bind_refused();
+        char msg[96];
+        snprintf(msg, sizeof msg, "too many failed binds from this address; try again in %lld s",
+                 (long long)wait);
+        return reply(ss, m, LD_INVALID_CREDENTIALS, msg);
+    }
     char *password = ld_arena_alloc(&ss->arena, pw.bv_len + 1);
     if (!password || memchr(pw.bv_val, '\0', pw.bv_len))
         return reply(ss, m, LD_INVALID_CREDENTIALS, "invalid credentials");
@@ -59,12 +71,18 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
     tn_err_clear(&e);
     svc_actor who;
     tn_code rc;
+    char client[SVC_CLIENT_NAME_MAX + 1];
     /* Checking a password takes argon2id's time: let other sessions go on. */
     ld_sess_slow_begin(ss);
     if (is_dn && ss->tree->service_norm[0] && strcmp(norm, ss->tree->service_norm) == 0) {
         rc = svc_dir_bind_client(ss->s, ss->peer, password, &who, &e);
         if (rc == TN_OK)
             snprintf(ss->authz, sizeof ss->authz, "dn:%s", ss->cfg->ldap_service_dn);
+    } else if (is_dn && ld_tree_client(ss->tree, norm, client, sizeof client)) {
+        /* An API client (tunnus client add): its token is the password. */
+        rc = svc_dir_bind_api_client(ss->s, ss->peer, client, password, &who, &e);
+        if (rc == TN_OK)
+            snprintf(ss->authz, sizeof ss->authz, "dn:cn=%s,%s", client, ss->tree->services_dn);
     } else {
         /* A DN outside the people branch names no account: it fails like
          * a wrong password, and is audited as an unknown account. */
@@ -75,6 +93,10 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
     }
     ld_sess_slow_end(ss);
     memset(password, 0, pw.bv_len);
+    if (rc == TN_OK)
+        tn_throttle_ok(ss->throttle, ss->peer);
+    if (rc == TN_EDENIED && tn_throttle_fail(ss->throttle, ss->peer))
+        svc_dir_source_throttled(ss->s, ss->peer);
     if (rc == TN_EDENIED)
         return reply(ss, m, LD_INVALID_CREDENTIALS, "invalid credentials");
     if (rc != TN_OK)

@@ -28,6 +28,7 @@
 #include "date.h"
 #include "ldap_server.h"
 #include "ldap_int.h"
+#include "svc_client.h"
 #include "tn_mem.h"
 #include "tn_net.h"
 #include "tn_str.h"
@@ -55,6 +56,7 @@ struct ld_server {
     unsigned nconns;
     bool stopping;
     struct ld_tls_ctx *tls; /* NULL: no TLS configured */
+    tn_throttle *throttle;  /* failed binds per source address */
     int epfd;          /* plain sessions waiting for a request (one-shot) */
     int wakefd;        /* eventfd in epfd: the workers' stop */
     unsigned base_workers;     /* [ldap] workers */
@@ -342,6 +344,7 @@ static ld_sess *sess_new(ld_server *srv, int fd, bool ldaps)
     ss->tree = &srv->tree;
     ss->fd = fd;
     ss->tls_ctx = srv->tls;
+    ss->throttle = srv->throttle;
     ss->ldaps = ldaps;
     ss->threaded = ldaps;
     atomic_store(&ss->busy, ldaps);
@@ -701,6 +704,7 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     srv->cfg = c;
     srv->log = o->log ? o->log : stderr;
     srv->epfd = srv->wakefd = -1;
+    srv->throttle = tn_throttle_new(c->ldap_source_max_failures, c->ldap_bind_lockout);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->idle, NULL);
     int lfd = -1, slfd = -1, sfd = -1;
@@ -708,6 +712,12 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     tn_code rc = TN_OK;
     if (!ld_tree_init(&srv->tree, c)) {
         rc = tn_err_set(e, TN_EINVAL, "base", "[ldap] base or service_dn is not a valid DN");
+        goto fail;
+    }
+    char bad[64];
+    if (!svc_cidr_list_valid(c->ldap_service_allow, bad, sizeof bad)) {
+        rc = tn_err_set(e, TN_EINVAL, "service_allow",
+                        "[ldap] service_allow: \"%s\" is not an address or CIDR", bad);
         goto fail;
     }
     int ldaps_port = o->ldaps_port >= -1 ? o->ldaps_port : c->ldap_ldaps_port;
@@ -865,6 +875,7 @@ fail:
         close(srv->wakefd);
     free(srv->pool);
     ld_tls_ctx_free(srv->tls);
+    tn_throttle_free(srv->throttle);
     pthread_mutex_destroy(&srv->mu);
     pthread_cond_destroy(&srv->idle);
     free(srv);

@@ -14,6 +14,7 @@
 #include "dir_entry.h"
 #include "service.h"
 #include "svc_dir.h"
+#include "tn_throttle.h"
 
 /* LDAPResult codes (RFC 4511 4.1.9) used here. */
 enum {
@@ -230,6 +231,8 @@ typedef struct ld_tree {
     bool tls;                     /* StartTLS offered */
     char groups_norm[CONF_DN_MAX + 16];
     char groups_dn[CONF_DN_MAX + 16];
+    char services_norm[CONF_DN_MAX + 16]; /* ou=services: API clients bind below it */
+    char services_dn[CONF_DN_MAX + 16];
 } ld_tree;
 
 bool ld_tree_init(ld_tree *t, const conf *c);
@@ -246,6 +249,9 @@ typedef struct ld_target {
     const char *matched;      /* matchedDN when not found */
 } ld_target;
 
+/* Is norm "cn=NAME,ou=services,<base>" (an API client's bind DN)? NAME
+ * into name. */
+bool ld_tree_client(const ld_tree *t, const char *norm, char *name, size_t cap);
 /* Resolve a normalised DN to an entry of the tree. */
 void ld_tree_resolve(const ld_tree *t, const char *norm, ld_target *out);
 
@@ -331,6 +337,7 @@ typedef struct ld_sess {
     bool start_tls;           /* StartTLS answered: handshake before reading on */
     bool ldaps;               /* accepted on the LDAPS port: handshake first */
     bool peer_loopback;
+    tn_throttle *throttle;    /* failed binds per source address (the server's) */
     ld_page page;
     /* The request bytes read so far: kept with the session, which a
      * different worker may serve next time (one spare byte, see drain). */

@@ -172,6 +172,8 @@ bool ld_tree_init(ld_tree *t, const conf *c)
     snprintf(t->people_dn, sizeof t->people_dn, "ou=people,%s", t->base);
     snprintf(t->groups_norm, sizeof t->groups_norm, "ou=groups,%s", t->base_norm);
     snprintf(t->groups_dn, sizeof t->groups_dn, "ou=groups,%s", t->base);
+    snprintf(t->services_norm, sizeof t->services_norm, "ou=services,%s", t->base_norm);
+    snprintf(t->services_dn, sizeof t->services_dn, "ou=services,%s", t->base);
     /* dc=example,dc=fi -> example.fi; the first RDN names the base entry. */
     const char *p = t->base_norm;
     size_t dn = 0;
@@ -213,6 +215,17 @@ static bool ends_with_rdns(const char *dn, const char *suffix, size_t *prefix_le
     if (l <= sl + 1 || dn[l - sl - 1] != ',' || strcmp(dn + l - sl, suffix) != 0)
         return false;
     *prefix_len = l - sl - 1;
+    return true;
+}
+
+bool ld_tree_client(const ld_tree *t, const char *norm, char *name, size_t cap)
+{
+    size_t pl;
+    if (!ends_with_rdns(norm, t->services_norm, &pl) || pl <= 3 || strncmp(norm, "cn=", 3) != 0 ||
+        memchr(norm, ',', pl) || pl - 3 >= cap)
+        return false;
+    memcpy(name, norm + 3, pl - 3);
+    name[pl - 3] = '\0';
     return true;
 }
 

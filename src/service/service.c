@@ -389,10 +389,12 @@ static bool allowed(svc *s, const svc_actor *a, svc_op op, const char *subject_i
             return true;
         break;
     case SVC_ACTOR_CLIENT:
-        if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP)
+        /* The LDAP session's own clients (anonymous, the configured
+         * application account) have no roles. */
+        if (op == SVC_OP_DIR_READ && a->channel == SVC_CH_LDAP && !a->roles)
             return strcmp(a->id, SVC_DIR_ANONYMOUS) != 0 || s->cfg.ldap_anonymous_search;
-        /* An HTTP API client reads the directory's groups (SCIM /Groups)
-         * if its roles may list persons. */
+        /* An API client reads the directory (LDAP, or the groups of SCIM
+         * /Groups) if its roles may list persons. */
         if (op == SVC_OP_DIR_READ)
             return (a->roles & rules[SVC_OP_PERSON_LIST].any) != 0;
         break;

@@ -99,6 +99,38 @@ static bool prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
     return (a[whole] & m) == (b[whole] & m);
 }
 
+/* The next element of a comma-separated CIDR list, spaces around it
+ * trimmed, into one; false at the end. */
+static bool cidr_next(const char **pp, char *one, size_t cap)
+{
+    const char *p = *pp;
+    while (*p == ' ' || *p == ',')
+        p++;
+    if (!*p)
+        return false;
+    size_t len = strcspn(p, ",");
+    *pp = p + len;
+    while (len && p[len - 1] == ' ')
+        len--;
+    if (!tn_strlcpyn(one, p, len, cap))
+        one[0] = '\0'; /* too long: never valid */
+    return true;
+}
+
+bool svc_cidr_list_valid(const char *allow, char *bad, size_t cap)
+{
+    char one[64];
+    int fam, bits;
+    unsigned char net[16];
+    const char *p = allow ? allow : "";
+    while (cidr_next(&p, one, sizeof one))
+        if (!cidr_parse(one, &fam, net, &bits)) {
+            tn_strlcpy(bad, one[0] ? one : "(an entry too long)", cap);
+            return false;
+        }
+    return true;
+}
+
 bool svc_cidr_allows(const char *allow, const char *source)
 {
     if (!allow || !*allow)
@@ -112,18 +144,12 @@ bool svc_cidr_allows(const char *allow, const char *source)
     else
         return false;
     const char *p = allow;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char one[64];
+    char one[64];
+    while (cidr_next(&p, one, sizeof one)) {
         int fam, bits;
         unsigned char net[16];
-        if (tn_strlcpyn(one, p, len, sizeof one) && cidr_parse(one, &fam, net, &bits) &&
-            fam == sfam && prefix_eq(net, src, bits))
+        if (cidr_parse(one, &fam, net, &bits) && fam == sfam && prefix_eq(net, src, bits))
             return true;
-        p += len;
-        if (*p == ',')
-            p++;
     }
     return false;
 }

@@ -79,6 +79,9 @@ void svc_client_auth_failed(svc *s, const char *source, svc_channel ch, const ch
 /* Whether source (an IPv4 or IPv6 address) lies in one of the
  * comma-separated CIDRs of allow ("" allows every source). */
 bool svc_cidr_allows(const char *allow, const char *source);
+/* Is every element of a comma-separated CIDR list well-formed? If not,
+ * the first bad one goes to bad. */
+bool svc_cidr_list_valid(const char *allow, char *bad, size_t cap);
 
 /* ---- the person scan (svc_scan.c) -------------------------------------- */
 

@@ -1,15 +1,32 @@
 /* The directory: binds, lookups and searches for the LDAP front end. */
 #include "svc_dir.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "svc_client.h"
 #include "svc_internal.h"
 #include "tn_str.h"
 
 #define BIND_FAILED "invalid credentials"
 #define SCAN_CHUNK 512
+
+static _Atomic uint64_t n_binds, n_bind_failures, n_binds_refused, n_sources_throttled;
+
+void svc_dir_stats_get(svc_dir_stats *out)
+{
+    out->binds = atomic_load(&n_binds);
+    out->bind_failures = atomic_load(&n_bind_failures);
+    out->binds_refused = atomic_load(&n_binds_refused);
+    out->sources_throttled = atomic_load(&n_sources_throttled);
+}
+
+void svc_dir_bind_refused(void)
+{
+    atomic_fetch_add(&n_binds_refused, 1);
+}
 
 static bool visible(const dir_entry *d)
 {
@@ -46,6 +63,7 @@ static tn_code bind_failed(svc *s, const svc_actor *who, const store_dir_auth *a
                            const char *reason, tn_err *e)
 {
     tn_err ignored;
+    atomic_fetch_add(&n_bind_failures, 1);
     tn_code rc = svc_tx_begin(s, &ignored);
     if (rc == TN_OK) {
         char detail[128];
@@ -136,6 +154,7 @@ tn_code svc_dir_bind(svc *s, const char *source, const char *username, const cha
     }
     if (s->cfg.ldap_rehash_legacy && sec_password_is_legacy(au.password_hash))
         rehash_legacy(s, out, username, &au, password);
+    atomic_fetch_add(&n_binds, 1);
     store_audit_row r;
     svc_audit_row(&r, out, "dir.bind", au.person_id, "", "allowed");
     return audit_read(s->au, &r, e);
@@ -146,13 +165,61 @@ tn_code svc_dir_bind_client(svc *s, const char *source, const char *password, sv
 {
     svc_actor who;
     ldap_actor(&who, SVC_ACTOR_CLIENT, SVC_DIR_SERVICE, source);
-    if (!s->cfg.ldap_service_dn[0] ||
-        !sec_password_check(s->cfg.ldap_service_password_hash, password))
+    if (!s->cfg.ldap_service_dn[0])
+        return bind_failed(s, &who, NULL, "no service account configured", e);
+    /* Before the password: an address outside the list learns nothing. */
+    if (!svc_cidr_allows(s->cfg.ldap_service_allow, source))
+        return bind_failed(s, &who, NULL, "source address not allowed (service_allow)", e);
+    if (!sec_password_check(s->cfg.ldap_service_password_hash, password))
         return bind_failed(s, &who, NULL, "wrong service password", e);
     *out = who;
+    atomic_fetch_add(&n_binds, 1);
     store_audit_row r;
     svc_audit_row(&r, out, "dir.bind", NULL, "", "allowed");
     return audit_read(s->au, &r, e);
+}
+
+tn_code svc_dir_bind_api_client(svc *s, const char *source, const char *name, const char *token,
+                                svc_actor *out, tn_err *e)
+{
+    svc_actor who;
+    bool new_source = false;
+    tn_err why;
+    tn_code rc = svc_client_auth(s, token, source, NULL, SVC_CH_LDAP, &who, &new_source, &why);
+    if (rc == TN_EDENIED) {
+        /* svc_client_auth audited the reason (client.auth, denied). */
+        atomic_fetch_add(&n_bind_failures, 1);
+        return tn_err_set(e, TN_EDENIED, NULL, BIND_FAILED);
+    }
+    if (rc != TN_OK) {
+        *e = why;
+        return rc;
+    }
+    if (strcmp(who.id, name) != 0) {
+        /* A valid token, but another client's: a mix-up or a probe. */
+        svc_actor named;
+        ldap_actor(&named, SVC_ACTOR_CLIENT, name, source);
+        return bind_failed(s, &named, NULL, "the token belongs to another client", e);
+    }
+    *out = who;
+    atomic_fetch_add(&n_binds, 1);
+    store_audit_row r;
+    svc_audit_row(&r, out, "dir.bind", NULL, "", "allowed");
+    return audit_read(s->au, &r, e);
+}
+
+void svc_dir_source_throttled(svc *s, const char *source)
+{
+    svc_actor who;
+    ldap_actor(&who, SVC_ACTOR_CLIENT, "ldap:unknown", source);
+    atomic_fetch_add(&n_sources_throttled, 1);
+    tn_err ignored;
+    if (svc_tx_begin(s, &ignored) != TN_OK)
+        return;
+    store_audit_row r;
+    svc_audit_row(&r, &who, "dir.bind", NULL, "", "failed");
+    r.detail = "source address throttled after repeated failed binds";
+    svc_tx_end(s, audit_write(s->au, &r, &ignored), &ignored);
 }
 
 tn_code svc_dir_may_search(svc *s, const svc_actor *a, tn_err *e)

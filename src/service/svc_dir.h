@@ -34,9 +34,32 @@ void svc_dir_actor_anonymous(svc_actor *a, const char *source);
 tn_code svc_dir_bind(svc *s, const char *source, const char *username, const char *password,
                      svc_actor *out, tn_err *e);
 /* Simple bind as the configured application account ([ldap] service_dn and
- * service_password_hash). *out is an LDAP client. */
+ * service_password_hash), from an address in [ldap] service_allow. *out is
+ * an LDAP client. */
 tn_code svc_dir_bind_client(svc *s, const char *source, const char *password, svc_actor *out,
                             tn_err *e);
+/* Simple bind as the API client name (tunnus client add) with its token
+ * as the password: the client's expiry, revocation and source-address
+ * allowlist apply as over HTTP (svc_client_auth). *out is that client,
+ * with its role. Failures as svc_dir_bind's. */
+tn_code svc_dir_bind_api_client(svc *s, const char *source, const char *name, const char *token,
+                                svc_actor *out, tn_err *e);
+
+/* The front end's throttle began a wait for source after repeated failed
+ * binds: audited once (dir.bind, failed), counted. */
+void svc_dir_source_throttled(svc *s, const char *source);
+/* A bind refused unchecked while its source waits: counted only (auditing
+ * each would let a flood of attempts write the audit trail). */
+void svc_dir_bind_refused(void);
+
+/* Process-wide directory counters, for /metrics. */
+typedef struct svc_dir_stats {
+    uint64_t binds;            /* successful */
+    uint64_t bind_failures;    /* every failed bind, whatever the reason */
+    uint64_t binds_refused;    /* while the source waited */
+    uint64_t sources_throttled; /* waits begun */
+} svc_dir_stats;
+void svc_dir_stats_get(svc_dir_stats *out);
 
 /* Whether the actor may search the directory at all (TN_EDENIED, audited,
  * if not): anonymous sessions only when [ldap] anonymous_search is on. */
