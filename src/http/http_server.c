@@ -588,7 +588,6 @@ static bool authenticate(hs_server *h, struct MHD_Connection *c, svc *s, const c
         svc_client_auth_failed(s, src, ch, "unknown authentication scheme");
     }
     if (rc == TN_OK) {
-        tn_throttle_ok(h->thr, src);
         return true;
     }
     if (rc != TN_EDENIED) {
@@ -872,7 +871,7 @@ tn_code hs_start(const conf *c, const hs_opts *o, hs_server **out, tn_err *e)
     hs_server *h = tn_calloc(1, sizeof *h);
     h->cfg = c;
     pthread_mutex_init(&h->mu, NULL);
-    h->thr = tn_throttle_new(c->http_auth_max_failures, c->http_auth_lockout);
+    h->thr = tn_throttle_new(c->http_auth_max_failures, c->http_auth_lockout, TN_THROTTLE_LEAK_S);
     const char *addr = o->listen ? o->listen : c->http_listen;
     int lfd = -1, slfd = -1;
     if (o->https_port >= 0) {

@@ -92,9 +92,9 @@ bool ld_op_bind(ld_sess *ss, const ld_msg *m, BerElement *ber)
             snprintf(ss->authz, sizeof ss->authz, "dn:uid=%s,%s", uid, ss->tree->people_dn);
     }
     ld_sess_slow_end(ss);
+    /* Both copies: the request's bytes in the read buffer too. */
     memset(password, 0, pw.bv_len);
-    if (rc == TN_OK)
-        tn_throttle_ok(ss->throttle, ss->peer);
+    memset(pw.bv_val, 0, pw.bv_len);
     if (rc == TN_EDENIED && tn_throttle_fail(ss->throttle, ss->peer))
         svc_dir_source_throttled(ss->s, ss->peer);
     if (rc == TN_EDENIED)

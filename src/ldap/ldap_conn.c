@@ -34,6 +34,8 @@
 #include "tn_str.h"
 
 #define READ_INITIAL 16384
+/* Requests a session may have answered per turn before others get theirs. */
+#define TURN_OPS 16
 /* How long a stop waits for session threads. Their sockets are shut down
  * first, so a thread blocked on the network returns at once; one that is
  * busy (an argon2id hash takes seconds under a sanitizer on a loaded
@@ -62,6 +64,9 @@ struct ld_server {
     unsigned base_workers;     /* [ldap] workers */
     _Atomic unsigned running;  /* worker threads alive */
     _Atomic unsigned stalled;  /* of them, in a slow section (ld_sess_slow_begin) */
+    unsigned alive;            /* worker threads not yet ended, under mu */
+    ld_sess *runq_head, *runq_tail; /* under mu (serve_event) */
+    _Atomic unsigned runq_len;
 };
 
 static tn_date today_local(void)
@@ -224,19 +229,25 @@ static bool handle_pdu(ld_sess *ss, const unsigned char *pdu, size_t len)
     return false;
 }
 
-typedef enum drain_rc { DR_WAIT, DR_CLOSE, DR_TLS } drain_rc;
+typedef enum drain_rc { DR_WAIT, DR_CLOSE, DR_TLS, DR_MORE } drain_rc;
 
-/* Answer every complete request in the session's read buffer, in order.
- * DR_WAIT: the rest needs more bytes; DR_TLS: StartTLS was answered and
- * nothing followed it, the handshake comes next. */
-static drain_rc drain(ld_sess *ss)
+/* Answer the complete requests in the session's read buffer, in order, at
+ * most max_ops of them (0: all). DR_WAIT: the rest needs more bytes;
+ * DR_MORE: max_ops answered and bytes are left; DR_TLS: StartTLS was
+ * answered and nothing followed it, the handshake comes next. */
+static drain_rc drain(ld_sess *ss, unsigned max_ops)
 {
     const conf *c = ss->cfg;
     size_t plen, off = 0;
     ld_frame fr;
     drain_rc rc = DR_WAIT;
+    unsigned done = 0;
     while ((fr = ld_frame_check(ss->rbuf + off, ss->rlen - off, c->ldap_max_pdu, &plen)) ==
            LD_FRAME_OK) {
+        if (max_ops && done++ == max_ops) {
+            rc = DR_MORE;
+            break;
+        }
         /* liblber's in-place decoding ('m') terminates each string by
          * writing a NUL over the byte after it, which for the last one
          * is the byte after the PDU: the next PDU's first byte, or the
@@ -260,7 +271,7 @@ static drain_rc drain(ld_sess *ss)
     }
     memmove(ss->rbuf, ss->rbuf + off, ss->rlen - off);
     ss->rlen -= off;
-    if (rc == DR_TLS)
+    if (rc == DR_TLS || rc == DR_MORE)
         return rc;
     if (fr == LD_FRAME_MALFORMED) {
         notice(ss, LD_PROTOCOL_ERROR, "malformed BER");
@@ -284,7 +295,7 @@ static void serve_blocking(ld_sess *ss)
 {
     const conf *c = ss->cfg;
     for (;;) {
-        drain_rc r = drain(ss);
+        drain_rc r = drain(ss, 0);
         if (r == DR_CLOSE || (r == DR_TLS && !ld_tls_start(ss)))
             return;
         if (r == DR_TLS)
@@ -306,27 +317,24 @@ static void serve_blocking(ld_sess *ss)
     }
 }
 
-/* A worker's turn on a plain session the epoll set reported readable:
- * read what is there without blocking and answer it. */
-static drain_rc serve_ready(ld_sess *ss)
+/* A worker's turn on a plain session: one read if the epoll set reported
+ * it readable, then at most TURN_OPS requests. A client that pipelines
+ * without pause therefore gets a turn like everyone else, not a worker
+ * (DR_MORE: it goes to the back of the run queue). */
+static drain_rc serve_turn(ld_sess *ss, bool readable)
 {
-    for (;;) {
-        size_t room = ss->rcap - ss->rlen - 1;
+    size_t room = ss->rcap - ss->rlen - 1;
+    if (readable && room > 0) {
         ssize_t n;
         do
             n = recv(ss->fd, ss->rbuf + ss->rlen, room, MSG_DONTWAIT);
         while (n < 0 && errno == EINTR);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return DR_WAIT;
-        if (n <= 0)
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
             return DR_CLOSE;
-        ss->rlen += (size_t)n;
-        drain_rc r = drain(ss);
-        /* A full read may have left more behind; otherwise the epoll set
-         * says when more comes, which saves a recv per request. */
-        if (r != DR_WAIT || (size_t)n < room)
-            return r;
+        if (n > 0)
+            ss->rlen += (size_t)n;
     }
+    return drain(ss, TURN_OPS);
 }
 
 static int64_t now_ms(void)
@@ -453,6 +461,20 @@ static void rearm(ld_server *srv, ld_sess *ss)
  * per request. */
 static void *worker_thread(void *arg);
 
+/* Start one worker thread, counted in running (by the caller) and alive. */
+static bool start_worker(ld_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->alive++;
+    pthread_mutex_unlock(&srv->mu);
+    if (spawn(worker_thread, srv))
+        return true;
+    pthread_mutex_lock(&srv->mu);
+    srv->alive--;
+    pthread_mutex_unlock(&srv->mu);
+    return false;
+}
+
 /* Start workers until one is free; false if none could be started. */
 static bool grow_workers(ld_server *srv)
 {
@@ -463,7 +485,7 @@ static bool grow_workers(ld_server *srv)
             return true;
         if (!atomic_compare_exchange_weak(&srv->running, &r, r + 1))
             continue;
-        if (!spawn(worker_thread, srv)) {
+        if (!start_worker(srv)) {
             atomic_fetch_sub(&srv->running, 1);
             return false;
         }
@@ -498,21 +520,64 @@ bool ld_sess_wait_writable(ld_sess *ss)
     return pr > 0 && !(pfd.revents & (POLLERR | POLLHUP | POLLNVAL));
 }
 
-/* A worker started for stalled ones leaves once none is stalled. (Not
- * "once fewer are stalled": that would stop and start threads on every
- * bind under a steady stream of them.) */
+/* A worker started for stalled ones leaves once none is stalled (not
+ * "once fewer are": that would stop and start threads on every bind under
+ * a steady stream of them) and nothing waits in the run queue. */
 static bool retire(ld_server *srv)
 {
     unsigned r = atomic_load(&srv->running);
-    while (r > srv->base_workers && atomic_load(&srv->stalled) == 0)
-        if (atomic_compare_exchange_weak(&srv->running, &r, r - 1))
-            return true;
+    while (r > srv->base_workers && atomic_load(&srv->stalled) == 0 &&
+           atomic_load(&srv->runq_len) == 0) {
+        if (!atomic_compare_exchange_weak(&srv->running, &r, r - 1))
+            continue;
+        /* A slow section that began meanwhile read the old count and
+         * started no one: if the rest are all stalled now, stay. (Both
+         * sides change their own counter before reading the other's, so
+         * at least one of them sees the other.) */
+        if (atomic_load(&srv->stalled) >= r - 1) {
+            atomic_fetch_add(&srv->running, 1);
+            return false;
+        }
+        return true;
+    }
     return false;
 }
 
-/* Serve one session the epoll set reported readable; *s is the worker's
- * registry handle, opened on first use. */
-static void serve_event(ld_server *srv, ld_sess *ss, svc **s)
+/* The run queue: sessions with requests left in their buffer after a
+ * turn (the socket may have nothing new, so the epoll set would not bring
+ * them back). They stay busy while queued. */
+static void runq_push(ld_server *srv, ld_sess *ss)
+{
+    pthread_mutex_lock(&srv->mu);
+    ss->qnext = NULL;
+    if (srv->runq_tail)
+        srv->runq_tail->qnext = ss;
+    else
+        srv->runq_head = ss;
+    srv->runq_tail = ss;
+    atomic_fetch_add(&srv->runq_len, 1);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static ld_sess *runq_pop(ld_server *srv)
+{
+    if (atomic_load(&srv->runq_len) == 0)
+        return NULL;
+    pthread_mutex_lock(&srv->mu);
+    ld_sess *ss = srv->runq_head;
+    if (ss) {
+        srv->runq_head = ss->qnext;
+        if (!srv->runq_head)
+            srv->runq_tail = NULL;
+        atomic_fetch_sub(&srv->runq_len, 1);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return ss;
+}
+
+/* Give a session a turn (readable: the epoll set reported it); *s is the
+ * worker's registry handle, opened on first use. */
+static void serve_event(ld_server *srv, ld_sess *ss, svc **s, bool readable)
 {
     atomic_store(&ss->busy, true);
     drain_rc r = DR_CLOSE;
@@ -526,9 +591,13 @@ static void serve_event(ld_server *srv, ld_sess *ss, svc **s)
             notice(ss, LD_UNAVAILABLE, "the registry is not available");
         } else {
             ss->s = *s;
-            r = serve_ready(ss);
+            r = serve_turn(ss, readable);
             ss->s = NULL;
         }
+    }
+    if (r == DR_MORE) {
+        runq_push(srv, ss);
+        return;
     }
     if (r == DR_WAIT) {
         rearm(srv, ss);
@@ -546,30 +615,35 @@ static void *worker_thread(void *arg)
     svc *s = NULL;
     bool retired = false, stop = false;
     while (!stop && !retired) {
+        /* A queued session first, but never without a look at the epoll
+         * set: the two take turns. */
+        ld_sess *queued = runq_pop(srv);
         /* One session per wake-up: taking several would leave them
          * waiting behind a slow one while another worker sleeps (and
-         * measured no faster). */
+         * measured no faster). While there are extra workers, wake up
+         * now and then to retire. */
         struct epoll_event ev;
-        /* While there are extra workers, wake up now and then to retire. */
-        int wait = atomic_load(&srv->running) > srv->base_workers ? 1000 : -1;
+        int wait = queued ? 0 : atomic_load(&srv->running) > srv->base_workers ? 1000 : -1;
         int n = epoll_wait(srv->epfd, &ev, 1, wait);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
+        if (n < 0 && errno != EINTR)
             fprintf(srv->log, "tunnus serve: epoll_wait: %s\n", strerror(errno));
-            break;
-        }
         if (n == 1 && ev.data.ptr)
-            serve_event(srv, ev.data.ptr, &s);
+            serve_event(srv, ev.data.ptr, &s, true);
         else if (n == 1)
             stop = true;
+        if (queued)
+            serve_event(srv, queued, &s, false);
+        if (n < 0 && errno != EINTR && !queued)
+            break;
         retired = retire(srv);
     }
     if (s)
         pool_put(srv, s);
+    /* Last, under mu: the stop frees srv once alive is 0. */
     pthread_mutex_lock(&srv->mu);
     if (!retired)
         atomic_fetch_sub(&srv->running, 1);
+    srv->alive--;
     pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->mu);
     return NULL;
@@ -676,11 +750,11 @@ static bool stop_workers(ld_server *srv, const struct timespec *until)
     if (write(srv->wakefd, &one, sizeof one) != (ssize_t)sizeof one)
         return false;
     pthread_mutex_lock(&srv->mu);
-    while (atomic_load(&srv->running) > 0)
+    while (srv->alive > 0)
         if (until ? pthread_cond_timedwait(&srv->idle, &srv->mu, until) != 0
                   : pthread_cond_wait(&srv->idle, &srv->mu) != 0)
             break;
-    bool done = atomic_load(&srv->running) == 0;
+    bool done = srv->alive == 0;
     pthread_mutex_unlock(&srv->mu);
     return done;
 }
@@ -704,7 +778,8 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     srv->cfg = c;
     srv->log = o->log ? o->log : stderr;
     srv->epfd = srv->wakefd = -1;
-    srv->throttle = tn_throttle_new(c->ldap_source_max_failures, c->ldap_bind_lockout);
+    srv->throttle =
+        tn_throttle_new(c->ldap_source_max_failures, c->ldap_bind_lockout, TN_THROTTLE_LEAK_S);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->idle, NULL);
     int lfd = -1, slfd = -1, sfd = -1;
@@ -776,12 +851,12 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
     srv->base_workers = worker_count(c);
     for (unsigned i = 0; i < srv->base_workers; i++) {
         atomic_fetch_add(&srv->running, 1);
-        if (!spawn(worker_thread, srv)) {
+        if (!start_worker(srv)) {
             atomic_fetch_sub(&srv->running, 1);
             break;
         }
     }
-    if (atomic_load(&srv->running) == 0) {
+    if (srv->alive == 0) {
         rc = tn_err_set(e, TN_EIO, NULL, "cannot start the LDAP worker threads");
         goto fail;
     }
@@ -857,7 +932,7 @@ tn_code ld_serve(const conf *c, const ld_serve_opts *o, tn_err *e)
         return TN_OK; /* threads still running own srv: leave it to exit() */
     rc = TN_OK;
 fail:
-    if (atomic_load(&srv->running) && !stop_workers(srv, NULL))
+    if (srv->alive && !stop_workers(srv, NULL))
         return rc; /* a worker that will not stop still owns srv */
     if (first)
         svc_close(first);

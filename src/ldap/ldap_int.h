@@ -347,6 +347,7 @@ typedef struct ld_sess {
      * (for the stop and the idle sweep); a plain session waits in the
      * workers' epoll set, a TLS one has a thread of its own. */
     struct ld_sess *prev, *next;
+    struct ld_sess *qnext;      /* in the server's run queue */
     bool threaded;
     _Atomic bool busy;          /* a worker is serving it */
     _Atomic bool expired;       /* the idle sweep ended it */

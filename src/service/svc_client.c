@@ -143,6 +143,12 @@ bool svc_cidr_allows(const char *allow, const char *source)
         sfam = AF_INET6;
     else
         return false;
+    /* A dual-stack listener shows IPv4 peers as ::ffff:a.b.c.d. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (sfam == AF_INET6 && memcmp(src, mapped, sizeof mapped) == 0) {
+        memmove(src, src + 12, 4);
+        sfam = AF_INET;
+    }
     const char *p = allow;
     char one[64];
     while (cidr_next(&p, one, sizeof one)) {

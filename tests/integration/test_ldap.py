@@ -610,3 +610,47 @@ def _send_quietly(sock, data):
         sock.sendall(data)
     except OSError:
         pass
+
+
+def test_client_that_pipelines_without_pause_gets_turns(tunnus):
+    """One worker; a client pipelines tens of thousands of searches and reads
+    every answer. Others are served between its requests (a session gets a
+    turn of a few requests), not after all of them."""
+    registry(tunnus)
+    s = Server(tunnus, "workers = 1\nanonymous_search = true\n")
+    try:
+        search = tlv(0x63, tlv(0x04, dn("maija").encode()) + tlv(0x0a, b"\x00")
+                     + tlv(0x0a, b"\x00") + tlv(0x02, b"\x00") + tlv(0x02, b"\x00")
+                     + tlv(0x01, b"\x00") + tlv(0x87, b"objectClass")
+                     + tlv(0x30, tlv(0x04, b"uid")))
+        total = 30000
+        data = b"".join(tlv(0x30, ber_int(i) + search) for i in range(1, total + 1))
+        busy = socket.create_connection(("127.0.0.1", s.port))
+        writer = threading.Thread(target=lambda: _send_quietly(busy, data), daemon=True)
+        done = [0]
+
+        def read():
+            buf = b""
+            while done[0] < total:
+                chunk = busy.recv(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                # Count SearchResultDone (0x65) with success, then drop
+                # what was counted.
+                done[0] += buf.count(b"\x65\x07\x0a\x01\x00\x04\x00\x04\x00")
+                buf = buf[-8:]
+        reader = threading.Thread(target=read, daemon=True)
+        writer.start()
+        reader.start()
+        while done[0] < 2000:
+            time.sleep(0.01)
+        p = s.search("-b", PEOPLE, "(uid=teppo)", "cn", bind=None)
+        at = done[0]
+        assert p.returncode == 0 and dn("teppo") in p.stdout
+        assert at < total, "the other client was served only after the pipelining one"
+        reader.join(60)
+        assert done[0] == total
+        busy.close()
+    finally:
+        s.stop()

@@ -1,6 +1,6 @@
 """`tunnus serve`: who may bind and how often (SEC-5, AN-2). Failed binds
-throttled per source address (counted on /metrics, audited when a wait
-begins), API clients binding as `cn=NAME,ou=services,BASE` with their token
+throttled per source address (a leaky bucket that a success does not
+empty; counted on /metrics, audited when a wait begins), API clients binding as `cn=NAME,ou=services,BASE` with their token
 under their own expiry, revocation, role and source-address allowlist, and
 the configured application account's `service_allow`. Real ldap-utils
 against a server on a free loopback port."""
@@ -70,25 +70,18 @@ def test_failed_binds_from_one_address_make_it_wait(tunnus):
         rows = tunnus.sql("SELECT result, detail FROM audit_event WHERE action = 'dir.bind' "
                           "AND detail LIKE 'source address throttled%'")
         assert rows == [("failed", "source address throttled after repeated failed binds")]
-        # Once the wait is over the right password works and clears the count.
+        # Once the wait is over the right password works, but forgives
+        # nothing (one identity's success says nothing about guesses at
+        # others): the next failure makes the address wait 2 s.
         time.sleep(1.2)
         assert s.bind(dn("maija"), PW["maija"]).returncode == 0
         assert s.metric("tunnus_ldap_binds_total") == 1
-        for _ in range(2):
-            assert s.bind(dn("teppo"), "wrong").returncode == 49
-        assert s.bind(dn("teppo"), PW["teppo"]).returncode == 0
-        # A failure right after a wait doubles the next one: three failures
-        # (1 s), then, the wait over, one more (2 s). Binds refused while
-        # waiting are not failures: they do not lengthen it.
-        for _ in range(3):
-            assert s.bind(dn("olli"), "wrong").returncode == 49
-        assert "too many failed binds" in s.bind(dn("olli"), "wrong").stderr
+        assert s.bind(dn("teppo"), "wrong").returncode == 49
         time.sleep(1.2)
-        assert s.bind(dn("olli"), "wrong").returncode == 49
-        time.sleep(1.2)
-        assert "try again in 1 s" in s.bind(dn("olli"), PW["olli"]).stderr
+        assert "try again in 1 s" in s.bind(dn("teppo"), PW["teppo"]).stderr
         time.sleep(1.0)
-        assert s.bind(dn("olli"), PW["olli"]).returncode == 0
+        assert s.bind(dn("teppo"), PW["teppo"]).returncode == 0
+        assert s.metric("tunnus_ldap_sources_throttled_total") == 2
     finally:
         s.stop()
 
