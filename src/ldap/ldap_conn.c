@@ -412,8 +412,11 @@ static void sess_end_async(ld_sess *ss)
 {
     if (ss->noticed && spawn(linger_thread, ss))
         return;
-    if (ss->noticed)
+    if (ss->noticed) {
+        ld_sess_slow_begin(ss);
         linger_close(ss->fd);
+        ld_sess_slow_end(ss);
+    }
     sess_free(ss);
 }
 
