@@ -654,3 +654,24 @@ def test_client_that_pipelines_without_pause_gets_turns(tunnus):
         busy.close()
     finally:
         s.stop()
+
+
+def test_stop_while_binds_are_checked(tunnus):
+    """A stop while password checks run on extra workers (one base worker,
+    six binds at once): every session ends and the server exits cleanly,
+    the extra workers included (the stop waits for their threads)."""
+    registry(tunnus)
+    s = Server(tunnus, "workers = 1\n")
+    try:
+        base = threads(s.proc)
+        binds = [subprocess.Popen(["ldapwhoami", "-x", "-H", s.url, "-D", dn(u), "-w", PW[u]],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for u in ("maija", "teppo", "olli") * 2]
+        deadline = time.monotonic() + 10
+        while threads(s.proc) <= base and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert threads(s.proc) > base, "the password checks started no worker"
+    finally:
+        s.stop()
+    for p in binds:
+        p.wait(30)
