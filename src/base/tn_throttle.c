@@ -60,13 +60,12 @@ void tn_throttle_free(tn_throttle *t)
 /* The address a source counts as (see the header), into out. */
 static void source_key(const char *src, char out[64])
 {
-    unsigned char a[16];
-    if (inet_pton(AF_INET6, src, a) == 1) {
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(a, mapped, sizeof mapped) == 0 && inet_ntop(AF_INET, a + 12, out, 64))
+    struct in6_addr a;
+    if (inet_pton(AF_INET6, src, &a) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a) && inet_ntop(AF_INET, a.s6_addr + 12, out, 64))
             return;
-        memset(a + 8, 0, 8);
-        if (inet_ntop(AF_INET6, a, out, 48)) {
+        memset(a.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a, out, 48)) {
             strcat(out, "/64");
             return;
         }

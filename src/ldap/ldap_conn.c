@@ -62,7 +62,7 @@ struct ld_server {
     int epfd;          /* plain sessions waiting for a request (one-shot) */
     int wakefd;        /* eventfd in epfd: the workers' stop */
     unsigned base_workers;     /* [ldap] workers */
-    _Atomic unsigned running;  /* worker threads alive */
+    _Atomic unsigned running;  /* workers as counted for growing and retiring */
     _Atomic unsigned stalled;  /* of them, in a slow section (ld_sess_slow_begin) */
     unsigned alive;            /* worker threads not yet ended, under mu */
     ld_sess *runq_head, *runq_tail; /* under mu (serve_event) */
@@ -458,10 +458,6 @@ static void rearm(ld_server *srv, ld_sess *ss)
     }
 }
 
-/* A worker: take the next plain session with bytes to read, serve what
- * it sent, put it back. One registry handle per worker, not per session:
- * a few warm page caches instead of many cold ones, and no thread switch
- * per request. */
 static void *worker_thread(void *arg);
 
 /* Start one worker thread, counted in running (by the caller) and alive. */
@@ -478,19 +474,19 @@ static bool start_worker(ld_server *srv)
     return false;
 }
 
-/* Start workers until one is free; false if none could be started. */
-static bool grow_workers(ld_server *srv)
+/* Start workers until one is free (or none can be started). */
+static void grow_workers(ld_server *srv)
 {
     unsigned cap = srv->base_workers + srv->cfg->ldap_max_connections;
     for (;;) {
         unsigned r = atomic_load(&srv->running);
         if (atomic_load(&srv->stalled) < r || r >= cap)
-            return true;
+            return;
         if (!atomic_compare_exchange_weak(&srv->running, &r, r + 1))
             continue;
         if (!start_worker(srv)) {
             atomic_fetch_sub(&srv->running, 1);
-            return false;
+            return;
         }
     }
 }
@@ -502,7 +498,7 @@ void ld_sess_slow_begin(ld_sess *ss)
     ld_server *srv = ss->srv;
     unsigned st = atomic_fetch_add(&srv->stalled, 1) + 1;
     if (st >= atomic_load(&srv->running))
-        (void)grow_workers(srv);
+        grow_workers(srv);
 }
 
 void ld_sess_slow_end(ld_sess *ss)
@@ -612,6 +608,10 @@ static void serve_event(ld_server *srv, ld_sess *ss, svc **s, bool readable)
         sess_end_async(ss);
 }
 
+/* A worker: take the next plain session with bytes to read, serve what
+ * it sent, put it back. One registry handle per worker, not per session:
+ * a few warm page caches instead of many cold ones, and no thread switch
+ * per request. */
 static void *worker_thread(void *arg)
 {
     ld_server *srv = arg;
@@ -628,7 +628,8 @@ static void *worker_thread(void *arg)
         struct epoll_event ev;
         int wait = queued ? 0 : atomic_load(&srv->running) > srv->base_workers ? 1000 : -1;
         int n = epoll_wait(srv->epfd, &ev, 1, wait);
-        if (n < 0 && errno != EINTR)
+        bool failed = n < 0 && errno != EINTR; /* before anything else sets errno */
+        if (failed)
             fprintf(srv->log, "tunnus serve: epoll_wait: %s\n", strerror(errno));
         if (n == 1 && ev.data.ptr)
             serve_event(srv, ev.data.ptr, &s, true);
@@ -636,7 +637,7 @@ static void *worker_thread(void *arg)
             stop = true;
         if (queued)
             serve_event(srv, queued, &s, false);
-        if (n < 0 && errno != EINTR && !queued)
+        if (failed && !queued)
             break;
         retired = retire(srv);
     }

@@ -136,18 +136,16 @@ bool svc_cidr_allows(const char *allow, const char *source)
     if (!allow || !*allow)
         return true;
     unsigned char src[16];
+    struct in6_addr a6;
     int sfam;
-    if (inet_pton(AF_INET, source, src) == 1)
+    if (inet_pton(AF_INET, source, src) == 1) {
         sfam = AF_INET;
-    else if (inet_pton(AF_INET6, source, src) == 1)
-        sfam = AF_INET6;
-    else
+    } else if (inet_pton(AF_INET6, source, &a6) == 1) {
+        /* A dual-stack listener shows IPv4 peers as ::ffff:a.b.c.d. */
+        sfam = IN6_IS_ADDR_V4MAPPED(&a6) ? AF_INET : AF_INET6;
+        memcpy(src, sfam == AF_INET ? a6.s6_addr + 12 : a6.s6_addr, sfam == AF_INET ? 4 : 16);
+    } else {
         return false;
-    /* A dual-stack listener shows IPv4 peers as ::ffff:a.b.c.d. */
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (sfam == AF_INET6 && memcmp(src, mapped, sizeof mapped) == 0) {
-        memmove(src, src + 12, 4);
-        sfam = AF_INET;
     }
     const char *p = allow;
     char one[64];

@@ -18,8 +18,8 @@
 #define SVC_DIR_ANONYMOUS "ldap:anonymous"
 #define SVC_DIR_SERVICE "ldap:service"
 
-/* Memory use of this handle in a server with one handle per connection
- * (store_tune): a small private page cache, reads through a shared map. */
+/* Memory use of a directory server's handle (store_tune): its private
+ * page cache, and how much of the registry it may read through a map. */
 tn_code svc_dir_tune(svc *s, int64_t cache_kib, int64_t mmap_bytes, tn_err *e);
 
 /* The actor for an unauthenticated LDAP session from source. */
