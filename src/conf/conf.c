@@ -45,6 +45,7 @@ void conf_defaults(conf *c)
     c->http_timeout = 30;
     c->http_threads = 16;
     c->http_cache_kib = 4096;
+    c->http_mmap_mib = 2048;
     c->http_max_connections = 512;
     c->http_read_audit = true;
     c->http_auth_max_failures = 5;
@@ -103,7 +104,7 @@ enum {
     K_L_REHASH,
     K_L_TLS_CERT, K_L_TLS_KEY, K_L_LDAPS_PORT, K_L_REQ_TLS,
     K_H_LISTEN, K_H_PORT, K_H_HTTPS_PORT, K_H_MAX_BODY, K_H_TIMEOUT, K_H_THREADS, K_H_MAX_CONN,
-    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE, K_H_CLIENT_CA,
+    K_H_RAUDIT, K_H_AUTH_MAX, K_H_AUTH_LOCKOUT, K_H_TLS_CERT, K_H_TLS_KEY, K_H_CACHE, K_H_MMAP, K_H_CLIENT_CA,
     K_COUNT
 };
 /* parse_state.seen has a bit per key. */
@@ -133,6 +134,7 @@ static const struct {
     {K_H_TIMEOUT, offsetof(conf, http_timeout), 1, 86400},
     {K_H_THREADS, offsetof(conf, http_threads), 1, 256},
     {K_H_CACHE, offsetof(conf, http_cache_kib), 64, 1u << 22},
+    {K_H_MMAP, offsetof(conf, http_mmap_mib), 0, 1u << 20},
     {K_H_MAX_CONN, offsetof(conf, http_max_connections), 1, 65536},
     {K_H_AUTH_MAX, offsetof(conf, http_auth_max_failures), 0, 1000},
     {K_H_AUTH_LOCKOUT, offsetof(conf, http_auth_lockout), 1, 31u * 86400},
@@ -325,6 +327,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         {"http", "timeout", K_H_TIMEOUT},
         {"http", "threads", K_H_THREADS},
         {"http", "cache_kib", K_H_CACHE},
+        {"http", "mmap_mib", K_H_MMAP},
         {"http", "max_connections", K_H_MAX_CONN},
         {"http", "read_audit", K_H_RAUDIT},
         {"http", "auth_max_failures", K_H_AUTH_MAX},

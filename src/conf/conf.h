@@ -167,6 +167,7 @@ typedef struct conf {
     unsigned http_timeout;
     unsigned http_threads;
     unsigned http_cache_kib;
+    unsigned http_mmap_mib;            /* memory map of the registry per worker handle */
     unsigned http_max_connections;
     bool http_read_audit;
     unsigned http_auth_max_failures;

@@ -27,8 +27,7 @@
 
 void api_error(hresp *out, int status, const char *error, const char *detail, const char *field)
 {
-    if (out->body)
-        json_decref(out->body);
+    hresp_drop_body(out);
     out->status = status;
     out->body = json_object();
     json_object_set_new(out->body, "status", json_integer(status));

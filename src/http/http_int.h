@@ -18,6 +18,7 @@ typedef struct hreq {
     const char *(*query)(void *qctx, const char *name);
     void *qctx;
     json_t *body;                /* parsed request body, or NULL */
+    bool text_ok;                /* the answer may be text (hresp.text); not in a Bulk */
     const char *if_match;        /* header values or NULL */
     const char *if_none_match;
     const char *base_url;        /* "http://host:port/scim/v2", for meta.location */
@@ -30,10 +31,15 @@ typedef struct hreq {
 typedef struct hresp {
     int status;
     json_t *body;                /* JSON answer (owned), or NULL */
+    char *text;                  /* or the answer as JSON text (owned, malloc) */
+    size_t text_len;
     char etag[48];               /* "" = none */
     char location[640];          /* "" = none */
     char allow[48];              /* a 405's Allow header, "" = none */
 } hresp;
+
+/* Drop the answer's body, tree or text. */
+void hresp_drop_body(hresp *r);
 
 /* The SCIM service (scim.c): answer one request under /scim/v2. */
 void scim_handle(const hreq *rq, hresp *out);

@@ -101,7 +101,7 @@ static svc *worker_svc(hs_server *h, tn_err *e)
         if (svc_open(h->cfg, &s, e) != TN_OK)
             return NULL;
         svc_set_read_audit(s, h->cfg->http_read_audit);
-        if (svc_dir_tune(s, h->cfg->http_cache_kib, (int64_t)h->cfg->ldap_mmap_mib << 20, e) !=
+        if (svc_dir_tune(s, h->cfg->http_cache_kib, (int64_t)h->cfg->http_mmap_mib << 20, e) !=
             TN_OK) {
             svc_close(s);
             return NULL;
@@ -425,19 +425,31 @@ static enum MHD_Result send_body(struct MHD_Connection *c, int status, const cha
     return ret;
 }
 
+void hresp_drop_body(hresp *r)
+{
+    if (r->body)
+        json_decref(r->body);
+    r->body = NULL;
+    free(r->text);
+    r->text = NULL;
+    r->text_len = 0;
+}
+
 static enum MHD_Result send_json(hs_server *h, struct MHD_Connection *c, const char *route,
                                  int64_t t0, hresp *r, const char *extra_name,
                                  const char *extra_value)
 {
     char *text = NULL;
     size_t len = 0;
-    if (r->body && r->status != 304 && r->status != 204) {
+    if (r->text && r->status != 304 && r->status != 204) {
+        text = r->text;
+        len = r->text_len;
+        r->text = NULL;
+    } else if (r->body && r->status != 304 && r->status != 204) {
         text = json_dumps(r->body, JSON_COMPACT);
         len = text ? strlen(text) : 0;
     }
-    if (r->body)
-        json_decref(r->body);
-    r->body = NULL;
+    hresp_drop_body(r);
     count(h, route, r->status, t0);
     return send_body(c, r->status, is_api(route) ? "application/json" : "application/scim+json",
                      text, len, r, extra_name, extra_value);
@@ -729,6 +741,7 @@ static enum MHD_Result serve(hs_server *h, struct MHD_Connection *c, const char 
                .query = query_arg,
                .qctx = c,
                .body = body,
+               .text_ok = true,
                .if_match = header(c, MHD_HTTP_HEADER_IF_MATCH),
                .if_none_match = header(c, MHD_HTTP_HEADER_IF_NONE_MATCH),
                .base_url = base,

@@ -27,8 +27,7 @@
 
 void scim_error(hresp *out, int status, const char *scim_type, const char *detail)
 {
-    if (out->body)
-        json_decref(out->body);
+    hresp_drop_body(out);
     out->status = status;
     char st[8];
     snprintf(st, sizeof st, "%d", status);
@@ -340,9 +339,20 @@ static tn_code show(const hreq *rq, const char *id, svc_person_view *v, tn_err *
 static void answer_user(const hreq *rq, const svc_person_view *v, int status, hresp *r,
                         const projection *pj)
 {
-    json_t *u = scim_user_render(v, svc_today(rq->s), rq->base_url);
     r->status = status;
-    r->body = pj ? project(u, pj) : u;
+    if (rq->text_ok && (!pj || (!pj->ninc && !pj->nexc))) {
+        /* Nothing to project: the User straight as text. */
+        tn_buf b;
+        tn_buf_init(&b, SIZE_MAX);
+        tn_buf_reserve(&b, 2048); /* a User is about 1.1 KB */
+        scim_user_write(v, svc_today(rq->s), rq->base_url, &b);
+        hresp_drop_body(r);
+        r->text_len = b.len;
+        r->text = tn_buf_steal(&b);
+    } else {
+        json_t *u = scim_user_render(v, svc_today(rq->s), rq->base_url);
+        r->body = pj ? project(u, pj) : u;
+    }
     scim_user_etag(v, r->etag);
     if (status == 201)
         snprintf(r->location, sizeof r->location, "%s/Users/%s", rq->base_url, v->p.id);
@@ -1311,6 +1321,7 @@ static void bulk(const hreq *rq, hresp *r)
                 one.method = upper;
                 one.path = rpath;
                 one.query = NULL;
+                one.text_ok = false;
                 one.body = body;
                 one.if_match = version;
                 one.if_none_match = NULL;

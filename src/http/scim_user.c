@@ -10,7 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "name.h"
 #include "scim_filter.h"
+#include "tn_json.h"
 #include "tn_str.h"
 
 static void iso_time(int64_t us, char out[32])
@@ -19,15 +21,6 @@ static void iso_time(int64_t us, char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_t *date_json(tn_date d)
-{
-    if (d == TN_DATE_NONE)
-        return json_null();
-    char b[DATE_ISO_LEN];
-    date_format(d, b);
-    return json_string(b);
 }
 
 const account *scim_main_account(const svc_person_view *v)
@@ -73,67 +66,208 @@ void scim_user_etag(const svc_person_view *v, char out[48])
     snprintf(out, 48, "W/\"%lld\"", (long long)scim_user_version(v));
 }
 
-static void set_str(json_t *o, const char *k, const char *v)
+/* ---- the User writer ------------------------------------------------------
+ *
+ * One walk over the person renders the User either as a jansson tree (for
+ * projections, filters, sorting, PATCH and Bulk) or straight as compact
+ * JSON text (a plain GET: building the tree and dumping it was a fifth of
+ * such a request's CPU time). The walk is the same code for both, so the
+ * two cannot drift apart; a unit test compares them. A string that is not
+ * valid UTF-8 is left out in both, as jansson refuses it. */
+
+#define UW_DEPTH 8
+
+typedef struct uw {
+    tn_buf *text;             /* text mode when not NULL */
+    json_t *root;             /* tree mode: the result */
+    json_t *stack[UW_DEPTH];  /* tree mode: open containers */
+    int depth;
+} uw;
+
+/* Text mode: the separator and member name before a value. */
+static void uw_text_prefix(uw *w, const char *key)
 {
-    if (v && *v)
-        json_object_set_new(o, k, json_string(v));
+    tn_buf *b = w->text;
+    if (key) {
+        tn_json_key(b, key);
+    } else if (b->len > 0 && b->data[b->len - 1] != '[') {
+        tn_buf_putc(b, ',');
+    }
 }
 
-static json_t *groups_array(const char *groups)
+/* Tree mode: place v (owned) under key in the open container. */
+static void uw_tree_put(uw *w, const char *key, json_t *v)
 {
-    json_t *arr = json_array();
+    if (!v)
+        return;
+    if (w->depth == 0) {
+        w->root = v;
+        return;
+    }
+    json_t *top = w->stack[w->depth - 1];
+    if (key)
+        json_object_set_new(top, key, v);
+    else
+        json_array_append_new(top, v);
+}
+
+static void uw_open(uw *w, const char *key, bool array)
+{
+    if (w->text) {
+        uw_text_prefix(w, key);
+        tn_buf_putc(w->text, array ? '[' : '{');
+        w->depth++;
+        return;
+    }
+    json_t *c = array ? json_array() : json_object();
+    uw_tree_put(w, key, json_incref(c));
+    w->stack[w->depth++] = c;
+}
+
+static void uw_close(uw *w, bool array)
+{
+    w->depth--;
+    if (w->text)
+        tn_buf_putc(w->text, array ? ']' : '}');
+    else
+        json_decref(w->stack[w->depth]);
+}
+
+static void uw_strn(uw *w, const char *key, const char *v, size_t n)
+{
+    if (!utf8_valid(v, n, NULL))
+        return;
+    if (w->text) {
+        uw_text_prefix(w, key);
+        if (v[n] == '\0') {
+            tn_json_str(w->text, v);
+        } else {
+            char tmp[GROUPS_BUFSZ];
+            size_t m = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
+            memcpy(tmp, v, m);
+            tmp[m] = '\0';
+            tn_json_str(w->text, tmp);
+        }
+        return;
+    }
+    uw_tree_put(w, key, json_stringn(v, n));
+}
+
+static void uw_str(uw *w, const char *key, const char *v)
+{
+    uw_strn(w, key, v, strlen(v));
+}
+
+/* Only a non-empty value: empty attributes are left out of a User. */
+static void uw_str_set(uw *w, const char *key, const char *v)
+{
+    if (v && *v)
+        uw_str(w, key, v);
+}
+
+static void uw_int(uw *w, const char *key, int64_t v)
+{
+    if (w->text) {
+        uw_text_prefix(w, key);
+        tn_json_i64(w->text, v);
+        return;
+    }
+    uw_tree_put(w, key, json_integer(v));
+}
+
+static void uw_bool(uw *w, const char *key, bool v)
+{
+    if (w->text) {
+        uw_text_prefix(w, key);
+        tn_buf_puts(w->text, v ? "true" : "false");
+        return;
+    }
+    uw_tree_put(w, key, json_boolean(v));
+}
+
+static void uw_date(uw *w, const char *key, tn_date d)
+{
+    if (d == TN_DATE_NONE) {
+        if (w->text) {
+            uw_text_prefix(w, key);
+            tn_buf_puts(w->text, "null");
+        } else {
+            uw_tree_put(w, key, json_null());
+        }
+        return;
+    }
+    char b[DATE_ISO_LEN];
+    date_format(d, b);
+    uw_str(w, key, b);
+}
+
+static void uw_groups(uw *w, const char *key, const char *groups)
+{
+    uw_open(w, key, true);
     const char *p = groups;
     while (p && *p) {
         const char *semi = strchr(p, ';');
         size_t n = semi ? (size_t)(semi - p) : strlen(p);
         if (n)
-            json_array_append_new(arr, json_stringn(p, n));
+            uw_strn(w, NULL, p, n);
         p += n;
         if (*p == ';')
             p++;
     }
-    return arr;
+    uw_close(w, true);
 }
 
-static json_t *aff_json(const affiliation *a)
+static void uw_aff(uw *w, const affiliation *a)
 {
-    json_t *o = json_object();
-    set_str(o, "kind", a->kind);
-    set_str(o, "source", a->source);
-    set_str(o, "sourceKey", a->source_key);
-    set_str(o, "orgUnit", a->org_unit);
-    set_str(o, "title", a->title);
-    set_str(o, "school", a->school);
-    set_str(o, "class", a->class_);
+    uw_open(w, NULL, false);
+    uw_str_set(w, "kind", a->kind);
+    uw_str_set(w, "source", a->source);
+    uw_str_set(w, "sourceKey", a->source_key);
+    uw_str_set(w, "orgUnit", a->org_unit);
+    uw_str_set(w, "title", a->title);
+    uw_str_set(w, "school", a->school);
+    uw_str_set(w, "class", a->class_);
     if (a->teaching_groups[0])
-        json_object_set_new(o, "teachingGroups", groups_array(a->teaching_groups));
-    set_str(o, "programme", a->programme);
-    set_str(o, "manager", a->manager_id);
-    json_object_set_new(o, "validFrom", date_json(a->valid_from));
+        uw_groups(w, "teachingGroups", a->teaching_groups);
+    uw_str_set(w, "programme", a->programme);
+    uw_str_set(w, "manager", a->manager_id);
+    uw_date(w, "validFrom", a->valid_from);
     if (a->valid_to != TN_DATE_NONE)
-        json_object_set_new(o, "validTo", date_json(a->valid_to));
-    set_str(o, "endReason", a->end_reason);
-    return o;
+        uw_date(w, "validTo", a->valid_to);
+    uw_str_set(w, "endReason", a->end_reason);
+    uw_close(w, false);
 }
 
-json_t *scim_user_render(const svc_person_view *v, tn_date today, const char *base_url)
+static void uw_email(uw *w, const char *value, const char *type, bool primary)
+{
+    uw_open(w, NULL, false);
+    uw_str(w, "value", value);
+    uw_str(w, "type", type);
+    uw_bool(w, "primary", primary);
+    uw_close(w, false);
+}
+
+static void render(uw *w, const svc_person_view *v, tn_date today, const char *base_url)
 {
     const person *p = &v->p;
     const account *ac = scim_main_account(v);
     const affiliation *af = main_aff(v, today);
-    json_t *u = json_object();
-    json_object_set_new(u, "schemas", json_pack("[sss]", SCIM_CORE_USER, SCIM_ENTERPRISE,
-                                                SCIM_TUNNUS));
-    json_object_set_new(u, "id", json_string(p->id));
+    uw_open(w, NULL, false);
+    uw_open(w, "schemas", true);
+    uw_str(w, NULL, SCIM_CORE_USER);
+    uw_str(w, NULL, SCIM_ENTERPRISE);
+    uw_str(w, NULL, SCIM_TUNNUS);
+    uw_close(w, true);
+    uw_str(w, "id", p->id);
     if (ac)
-        json_object_set_new(u, "userName", json_string(ac->username));
+        uw_str(w, "userName", ac->username);
     char formatted[2 * NAME_BUFSZ + 2];
     snprintf(formatted, sizeof formatted, "%s %s", p->given_names, p->family_name);
-    json_t *name = json_object();
-    json_object_set_new(name, "formatted", json_string(formatted));
-    set_str(name, "familyName", p->family_name);
-    set_str(name, "givenName", p->given_names);
-    json_object_set_new(u, "name", name);
+    uw_open(w, "name", false);
+    uw_str(w, "formatted", formatted);
+    uw_str_set(w, "familyName", p->family_name);
+    uw_str_set(w, "givenName", p->given_names);
+    uw_close(w, false);
     char first[NAME_BUFSZ];
     tn_strlcpy(first, p->preferred_name[0] ? p->preferred_name : p->given_names, sizeof first);
     char *sp = strchr(first, ' ');
@@ -141,81 +275,103 @@ json_t *scim_user_render(const svc_person_view *v, tn_date today, const char *ba
         *sp = '\0';
     char display[2 * NAME_BUFSZ + 2];
     snprintf(display, sizeof display, "%s %s", first, p->family_name);
-    json_object_set_new(u, "displayName", json_string(display));
-    set_str(u, "nickName", p->preferred_name);
-    set_str(u, "preferredLanguage", p->language);
-    json_object_set_new(u, "active",
-                        json_boolean(p->state == PSTATE_ACTIVE || p->state == PSTATE_GRACE));
-    json_t *emails = json_array();
-    if (ac && ac->email[0])
-        json_array_append_new(emails, json_pack("{s:s,s:s,s:b}", "value", ac->email, "type",
-                                                "work", "primary", 1));
-    if (p->email[0])
-        json_array_append_new(emails, json_pack("{s:s,s:s,s:b}", "value", p->email, "type",
-                                                "home", "primary", !(ac && ac->email[0])));
-    if (json_array_size(emails))
-        json_object_set_new(u, "emails", emails);
-    else
-        json_decref(emails);
-    if (p->phone[0])
-        json_object_set_new(u, "phoneNumbers",
-                            json_pack("[{s:s,s:s}]", "value", p->phone, "type", "mobile"));
+    uw_str(w, "displayName", display);
+    uw_str_set(w, "nickName", p->preferred_name);
+    uw_str_set(w, "preferredLanguage", p->language);
+    uw_bool(w, "active", p->state == PSTATE_ACTIVE || p->state == PSTATE_GRACE);
+    bool work = ac && ac->email[0];
+    if (work || p->email[0]) {
+        uw_open(w, "emails", true);
+        if (work)
+            uw_email(w, ac->email, "work", true);
+        if (p->email[0])
+            uw_email(w, p->email, "home", !work);
+        uw_close(w, true);
+    }
+    if (p->phone[0]) {
+        uw_open(w, "phoneNumbers", true);
+        uw_open(w, NULL, false);
+        uw_str(w, "value", p->phone);
+        uw_str(w, "type", "mobile");
+        uw_close(w, false);
+        uw_close(w, true);
+    }
 
-    json_t *ent = json_object();
+    uw_open(w, SCIM_ENTERPRISE, false);
     char num[24];
     snprintf(num, sizeof num, "%lld", (long long)p->number);
-    json_object_set_new(ent, "employeeNumber", json_string(num));
+    uw_str(w, "employeeNumber", num);
     if (af && af->org_unit[0]) {
         char org[CODE_BUFSZ];
         tn_strlcpy(org, af->org_unit, sizeof org);
         char *slash = strchr(org, '/');
         if (slash)
             *slash = '\0';
-        json_object_set_new(ent, "organization", json_string(org));
-        json_object_set_new(ent, "department", json_string(af->org_unit));
+        uw_str(w, "organization", org);
+        uw_str(w, "department", af->org_unit);
     }
     if (af && af->manager_id[0]) {
         char ref[640];
         snprintf(ref, sizeof ref, "%s/Users/%s", base_url ? base_url : "", af->manager_id);
-        json_object_set_new(ent, "manager",
-                            json_pack("{s:s,s:s}", "value", af->manager_id, "$ref", ref));
+        uw_open(w, "manager", false);
+        uw_str(w, "value", af->manager_id);
+        uw_str(w, "$ref", ref);
+        uw_close(w, false);
     }
-    json_object_set_new(u, SCIM_ENTERPRISE, ent);
+    uw_close(w, false);
 
-    json_t *fi = json_object();
-    json_object_set_new(fi, "identityNumber", json_integer(p->number));
-    json_object_set_new(fi, "lifecycleState", json_string(person_state_name(p->state)));
+    uw_open(w, SCIM_TUNNUS, false);
+    uw_int(w, "identityNumber", p->number);
+    uw_str(w, "lifecycleState", person_state_name(p->state));
     if (ac)
-        json_object_set_new(fi, "accountState", json_string(account_state_name(ac->state)));
+        uw_str(w, "accountState", account_state_name(ac->state));
     if (p->birth_date != TN_DATE_NONE)
-        json_object_set_new(fi, "birthDate", date_json(p->birth_date));
+        uw_date(w, "birthDate", p->birth_date);
     if (p->death_date != TN_DATE_NONE)
-        json_object_set_new(fi, "deathDate", date_json(p->death_date));
+        uw_date(w, "deathDate", p->death_date);
     if (p->legal_hold_until != TN_DATE_NONE)
-        json_object_set_new(fi, "legalHoldUntil", date_json(p->legal_hold_until));
+        uw_date(w, "legalHoldUntil", p->legal_hold_until);
     if (ac && ac->closed_on != TN_DATE_NONE)
-        json_object_set_new(fi, "accountClosedOn", date_json(ac->closed_on));
+        uw_date(w, "accountClosedOn", ac->closed_on);
     if (af) {
-        set_str(fi, "school", af->school);
-        set_str(fi, "class", af->class_);
+        uw_str_set(w, "school", af->school);
+        uw_str_set(w, "class", af->class_);
         if (af->teaching_groups[0])
-            json_object_set_new(fi, "teachingGroups", groups_array(af->teaching_groups));
+            uw_groups(w, "teachingGroups", af->teaching_groups);
     }
-    json_t *affs = json_array();
+    uw_open(w, "affiliations", true);
     for (size_t i = 0; i < v->naffs; i++)
-        json_array_append_new(affs, aff_json(&v->affs[i]));
-    json_object_set_new(fi, "affiliations", affs);
-    json_object_set_new(u, SCIM_TUNNUS, fi);
+        uw_aff(w, &v->affs[i]);
+    uw_close(w, true);
+    uw_close(w, false);
 
     char created[32], modified[32], etag[48], loc[640];
     iso_time(p->created_at, created);
     iso_time(scim_user_version(v), modified);
     scim_user_etag(v, etag);
     snprintf(loc, sizeof loc, "%s/Users/%s", base_url ? base_url : "", p->id);
-    json_object_set_new(u, "meta", json_pack("{s:s,s:s,s:s,s:s,s:s}", "resourceType", "User",
-                                             "created", created, "lastModified", modified,
-                                             "location", loc, "version", etag));
-    return u;
+    uw_open(w, "meta", false);
+    uw_str(w, "resourceType", "User");
+    uw_str(w, "created", created);
+    uw_str(w, "lastModified", modified);
+    uw_str(w, "location", loc);
+    uw_str(w, "version", etag);
+    uw_close(w, false);
+    uw_close(w, false);
+}
+
+json_t *scim_user_render(const svc_person_view *v, tn_date today, const char *base_url)
+{
+    uw w = {0};
+    render(&w, v, today, base_url);
+    return w.root;
+}
+
+void scim_user_write(const svc_person_view *v, tn_date today, const char *base_url,
+                     tn_buf *out)
+{
+    uw w = {.text = out};
+    render(&w, v, today, base_url);
 }
 
 /* ---- from JSON ------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "service.h"
+#include "tn_buf.h"
 
 /* The account shown as userName: an active or grace one, else the last. */
 const account *scim_main_account(const svc_person_view *v);
@@ -17,6 +18,10 @@ const account *scim_main_account(const svc_person_view *v);
 int64_t scim_user_version(const svc_person_view *v);
 void scim_user_etag(const svc_person_view *v, char out[48]);
 json_t *scim_user_render(const svc_person_view *v, tn_date today, const char *base_url);
+/* The same User as compact JSON text, appended to out (key order as
+ * rendered; the same members and values as scim_user_render). */
+void scim_user_write(const svc_person_view *v, tn_date today, const char *base_url,
+                     tn_buf *out);
 
 /* A User's JSON as service input; strings are borrowed from the JSON. */
 typedef struct scim_user_in {

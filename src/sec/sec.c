@@ -473,11 +473,47 @@ static pthread_mutex_t uuid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t uuid_last_ms;
 static unsigned uuid_counter;
 
+/* The random bits come from a per-thread pool filled 512 bytes at a time:
+ * a server makes a request id per request, and one getrandom(2) per id was
+ * about 2 % of an HTTP request's CPU time. A fork child would share its
+ * parent's pool, so the generation bumped at fork makes it refill. */
+#define UUID_POOL 512
+static _Thread_local unsigned char uuid_pool[UUID_POOL];
+static _Thread_local size_t uuid_pool_left;
+static _Thread_local unsigned uuid_pool_gen;
+static atomic_uint uuid_fork_gen = 1;
+static pthread_once_t uuid_atfork_once = PTHREAD_ONCE_INIT;
+
+static void uuid_on_fork(void)
+{
+    atomic_fetch_add(&uuid_fork_gen, 1);
+}
+
+static void uuid_atfork(void)
+{
+    pthread_atfork(NULL, NULL, uuid_on_fork);
+}
+
+static void uuid_random(unsigned char *b, size_t n)
+{
+    pthread_once(&uuid_atfork_once, uuid_atfork);
+    unsigned gen = atomic_load(&uuid_fork_gen);
+    if (uuid_pool_gen != gen || uuid_pool_left < n) {
+        sec_random(uuid_pool, sizeof uuid_pool);
+        uuid_pool_left = sizeof uuid_pool;
+        uuid_pool_gen = gen;
+    }
+    unsigned char *p = uuid_pool + (sizeof uuid_pool - uuid_pool_left);
+    memcpy(b, p, n);
+    sodium_memzero(p, n);
+    uuid_pool_left -= n;
+}
+
 void sec_uuid(char out[37])
 {
     static const char digits[] = "0123456789abcdef";
     unsigned char b[16];
-    sec_random(b, sizeof b);
+    uuid_random(b, sizeof b);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;

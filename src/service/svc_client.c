@@ -442,7 +442,7 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source,
         else if (rc != TN_OK)
             return rc;
         else {
-            auth_actor(&who, c.name, source, ch);
+            tn_strlcpy(who.id, c.name, sizeof who.id); /* same request id */
             if (c.revoked_at)
                 reason = "client revoked";
             else if (c.expires != TN_DATE_NONE && svc_today(s) > c.expires)

@@ -105,7 +105,7 @@ static void http_keys(void **state)
     assert_int_equal(conf_load_string(&c,
                                       "[ldap]\ntls_cert = /etc/t.crt\ntls_key = /etc/t.key\n"
                                       "[http]\nlisten = ::1\nport = 0\nhttps_port = 8443\n"
-                                      "max_body = 4096\ntimeout = 5\nthreads = 3\ncache_kib = 128\n"
+                                      "max_body = 4096\ntimeout = 5\nthreads = 3\ncache_kib = 128\nmmap_mib = 0\n"
                                       "max_connections = 9\nread_audit = false\n"
                                       "auth_max_failures = 0\nauth_lockout = 60\n",
                                       "t.conf", &e),
@@ -118,6 +118,7 @@ static void http_keys(void **state)
     assert_int_equal(c.http_timeout, 5);
     assert_int_equal(c.http_threads, 3);
     assert_int_equal(c.http_cache_kib, 128);
+    assert_int_equal(c.http_mmap_mib, 0);
     assert_int_equal(c.http_max_connections, 9);
     assert_false(c.http_read_audit);
     assert_int_equal(c.http_auth_max_failures, 0);
