@@ -10,7 +10,7 @@
 #   bench/http.sh [BUILD_DIR]      (the build needs -Dbench=true for the loader)
 #   env: PERSONS=100000 CONC="8 32" DUR=10 WARM=2 THREADS=2 (wrk threads, nginx workers)
 #        HTTP_THREADS=16 (tunnus [http] threads: more share each read-audit group commit)
-#        CACHE_KIB=16384 (tunnus [http] cache_kib: page cache per worker thread)
+#        CACHE_KIB= MMAP_MIB= (tunnus [http] cache_kib and mmap_mib; unset: the defaults)
 #        AUDIT=on WORK=/tmp/tunnus-scim-bench-PID PORT=18380 NGINX_PORT=18381
 #
 # Prints one RESULT line per run and a summary with the ratios to nginx.
@@ -24,7 +24,8 @@ DUR=${DUR:-10}
 WARM=${WARM:-2}
 THREADS=${THREADS:-2}
 HTTP_THREADS=${HTTP_THREADS:-16}
-CACHE_KIB=${CACHE_KIB:-16384}
+CACHE_KIB=${CACHE_KIB:-}
+MMAP_MIB=${MMAP_MIB:-}
 AUDIT=${AUDIT:-on}
 WORK=${WORK:-/tmp/tunnus-scim-bench-$$}
 PORT=${PORT:-18380}
@@ -45,8 +46,10 @@ stop_all() { local p; for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || t
 trap stop_all EXIT
 
 read_audit=true; [[ $AUDIT == off ]] && read_audit=false
-printf '[ldap]\nmax_connections = 64\n[http]\nport = %s\nthreads = %s\nread_audit = %s\nmax_connections = 1024\ncache_kib = %s\n' \
-    "$PORT" "$HTTP_THREADS" "$read_audit" "$CACHE_KIB" > "$WORK/tunnus.conf"
+printf '[ldap]\nmax_connections = 64\n[http]\nport = %s\nthreads = %s\nread_audit = %s\nmax_connections = 1024\n' \
+    "$PORT" "$HTTP_THREADS" "$read_audit" > "$WORK/tunnus.conf"
+[[ -n $CACHE_KIB ]] && echo "cache_kib = $CACHE_KIB" >> "$WORK/tunnus.conf"
+[[ -n $MMAP_MIB ]] && echo "mmap_mib = $MMAP_MIB" >> "$WORK/tunnus.conf"
 # The registry into the page cache: one left from an earlier run (or
 # evicted meanwhile: this machine's page cache holds about 1 GiB) would
 # otherwise be served from disk in the first runs.
@@ -148,7 +151,7 @@ NG
 done
 
 echo
-echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$HTTP_THREADS cache_kib=$CACHE_KIB, body $SIZE B):"
+echo "summary (persons=$PERSONS, wrk -t$THREADS, ${DUR}s, tunnus [http] threads=$HTTP_THREADS cache_kib=${CACHE_KIB:-default} mmap_mib=${MMAP_MIB:-default}, body $SIZE B):"
 /usr/bin/python3 - "$RESULTS" "$THREADS" <<'PY'
 import re, sys
 rows = {}

@@ -43,6 +43,11 @@ bool utf8_valid(const char *s, size_t len, size_t *nchars)
     size_t count = 0;
     size_t i = 0;
     while (i < len) {
+        if ((unsigned char)s[i] < 0x80) { /* most text: no decoding */
+            i++;
+            count++;
+            continue;
+        }
         unsigned cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
         if (n == 0)

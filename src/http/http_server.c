@@ -857,7 +857,7 @@ static char *read_file(const char *path, const char *field, tn_err *e)
 
 static struct MHD_Daemon *start_daemon(hs_server *h, int fd, bool tls)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
     if (tls)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[] = {

@@ -12,6 +12,7 @@
 #include "scim_meta.h"
 #include "scim_path.h"
 #include "scim_user.h"
+#include "tn_json.h"
 #include "svc_client.h"
 #include "svc_dir.h"
 #include "tn_mem.h"
@@ -512,6 +513,11 @@ static void list_users(const hreq *rq, hresp *r)
     projection pj;
     if (!projection_parse(rq, &pj, r))
         return;
+    /* A plain answer (no projection) to a userName lookup is written as
+     * text, as a GET of one User is. */
+    bool plain = rq->text_ok && !pj.ninc && !pj.nexc;
+    tn_buf utext;
+    tn_buf_init(&utext, SIZE_MAX);
     tn_err e;
     tn_err_clear(&e);
     sf_node *f = NULL;
@@ -547,6 +553,10 @@ static void list_users(const hreq *rq, hresp *r)
                 /* Shown (and audited) already: no second read. */
                 add_hit(&lc, v.p.id, NULL);
                 lc.hits[lc.n - 1].res = json_incref(u);
+                if (plain) {
+                    tn_buf_reserve(&utext, 2048);
+                    scim_user_write(&v, svc_today(rq->s), rq->base_url, &utext);
+                }
             }
             json_decref(u);
             svc_person_view_free(&v);
@@ -580,6 +590,26 @@ static void list_users(const hreq *rq, hresp *r)
                 lc.hits[lc.n - 1 - i] = t;
             }
     }
+    if (uname && plain) {
+        /* At most the one User of the lookup. */
+        bool shown = lc.n == 1 && start == 1 && count >= 1;
+        tn_buf b;
+        tn_buf_init(&b, SIZE_MAX);
+        tn_buf_reserve(&b, utext.len + 160);
+        tn_buf_puts(&b, "{\"schemas\":[\"" SCIM_LIST "\"],\"totalResults\":");
+        tn_json_i64(&b, (int64_t)lc.n);
+        tn_buf_puts(&b, ",\"startIndex\":");
+        tn_json_i64(&b, start);
+        tn_buf_puts(&b, shown ? ",\"itemsPerPage\":1,\"Resources\":[" : ",\"itemsPerPage\":0,\"Resources\":[");
+        if (shown)
+            tn_buf_append(&b, utext.data, utext.len);
+        tn_buf_puts(&b, "]}");
+        r->status = 200;
+        hresp_drop_body(r);
+        r->text_len = b.len;
+        r->text = tn_buf_steal(&b);
+        goto out;
+    }
     json_t *res = json_array();
     for (size_t i = (size_t)(start - 1); i < lc.n && (int64_t)json_array_size(res) < count; i++) {
         if (lc.hits[i].res) {
@@ -603,6 +633,7 @@ static void list_users(const hreq *rq, hresp *r)
                         (json_int_t)lc.n, "startIndex", (json_int_t)start, "itemsPerPage",
                         (json_int_t)json_array_size(res), "Resources", res);
 out:
+    tn_buf_free(&utext);
     for (size_t i = 0; i < lc.n; i++) {
         if (lc.hits[i].key)
             json_decref(lc.hits[i].key);
