@@ -465,6 +465,14 @@ static int cmp_hits(const void *a, const void *b, void *ctx)
 
 /* "userName eq X" (alone or and-ed at the top) is answered through the
  * username index instead of a scan. */
+static bool ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
 static const char *indexed_username(const sf_node *f)
 {
     if (!f)
@@ -547,7 +555,18 @@ static void list_users(const hreq *rq, hresp *r)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c + 32);
         tn_code rc = svc_person_show(rq->s, rq->actor, sel, &v, &e);
-        if (rc == TN_OK) {
+        /* "userName eq X" alone, answered as text: the User matches when
+         * X is its userName (ASCII, not case-exact), no tree needed. */
+        bool alone = plain && !lc.sort && f->kind == SF_CMP && ascii(uname);
+        if (rc == TN_OK && alone) {
+            const account *ac = scim_main_account(&v);
+            if (ac && strcasecmp(ac->username, uname) == 0) {
+                add_hit(&lc, v.p.id, NULL);
+                tn_buf_reserve(&utext, 2048);
+                scim_user_write(&v, svc_today(rq->s), rq->base_url, &utext);
+            }
+            svc_person_view_free(&v);
+        } else if (rc == TN_OK) {
             json_t *u = scim_user_render(&v, svc_today(rq->s), rq->base_url);
             if (scim_filter_match(f, u)) {
                 /* Shown (and audited) already: no second read. */

@@ -161,6 +161,29 @@ def test_get_user_etag_and_no_national_id(srv, tunnus):
                       "actor_id = 'scim-admin'")[0][0] >= 3
 
 
+
+def test_text_and_tree_answers_agree(srv):
+    """A plain GET and a userName lookup are written straight as text; with a
+    projection (or a filter beyond the lookup) the User goes through the JSON
+    tree. All of them must be the same document."""
+    for name in ("maija", "teppo", "olli"):
+        uid = uid_of(srv, name)
+        def get(**params):
+            r = requests.get(f"{srv.scim}/Users/{uid}", headers=srv.h, params=params, timeout=10)
+            assert r.status_code == 200, r.text
+            return r.json()
+        text = get()
+        assert text["userName"] == name and text["id"] == uid
+        assert text == get(excludedAttributes="externalId")
+        for params in ({"filter": f'userName eq "{name.upper()}"'},
+                       {"filter": f'userName eq "{name}" and id pr'},
+                       {"filter": f'userName eq "{name}"', "excludedAttributes": "externalId"}):
+            body = users(srv, **params)
+            assert body["totalResults"] == 1 and body["itemsPerPage"] == 1, params
+            assert body["Resources"] == [text], params
+        past = users(srv, filter=f'userName eq "{name}"', startIndex=2)
+        assert past["totalResults"] == 1 and past["Resources"] == [] and past["startIndex"] == 2
+
 @pytest.mark.parametrize("flt,want", [
     ('userName eq "MAIJA"', ["maija"]),
     ('userName sw "t"', ["teppo"]),
