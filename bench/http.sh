@@ -9,7 +9,7 @@
 #
 #   bench/http.sh [BUILD_DIR]      (the build needs -Dbench=true for the loader)
 #   env: PERSONS=100000 CONC="8 32" DUR=10 WARM=2 THREADS=2 (wrk threads, nginx workers)
-#        HTTP_THREADS=16 (tunnus [http] threads: more share each read-audit group commit)
+#        HTTP_THREADS=0 (tunnus [http] threads; 0: the default, two per CPU)
 #        CACHE_KIB= MMAP_MIB= (tunnus [http] cache_kib and mmap_mib; unset: the defaults)
 #        AUDIT=on WORK=/tmp/tunnus-scim-bench-PID PORT=18380 NGINX_PORT=18381
 #
@@ -23,7 +23,7 @@ CONC=${CONC:-"8 32"}
 DUR=${DUR:-10}
 WARM=${WARM:-2}
 THREADS=${THREADS:-2}
-HTTP_THREADS=${HTTP_THREADS:-16}
+HTTP_THREADS=${HTTP_THREADS:-0}
 CACHE_KIB=${CACHE_KIB:-}
 MMAP_MIB=${MMAP_MIB:-}
 AUDIT=${AUDIT:-on}

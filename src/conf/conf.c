@@ -43,7 +43,7 @@ void conf_defaults(conf *c)
     c->http_https_port = -1;
     c->http_max_body = 1u << 20;
     c->http_timeout = 30;
-    c->http_threads = 16;
+    c->http_threads = 0; /* two per CPU, at least four (http_server.c) */
     c->http_cache_kib = 4096;
     c->http_mmap_mib = 2048;
     c->http_max_connections = 512;
@@ -132,7 +132,7 @@ static const struct {
     {K_L_SRC_MAX, offsetof(conf, ldap_source_max_failures), 0, 100000},
     {K_H_MAX_BODY, offsetof(conf, http_max_body), 1024, 256u << 20},
     {K_H_TIMEOUT, offsetof(conf, http_timeout), 1, 86400},
-    {K_H_THREADS, offsetof(conf, http_threads), 1, 256},
+    {K_H_THREADS, offsetof(conf, http_threads), 0, 256},
     {K_H_CACHE, offsetof(conf, http_cache_kib), 64, 1u << 22},
     {K_H_MMAP, offsetof(conf, http_mmap_mib), 0, 1u << 20},
     {K_H_MAX_CONN, offsetof(conf, http_max_connections), 1, 65536},

@@ -173,7 +173,7 @@ static void errors(void **state)
     expect_error("[http]\nport = 70000\n", "port", "0 to 65535");
     expect_error("[http]\nport = of\n", "port", "off or a whole number");
     expect_error("[http]\nmax_body = 10\n", "max_body", "from 1024");
-    expect_error("[http]\nthreads = 0\n", "threads", "from 1");
+    expect_error("[http]\nthreads = 257\n", "threads", "to 256");
     expect_error("[http]\nhttps_port = 443\n", "https_port", "needs tls_cert");
     expect_error("[http]\ntls_cert = a.crt\n", "tls_key", "go together");
     expect_error("[http]\nread_audit = maybe\n", "read_audit", "true or false");
