@@ -121,6 +121,9 @@ for c in $CONC; do
     run "tunnus-filter-audit-$AUDIT" "$c" "$BASE/scim/v2/Users" "$WORK/filter.lua"
 done
 grep VmHWM "/proc/${PIDS[0]}/status" >&2 || true
+# The mapped registry counts in RSS once per worker that touched a page;
+# Pss shares each page among its mappings (the memory really used).
+grep -E '^(Rss|Pss|Pss_File|Pss_Anon):' "/proc/${PIDS[0]}/smaps_rollup" >&2 || true
 stop_all
 
 for workers in 1 "$THREADS"; do
