@@ -91,6 +91,17 @@ typedef enum stmt_id {
     "LEFT JOIN person m ON m.number = a.manager_num "                                \
     "LEFT JOIN person sp ON sp.number = a.sponsor_num "
 
+/* A person's own affiliations: their id is known, so no person row is
+ * read per affiliation (sq_aff_list_by_person fills it in). */
+#define AFF_SELECT_OWN                                                                \
+    "SELECT a.id, NULL, a.kind, a.source, a.source_key, a.org_unit, a.title, "       \
+    "a.school, "                                                                     \
+    "a.class, a.teaching_groups, a.programme, m.id, sp.id, a.valid_from, "           \
+    "a.valid_to, a.end_reason, a.created_at, a.updated_at "                          \
+    "FROM affiliation a "                                                            \
+    "LEFT JOIN person m ON m.number = a.manager_num "                                \
+    "LEFT JOIN person sp ON sp.number = a.sponsor_num "
+
 #define ACCOUNT_SELECT                                                                \
     "SELECT a.id, a.owner_id, a.username, a.email, a.state, a.created_on, "          \
     "a.closed_on, a.created_at, a.updated_at FROM account a "
@@ -181,7 +192,7 @@ static const char *const sql_text[ST__COUNT] = {
         "end_reason = ?15, updated_at = ?16 WHERE id = ?1",
     [ST_AFF_GET] = AFF_SELECT "WHERE a.id = ?1",
     [ST_AFF_GET_BY_SOURCE_KEY] = AFF_SELECT "WHERE a.source = ?1 AND a.source_key = ?2",
-    [ST_AFF_LIST] = AFF_SELECT "WHERE a.person_num = ?1 ORDER BY a.valid_from, a.id",
+    [ST_AFF_LIST] = AFF_SELECT_OWN "WHERE a.person_num = ?1 ORDER BY a.valid_from, a.id",
     [ST_ACCOUNT_INSERT] =
         "INSERT INTO account (person_num, username, email, state, created_on, closed_on, "
         "created_at, updated_at, owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1661,8 +1672,11 @@ static tn_code sq_aff_list_by_person(void *priv, const char *person_id, affiliat
     tn_code code = sq_person_num(q, person_id, true, "person_id", "person", &num, e);
     if (code != TN_OK)
         return code;
-    return collect(q, ST_AFF_LIST, num, rd_aff, sizeof **out, "affiliation", (void **)out, n,
+    code = collect(q, ST_AFF_LIST, num, rd_aff, sizeof **out, "affiliation", (void **)out, n,
                    e);
+    for (size_t i = 0; code == TN_OK && i < *n; i++)
+        tn_strlcpy((*out)[i].person_id, person_id, sizeof (*out)[i].person_id);
+    return code;
 }
 
 /* ---- accounts ----------------------------------------------------------- */
