@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "service.h"
+#include "tn_buf.h"
 
 typedef struct hreq {
     const char *method;          /* "GET", "POST" … */
@@ -40,6 +41,8 @@ typedef struct hresp {
 
 /* Drop the answer's body, tree or text. */
 void hresp_drop_body(hresp *r);
+/* Make b's contents the answer's body, as text (b is left empty). */
+void hresp_set_text(hresp *r, tn_buf *b);
 
 /* The SCIM service (scim.c): answer one request under /scim/v2. */
 void scim_handle(const hreq *rq, hresp *out);

@@ -435,6 +435,13 @@ void hresp_drop_body(hresp *r)
     r->text_len = 0;
 }
 
+void hresp_set_text(hresp *r, tn_buf *b)
+{
+    hresp_drop_body(r);
+    r->text_len = b->len;
+    r->text = tn_buf_steal(b);
+}
+
 static enum MHD_Result send_json(hs_server *h, struct MHD_Connection *c, const char *route,
                                  int64_t t0, hresp *r, const char *extra_name,
                                  const char *extra_value)

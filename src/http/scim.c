@@ -12,9 +12,9 @@
 #include "scim_meta.h"
 #include "scim_path.h"
 #include "scim_user.h"
-#include "tn_json.h"
 #include "svc_client.h"
 #include "svc_dir.h"
+#include "tn_json.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -345,11 +345,8 @@ static void answer_user(const hreq *rq, const svc_person_view *v, int status, hr
         /* Nothing to project: the User straight as text. */
         tn_buf b;
         tn_buf_init(&b, SIZE_MAX);
-        tn_buf_reserve(&b, 2048); /* a User is about 1.1 KB */
         scim_user_write(v, svc_today(rq->s), rq->base_url, &b);
-        hresp_drop_body(r);
-        r->text_len = b.len;
-        r->text = tn_buf_steal(&b);
+        hresp_set_text(r, &b);
     } else {
         json_t *u = scim_user_render(v, svc_today(rq->s), rq->base_url);
         r->body = pj ? project(u, pj) : u;
@@ -463,8 +460,6 @@ static int cmp_hits(const void *a, const void *b, void *ctx)
     return c ? c : strcmp(x->id, y->id);
 }
 
-/* "userName eq X" (alone or and-ed at the top) is answered through the
- * username index instead of a scan. */
 static bool ascii(const char *s)
 {
     for (; *s; s++)
@@ -473,6 +468,8 @@ static bool ascii(const char *s)
     return true;
 }
 
+/* "userName eq X" (alone or and-ed at the top) is answered through the
+ * username index instead of a scan. */
 static const char *indexed_username(const sf_node *f)
 {
     if (!f)
@@ -562,7 +559,6 @@ static void list_users(const hreq *rq, hresp *r)
             const account *ac = scim_main_account(&v);
             if (ac && strcasecmp(ac->username, uname) == 0) {
                 add_hit(&lc, v.p.id, NULL);
-                tn_buf_reserve(&utext, 2048);
                 scim_user_write(&v, svc_today(rq->s), rq->base_url, &utext);
             }
             svc_person_view_free(&v);
@@ -572,10 +568,8 @@ static void list_users(const hreq *rq, hresp *r)
                 /* Shown (and audited) already: no second read. */
                 add_hit(&lc, v.p.id, NULL);
                 lc.hits[lc.n - 1].res = json_incref(u);
-                if (plain) {
-                    tn_buf_reserve(&utext, 2048);
+                if (plain)
                     scim_user_write(&v, svc_today(rq->s), rq->base_url, &utext);
-                }
             }
             json_decref(u);
             svc_person_view_free(&v);
@@ -624,9 +618,7 @@ static void list_users(const hreq *rq, hresp *r)
             tn_buf_append(&b, utext.data, utext.len);
         tn_buf_puts(&b, "]}");
         r->status = 200;
-        hresp_drop_body(r);
-        r->text_len = b.len;
-        r->text = tn_buf_steal(&b);
+        hresp_set_text(r, &b);
         goto out;
     }
     json_t *res = json_array();

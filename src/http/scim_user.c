@@ -90,7 +90,7 @@ static void uw_text_prefix(uw *w, const char *key)
     tn_buf *b = w->text;
     if (key) {
         tn_json_key(b, key);
-    } else if (b->len > 0 && b->data[b->len - 1] != '[') {
+    } else if (w->depth > 0 && b->data[b->len - 1] != '[') {
         tn_buf_putc(b, ',');
     }
 }
@@ -371,6 +371,7 @@ void scim_user_write(const svc_person_view *v, tn_date today, const char *base_u
                      tn_buf *out)
 {
     uw w = {.text = out};
+    tn_buf_reserve(out, 2048); /* a User is about 1.1 KB: one allocation */
     render(&w, v, today, base_url);
 }
 

@@ -103,16 +103,11 @@ static bool prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
  * trimmed, into one; false at the end. */
 static bool cidr_next(const char **pp, char *one, size_t cap)
 {
-    const char *p = *pp;
-    while (*p == ' ' || *p == ',')
-        p++;
-    if (!*p)
+    const char *item;
+    size_t len;
+    if (!tn_list_next(pp, &item, &len))
         return false;
-    size_t len = strcspn(p, ",");
-    *pp = p + len;
-    while (len && p[len - 1] == ' ')
-        len--;
-    if (!tn_strlcpyn(one, p, len, cap))
+    if (!tn_strlcpyn(one, item, len, cap))
         one[0] = '\0'; /* too long: never valid */
     return true;
 }

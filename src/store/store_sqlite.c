@@ -82,25 +82,21 @@ typedef enum stmt_id {
     "p.nid_hash IS NOT NULL, p.legal_hold_until, p.death_date, p.created_at, "       \
     "p.updated_at"
 
-#define AFF_SELECT                                                                    \
-    "SELECT a.id, p.id, a.kind, a.source, a.source_key, a.org_unit, a.title, "      \
+/* The affiliation columns read_aff expects, with the person's id taken
+ * from PID (joined in by JOIN). */
+#define AFF_SELECT_WITH(PID, JOIN)                                                    \
+    "SELECT a.id, " PID ", a.kind, a.source, a.source_key, a.org_unit, a.title, "    \
     "a.school, "                                                                     \
     "a.class, a.teaching_groups, a.programme, m.id, sp.id, a.valid_from, "           \
     "a.valid_to, a.end_reason, a.created_at, a.updated_at "                          \
-    "FROM affiliation a JOIN person p ON p.number = a.person_num "                   \
+    "FROM affiliation a " JOIN                                                       \
     "LEFT JOIN person m ON m.number = a.manager_num "                                \
     "LEFT JOIN person sp ON sp.number = a.sponsor_num "
 
+#define AFF_SELECT AFF_SELECT_WITH("p.id", "JOIN person p ON p.number = a.person_num ")
 /* A person's own affiliations: their id is known, so no person row is
  * read per affiliation (sq_aff_list_by_person fills it in). */
-#define AFF_SELECT_OWN                                                                \
-    "SELECT a.id, NULL, a.kind, a.source, a.source_key, a.org_unit, a.title, "       \
-    "a.school, "                                                                     \
-    "a.class, a.teaching_groups, a.programme, m.id, sp.id, a.valid_from, "           \
-    "a.valid_to, a.end_reason, a.created_at, a.updated_at "                          \
-    "FROM affiliation a "                                                            \
-    "LEFT JOIN person m ON m.number = a.manager_num "                                \
-    "LEFT JOIN person sp ON sp.number = a.sponsor_num "
+#define AFF_SELECT_OWN AFF_SELECT_WITH("NULL", "")
 
 #define ACCOUNT_SELECT                                                                \
     "SELECT a.id, a.owner_id, a.username, a.email, a.state, a.created_on, "          \
@@ -679,7 +675,7 @@ static void unlink_created(const char *path)
  * - a 64 MiB page cache and memory temp store keep the indexes of a large
  *   registry hot. No mmap by default: for one connection it made reads no
  *   faster and it counts the mapped file into the process's resident size.
- *   The HTTP workers map the registry ([http] mmap_mib): sixteen handles
+ *   The HTTP workers map the registry ([http] mmap_mib): several handles
  *   each with its own page cache read most pages with pread(2), and the
  *   map shares the OS page cache between them (+17-40 % req/s measured).
  * - wal_autocheckpoint of 16384 pages (64 MiB of WAL): a checkpoint copies
