@@ -416,6 +416,52 @@ void svc_client_auth_failed(svc *s, const char *source, svc_channel ch, const ch
     (void)audit_event(s, &who, "client.auth", "denied", reason, &ignored);
 }
 
+/* The memo of the client with token hash h under version v, or NULL. */
+static svc_client_memo *memo_find(svc *s, const unsigned char *h, uint64_t v)
+{
+    if (v == 0)
+        return NULL;
+    for (unsigned i = 0; i < SVC_CLIENT_MEMOS; i++) {
+        svc_client_memo *m = &s->memo[i];
+        if (m->version == v && sodium_memcmp(m->hash, h, STORE_HASH_BYTES) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* Remember c under version v, in a slot left by an older version if any. */
+static svc_client_memo *memo_put(svc *s, const unsigned char *h, uint64_t v,
+                                 const store_api_client *c)
+{
+    if (v == 0)
+        return NULL;
+    svc_client_memo *m = NULL;
+    for (unsigned i = 0; i < SVC_CLIENT_MEMOS && !m; i++)
+        if (s->memo[i].version != v)
+            m = &s->memo[i];
+    if (!m)
+        m = &s->memo[s->memo_next++ % SVC_CLIENT_MEMOS];
+    m->version = v;
+    memcpy(m->hash, h, STORE_HASH_BYTES);
+    m->c = *c;
+    m->nsources = 0;
+    return m;
+}
+
+static bool memo_knows(const svc_client_memo *m, const char *source)
+{
+    for (unsigned i = 0; m && i < m->nsources; i++)
+        if (strcmp(m->sources[i], source) == 0)
+            return true;
+    return false;
+}
+
+static void memo_learn(svc_client_memo *m, const char *source)
+{
+    if (m && m->nsources < SVC_CLIENT_MEMO_SOURCES && strlen(source) < sizeof m->sources[0])
+        tn_strlcpy(m->sources[m->nsources++], source, sizeof m->sources[0]);
+}
+
 tn_code svc_client_auth(svc *s, const char *token, const char *source,
                         const char *peer_cert_sha256, svc_channel ch, svc_actor *out,
                         bool *new_source, tn_err *e)
@@ -423,6 +469,7 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source,
     *new_source = false;
     const char *reason = NULL;
     store_api_client c;
+    svc_client_memo *memo = NULL;
     svc_actor who;
     auth_actor(&who, "http:unknown", source, ch);
     tn_err ignored;
@@ -431,7 +478,15 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source,
     } else {
         unsigned char h[STORE_HASH_BYTES];
         token_hash(s, token, h);
-        tn_code rc = store_client_get_by_token(s->st, h, &c, e);
+        uint64_t version = 0;
+        tn_code rc = store_data_version(s->st, &version, e);
+        if (rc != TN_OK)
+            return rc;
+        memo = memo_find(s, h, version);
+        if (memo)
+            c = memo->c;
+        else if ((rc = store_client_get_by_token(s->st, h, &c, e)) == TN_OK)
+            memo = memo_put(s, h, version, &c);
         if (rc == TN_ENOTFOUND)
             reason = "unknown token";
         else if (rc != TN_OK)
@@ -461,10 +516,14 @@ tn_code svc_client_auth(svc *s, const char *token, const char *source,
     who.roles = SVC_ROLE_BIT(role);
     tn_strlcpy(who.scope_unit, c.scope_unit, sizeof who.scope_unit);
     /* A read first: the common case (a known source) writes nothing. */
-    bool known = false;
-    tn_code rc = store_client_source_known(s->st, c.id, source, &known, e);
-    if (rc != TN_OK)
-        return rc;
+    bool known = memo_knows(memo, source);
+    tn_code rc = TN_OK;
+    if (!known) {
+        if ((rc = store_client_source_known(s->st, c.id, source, &known, e)) != TN_OK)
+            return rc;
+        if (known)
+            memo_learn(memo, source);
+    }
     if (known) {
         *out = who;
         return TN_OK;

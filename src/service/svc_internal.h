@@ -8,6 +8,20 @@
 #include "store.h"
 #include "tn_buf.h"
 
+/* An API client found by its token hash in an earlier request, with the
+ * source addresses it was known to have used, valid while the registry's
+ * data version (store_data_version) is the one it was read under: then
+ * the rows are exactly what the lookups would return again. */
+#define SVC_CLIENT_MEMOS 4
+#define SVC_CLIENT_MEMO_SOURCES 4
+typedef struct svc_client_memo {
+    uint64_t version; /* 0: empty */
+    unsigned char hash[STORE_HASH_BYTES];
+    store_api_client c;
+    char sources[SVC_CLIENT_MEMO_SOURCES][64];
+    unsigned nsources;
+} svc_client_memo;
+
 struct svc {
     store *st;
     audit *au;
@@ -17,6 +31,8 @@ struct svc {
     bool in_batch;
     store *rl;            /* the read log (svc_readlog.c); NULL if it cannot be opened */
     char rl_broken[4400]; /* why reads cannot be audited ("" if they can) */
+    svc_client_memo memo[SVC_CLIENT_MEMOS]; /* svc_client.c */
+    unsigned memo_next;
 };
 
 /* svc_readlog.c: the read log's path, and opening it at svc_open. */

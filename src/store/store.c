@@ -133,6 +133,11 @@ void store_read_end(store *s)
     s->ops->read_end(s->priv);
 }
 
+tn_code store_data_version(store *s, uint64_t *out, tn_err *e)
+{
+    return s->ops->data_version(s->priv, out, e);
+}
+
 tn_code store_meta_get(store *s, const char *key, char *out, size_t cap, tn_err *e)
 {
     return s->ops->meta_get(s->priv, key, out, cap, e);

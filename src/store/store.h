@@ -71,6 +71,14 @@ int store_tx_depth(store *s);
  * run on their own again. */
 tn_code store_read_begin(store *s, tn_err *e);
 void store_read_end(store *s);
+/* A number that changes whenever what this connection reads may have
+ * changed: a commit by any other connection or process, or the end of one
+ * of this connection's write transactions. Called in a read scope it is
+ * the scope's snapshot's, so a value read under an equal number (in any
+ * earlier scope of this connection) still holds; callers use it to keep
+ * small caches exact. Inside a write transaction *out is 0: nothing read
+ * there is known to last. Never 0 otherwise. */
+tn_code store_data_version(store *s, uint64_t *out, tn_err *e);
 /* How long a write waits for another connection's write lock before it
  * fails with "registry is busy" (default 5 s). Tests shorten it. */
 void store_set_busy_timeout(store *s, int ms);

@@ -238,6 +238,7 @@ typedef struct store_ops {
     /* Read scopes (store_read_begin / store_read_end). */
     tn_code (*read_begin)(void *priv, tn_err *e);
     void (*read_end)(void *priv);
+    tn_code (*data_version)(void *priv, uint64_t *out, tn_err *e);
 } store_ops;
 
 

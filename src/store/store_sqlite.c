@@ -40,6 +40,7 @@ typedef enum stmt_id {
     ST_SAVEPOINT,
     ST_RELEASE,
     ST_ROLLBACK_TO,
+    ST_DATA_VERSION,
     ST_USER_VERSION,
     ST_META_GET,
     ST_META_SET,
@@ -130,6 +131,7 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_SAVEPOINT] = "SAVEPOINT sp",
     [ST_RELEASE] = "RELEASE sp",
+    [ST_DATA_VERSION] = "PRAGMA data_version",
     [ST_ROLLBACK_TO] = "ROLLBACK TO sp",
     [ST_USER_VERSION] = "PRAGMA user_version",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -891,13 +893,40 @@ static void sq_read_end(void *priv)
     read_close(priv);
 }
 
+/* SQLite's data_version moves with other connections' commits only; the
+ * count of this connection's write transactions covers its own. The
+ * PRAGMA also starts the read scope's snapshot, which the scope's first
+ * read would have done anyway. */
+static tn_code sq_data_version(void *priv, uint64_t *out, tn_err *e)
+{
+    sq *q = priv;
+    *out = 0;
+    if (q->depth > 0)
+        return TN_OK;
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_DATA_VERSION, &st, &own, e);
+    if (code != TN_OK)
+        return code;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = (1ull << 63) | ((uint64_t)sqlite3_column_int64(st, 0) << 32) |
+               (q->writes & 0xffffffffu);
+    else
+        code = sq_fail(q, rc == SQLITE_DONE ? SQLITE_ERROR : rc, e);
+    sq_done(st, own);
+    return code;
+}
+
 static tn_code sq_tx_begin(void *priv, tn_err *e)
 {
     sq *q = priv;
     if (tx_lost(q))
         return lost(q, e);
-    if (q->depth == 0)
+    if (q->depth == 0) {
         read_close(q);
+        q->writes++; /* before: what a reader saw under the old number may change now */
+    }
     /* IMMEDIATE takes the write lock now, so a transaction never fails
      * half-way with SQLITE_BUSY when it first writes; waiting happens here,
      * under the busy timeout. */
@@ -1971,6 +2000,7 @@ const store_ops store_sqlite_ops = {
     .tx_begin = sq_tx_begin,
     .read_begin = sq_read_begin,
     .read_end = sq_read_end,
+    .data_version = sq_data_version,
     .tx_commit = sq_tx_commit,
     .tx_rollback = sq_tx_rollback,
     .tx_depth = sq_tx_depth,

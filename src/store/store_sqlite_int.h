@@ -29,6 +29,7 @@ typedef struct sq {
     } xst[SQ_XSTMTS];
     int nxst;
     int depth;
+    uint64_t writes; /* write transactions begun (store_data_version) */
     bool reading; /* a read scope (store_read_begin) is open at depth 0 */
     /* The last person resolved from UUID to number. A service call inserts
      * a person and then its affiliation and account, so remembering one

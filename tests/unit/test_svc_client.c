@@ -124,6 +124,66 @@ static void test_token_roundtrip_and_rotation(void **state)
     assert_true(audit_count(f, "unknown token") >= 1);
 }
 
+/* Authenticate as a server's request does: inside a read scope. */
+static tn_code auth_scoped(svc *s, const char *tok, const char *source, const char *cert)
+{
+    svc_actor a;
+    bool fresh;
+    tn_err e;
+    svc_request_begin(s);
+    tn_code rc = svc_client_auth(s, tok, source, cert, SVC_CH_SCIM, &a, &fresh, &e);
+    svc_request_end(s);
+    return rc;
+}
+
+/* A server remembers the clients it authenticated; what another process
+ * changes (the CLI rotating, revoking, binding a certificate) takes effect
+ * at the server's next request all the same, and so do its own changes. */
+static void test_memo_follows_every_change(void **state)
+{
+    fixture *f = *state;
+    svc *cli = NULL;
+    tn_err e;
+    assert_int_equal(svc_open(&f->c, &cli, &e), TN_OK);
+    char tok[SVC_TOKEN_BUFSZ], tok2[SVC_TOKEN_BUFSZ];
+    add(f, "sync", "admin", NULL, 0, tok);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(auth_scoped(f->s, tok, "127.0.0.1", NULL), TN_OK);
+
+    assert_int_equal(svc_client_rotate(cli, &f->admin, "sync", tok2, &e), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok, "127.0.0.1", NULL), TN_EDENIED);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", NULL), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", NULL), TN_OK);
+
+    const char *fp = "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+                     "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89";
+    const char *fp_hex = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+    assert_int_equal(svc_client_bind_cert(cli, &f->admin, "sync", fp, &e), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", NULL), TN_EDENIED);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", fp_hex), TN_OK);
+    assert_int_equal(svc_client_bind_cert(cli, &f->admin, "sync", NULL, &e), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", NULL), TN_OK);
+
+    /* A second source address is new once, whichever connection saw it. */
+    assert_int_equal(audit_count(f, "client.new_source"), 1);
+    assert_int_equal(auth_scoped(cli, tok2, "127.0.0.2", NULL), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.2", NULL), TN_OK);
+    assert_int_equal(audit_count(f, "client.new_source"), 2);
+
+    assert_int_equal(svc_client_revoke(cli, &f->admin, "sync", &e), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.1", NULL), TN_EDENIED);
+    assert_int_equal(auth_scoped(f->s, tok2, "127.0.0.2", NULL), TN_EDENIED);
+
+    /* The server's own change, with no other connection involved. */
+    char tok3[SVC_TOKEN_BUFSZ];
+    add(f, "own", "admin", NULL, 0, tok3);
+    assert_int_equal(auth_scoped(f->s, tok3, "127.0.0.1", NULL), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok3, "127.0.0.1", NULL), TN_OK);
+    assert_int_equal(svc_client_revoke(f->s, &f->admin, "own", &e), TN_OK);
+    assert_int_equal(auth_scoped(f->s, tok3, "127.0.0.1", NULL), TN_EDENIED);
+    svc_close(cli);
+}
+
 static void test_bad_input_and_garbage_tokens(void **state)
 {
     fixture *f = *state;
@@ -270,6 +330,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_token_roundtrip_and_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_follows_every_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_and_garbage_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allowlist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
