@@ -3,32 +3,56 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* Whether any of the eight bytes in x must be escaped: a control
+ * character, a quote or a backslash. The tests are the exact "has a byte less than"
+ * and "has a zero byte" word tricks, so a clean word is skipped whole. */
+static bool word_needs_escape(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+    uint64_t hit = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                   ((bslash - ones) & ~bslash);
+    return (hit & highs) != 0;
+}
+
+bool tn_json_strn(tn_buf *b, const char *s, size_t n)
+{
+    bool ok = tn_buf_putc(b, '"');
+    size_t run = 0; /* start of the bytes not yet copied */
+    size_t i = 0;
+    while (i < n) {
+        uint64_t x;
+        if (n - i >= 8 && (memcpy(&x, s + i, 8), !word_needs_escape(x))) {
+            i += 8;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        ok &= tn_buf_append(b, s + run, i - run);
+        run = ++i;
+        if (c == '"')
+            ok &= tn_buf_append(b, "\\\"", 2);
+        else if (c == '\\')
+            ok &= tn_buf_append(b, "\\\\", 2);
+        else if (c == '\n')
+            ok &= tn_buf_append(b, "\\n", 2);
+        else if (c == '\t')
+            ok &= tn_buf_append(b, "\\t", 2);
+        else
+            ok &= tn_buf_printf(b, "\\u%04x", c);
+    }
+    ok &= tn_buf_append(b, s + run, n - run);
+    return ok && tn_buf_putc(b, '"');
+}
+
 bool tn_json_str(tn_buf *b, const char *s)
 {
     if (!s)
         return tn_buf_puts(b, "null");
-    bool ok = tn_buf_putc(b, '"');
-    const char *run = s; /* start of the bytes not yet copied */
-    const char *p = s;
-    for (; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        ok &= tn_buf_append(b, run, (size_t)(p - run));
-        run = p + 1;
-        if (c == '"')
-            ok &= tn_buf_puts(b, "\\\"");
-        else if (c == '\\')
-            ok &= tn_buf_puts(b, "\\\\");
-        else if (c == '\n')
-            ok &= tn_buf_puts(b, "\\n");
-        else if (c == '\t')
-            ok &= tn_buf_puts(b, "\\t");
-        else
-            ok &= tn_buf_printf(b, "\\u%04x", c);
-    }
-    ok &= tn_buf_append(b, run, (size_t)(p - run));
-    return ok && tn_buf_putc(b, '"');
+    return tn_json_strn(b, s, strlen(s));
 }
 
 bool tn_json_key(tn_buf *b, const char *key)

@@ -9,6 +9,7 @@
 #define TN_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tn_buf.h"
@@ -16,6 +17,8 @@
 /* A JSON string literal of s (UTF-8 passed through; '"', '\\' and control
  * characters escaped). s NULL writes null. */
 bool tn_json_str(tn_buf *b, const char *s);
+/* The same for the n bytes at s (NUL bytes among them escaped). */
+bool tn_json_strn(tn_buf *b, const char *s, size_t n);
 /* An object member name and colon, preceded by a comma unless the object
  * was just opened (the buffer ends in '{'). */
 bool tn_json_key(tn_buf *b, const char *key);

@@ -10,17 +10,38 @@
 #include <strings.h>
 #include <time.h>
 
+#include "date.h"
 #include "name.h"
 #include "scim_filter.h"
 #include "tn_json.h"
 #include "tn_str.h"
 
+/* By hand from the day number: gmtime_r and strftime were a tenth of
+ * rendering a User. */
 static void iso_time(int64_t us, char out[32])
 {
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t sec = us / 1000000, days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    date_format((tn_date)days, out);
+    if (!out[0]) { /* outside four-digit years: the general way */
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return;
+    }
+    int hms[3] = {(int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60)};
+    char *p = out + 10;
+    for (int i = 0; i < 3; i++) {
+        *p++ = i == 0 ? 'T' : ':';
+        *p++ = (char)('0' + hms[i] / 10);
+        *p++ = (char)('0' + hms[i] % 10);
+    }
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 const account *scim_main_account(const svc_person_view *v)
@@ -139,15 +160,7 @@ static void uw_strn(uw *w, const char *key, const char *v, size_t n)
         return;
     if (w->text) {
         uw_text_prefix(w, key);
-        if (v[n] == '\0') {
-            tn_json_str(w->text, v);
-        } else {
-            char tmp[GROUPS_BUFSZ];
-            size_t m = n < sizeof tmp - 1 ? n : sizeof tmp - 1;
-            memcpy(tmp, v, m);
-            tmp[m] = '\0';
-            tn_json_str(w->text, tmp);
-        }
+        tn_json_strn(w->text, v, n);
         return;
     }
     uw_tree_put(w, key, json_stringn(v, n));

@@ -81,6 +81,29 @@ static void test_utf8_valid(void **state)
     assert_false(utf8_valid("\xed\xa0\x80\xed\xb0\x80", 6, NULL)); /* CESU-8 pair */
 }
 
+/* ASCII is skipped eight bytes at a time: a bad or multi-byte sequence at
+ * any position of a longer string is still found, and counted right. */
+static void test_utf8_valid_word_skip(void **state)
+{
+    (void)state;
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            char s[32];
+            size_t n = 0;
+            memset(s, 'x', len);
+            s[pos] = (char)0xff;
+            assert_false(utf8_valid(s, len, &n));
+            if (pos + 1 < len) {
+                s[pos] = (char)0xc3; /* ä */
+                s[pos + 1] = (char)0xa4;
+                assert_true(utf8_valid(s, len, &n));
+                assert_int_equal(n, len - 1);
+                assert_false(utf8_valid(s, pos + 1, NULL)); /* cut inside it */
+            }
+        }
+    }
+}
+
 static void make_repeat(char *buf, size_t cap, const char *unit, size_t times)
 {
     buf[0] = '\0';
@@ -287,6 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_decode),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_valid_word_skip),
         cmocka_unit_test(test_names_valid),
         cmocka_unit_test(test_names_invalid),
         cmocka_unit_test(test_name_letter_ranges),

@@ -41,6 +41,39 @@ static void roundtrip(void **state)
     }
 }
 
+/* The writer skips clean eight-byte words whole: each byte value that
+ * needs escaping, at every position of strings around the word size, must
+ * still come back from jansson as it went in (with the length given, NUL
+ * bytes too). */
+static void every_byte_at_every_position(void **state)
+{
+    (void)state;
+    static const unsigned char special[] = {0x00, 0x01, 0x08, 0x09, 0x0a, 0x0d, 0x1f,
+                                            '"',  '\\', 0x20, 0x21, 0x5b, 0x5d, 0x7f};
+    for (size_t len = 1; len <= 26; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t k = 0; k < sizeof special; k++) {
+                char in[32];
+                memset(in, 'a' + (int)(len % 26), len);
+                in[pos] = (char)special[k];
+                if (len > 3 && pos != len - 1)
+                    in[len - 1] = '"'; /* a second escape in the same string */
+                tn_buf b;
+                tn_buf_init(&b, 4096);
+                assert_true(tn_json_strn(&b, in, len));
+                json_error_t err;
+                json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+                if (!v)
+                    fail_msg("not JSON: %s (%s)", b.data, err.text);
+                assert_int_equal(json_string_length(v), len);
+                assert_memory_equal(json_string_value(v), in, len);
+                json_decref(v);
+                tn_buf_free(&b);
+            }
+        }
+    }
+}
+
 static void ceiling_is_sticky(void **state)
 {
     (void)state;
@@ -55,6 +88,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip),
+        cmocka_unit_test(every_byte_at_every_position),
         cmocka_unit_test(ceiling_is_sticky),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
