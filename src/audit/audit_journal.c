@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,12 @@
 /* Rounds without the lock before the ingest takes it anyway, so that a
  * steady stream of appends cannot keep the file from being emptied. */
 #define INGEST_ROUNDS 8
+/* A leased append copies its frames into a shared map of the file instead
+ * of calling write(2) (docs/audit.md, "The tail file"): the map spans the
+ * file's first MAP_SPAN bytes (beyond that, write(2) again), and the file
+ * is extended ahead of the appends by MAP_STEP at a time. */
+#define MAP_SPAN ((off_t)256 * 1024 * 1024)
+#define MAP_STEP ((off_t)1024 * 1024)
 
 struct audit_journal {
     struct audit_journal *next; /* in the process-wide list */
@@ -51,6 +58,13 @@ struct audit_journal {
     bool leased;
     off_t end;
     audit_head head;
+    /* Guarded by mu, leased appends only: the map (NULL until the first),
+     * the file's size while leased (end plus room allocated ahead; the
+     * room is cut off again before the lock is let go), and whether this
+     * file system refused to allocate (then write(2) only). */
+    unsigned char *map;
+    off_t alloc;
+    bool no_map;
 };
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -116,6 +130,11 @@ void audit_journal_close(audit_journal *j)
     pthread_mutex_unlock(&list_mu);
     if (!last)
         return;
+    if (j->leased && j->alloc > j->end && ftruncate(j->fd, j->end) != 0) {
+        /* Left as it is: the next append cuts the zeros after the last frame. */
+    }
+    if (j->map)
+        munmap(j->map, (size_t)MAP_SPAN);
     close(j->fd);
     pthread_mutex_destroy(&j->mu);
     free(j->key);
@@ -174,6 +193,9 @@ typedef struct reader {
     size_t len, pos; /* valid bytes in buf, the next frame's start in buf */
     off_t base;      /* file offset of buf[0] */
     off_t end;       /* read no further */
+    /* Zeros where a frame would start end the read: without the file's
+     * lock, another process's lease may have allocated room ahead. */
+    bool zeros_end;
 } reader;
 
 /* The frame at the reader's position: 1 one, 0 none (end or a torn tail),
@@ -182,6 +204,8 @@ static int next_frame(reader *r, size_t *len, int64_t *seq, const unsigned char 
                       size_t *enc_len, const unsigned char **hash, const char **why)
 {
     for (;;) {
+        if (r->zeros_end && r->len - r->pos >= 4 && memcmp(r->buf + r->pos, "\0\0\0\0", 4) == 0)
+            return 0;
         int f = audit_journal_frame(r->buf + r->pos, r->len - r->pos, len, seq, enc, enc_len,
                                     hash, why);
         if (f != 0)
@@ -214,14 +238,34 @@ static void reader_at(reader *r, int fd, off_t off, off_t end)
     r->len = r->pos = 0;
     r->base = off;
     r->end = end;
+    r->zeros_end = false;
 }
 
 /* ---- append --------------------------------------------------------------- */
+
+/* Whether the bytes [from, to) of fd are all zero (or cannot be read). */
+static bool all_zero(int fd, off_t from, off_t to)
+{
+    unsigned char buf[65536];
+    for (off_t at = from; at < to;) {
+        size_t want = (size_t)(to - at) < sizeof buf ? (size_t)(to - at) : sizeof buf;
+        ssize_t got = pread(fd, buf, want, at);
+        if (got <= 0)
+            return false;
+        for (ssize_t i = 0; i < got; i++)
+            if (buf[i])
+                return false;
+        at += got;
+    }
+    return true;
+}
 
 /* Keep the bytes [from, to) in a file of their own next to the tail file
  * (<tail>.cut-<µs>): what is cut may be evidence, not only a torn write. */
 static tn_code keep_cut(audit_journal *j, off_t from, off_t to, tn_err *e)
 {
+    if (all_zero(j->fd, from, to))
+        return TN_OK; /* room a leased appender allocated ahead: nothing was written there */
     char path[PATH_MAX + 40];
     snprintf(path, sizeof path, "%s.cut-%lld", j->key, (long long)audit_now_us());
     int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -307,6 +351,47 @@ static tn_code tail_head(audit_journal *j, store *rl, off_t *size, audit_head *h
     return store_audit_head(rl, &head->seq, head->hash, &has, e);
 }
 
+/* Leased: make the file (and the map) reach need bytes, allocating room
+ * ahead so that most appends are a copy and nothing else. false: use
+ * write(2) (too far for the map, or the file system said no); the room
+ * allocated before is cut off then, so an O_APPEND write lands right. */
+static bool lease_room(audit_journal *j, off_t need)
+{
+    if (!j->no_map && need <= MAP_SPAN) {
+        if (!j->map) {
+            void *m = mmap(NULL, (size_t)MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+            if (m == MAP_FAILED)
+                j->no_map = true;
+            else
+                j->map = m;
+        }
+        if (j->map && need <= j->alloc)
+            return true;
+        off_t to = (need + MAP_STEP - 1) / MAP_STEP * MAP_STEP;
+        if (to > MAP_SPAN)
+            to = MAP_SPAN;
+        /* fallocate, not ftruncate: a full disk is an error here, not a
+         * SIGBUS when a page of a sparse file is first written. */
+        if (j->map && fallocate(j->fd, 0, j->alloc, to - j->alloc) == 0) {
+            j->alloc = to;
+            return true;
+        }
+        if (j->map && errno == EOPNOTSUPP)
+            j->no_map = true;
+    }
+    if (j->alloc > j->end && ftruncate(j->fd, j->end) == 0)
+        j->alloc = j->end;
+    return false;
+}
+
+/* Before a lease's lock is let go: cut the room allocated ahead, so that
+ * the file ends at its last frame for everyone else. */
+static void lease_trim(audit_journal *j)
+{
+    if (j->alloc > j->end && ftruncate(j->fd, j->end) == 0)
+        j->alloc = j->end;
+}
+
 tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row *rows, size_t n,
                              tn_err *e)
 {
@@ -336,6 +421,7 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         if ((rc = tail_head(j, rl, &size, &head, e)) != TN_OK)
             goto unlock_file;
         j->leased = j->lease_mode;
+        j->end = j->alloc = size;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER];
@@ -365,6 +451,10 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         goto unlock_file;
     }
     size_t done = 0;
+    if (j->leased && lease_room(j, size + (off_t)b.len)) {
+        memcpy(j->map + size, b.data, b.len); /* in the page cache now, as a write would be */
+        done = b.len;
+    }
     while (done < b.len) {
         ssize_t w = write(j->fd, b.data + done, b.len - done);
         if (w < 0 && errno == EINTR)
@@ -374,17 +464,23 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
             /* All or nothing: a part of a frame must not stay behind. */
             if (ftruncate(j->fd, size) != 0)
                 j->leased = false; /* the end is unknown: look again next time */
+            else
+                j->alloc = size;
             break;
         }
         done += (size_t)w;
     }
     if (rc == TN_OK) {
         j->end = size + (off_t)b.len;
+        if (j->alloc < j->end)
+            j->alloc = j->end;
         j->head = head;
     }
 unlock_file:
-    if (!j->leased)
+    if (!j->leased) {
+        lease_trim(j);
         lock_file(j->fd, LOCK_UN);
+    }
 unlock:
     j->stats.flushes++;
     if (rc == TN_OK) {
@@ -405,6 +501,7 @@ void audit_journal_lease(audit_journal *j, bool on)
     pthread_mutex_lock(&j->mu);
     j->lease_mode = on;
     if (!on && j->leased) {
+        lease_trim(j);
         lock_file(j->fd, LOCK_UN);
         j->leased = false;
     }
@@ -520,6 +617,7 @@ static tn_code ingest_round(audit_journal *j, reader *r, store *rl, const sec_ke
      * the frame there not being the next event: start over from 0. */
     for (int pass = 0; pass < 2; pass++) {
         reader_at(r, j->fd, start, end);
+        r->zeros_end = !held;
         size_t len, el;
         int64_t seq = 0;
         const unsigned char *enc, *h;
@@ -560,12 +658,13 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
             rc = io_err(e, "stat");
             break;
         }
-        if (sb.st_size == 0)
-            break;
         pthread_mutex_lock(&j->mu);
         off_t hint = j->hint_off;
+        off_t end = j->leased ? j->end : sb.st_size; /* not the room allocated ahead */
         pthread_mutex_unlock(&j->mu);
-        bool locked = sb.st_size - hint <= INGEST_LOCKED_TAIL || round >= INGEST_ROUNDS;
+        if (end == 0)
+            break;
+        bool locked = end - hint <= INGEST_LOCKED_TAIL || round >= INGEST_ROUNDS;
         if (locked) {
             /* The last step: nobody appends while the rest moves, then the
              * file is emptied. The mutex keeps this process's appenders
@@ -579,20 +678,24 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
             }
             if (fstat(j->fd, &sb) != 0)
                 rc = io_err(e, "stat");
+            end = j->leased ? j->end : sb.st_size;
         }
         off_t off = 0;
         if (rc == TN_OK)
-            rc = ingest_round(j, &r, rl, k, &g, sb.st_size, locked ? 0 : INGEST_BATCH, locked,
-                              &off, e);
+            rc = ingest_round(j, &r, rl, k, &g, end, locked ? 0 : INGEST_BATCH, locked, &off, e);
         if (locked) {
             /* Emptied only when everything is in the table; a damaged or
              * torn file stays as it is for verify to report. */
-            if (rc == TN_OK && !g.bad_seq && off == sb.st_size && sb.st_size > 0) {
-                if (ftruncate(j->fd, 0) != 0)
+            if (rc == TN_OK && !g.bad_seq && off == end && end > 0) {
+                if (ftruncate(j->fd, 0) != 0) {
                     rc = io_err(e, "empty");
-                else
+                } else {
                     j->hint_off = 0;
+                    j->end = j->alloc = 0;
+                }
             }
+            if (j->leased)
+                lease_trim(j);
             /* The lease ends here too: the next append looks at the file
              * again. A process that held it pauses its appenders a moment,
              * so that another one waiting for the file gets its turn
@@ -624,7 +727,8 @@ void audit_journal_get_stats(audit_journal *j, audit_stats *out)
 {
     pthread_mutex_lock(&j->mu);
     *out = j->stats;
-    pthread_mutex_unlock(&j->mu);
     struct stat sb;
-    out->tail_bytes = fstat(j->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    out->tail_bytes = j->leased ? (uint64_t)j->end
+                                : fstat(j->fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    pthread_mutex_unlock(&j->mu);
 }

@@ -398,6 +398,92 @@ static void test_lease_makes_others_wait_for_the_ingest(void **state)
     audit_journal_lease(f->j, false);
 }
 
+/* A child that opens the tail file on its own, leases it, appends events
+ * [from, to) and then either ends the lease or exits at once (a crash:
+ * the room allocated ahead of the appends stays in the file). */
+static pid_t lease_child(fx *f, int from, int to, bool crash, int ready_fd)
+{
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid != 0)
+        return kid;
+    audit_journal *j;
+    store *st;
+    tn_err e;
+    char buf[32];
+    if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
+        audit_journal_open(f->tail, &j, &e) != TN_OK)
+        _exit(2);
+    audit_journal_lease(j, true);
+    for (int i = from; i < to; i++) {
+        store_audit_row r = row(i, buf, sizeof buf);
+        if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
+            _exit(1);
+    }
+    if (crash)
+        _exit(0);
+    if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
+        _exit(3);
+    usleep(300 * 1000); /* hold the lease while the parent reads */
+    audit_journal_lease(j, false);
+    _exit(0);
+}
+
+static void wait_ok(pid_t kid)
+{
+    int status;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A leased append copies into a map of the file, with room allocated
+ * ahead. A crash leaves that room (zeros) after the last frame: the next
+ * append cuts it without keeping a copy (it holds nothing), and the chain
+ * goes on from the crashed process's last event. */
+static void test_crash_while_leased_leaves_only_room(void **state)
+{
+    fx *f = *state;
+    wait_ok(lease_child(f, 0, 20, true, -1));
+    off_t crashed = tail_size(f);
+    assert_true(crashed >= 1024 * 1024); /* the room is there */
+    append_range(f, 20, 25);              /* not leased: finds the head, cuts the room */
+    assert_true(tail_size(f) < 64 * 1024);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "! ls %s.cut-* 2>/dev/null | grep -q .", f->tail);
+    assert_int_equal(system(cmd), 0);
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 25);
+    assert_int_equal(bad, 0);
+    verify_ok(f->st, f, 25);
+}
+
+/* Another process reads the file without its lock (the ingest's rounds
+ * before the last) while a lease holder has allocated room ahead: the
+ * zeros end its read, they are not damage; the last round, under the
+ * lock, finds the file cut to its frames and moves the rest. */
+static void test_room_ahead_is_not_damage(void **state)
+{
+    fx *f = *state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t kid = lease_child(f, 0, 2000, false, p[1]); /* far more than the locked tail */
+    char c;
+    assert_int_equal(read(p[0], &c, 1), 1);
+    assert_true(tail_size(f) >= 1024 * 1024);
+    int64_t bad = -1;
+    char why[200] = "";
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 2000);
+    if (bad)
+        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    wait_ok(kid);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(tail_size(f), 0);
+    verify_ok(f->st, f, 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +495,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_frames_already_moved_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_processes_append_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_while_leased_leaves_only_room, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_room_ahead_is_not_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_makes_others_wait_for_the_ingest, setup,
                                         teardown),
     };
