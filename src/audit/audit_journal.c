@@ -185,6 +185,23 @@ static int lock_file(int fd, int op)
     return r;
 }
 
+/* Whether the bytes [from, to) of fd are all zero (false if they cannot be read). */
+static bool all_zero(int fd, off_t from, off_t to)
+{
+    unsigned char buf[65536];
+    for (off_t at = from; at < to;) {
+        size_t want = (size_t)(to - at) < sizeof buf ? (size_t)(to - at) : sizeof buf;
+        ssize_t got = pread(fd, buf, want, at);
+        if (got <= 0)
+            return false;
+        for (ssize_t i = 0; i < got; i++)
+            if (buf[i])
+                return false;
+        at += got;
+    }
+    return true;
+}
+
 /* ---- a buffered reader over the file ------------------------------------ */
 
 typedef struct reader {
@@ -194,7 +211,9 @@ typedef struct reader {
     off_t base;      /* file offset of buf[0] */
     off_t end;       /* read no further */
     /* Zeros where a frame would start end the read: without the file's
-     * lock, another process's lease may have allocated room ahead. */
+     * lock, another process's lease may have allocated room ahead. With
+     * the lock, only zeros up to the end do (the room a crashed lease
+     * holder left); zeros followed by anything else are damage. */
     bool zeros_end;
 } reader;
 
@@ -204,7 +223,8 @@ static int next_frame(reader *r, size_t *len, int64_t *seq, const unsigned char 
                       size_t *enc_len, const unsigned char **hash, const char **why)
 {
     for (;;) {
-        if (r->zeros_end && r->len - r->pos >= 4 && memcmp(r->buf + r->pos, "\0\0\0\0", 4) == 0)
+        if (r->len - r->pos >= 4 && memcmp(r->buf + r->pos, "\0\0\0\0", 4) == 0 &&
+            (r->zeros_end || all_zero(r->fd, r->base + (off_t)r->pos, r->end)))
             return 0;
         int f = audit_journal_frame(r->buf + r->pos, r->len - r->pos, len, seq, enc, enc_len,
                                     hash, why);
@@ -243,22 +263,6 @@ static void reader_at(reader *r, int fd, off_t off, off_t end)
 
 /* ---- append --------------------------------------------------------------- */
 
-/* Whether the bytes [from, to) of fd are all zero (or cannot be read). */
-static bool all_zero(int fd, off_t from, off_t to)
-{
-    unsigned char buf[65536];
-    for (off_t at = from; at < to;) {
-        size_t want = (size_t)(to - at) < sizeof buf ? (size_t)(to - at) : sizeof buf;
-        ssize_t got = pread(fd, buf, want, at);
-        if (got <= 0)
-            return false;
-        for (ssize_t i = 0; i < got; i++)
-            if (buf[i])
-                return false;
-        at += got;
-    }
-    return true;
-}
 
 /* Keep the bytes [from, to) in a file of their own next to the tail file
  * (<tail>.cut-<µs>): what is cut may be evidence, not only a torn write. */
@@ -686,7 +690,8 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
         if (locked) {
             /* Emptied only when everything is in the table; a damaged or
              * torn file stays as it is for verify to report. */
-            if (rc == TN_OK && !g.bad_seq && off == end && end > 0) {
+            bool all = off == end || (off < end && all_zero(j->fd, off, end));
+            if (rc == TN_OK && !g.bad_seq && all && end > 0) {
                 if (ftruncate(j->fd, 0) != 0) {
                     rc = io_err(e, "empty");
                 } else {

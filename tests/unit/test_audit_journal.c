@@ -445,18 +445,25 @@ static void test_crash_while_leased_leaves_only_room(void **state)
 {
     fx *f = *state;
     wait_ok(lease_child(f, 0, 20, true, -1));
-    off_t crashed = tail_size(f);
-    assert_true(crashed >= 1024 * 1024); /* the room is there */
-    append_range(f, 20, 25);              /* not leased: finds the head, cuts the room */
+    assert_true(tail_size(f) >= 1024 * 1024); /* the room is there */
+    /* An ingest (a command after the crash) moves the frames, and the
+     * zeros up to the end are no damage: the file is emptied. */
+    int64_t bad = -1;
+    char why[200] = "";
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 20);
+    if (bad)
+        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    assert_int_equal(tail_size(f), 0);
+
+    wait_ok(lease_child(f, 20, 40, true, -1));
+    append_range(f, 40, 45); /* not leased: finds the head, cuts the room */
     assert_true(tail_size(f) < 64 * 1024);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "! ls %s.cut-* 2>/dev/null | grep -q .", f->tail);
     assert_int_equal(system(cmd), 0);
-    int64_t bad = -1;
-    char why[200];
     assert_int_equal(ingest(f, &bad, why, sizeof why), 25);
     assert_int_equal(bad, 0);
-    verify_ok(f->st, f, 25);
+    verify_ok(f->st, f, 45);
 }
 
 /* Another process reads the file without its lock (the ingest's rounds
