@@ -31,9 +31,10 @@
  * steady stream of appends cannot keep the file from being emptied. */
 #define INGEST_ROUNDS 8
 /* A leased append copies its frames into a shared map of the file instead
- * of calling write(2) (docs/audit.md, "The tail file"): the map spans the
- * file's first MAP_SPAN bytes (beyond that, write(2) again), and the file
- * is extended ahead of the appends by MAP_STEP at a time. */
+ * of calling write(2) (docs/audit.md, "The tail file"). The file is
+ * extended ahead of the appends by MAP_STEP at a time, and the map covers
+ * exactly the file (never pages past its end); beyond MAP_SPAN bytes,
+ * write(2) again. */
 #define MAP_SPAN ((off_t)256 * 1024 * 1024)
 #define MAP_STEP ((off_t)1024 * 1024)
 
@@ -63,9 +64,28 @@ struct audit_journal {
      * room is cut off again before the lock is let go), and whether this
      * file system refused to allocate (then write(2) only). */
     unsigned char *map;
+    size_t mapped;
     off_t alloc;
     bool no_map;
 };
+
+static void map_drop(audit_journal *j)
+{
+    if (j->map)
+        munmap(j->map, j->mapped);
+    j->map = NULL;
+    j->mapped = 0;
+}
+
+/* Cut the file to len, and with it the room allocated ahead and the map. */
+static int cut_to(audit_journal *j, off_t len)
+{
+    map_drop(j);
+    int r = ftruncate(j->fd, len);
+    if (r == 0)
+        j->alloc = len;
+    return r;
+}
 
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static audit_journal *journals;
@@ -130,11 +150,10 @@ void audit_journal_close(audit_journal *j)
     pthread_mutex_unlock(&list_mu);
     if (!last)
         return;
-    if (j->leased && j->alloc > j->end && ftruncate(j->fd, j->end) != 0) {
+    if (j->leased && j->alloc > j->end && cut_to(j, j->end) != 0) {
         /* Left as it is: the next append cuts the zeros after the last frame. */
     }
-    if (j->map)
-        munmap(j->map, (size_t)MAP_SPAN);
+    map_drop(j);
     close(j->fd);
     pthread_mutex_destroy(&j->mu);
     free(j->key);
@@ -362,29 +381,34 @@ static tn_code tail_head(audit_journal *j, store *rl, off_t *size, audit_head *h
 static bool lease_room(audit_journal *j, off_t need)
 {
     if (!j->no_map && need <= MAP_SPAN) {
-        if (!j->map) {
-            void *m = mmap(NULL, (size_t)MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
-            if (m == MAP_FAILED)
+        if (need > j->alloc) {
+            off_t to = (need + MAP_STEP - 1) / MAP_STEP * MAP_STEP;
+            if (to > MAP_SPAN)
+                to = MAP_SPAN;
+            /* fallocate, not ftruncate: a full disk is an error here, not
+             * a SIGBUS when a page of a sparse file is first written. */
+            if (fallocate(j->fd, 0, j->alloc, to - j->alloc) == 0)
+                j->alloc = to;
+            else if (errno == EOPNOTSUPP)
                 j->no_map = true;
-            else
+        }
+        if (need <= j->alloc && j->mapped < (size_t)j->alloc) {
+            void *m = j->map ? mremap(j->map, j->mapped, (size_t)j->alloc, MREMAP_MAYMOVE)
+                             : mmap(NULL, (size_t)j->alloc, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                    j->fd, 0);
+            if (m == MAP_FAILED) {
+                map_drop(j);
+                j->no_map = true;
+            } else {
                 j->map = m;
+                j->mapped = (size_t)j->alloc;
+            }
         }
-        if (j->map && need <= j->alloc)
+        if (j->map && need <= (off_t)j->mapped)
             return true;
-        off_t to = (need + MAP_STEP - 1) / MAP_STEP * MAP_STEP;
-        if (to > MAP_SPAN)
-            to = MAP_SPAN;
-        /* fallocate, not ftruncate: a full disk is an error here, not a
-         * SIGBUS when a page of a sparse file is first written. */
-        if (j->map && fallocate(j->fd, 0, j->alloc, to - j->alloc) == 0) {
-            j->alloc = to;
-            return true;
-        }
-        if (j->map && errno == EOPNOTSUPP)
-            j->no_map = true;
     }
-    if (j->alloc > j->end && ftruncate(j->fd, j->end) == 0)
-        j->alloc = j->end;
+    if (j->alloc > j->end)
+        cut_to(j, j->end);
     return false;
 }
 
@@ -392,8 +416,9 @@ static bool lease_room(audit_journal *j, off_t need)
  * the file ends at its last frame for everyone else. */
 static void lease_trim(audit_journal *j)
 {
-    if (j->alloc > j->end && ftruncate(j->fd, j->end) == 0)
-        j->alloc = j->end;
+    if (j->alloc > j->end)
+        cut_to(j, j->end);
+    map_drop(j);
 }
 
 tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row *rows, size_t n,
@@ -466,10 +491,8 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         if (w <= 0) {
             rc = io_err(e, "write");
             /* All or nothing: a part of a frame must not stay behind. */
-            if (ftruncate(j->fd, size) != 0)
+            if (cut_to(j, size) != 0)
                 j->leased = false; /* the end is unknown: look again next time */
-            else
-                j->alloc = size;
             break;
         }
         done += (size_t)w;
@@ -692,11 +715,11 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
              * torn file stays as it is for verify to report. */
             bool all = off == end || (off < end && all_zero(j->fd, off, end));
             if (rc == TN_OK && !g.bad_seq && all && end > 0) {
-                if (ftruncate(j->fd, 0) != 0) {
+                if (cut_to(j, 0) != 0) {
                     rc = io_err(e, "empty");
                 } else {
                     j->hint_off = 0;
-                    j->end = j->alloc = 0;
+                    j->end = 0;
                 }
             }
             if (j->leased)
