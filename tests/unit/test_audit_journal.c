@@ -306,6 +306,34 @@ static void test_frames_already_moved_are_skipped(void **state)
     free(b);
 }
 
+/* In a child process: a connection and a handle on the tail file of its
+ * own (a failure ends the child with 2). */
+static void child_open(const fx *f, audit_journal **j, store **st)
+{
+    tn_err e;
+    if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, st, &e) != TN_OK ||
+        audit_journal_open(f->tail, j, &e) != TN_OK)
+        _exit(2);
+}
+
+/* In a child process: its own handle, leased or not, appending events
+ * [from, to). Returns the handle; a failed append ends the child with 1. */
+static audit_journal *child_append(const fx *f, int from, int to, bool lease)
+{
+    audit_journal *j;
+    store *st;
+    tn_err e;
+    char buf[32];
+    child_open(f, &j, &st);
+    audit_journal_lease(j, lease);
+    for (int i = from; i < to; i++) {
+        store_audit_row r = row(i, buf, sizeof buf);
+        if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
+            _exit(1);
+    }
+    return j;
+}
+
 #define PROCS 3
 #define PER_PROC 300
 
@@ -317,14 +345,11 @@ static void test_processes_append_together(void **state)
         kids[p] = fork();
         assert_true(kids[p] >= 0);
         if (kids[p] == 0) {
-            /* A process of its own: its own handle and connection. */
             audit_journal *j;
             store *st;
             tn_err e;
             char buf[32];
-            if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
-                audit_journal_open(f->tail, &j, &e) != TN_OK)
-                _exit(2);
+            child_open(f, &j, &st);
             for (int i = 0; i < PER_PROC; i++) {
                 store_audit_row r = row(p * 1000 + i, buf, sizeof buf);
                 if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
@@ -368,18 +393,7 @@ static void test_lease_makes_others_wait_for_the_ingest(void **state)
     pid_t kid = fork();
     assert_true(kid >= 0);
     if (kid == 0) {
-        audit_journal *j;
-        store *st;
-        tn_err e;
-        char buf[32];
-        if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
-            audit_journal_open(f->tail, &j, &e) != TN_OK)
-            _exit(2);
-        for (int i = 0; i < 5; i++) {
-            store_audit_row r = row(100 + i, buf, sizeof buf);
-            if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
-                _exit(1);
-        }
+        child_append(f, 100, 105, false);
         _exit(0);
     }
     usleep(200 * 1000);
@@ -407,19 +421,7 @@ static pid_t lease_child(fx *f, int from, int to, bool crash, int ready_fd)
     assert_true(kid >= 0);
     if (kid != 0)
         return kid;
-    audit_journal *j;
-    store *st;
-    tn_err e;
-    char buf[32];
-    if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &st, &e) != TN_OK ||
-        audit_journal_open(f->tail, &j, &e) != TN_OK)
-        _exit(2);
-    audit_journal_lease(j, true);
-    for (int i = from; i < to; i++) {
-        store_audit_row r = row(i, buf, sizeof buf);
-        if (audit_journal_append(j, st, &r, 1, &e) != TN_OK)
-            _exit(1);
-    }
+    audit_journal *j = child_append(f, from, to, true);
     if (crash)
         _exit(0);
     if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
