@@ -61,8 +61,9 @@ struct audit_journal {
     audit_head head;
     /* Guarded by mu, leased appends only: the map (NULL until the first),
      * the file's size while leased (end plus room allocated ahead; the
-     * room is cut off again before the lock is let go), and whether this
-     * file system refused to allocate (then write(2) only). */
+     * room is cut off again before the lock is let go), and no_map: write(2)
+     * only from now on (the file system cannot allocate ahead, or a map
+     * failed). */
     unsigned char *map;
     size_t mapped;
     off_t alloc;
@@ -229,12 +230,31 @@ typedef struct reader {
     size_t len, pos; /* valid bytes in buf, the next frame's start in buf */
     off_t base;      /* file offset of buf[0] */
     off_t end;       /* read no further */
-    /* Zeros where a frame would start end the read: without the file's
-     * lock, another process's lease may have allocated room ahead. With
-     * the lock, only zeros up to the end do (the room a crashed lease
-     * holder left); zeros followed by anything else are damage. */
+    /* Without the file's lock (zeros_end), zeros where a frame would
+     * start, or a frame that does not parse, end the read: a lease holder
+     * in another process may have allocated room ahead and be copying a
+     * frame into it right now (the locked last round reads it again).
+     * With the lock, only zeros up to the end do (the room a crashed lease
+     * holder left), and a frame cut short with only zeros after it (its
+     * copy cut by the crash) is a torn tail; anything else is damage. */
     bool zeros_end;
 } reader;
+
+/* Under the lock: whether the frame at r's position, which does not
+ * parse, is a torn tail, nothing but zeros following the bytes it claims
+ * (its head's alone when its length is not believable). */
+static bool torn_tail(const reader *r)
+{
+    const unsigned char *p = r->buf + r->pos;
+    size_t avail = r->len - r->pos;
+    off_t start = r->base + (off_t)r->pos, after = start + AUDIT_JOURNAL_HEAD;
+    if (avail >= AUDIT_JOURNAL_HEAD && memcmp(p, HEAD_MAGIC, 4) == 0) {
+        uint32_t el = be_get32(p + 4);
+        if (el > 0 && el <= AUDIT_JOURNAL_MAX_ENC)
+            after += (off_t)el + AUDIT_JOURNAL_TRAILER;
+    }
+    return after >= r->end || all_zero(r->fd, after, r->end);
+}
 
 /* The frame at the reader's position: 1 one, 0 none (end or a torn tail),
  * -1 damage (*why), -2 a read error (errno). */
@@ -247,6 +267,8 @@ static int next_frame(reader *r, size_t *len, int64_t *seq, const unsigned char 
             return 0;
         int f = audit_journal_frame(r->buf + r->pos, r->len - r->pos, len, seq, enc, enc_len,
                                     hash, why);
+        if (f == -1 && (r->zeros_end || torn_tail(r)))
+            return 0;
         if (f != 0)
             return f;
         off_t at = r->base + (off_t)r->len;
@@ -375,41 +397,54 @@ static tn_code tail_head(audit_journal *j, store *rl, off_t *size, audit_head *h
 }
 
 /* Leased: make the file (and the map) reach need bytes, allocating room
- * ahead so that most appends are a copy and nothing else. false: use
- * write(2) (too far for the map, or the file system said no); the room
- * allocated before is cut off then, so an O_APPEND write lands right. */
-static bool lease_room(audit_journal *j, off_t need)
+ * ahead so that most appends are a copy and nothing else. 1: the map
+ * covers them. 0: use write(2) (too far for the map, or the file system
+ * said no); the room allocated before is cut off, so that an O_APPEND
+ * write lands at the end of the last frame. -1: that cut failed, the
+ * file's end is unknown. */
+static int lease_room(audit_journal *j, off_t need)
 {
+    bool room = false;
     if (!j->no_map && need <= MAP_SPAN) {
-        if (need > j->alloc) {
+        room = need <= j->alloc;
+        if (!room) {
             off_t to = (need + MAP_STEP - 1) / MAP_STEP * MAP_STEP;
             if (to > MAP_SPAN)
                 to = MAP_SPAN;
             /* fallocate, not ftruncate: a full disk is an error here, not
              * a SIGBUS when a page of a sparse file is first written. */
-            if (fallocate(j->fd, 0, j->alloc, to - j->alloc) == 0)
+            if (fallocate(j->fd, 0, j->alloc, to - j->alloc) == 0) {
                 j->alloc = to;
-            else if (errno == EOPNOTSUPP)
-                j->no_map = true;
+                room = true;
+            } else {
+                if (errno == EOPNOTSUPP)
+                    j->no_map = true;
+                /* A failed fallocate may have extended the file part way. */
+                struct stat sb;
+                if (fstat(j->fd, &sb) != 0)
+                    return -1;
+                j->alloc = sb.st_size;
+            }
         }
-        if (need <= j->alloc && j->mapped < (size_t)j->alloc) {
+        if (room && j->mapped < (size_t)j->alloc) {
             void *m = j->map ? mremap(j->map, j->mapped, (size_t)j->alloc, MREMAP_MAYMOVE)
                              : mmap(NULL, (size_t)j->alloc, PROT_READ | PROT_WRITE, MAP_SHARED,
                                     j->fd, 0);
-            if (m == MAP_FAILED) {
+            if (m == MAP_FAILED) { /* for good: address space is not expected to come back */
                 map_drop(j);
                 j->no_map = true;
+                room = false;
             } else {
                 j->map = m;
                 j->mapped = (size_t)j->alloc;
             }
         }
-        if (j->map && need <= (off_t)j->mapped)
-            return true;
+        if (room)
+            return 1;
     }
-    if (j->alloc > j->end)
-        cut_to(j, j->end);
-    return false;
+    if (j->alloc > j->end && cut_to(j, j->end) != 0)
+        return -1;
+    return 0;
 }
 
 /* Before a lease's lock is let go: cut the room allocated ahead, so that
@@ -480,9 +515,14 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         goto unlock_file;
     }
     size_t done = 0;
-    if (j->leased && lease_room(j, size + (off_t)b.len)) {
+    int room = j->leased ? lease_room(j, size + (off_t)b.len) : 0;
+    if (room > 0) {
         memcpy(j->map + size, b.data, b.len); /* in the page cache now, as a write would be */
         done = b.len;
+    } else if (room < 0) {
+        rc = io_err(e, "cut the room allocated ahead");
+        j->leased = false; /* the end is unknown: look again next time */
+        goto unlock_file;
     }
     while (done < b.len) {
         ssize_t w = write(j->fd, b.data + done, b.len - done);
@@ -504,10 +544,8 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         j->head = head;
     }
 unlock_file:
-    if (!j->leased) {
-        lease_trim(j);
+    if (!j->leased)
         lock_file(j->fd, LOCK_UN);
-    }
 unlock:
     j->stats.flushes++;
     if (rc == TN_OK) {
@@ -565,7 +603,13 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
             *off = r->base + (off_t)r->pos;
             continue;
         }
+        /* Without the lock, a frame that fails a check may be one another
+         * process is still copying (its bytes land in any order): stop
+         * here, and let the last round, under the lock, judge it. */
+        bool judge = !r->zeros_end;
         if (seq != g->head.seq + 1) {
+            if (!judge)
+                return TN_OK;
             g->bad_seq = g->head.seq + 1;
             snprintf(g->why, g->why_cap,
                      "event %lld is missing: the read log's tail file goes on at event %lld "
@@ -574,9 +618,11 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
             return TN_OK;
         }
         store_audit_row row;
-        int64_t eseq;
+        int64_t eseq = seq;
         unsigned char d[AUDIT_HASH_BYTES], link[AUDIT_HASH_BYTES];
         if (!audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &why) || eseq != seq) {
+            if (!judge)
+                return TN_OK;
             g->bad_seq = seq;
             snprintf(g->why, g->why_cap, "event %lld in the read log's tail file is damaged: %s",
                      (long long)seq, eseq != seq ? "its number differs from its frame's" : why);
@@ -585,6 +631,8 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
         sec_hash(enc, el, d);
         audit_link(g->head.hash, d, link);
         if (memcmp(link, h, AUDIT_HASH_BYTES) != 0) {
+            if (!judge)
+                return TN_OK;
             g->bad_seq = seq;
             snprintf(g->why, g->why_cap,
                      "event %lld in the read log's tail file does not match its hash "

@@ -52,8 +52,10 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
 
 /* Lease mode, for a process that appends often and ingests regularly (a
  * server with its ingester): the file's lock is kept from one append to
- * the next, so an append is one write(2) (no lock, stat or read of the
- * tail), and every ingest's last step releases it, giving the other
+ * the next, so an append takes no lock, stat or read of the tail and
+ * copies its frames into a shared map of the file (room allocated ahead,
+ * cut off again before the lock is let go; docs/audit.md, "Leased
+ * appends"). Every ingest's last step releases the lock, giving the other
  * processes their turn. Off: each append takes and releases the lock.
  * Turning it off releases a lease held. */
 void audit_journal_lease(audit_journal *j, bool on);

@@ -72,8 +72,8 @@ int store_tx_depth(store *s);
 tn_code store_read_begin(store *s, tn_err *e);
 void store_read_end(store *s);
 /* A number that changes whenever what this connection reads may have
- * changed: a commit by any other connection or process, or the end of one
- * of this connection's write transactions. Called in a read scope it is
+ * changed: a commit by any other connection or process, or one of this
+ * connection's write transactions (counted as it begins). Called in a read scope it is
  * the scope's snapshot's, so a value read under an equal number (in any
  * earlier scope of this connection) still holds; callers use it to keep
  * small caches exact. Inside a write transaction *out is 0: nothing read

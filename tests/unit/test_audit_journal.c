@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -306,14 +307,21 @@ static void test_frames_already_moved_are_skipped(void **state)
     free(b);
 }
 
-/* In a child process: a connection and a handle on the tail file of its
- * own (a failure ends the child with 2). */
+/* A child process's own connection and handle on the tail file. Kept
+ * here, so that a child that ends with _exit (as a crash would) leaves
+ * them reachable rather than leaked for valgrind. */
+static audit_journal *child_j;
+static store *child_st;
+
+/* In a child process: open them (a failure ends the child with 2). */
 static void child_open(const fx *f, audit_journal **j, store **st)
 {
     tn_err e;
-    if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, st, &e) != TN_OK ||
-        audit_journal_open(f->tail, j, &e) != TN_OK)
+    if (store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &child_st, &e) != TN_OK ||
+        audit_journal_open(f->tail, &child_j, &e) != TN_OK)
         _exit(2);
+    *j = child_j;
+    *st = child_st;
 }
 
 /* In a child process: its own handle, leased or not, appending events
@@ -493,6 +501,99 @@ static void test_room_ahead_is_not_damage(void **state)
     verify_ok(f->st, f, 2000);
 }
 
+/* The file as a crash in the middle of a leased copy leaves it: the
+ * frames before, the first part bytes of the last frame, then zeros (the
+ * room allocated ahead). Returns the last frame (malloc'd) and where it
+ * starts. */
+static unsigned char *cut_last_frame(fx *f, size_t part, size_t *start, size_t *len)
+{
+    size_t n, at[4096];
+    unsigned char *b = slurp(f, &n);
+    size_t k = frames(b, n, at, 4096);
+    assert_true(k >= 2);
+    *start = at[k - 1];
+    *len = n - *start;
+    assert_true(part < *len);
+    unsigned char *last = malloc(*len);
+    memcpy(last, b + *start, *len);
+    memset(b + *start + part, 0, *len - part);
+    spill(f, b, *start + *len);
+    assert_int_equal(truncate(f->tail, (off_t)(*start + 1024 * 1024)), 0);
+    free(b);
+    return last;
+}
+
+/* A crash cut a leased copy short: under the lock the part frame with
+ * only zeros after it is a torn tail, not damage. It stays until the
+ * next append cuts it, keeping its bytes beside the file. */
+static void test_copy_cut_by_a_crash_is_a_torn_tail(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 10);
+    size_t start, len;
+    free(cut_last_frame(f, 60, &start, &len));
+    int64_t bad = -1;
+    char why[200] = "";
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 9);
+    if (bad)
+        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    assert_true(tail_size(f) > 0); /* the torn frame is left for the append */
+    append_range(f, 10, 12);
+    char cmd[300];
+    /* The 60 bytes the crash left (with the zeros after them). */
+    snprintf(cmd, sizeof cmd,
+             "n=$(cat %s.cut-* | tr -d '\\000' | wc -c) && test $n -gt 8 -a $n -le 60", f->tail);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 2);
+    assert_int_equal(bad, 0);
+    verify_ok(f->st, f, 11);
+}
+
+/* Another process holds the lock and is copying a frame into the room it
+ * allocated ahead when an ingest reads the file without the lock: the
+ * frame read half-copied is not damage, and the ingest's last round,
+ * under the lock, moves it whole. */
+static void test_frame_being_copied_is_not_damage(void **state)
+{
+    fx *f = *state;
+    append_range(f, 0, 800); /* well past the tail the ingest moves under the lock */
+    size_t start, len;
+    unsigned char *last = cut_last_frame(f, 100, &start, &len);
+    /* Its trailer is there already: a copy's bytes land in any order, so
+     * the frame parses but does not match its hash yet. */
+    int wfd = open(f->tail, O_WRONLY);
+    assert_true(wfd >= 0);
+    assert_int_equal(pwrite(wfd, last + len - 48, 48, (off_t)(start + len - 48)), 48);
+    close(wfd);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        int fd = open(f->tail, O_RDWR);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(p[1], "x", 1) != 1)
+            _exit(2);
+        usleep(300 * 1000);
+        if (pwrite(fd, last + 100, len - 100, (off_t)(start + 100)) != (ssize_t)(len - 100) ||
+            ftruncate(fd, (off_t)(start + len)) != 0)
+            _exit(1);
+        _exit(0); /* the lock goes with the process */
+    }
+    char c;
+    assert_int_equal(read(p[0], &c, 1), 1);
+    int64_t bad = -1;
+    char why[200] = "";
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 800);
+    if (bad)
+        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    wait_ok(kid);
+    close(p[0]);
+    close(p[1]);
+    free(last);
+    assert_int_equal(tail_size(f), 0);
+    verify_ok(f->st, f, 800);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +608,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_while_leased_leaves_only_room, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_room_ahead_is_not_damage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_cut_by_a_crash_is_a_torn_tail, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_frame_being_copied_is_not_damage, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_lease_makes_others_wait_for_the_ingest, setup,
                                         teardown),
     };
