@@ -73,11 +73,11 @@ tn_code store_read_begin(store *s, tn_err *e);
 void store_read_end(store *s);
 /* A number that changes whenever what this connection reads may have
  * changed: a commit by any other connection or process, or one of this
- * connection's write transactions (counted as it begins). Called in a read scope it is
- * the scope's snapshot's, so a value read under an equal number (in any
- * earlier scope of this connection) still holds; callers use it to keep
- * small caches exact. Inside a write transaction *out is 0: nothing read
- * there is known to last. Never 0 otherwise. */
+ * connection's write transactions (counted as it begins). Called in a
+ * read scope it is the scope's snapshot's, so a value read under an equal
+ * number (in any earlier scope of this connection) still holds; callers
+ * use it to keep small caches exact. 0 means nothing read is known to
+ * last (always so inside a write transaction): cache nothing under it. */
 tn_code store_data_version(store *s, uint64_t *out, tn_err *e);
 /* How long a write waits for another connection's write lock before it
  * fails with "registry is busy" (default 5 s). Tests shorten it. */

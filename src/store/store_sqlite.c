@@ -909,9 +909,8 @@ static tn_code sq_data_version(void *priv, uint64_t *out, tn_err *e)
     if (code != TN_OK)
         return code;
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = (1ull << 63) | ((uint64_t)sqlite3_column_int64(st, 0) << 32) |
-               (q->writes & 0xffffffffu);
+    if (rc == SQLITE_ROW) /* both halves 32 bits, as SQLite's own counter is */
+        *out = ((uint64_t)(uint32_t)sqlite3_column_int64(st, 0) << 32) | (uint32_t)q->writes;
     else
         code = sq_fail(q, rc == SQLITE_DONE ? SQLITE_ERROR : rc, e);
     sq_done(st, own);
