@@ -122,6 +122,18 @@ static void verify_ok(store *st, const fx *f, int64_t last)
     assert_int_equal(v.last_seq, last);
 }
 
+/* An ingest that moves `moved` events without a break, after which the
+ * chain verifies up to event last. */
+static void ingest_ok(fx *f, int64_t moved, int64_t last)
+{
+    int64_t bad = -1;
+    char why[200] = "";
+    assert_int_equal(ingest(f, &bad, why, sizeof why), moved);
+    if (bad)
+        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    verify_ok(f->st, f, last);
+}
+
 static void test_rows_and_hashes_equal_the_direct_chain(void **state)
 {
     fx *f = *state;
@@ -471,9 +483,7 @@ static void test_crash_while_leased_leaves_only_room(void **state)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "! ls %s.cut-* 2>/dev/null | grep -q .", f->tail);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(ingest(f, &bad, why, sizeof why), 25);
-    assert_int_equal(bad, 0);
-    verify_ok(f->st, f, 45);
+    ingest_ok(f, 25, 45);
 }
 
 /* Another process reads the file without its lock (the ingest's rounds
@@ -489,16 +499,11 @@ static void test_room_ahead_is_not_damage(void **state)
     char c;
     assert_int_equal(read(p[0], &c, 1), 1);
     assert_true(tail_size(f) >= 1024 * 1024);
-    int64_t bad = -1;
-    char why[200] = "";
-    assert_int_equal(ingest(f, &bad, why, sizeof why), 2000);
-    if (bad)
-        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    ingest_ok(f, 2000, 2000);
     wait_ok(kid);
     close(p[0]);
     close(p[1]);
     assert_int_equal(tail_size(f), 0);
-    verify_ok(f->st, f, 2000);
 }
 
 /* The file as a crash in the middle of a leased copy leaves it: the
@@ -544,9 +549,7 @@ static void test_copy_cut_by_a_crash_is_a_torn_tail(void **state)
     snprintf(cmd, sizeof cmd,
              "n=$(cat %s.cut-* | tr -d '\\000' | wc -c) && test $n -gt 8 -a $n -le 60", f->tail);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(ingest(f, &bad, why, sizeof why), 2);
-    assert_int_equal(bad, 0);
-    verify_ok(f->st, f, 11);
+    ingest_ok(f, 2, 11);
 }
 
 /* Another process holds the lock and is copying a frame into the room it
@@ -570,28 +573,27 @@ static void test_frame_being_copied_is_not_damage(void **state)
     pid_t kid = fork();
     assert_true(kid >= 0);
     if (kid == 0) {
-        int fd = open(f->tail, O_RDWR);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(p[1], "x", 1) != 1)
-            _exit(2);
-        usleep(300 * 1000);
-        if (pwrite(fd, last + 100, len - 100, (off_t)(start + 100)) != (ssize_t)(len - 100) ||
-            ftruncate(fd, (off_t)(start + len)) != 0)
-            _exit(1);
-        _exit(0); /* the lock goes with the process */
+        int fd = open(f->tail, O_RDWR), rc = 0;
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(p[1], "x", 1) != 1) {
+            rc = 2;
+        } else {
+            usleep(300 * 1000);
+            if (pwrite(fd, last + 100, len - 100, (off_t)(start + 100)) !=
+                    (ssize_t)(len - 100) ||
+                ftruncate(fd, (off_t)(start + len)) != 0)
+                rc = 1;
+        }
+        free(last);
+        _exit(rc); /* the lock goes with the process */
     }
     char c;
     assert_int_equal(read(p[0], &c, 1), 1);
-    int64_t bad = -1;
-    char why[200] = "";
-    assert_int_equal(ingest(f, &bad, why, sizeof why), 800);
-    if (bad)
-        fail_msg("ingest stopped at %lld: %s", (long long)bad, why);
+    ingest_ok(f, 800, 800);
     wait_ok(kid);
     close(p[0]);
     close(p[1]);
     free(last);
     assert_int_equal(tail_size(f), 0);
-    verify_ok(f->st, f, 800);
 }
 
 int main(void)
