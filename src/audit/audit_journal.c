@@ -88,6 +88,15 @@ static int cut_to(audit_journal *j, off_t len)
     return r;
 }
 
+/* Before a lease's lock is let go: cut the room allocated ahead, so that
+ * the file ends at its last frame for everyone else. */
+static void lease_trim(audit_journal *j)
+{
+    if (j->alloc > j->end)
+        cut_to(j, j->end);
+    map_drop(j);
+}
+
 static pthread_mutex_t list_mu = PTHREAD_MUTEX_INITIALIZER;
 static audit_journal *journals;
 
@@ -151,9 +160,8 @@ void audit_journal_close(audit_journal *j)
     pthread_mutex_unlock(&list_mu);
     if (!last)
         return;
-    if (j->leased && j->alloc > j->end && cut_to(j, j->end) != 0) {
-        /* Left as it is: the next append cuts the zeros after the last frame. */
-    }
+    if (j->leased)
+        lease_trim(j); /* should the cut fail, the next append cuts the zeros */
     map_drop(j);
     close(j->fd);
     pthread_mutex_destroy(&j->mu);
@@ -445,15 +453,6 @@ static int lease_room(audit_journal *j, off_t need)
     if (j->alloc > j->end && cut_to(j, j->end) != 0)
         return -1;
     return 0;
-}
-
-/* Before a lease's lock is let go: cut the room allocated ahead, so that
- * the file ends at its last frame for everyone else. */
-static void lease_trim(audit_journal *j)
-{
-    if (j->alloc > j->end)
-        cut_to(j, j->end);
-    map_drop(j);
 }
 
 tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row *rows, size_t n,
