@@ -111,9 +111,7 @@ void audit_readlog_broken(audit *a, const char *why);
 
 /* ---- the chain (audit_chain.c) ------------------------------------------ */
 
-/* The canonical encoding of an event (docs/audit.md); false if too big. */
-bool audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out);
-/* BLAKE2b-256 of the canonical encoding. */
+/* BLAKE2b-256 of the canonical encoding (store_audit_encode). */
 void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT_HASH_BYTES]);
 /* The chain step: BLAKE2b-256(prev || digest). */
 void audit_link(const unsigned char prev[AUDIT_HASH_BYTES],
@@ -131,13 +129,10 @@ tn_code audit_chain_append(store *st, const sec_keys *k, const store_audit_row *
  * multiples of AUDIT_CHECKPOINT_EVERY when k is given. */
 tn_code audit_chain_put(store *st, const sec_keys *k, int64_t seq, const store_audit_row *r,
                         const unsigned char hash[AUDIT_HASH_BYTES], tn_err *e);
-/* Parse a canonical encoding back into a row (the journal's frames). The
- * strings are copied, NUL-terminated, into scratch (cap bytes; the
- * encoding's length plus 11 is always enough); r points into it. Empty
- * subject, changes and detail come back NULL, as the direct path stores
- * them. False with *why set when p is not exactly one valid encoding. */
-bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_row *r,
-                  char *scratch, size_t cap, const char **why);
+/* The same for a block of events (store_audit_block_add) whose hashes
+ * are known: one row of the read log. */
+tn_code audit_chain_put_block(store *st, const sec_keys *k, const unsigned char *events,
+                              size_t len, tn_err *e);
 /* The chain head, read once per transaction by a writer that appends
  * many events (the group commit of reads): the head cannot move under an
  * open write transaction. */

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "audit.h"
-#include "audit_be.h"
+#include "tn_be.h"
 #include "tn_mem.h"
 
-#define EVENT_TAG "tunnus.audit.event.v1"
+#define EVENT_TAG STORE_AUDIT_EVENT_TAG
 #define CP_TAG "tunnus.audit.checkpoint.v1"
 #define ENCODE_MAX (1024 * 1024)
 
@@ -39,22 +39,9 @@ static void put_str(tn_buf *b, const char *s)
         tn_buf_append(b, s, n);
 }
 
-bool audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out)
-{
-    tn_buf_append(out, EVENT_TAG, sizeof EVENT_TAG); /* with its NUL */
-    put_u64(out, (uint64_t)seq);
-    put_u64(out, (uint64_t)r->time_us);
-    const char *f[] = {r->actor_kind, r->actor_id, r->channel, r->action,
-                       r->subject_id, r->attrs,    r->changes, r->result,
-                       r->request_id, r->source,   r->detail};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        put_str(out, f[i]);
-    return !out->toobig;
-}
-
 /* The digest of every appended event is computed here, so it avoids the
  * growable buffer: the encoding's length is known up front, and a typical
- * event fits on the stack. The bytes are those of audit_encode (a unit
+ * event fits on the stack. The bytes are those of store_audit_encode (a unit
  * test compares them). */
 #define ENCODE_STACK 2048
 
@@ -91,7 +78,7 @@ void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT
     tn_buf_reserve(&b, 2048);
     /* An event over the ceiling cannot be stored either (changes are
      * bounded far below it); hash what fits rather than nothing. */
-    (void)audit_encode(seq, r, &b);
+    (void)store_audit_encode(seq, r, &b);
     sec_hash(b.data ? b.data : "", b.len, out);
     tn_buf_free(&b);
 }
@@ -151,6 +138,19 @@ tn_code audit_chain_put(store *st, const sec_keys *k, int64_t seq, const store_a
     return rc;
 }
 
+tn_code audit_chain_put_block(store *st, const sec_keys *k, const unsigned char *events,
+                              size_t len, tn_err *e)
+{
+    tn_code rc = store_audit_insert_block(st, events, len, e);
+    size_t off = 0;
+    store_audit_entry en;
+    const char *why;
+    while (rc == TN_OK && k && store_audit_block_next(events, len, &off, &en, &why) == 1)
+        if (en.seq % AUDIT_CHECKPOINT_EVERY == 0)
+            rc = cp_write(st, k, en.seq, en.hash, "periodic", 0, NULL, 0, e);
+    return rc;
+}
+
 tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_row *r,
                               audit_head *head, tn_err *e)
 {
@@ -164,63 +164,6 @@ tn_code audit_chain_append_at(store *st, const sec_keys *k, const store_audit_ro
         memcpy(head->hash, h, AUDIT_HASH_BYTES);
     }
     return rc;
-}
-
-/* The fields in the order audit_encode writes them. */
-static const char **decode_slot(store_audit_row *r, size_t i)
-{
-    const char **f[] = {&r->actor_kind, &r->actor_id, &r->channel,    &r->action,
-                        &r->subject_id, &r->attrs,    &r->changes,    &r->result,
-                        &r->request_id, &r->source,   &r->detail};
-    return f[i];
-}
-
-bool audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_row *r,
-                  char *scratch, size_t cap, const char **why)
-{
-    memset(r, 0, sizeof *r);
-    if (n < sizeof EVENT_TAG + 16 || memcmp(p, EVENT_TAG, sizeof EVENT_TAG) != 0) {
-        *why = "not an audit event encoding";
-        return false;
-    }
-    size_t off = sizeof EVENT_TAG, used = 0;
-    uint64_t s = be_get64(p + off), t = be_get64(p + off + 8);
-    off += 16;
-    if (s == 0 || s > INT64_MAX || t > INT64_MAX) {
-        *why = "sequence number or time out of range";
-        return false;
-    }
-    for (size_t i = 0; i < 11; i++) {
-        if (n - off < 4) {
-            *why = "field length cut short";
-            return false;
-        }
-        size_t len = be_get32(p + off);
-        off += 4;
-        if (len > n - off || len >= cap - used) {
-            *why = "field longer than the event";
-            return false;
-        }
-        if (memchr(p + off, 0, len)) {
-            *why = "field holds a NUL byte";
-            return false;
-        }
-        char *dst = scratch + used;
-        memcpy(dst, p + off, len);
-        dst[len] = '\0';
-        used += len + 1;
-        off += len;
-        /* As the direct path stores them: absent optional values NULL. */
-        bool optional = i == 4 || i == 6 || i == 10;
-        *decode_slot(r, i) = optional && len == 0 ? NULL : dst;
-    }
-    if (off != n) {
-        *why = "bytes after the last field";
-        return false;
-    }
-    *seq = (int64_t)s;
-    r->time_us = (int64_t)t;
-    return true;
 }
 
 tn_code audit_chain_head(store *st, audit_head *head, tn_err *e)
@@ -333,6 +276,9 @@ static int verify_cb(const store_audit_rec *x, void *ctx)
     bool stored = x->hash_len == AUDIT_HASH_BYTES;
     int64_t cut_seq = v->cut ? v->cut->seq : 0;
     v->res->events++;
+    if (x->damaged)
+        return vfail(v, x->seq, "event cannot be read, its stored bytes are damaged: %s",
+                     x->damaged);
     audit_digest(x->seq, &x->r, d);
     if (x->seq <= cut_seq) {
         if (v->ki < v->nkept && (int64_t)be_get64(kept_at(v->cut, v->ki)) < x->seq)

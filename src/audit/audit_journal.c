@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit_be.h"
+#include "tn_be.h"
 #include "tn_mem.h"
 #include "tn_str.h"
 
@@ -491,7 +491,7 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         size_t at = b.len;
         tn_buf_append(&b, hd, sizeof hd);
         int64_t seq = head.seq + 1;
-        if (!audit_encode(seq, &rows[i], &b) || b.len - at - AUDIT_JOURNAL_HEAD >
+        if (!store_audit_encode(seq, &rows[i], &b) || b.len - at - AUDIT_JOURNAL_HEAD >
                                                      AUDIT_JOURNAL_MAX_ENC) {
             rc = tn_err_set(e, TN_EINVAL, "read_log", "a read event is too large to record");
             goto unlock_file;
@@ -581,7 +581,20 @@ typedef struct ingest_state {
     char *why;
     size_t why_cap;
     char *scratch; /* decoded strings of one event */
+    tn_buf blk;    /* events checked, not yet stored: one block of the read log */
+    int nblk;
 } ingest_state;
+
+/* Store the block being built (in the round's transaction). */
+static tn_code put_block(store *rl, const sec_keys *k, ingest_state *g, tn_err *e)
+{
+    tn_code rc = g->nblk
+                     ? audit_chain_put_block(rl, k, (const unsigned char *)g->blk.data, g->blk.len, e)
+                     : TN_OK;
+    tn_buf_reset(&g->blk);
+    g->nblk = 0;
+    return rc;
+}
 
 /* Move the frames of [r's position, r->end) that follow the table's head,
  * at most limit of them (0: all). *off: where the move stopped. */
@@ -619,7 +632,8 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
         store_audit_row row;
         int64_t eseq = seq;
         unsigned char d[AUDIT_HASH_BYTES], link[AUDIT_HASH_BYTES];
-        if (!audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &why) || eseq != seq) {
+        if (!store_audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &why) ||
+            eseq != seq) {
             if (!judge)
                 return TN_OK;
             g->bad_seq = seq;
@@ -639,9 +653,12 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
                      (long long)seq);
             return TN_OK;
         }
-        tn_code rc = audit_chain_put(rl, k, seq, &row, link, e);
-        if (rc != TN_OK)
-            return rc;
+        store_audit_block_add(&g->blk, enc, el, link);
+        if (++g->nblk == STORE_AUDIT_BLOCK_EVENTS || g->blk.len >= STORE_AUDIT_BLOCK_BYTES) {
+            tn_code rc = put_block(rl, k, g, e);
+            if (rc != TN_OK)
+                return rc;
+        }
         g->head.seq = seq;
         memcpy(g->head.hash, link, AUDIT_HASH_BYTES);
         g->moved++;
@@ -702,6 +719,10 @@ static tn_code ingest_round(audit_journal *j, reader *r, store *rl, const sec_ke
         start = 0;
     }
     rc = move_frames(r, rl, k, g, limit, off, e);
+    /* What was checked before a stop moves too. */
+    tn_code rc2 = put_block(rl, k, g, rc == TN_OK ? e : NULL);
+    if (rc == TN_OK)
+        rc = rc2;
 out:
     if (rc == TN_OK)
         rc = store_tx_commit(rl, e);
@@ -726,6 +747,7 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
         why[0] = '\0';
     r.buf = tn_malloc(READ_CHUNK);
     g.scratch = tn_malloc(AUDIT_JOURNAL_MAX_ENC + 16);
+    tn_buf_init(&g.blk, 2 * (STORE_AUDIT_BLOCK_BYTES + AUDIT_JOURNAL_MAX_ENC));
     for (int round = 0;; round++) {
         struct stat sb;
         if (fstat(j->fd, &sb) != 0) {
@@ -787,6 +809,7 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
             break;
     }
     free(g.scratch);
+    tn_buf_free(&g.blk);
     free(r.buf);
     pthread_mutex_lock(&j->mu);
     j->stats.ingested += (uint64_t)g.moved;

@@ -16,7 +16,7 @@
  * everything in it is in the table.
  *
  * A frame, big-endian:
- *   "TNJ1" | u32 n | n bytes of audit_encode | u64 seq | 32-byte hash |
+ *   "TNJ1" | u32 n | n bytes of store_audit_encode | u64 seq | 32-byte hash |
  *   u32 n | "1JNT"
  * The 48-byte trailer lets an appender read the chain head at the end of
  * the file with one pread; an empty file means the head is the table's.

@@ -427,6 +427,7 @@ typedef struct exp_ctx {
     tn_buf line;
     int64_t exported, linked;
     bool io_error;
+    int64_t damaged_seq; /* an event whose stored bytes cannot be read */
 } exp_ctx;
 
 static bool matches(const exp_ctx *x, const store_audit_rec *r)
@@ -478,6 +479,10 @@ static void flush_line(exp_ctx *x)
 static int exp_held_cb(const store_audit_rec *r, void *vctx)
 {
     exp_ctx *x = vctx;
+    if (r->damaged) {
+        x->damaged_seq = r->seq;
+        return 1;
+    }
     if (!matches(x, r))
         return 0;
     size_t n = x->cut->kept_len / AUDIT_KEPT_ENTRY;
@@ -498,6 +503,10 @@ static int exp_held_cb(const store_audit_rec *r, void *vctx)
 static int exp_cb(const store_audit_rec *r, void *vctx)
 {
     exp_ctx *x = vctx;
+    if (r->damaged) {
+        x->damaged_seq = r->seq;
+        return 1;
+    }
     if (matches(x, r)) {
         json_event(&x->line, r, NULL);
         x->exported++;
@@ -522,15 +531,28 @@ static int exp_cb(const store_audit_rec *r, void *vctx)
 typedef struct start_ctx {
     unsigned char prev[AUDIT_HASH_BYTES];
     bool found;
+    int64_t damaged_seq;
 } start_ctx;
 
 static int start_cb(const store_audit_rec *r, void *vctx)
 {
     start_ctx *c = vctx;
+    if (r->damaged)
+        c->damaged_seq = r->seq;
     if (r->hash_len == AUDIT_HASH_BYTES)
         memcpy(c->prev, r->hash, AUDIT_HASH_BYTES);
     c->found = true;
     return 1;
+}
+
+/* An export stops at an event it cannot read rather than leave it out. */
+static tn_code damaged(int64_t seq, tn_err *e)
+{
+    return seq ? tn_err_set(e, TN_ESTATE, NULL,
+                            "audit event %lld cannot be read (its stored bytes are damaged); "
+                            "run tunnus audit verify",
+                            (long long)seq)
+               : TN_OK;
 }
 
 /* One chain's part of the export, after the header: the cut and its held
@@ -564,13 +586,15 @@ static tn_code export_chain(store *st, exp_ctx *x, int64_t head, tn_err *e)
     if (x->cut) {
         json_cp(&x->line, "checkpoint", x->cut);
         flush_line(x);
-        if ((rc = store_audit_scan(st, 1, cut_seq, NULL, exp_held_cb, x, e)) != TN_OK)
+        if ((rc = store_audit_scan(st, 1, cut_seq, NULL, exp_held_cb, x, e)) != TN_OK ||
+            (rc = damaged(x->damaged_seq, e)) != TN_OK)
             goto out;
     }
     if (end && lo <= end->seq) {
         start_ctx sc = {0};
         if (lo - 1 > cut_seq) {
-            if ((rc = store_audit_scan(st, lo - 1, lo - 1, NULL, start_cb, &sc, e)) != TN_OK)
+            if ((rc = store_audit_scan(st, lo - 1, lo - 1, NULL, start_cb, &sc, e)) != TN_OK ||
+                (rc = damaged(sc.damaged_seq, e)) != TN_OK)
                 goto out;
         } else if (x->cut) {
             memcpy(sc.prev, x->cut->hash, AUDIT_HASH_BYTES);
@@ -583,7 +607,8 @@ static tn_code export_chain(store *st, exp_ctx *x, int64_t head, tn_err *e)
         hexkey(b, "prev", sc.prev, sizeof sc.prev);
         tn_buf_puts(b, "}\n");
         flush_line(x);
-        if ((rc = store_audit_scan(st, lo, end->seq, NULL, exp_cb, x, e)) != TN_OK)
+        if ((rc = store_audit_scan(st, lo, end->seq, NULL, exp_cb, x, e)) != TN_OK ||
+            (rc = damaged(x->damaged_seq, e)) != TN_OK)
             goto out;
         json_cp(&x->line, "checkpoint", end);
         flush_line(x);

@@ -297,6 +297,11 @@ tn_code store_audit_insert(store *s, int64_t seq, const store_audit_row *r,
     return s->ops->audit_insert(s->priv, seq, r, hash, e);
 }
 
+tn_code store_audit_insert_block(store *s, const unsigned char *events, size_t len, tn_err *e)
+{
+    return s->ops->audit_insert_block(s->priv, events, len, e);
+}
+
 tn_code store_audit_scan(store *s, int64_t from_seq, int64_t to_seq, const char *held_on,
                          store_audit_rec_cb cb, void *ctx, tn_err *e)
 {

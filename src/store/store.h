@@ -26,6 +26,7 @@
 
 #include "dir_entry.h"
 #include "model.h"
+#include "tn_buf.h"
 #include "tn_err.h"
 
 typedef struct store store;
@@ -204,6 +205,11 @@ typedef struct store_audit_rec {
     const unsigned char *hash;
     size_t hash_len;
     bool held;
+    /* Non-NULL when the stored bytes of this event cannot be decoded (a
+     * damaged read log block): the reason. seq is then the number the
+     * event should have, the row's texts are "" and hash_len is 0; the
+     * rest of its block is not read. */
+    const char *damaged;
 } store_audit_rec;
 typedef int (*store_audit_rec_cb)(const store_audit_rec *x, void *ctx);
 
@@ -231,6 +237,10 @@ tn_code store_audit_head(store *s, int64_t *seq, unsigned char hash[STORE_HASH_B
 /* Append an event with the given seq and chain hash. */
 tn_code store_audit_insert(store *s, int64_t seq, const store_audit_row *r,
                            const unsigned char hash[STORE_HASH_BYTES], tn_err *e);
+/* Append the events of a block (store_audit_block_add; seqs ascending,
+ * continuing the chain) in the open transaction: one row of the read log,
+ * or event by event in the registry. A malformed block: TN_EINVAL. */
+tn_code store_audit_insert_block(store *s, const unsigned char *events, size_t len, tn_err *e);
 /* Events with from_seq <= seq <= to_seq (to_seq 0 = no bound) in seq order.
  * held_on: an ISO date to compute rec->held, or NULL. */
 tn_code store_audit_scan(store *s, int64_t from_seq, int64_t to_seq, const char *held_on,
@@ -253,6 +263,43 @@ tn_code store_audit_index_catch_up(store *s, int64_t *indexed, tn_err *e);
  * through the index (call catch_up first in the same transaction). */
 tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us, int64_t to_us,
                                store_audit_rec_cb cb, void *ctx, tn_err *e);
+
+/* ---- the canonical encoding and blocks (store_audit_codec.c) ---------- */
+
+/* The encoding's first bytes, its NUL included (docs/audit.md, format v1). */
+#define STORE_AUDIT_EVENT_TAG "tunnus.audit.event.v1"
+/* Events per read log block at most, and its usual size limit in bytes
+ * (a block closes at whichever comes first). */
+#define STORE_AUDIT_BLOCK_EVENTS 256
+#define STORE_AUDIT_BLOCK_BYTES (64 * 1024)
+
+/* The canonical encoding of an event; false if too big for out. */
+bool store_audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out);
+/* Parse a canonical encoding back into a row. The strings are copied,
+ * NUL-terminated, into scratch (cap bytes; the encoding's length plus 11
+ * is always enough); r points into it. Empty subject, changes and detail
+ * come back NULL, as the direct path stores them. False with *why set
+ * when p is not exactly one valid encoding. */
+bool store_audit_decode(const unsigned char *p, size_t n, int64_t *seq, store_audit_row *r,
+                        char *scratch, size_t cap, const char **why);
+
+/* A block is its entries back to back, each
+ *     u32 n | n bytes: the canonical encoding | 32-byte chain hash
+ * (big-endian). An entry points into the block. */
+typedef struct store_audit_entry {
+    const unsigned char *enc;
+    size_t len;
+    const unsigned char *hash;
+    int64_t seq;     /* from the encoding */
+    int64_t time_us; /* from the encoding */
+} store_audit_entry;
+/* The entry at *off, which it advances: 1, 0 at the end, -1 with *why
+ * when the bytes there are not an entry. */
+int store_audit_block_next(const unsigned char *p, size_t n, size_t *off,
+                           store_audit_entry *out, const char **why);
+/* Append an entry to a block being built (toobig set past its ceiling). */
+void store_audit_block_add(tn_buf *block, const unsigned char *enc, size_t len,
+                           const unsigned char hash[STORE_HASH_BYTES]);
 
 /* ---- reports (AU-4, store_sqlite_report.c) ----------------------------- */
 

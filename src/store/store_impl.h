@@ -239,6 +239,9 @@ typedef struct store_ops {
     tn_code (*read_begin)(void *priv, tn_err *e);
     void (*read_end)(void *priv);
     tn_code (*data_version)(void *priv, uint64_t *out, tn_err *e);
+    /* the read log's blocks (appended) */
+    tn_code (*audit_insert_block)(void *priv, const unsigned char *events, size_t len,
+                                  tn_err *e);
 } store_ops;
 
 

@@ -2039,6 +2039,7 @@ const store_ops store_sqlite_ops = {
     .audit_prune = sq_audit_prune,
     .audit_index_catch_up = sq_audit_index_catch_up,
     .audit_by_subject = sq_audit_by_subject,
+    .audit_insert_block = sq_audit_insert_block,
     .lc_policy_add = sq_lc_policy_add,
     .lc_policy_current = sq_lc_policy_current,
     .lc_kinds_in_use = sq_lc_kinds_in_use,

@@ -1,9 +1,11 @@
 /* store_sqlite_audit — the audit chain's storage in the SQLite backend:
  * chained appends, scans with hashes, signed checkpoints, the retention
  * prune and the lazily filled per-subject index (see docs/audit.md). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_sqlite_int.h"
+#include "tn_mem.h"
 
 #define AUDIT_COLS                                                                    \
     "e.seq, e.time_us, e.actor_kind, e.actor_id, e.channel, e.action, e.subject_id, " \
@@ -14,6 +16,9 @@
  * beyond it (the events at the cut were pruned, held ones kept): then the
  * chain continues from the cut. */
 static const char SQL_HEAD[] = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1";
+/* A read log block ends with its last event's hash. */
+static const char SQL_HEAD_BLOCK[] =
+    "SELECT seq, substr(events, -32, 32) FROM audit_block ORDER BY seq DESC LIMIT 1";
 static const char SQL_HEAD_CUT[] =
     "SELECT seq, hash FROM audit_checkpoint WHERE kind = 'cut' ORDER BY seq DESC, id DESC LIMIT 1";
 static const char SQL_INSERT[] =
@@ -148,7 +153,7 @@ tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, 
     int64_t cseq = 0;
     unsigned char chash[STORE_HASH_BYTES];
     bool chas = false;
-    tn_code code = head_from(q, SQL_HEAD, seq, hash, has, e);
+    tn_code code = head_from(q, q->blocks ? SQL_HEAD_BLOCK : SQL_HEAD, seq, hash, has, e);
     if (code == TN_OK)
         code = head_from(q, SQL_HEAD_CUT, &cseq, chash, &chas, e);
     if (code == TN_OK && chas && (!*has || cseq > *seq)) {
@@ -166,6 +171,23 @@ tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = sq_need_tx(q, e);
+    if (code == TN_OK && q->blocks) {
+        /* A block of one: the read log's events come in blocks from its
+         * tail file (audit_chain_put_block); this is the direct path. */
+        tn_buf enc, blk;
+        tn_buf_init(&enc, 4 * 1024 * 1024);
+        tn_buf_init(&blk, 4 * 1024 * 1024 + 64);
+        if (store_audit_encode(seq, r, &enc)) {
+            store_audit_block_add(&blk, (const unsigned char *)enc.data, enc.len, hash);
+            code = blk.toobig ? tn_err_set(e, TN_EINVAL, "audit", "audit event too big")
+                              : sq_rl_put_block(q, (const unsigned char *)blk.data, blk.len, e);
+        } else {
+            code = tn_err_set(e, TN_EINVAL, "audit", "audit event too big");
+        }
+        tn_buf_free(&enc);
+        tn_buf_free(&blk);
+        return code;
+    }
     if (code != TN_OK || (code = sq_prep_sql(q, SQL_INSERT, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sqlite3_bind_int64(st, 1, seq);
@@ -191,6 +213,37 @@ tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
         code = sq_fail(q, rc, e);
 out:
     sq_done(st, own);
+    return code;
+}
+
+tn_code sq_audit_insert_block(void *priv, const unsigned char *events, size_t len, tn_err *e)
+{
+    sq *q = priv;
+    tn_code code = sq_need_tx(q, e);
+    if (code != TN_OK)
+        return code;
+    if (q->blocks)
+        return sq_rl_put_block(q, events, len, e);
+    /* The registry keeps a row per event. */
+    size_t off = 0;
+    store_audit_entry en;
+    const char *why = "";
+    char *scratch = NULL;
+    int f;
+    while (code == TN_OK && (f = store_audit_block_next(events, len, &off, &en, &why)) == 1) {
+        store_audit_row r;
+        int64_t seq;
+        scratch = tn_realloc(scratch, en.len + 16);
+        if (!store_audit_decode(en.enc, en.len, &seq, &r, scratch, en.len + 16, &why))
+            f = -1;
+        else
+            code = sq_audit_insert(q, seq, &r, en.hash, e);
+        if (f == -1)
+            break;
+    }
+    free(scratch);
+    if (code == TN_OK && f == -1)
+        code = tn_err_set(e, TN_EINVAL, "audit", "malformed block of events: %s", why);
     return code;
 }
 
@@ -235,6 +288,8 @@ tn_code sq_audit_scan(void *priv, int64_t from_seq, int64_t to_seq, const char *
                       store_audit_rec_cb cb, void *ctx, tn_err *e)
 {
     sq *q = priv;
+    if (q->blocks)
+        return sq_rl_scan(q, from_seq, to_seq, held_on, cb, ctx, e);
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = sq_prep_sql(q, held_on ? SQL_SCAN_HELD : SQL_SCAN, &st, &own, e);
@@ -319,7 +374,8 @@ out:
 
 tn_code sq_audit_cut_seq(void *priv, int64_t cut_us, int64_t *out, tn_err *e)
 {
-    return one_int(priv, SQL_CUT_SEQ, cut_us, out, e);
+    sq *q = priv;
+    return q->blocks ? sq_rl_cut_seq(q, cut_us, out, e) : one_int(q, SQL_CUT_SEQ, cut_us, out, e);
 }
 
 tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t *deleted,
@@ -332,7 +388,9 @@ tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t
     *deleted = 0;
     if ((code = exec_w(q, SQL_GATE_OPEN, 0, NULL, NULL, e)) != TN_OK)
         return code;
-    code = exec_w(q, SQL_PRUNE, cut_seq, held_on, deleted, e);
+    /* A read log drops the index entries of the events it cuts itself. */
+    code = q->blocks ? sq_rl_prune_events(q, cut_seq, held_on, deleted, e)
+                     : exec_w(q, SQL_PRUNE, cut_seq, held_on, deleted, e);
     /* The gate closes in the same transaction whatever happened: if the
      * caller commits, no open gate is left behind. */
     tn_code c2 = exec_w(q, SQL_GATE_CLOSE, 0, NULL, NULL, code == TN_OK ? e : NULL);
@@ -340,7 +398,7 @@ tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t
         code = c2;
     if (code == TN_OK)
         code = exec_w(q, SQL_PRUNE_CP, cut_seq, NULL, NULL, e);
-    if (code == TN_OK)
+    if (code == TN_OK && !q->blocks)
         code = exec_w(q, SQL_PRUNE_INDEX, cut_seq, NULL, NULL, e);
     return code;
 }
@@ -360,13 +418,19 @@ tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e)
         return TN_OK;
     sqlite3_stmt *st = NULL;
     bool own = false;
+    int rc;
+    if (q->blocks) {
+        if ((code = sq_rl_index_fill(q, wm, head, indexed, e)) != TN_OK)
+            goto out;
+        goto mark;
+    }
     if ((code = sq_prep_sql(q, SQL_INDEX_FILL, &st, &own, e)) != TN_OK)
         goto out;
     if (sqlite3_bind_int64(st, 1, wm) != SQLITE_OK || sqlite3_bind_int64(st, 2, head) != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }
-    int rc = sq_step_write(st);
+    rc = sq_step_write(st);
     if (rc != SQLITE_OK) {
         code = sq_fail(q, rc, e);
         goto out;
@@ -374,6 +438,7 @@ tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e)
     *indexed = sqlite3_changes64(q->db);
     sq_done(st, own);
     st = NULL;
+mark:
     if ((code = sq_prep_sql(q, SQL_WATERMARK_SET, &st, &own, e)) != TN_OK)
         goto out;
     if (sqlite3_bind_int64(st, 1, head) != SQLITE_OK) {
@@ -392,6 +457,8 @@ tn_code sq_audit_by_subject(void *priv, const char *subject_id, int64_t from_us,
                             store_audit_rec_cb cb, void *ctx, tn_err *e)
 {
     sq *q = priv;
+    if (q->blocks)
+        return sq_rl_by_subject(q, subject_id, from_us, to_us, cb, ctx, e);
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = sq_prep_sql(q, SQL_BY_SUBJECT, &st, &own, e);

@@ -31,6 +31,7 @@ typedef struct sq {
     int depth;
     uint64_t writes; /* write transactions begun (store_data_version) */
     bool reading; /* a read scope (store_read_begin) is open at depth 0 */
+    bool blocks;  /* a read log: events in blocks (store_sqlite_rlblock.c) */
     /* The last person resolved from UUID to number. A service call inserts
      * a person and then its affiliation and account, so remembering one
      * pair saves a lookup per dependent row. Ids and numbers never change,
@@ -89,6 +90,7 @@ extern const char SQ_AFF_LIST_BY_SOURCE_KEY[];
 tn_code sq_audit_head(void *priv, int64_t *seq, unsigned char *hash, bool *has, tn_err *e);
 tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
                         const unsigned char *hash, tn_err *e);
+tn_code sq_audit_insert_block(void *priv, const unsigned char *events, size_t len, tn_err *e);
 tn_code sq_audit_scan(void *priv, int64_t from_seq, int64_t to_seq, const char *held_on,
                       store_audit_rec_cb cb, void *ctx, tn_err *e);
 tn_code sq_audit_cp_insert(void *priv, const store_audit_cp *c, tn_err *e);
@@ -99,5 +101,20 @@ tn_code sq_audit_prune(void *priv, int64_t cut_seq, const char *held_on, int64_t
 tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e);
 tn_code sq_audit_by_subject(void *priv, const char *subject_id, int64_t from_us, int64_t to_us,
                             store_audit_rec_cb cb, void *ctx, tn_err *e);
+
+/* The read log's blocks (store_sqlite_rlblock.c): the methods above hand
+ * over to these when q->blocks. */
+tn_code sq_rl_put_block(sq *q, const unsigned char *events, size_t len, tn_err *e);
+tn_code sq_rl_scan(sq *q, int64_t from_seq, int64_t to_seq, const char *held_on,
+                   store_audit_rec_cb cb, void *ctx, tn_err *e);
+tn_code sq_rl_cut_seq(sq *q, int64_t cut_us, int64_t *out, tn_err *e);
+/* Index the events after wm up to head; *indexed: entries added. */
+tn_code sq_rl_index_fill(sq *q, int64_t wm, int64_t head, int64_t *indexed, tn_err *e);
+tn_code sq_rl_by_subject(sq *q, const char *subject_id, int64_t from_us, int64_t to_us,
+                         store_audit_rec_cb cb, void *ctx, tn_err *e);
+/* The events up to cut_seq except held persons', with their index
+ * entries; the prune's gate must be open. */
+tn_code sq_rl_prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t *deleted,
+                           tn_err *e);
 
 #endif

@@ -25,26 +25,24 @@
 #include "store_sqlite_int.h"
 #include "tn_mem.h"
 
-#define READLOG_VERSION 1
+#define READLOG_VERSION 2
 #define READLOG_BUSY_MS 5000
 
-/* The schema of version 1. Kept identical to the registry's audit tables
- * (0001_registry.sql, 0002_audit.sql) so the SQL of store_sqlite_audit.c
- * runs on both. */
+/* The tables of version 2. The checkpoints, the per-subject index and meta
+ * are the registry's (0001_registry.sql, 0002_audit.sql), so that the SQL
+ * of store_sqlite_audit.c runs on both; the events are in blocks
+ * (store_sqlite_rlblock.c): `seq` is a block's last event, `first` its
+ * first, `max_us` its newest time, `events` the entries back to back. */
+#define SQL_BLOCKS                                                                      \
+    "CREATE TABLE audit_block (seq INTEGER PRIMARY KEY, first INTEGER NOT NULL,"        \
+    " n INTEGER NOT NULL, max_us INTEGER NOT NULL, events BLOB NOT NULL);"              \
+    "CREATE TRIGGER audit_block_no_update BEFORE UPDATE ON audit_block "                \
+    "BEGIN SELECT RAISE(ABORT, 'audit_block is append-only'); END;"                     \
+    "CREATE TRIGGER audit_block_no_delete BEFORE DELETE ON audit_block "                \
+    " WHEN (SELECT value FROM meta WHERE key = 'audit_prune') IS NOT 'open' "          \
+    "BEGIN SELECT RAISE(ABORT, 'audit_block is append-only'); END;"
 static const char SQL_SCHEMA[] =
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE audit_event ("
-    " seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, actor_kind TEXT NOT NULL,"
-    " actor_id TEXT NOT NULL, channel TEXT NOT NULL, action TEXT NOT NULL, subject_id TEXT,"
-    " attrs TEXT NOT NULL DEFAULT '', changes TEXT,"
-    " result TEXT NOT NULL CHECK (result = 'allowed' OR result = 'denied' OR result = 'failed'),"
-    " request_id TEXT NOT NULL DEFAULT '', source TEXT NOT NULL DEFAULT '', detail TEXT,"
-    " hash BLOB);"
-    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;"
-    "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
-    " WHEN (SELECT value FROM meta WHERE key = 'audit_prune') IS NOT 'open' "
-    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;" SQL_BLOCKS
     "CREATE TABLE audit_checkpoint ("
     " id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash BLOB NOT NULL,"
     " time_us INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind = 'periodic' OR kind = 'cut'),"
@@ -54,7 +52,17 @@ static const char SQL_SCHEMA[] =
     " WHERE kind = 'cut';"
     "CREATE TABLE audit_subject (subject_id TEXT NOT NULL, seq INTEGER NOT NULL,"
     " PRIMARY KEY (subject_id, seq)) WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* Version 1 kept a row per event in audit_event (the registry's table):
+ * its events move into blocks, unchanged, and the table goes. */
+static const char SQL_V1_EVENTS[] =
+    "SELECT seq, time_us, actor_kind, actor_id, channel, action, subject_id, attrs, changes, "
+    "result, request_id, source, detail, hash FROM audit_event ORDER BY seq";
+static const char SQL_V1_DONE[] = "DROP TRIGGER audit_event_no_update;"
+                                  "DROP TRIGGER audit_event_no_delete;"
+                                  "DROP TABLE audit_event;"
+                                  "PRAGMA user_version = 2;";
 
 /* As the registry's connections (store_sqlite.c), for the same reasons:
  * WAL, no fsync per commit (a commit survives a crash of the process),
@@ -116,6 +124,72 @@ static bool attach(sqlite3 *db, const char *registry)
     return ok;
 }
 
+static const char *v1_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static bool v1_flush(sq *q, tn_buf *blk, tn_err *e)
+{
+    bool ok = blk->len == 0 ||
+              sq_rl_put_block(q, (const unsigned char *)blk->data, blk->len, e) == TN_OK;
+    tn_buf_reset(blk);
+    return ok;
+}
+
+/* In the caller's transaction: version 1's rows become blocks of the same
+ * encodings and hashes (so the chain and its checkpoints verify as
+ * before). */
+static bool migrate_v1(sq *q, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    tn_buf enc, blk;
+    tn_buf_init(&enc, 4 * 1024 * 1024);
+    tn_buf_init(&blk, 64 * 1024 * 1024);
+    int n = 0, rc = SQLITE_DONE;
+    bool ok = sqlite3_exec(q->db, SQL_BLOCKS, NULL, NULL, NULL) == SQLITE_OK &&
+              sqlite3_prepare_v2(q->db, SQL_V1_EVENTS, -1, &st, NULL) == SQLITE_OK;
+    static const unsigned char zero[STORE_HASH_BYTES];
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_audit_row r = {
+            .time_us = sqlite3_column_int64(st, 1),
+            .actor_kind = v1_text(st, 2),
+            .actor_id = v1_text(st, 3),
+            .channel = v1_text(st, 4),
+            .action = v1_text(st, 5),
+            .subject_id = v1_text(st, 6),
+            .attrs = v1_text(st, 7),
+            .changes = v1_text(st, 8),
+            .result = v1_text(st, 9),
+            .request_id = v1_text(st, 10),
+            .source = v1_text(st, 11),
+            .detail = v1_text(st, 12),
+        };
+        /* A missing hash stays missing in effect: zeros fail verify as
+         * the absent hash did. */
+        const unsigned char *h = sqlite3_column_bytes(st, 13) == STORE_HASH_BYTES
+                                     ? sqlite3_column_blob(st, 13)
+                                     : zero;
+        tn_buf_reset(&enc);
+        ok = store_audit_encode(sqlite3_column_int64(st, 0), &r, &enc);
+        if (ok)
+            store_audit_block_add(&blk, (const unsigned char *)enc.data, enc.len, h);
+        ok = ok && !blk.toobig;
+        if (ok && (++n == STORE_AUDIT_BLOCK_EVENTS || blk.len >= STORE_AUDIT_BLOCK_BYTES)) {
+            ok = v1_flush(q, &blk, e);
+            n = 0;
+        }
+    }
+    if (ok && rc != SQLITE_DONE)
+        ok = false;
+    sqlite3_finalize(st);
+    ok = ok && v1_flush(q, &blk, e) &&
+         sqlite3_exec(q->db, SQL_V1_DONE, NULL, NULL, NULL) == SQLITE_OK;
+    tn_buf_free(&enc);
+    tn_buf_free(&blk);
+    return ok;
+}
+
 tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode mode, void **priv,
                         tn_err *e)
 {
@@ -167,6 +241,20 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
             (v == 0 && sqlite3_exec(q->db, SQL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK) ||
             sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             code = rl_err(q->db, path, "cannot create the schema of", e);
+            sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+            goto out;
+        }
+        v = READLOG_VERSION;
+    }
+    q->blocks = true;
+    if (v == 1) {
+        tn_err me = {0};
+        if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            !one_int(q->db, SQL_VERSION, &v) || (v == 1 && !migrate_v1(q, &me)) ||
+            sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            code = me.code ? tn_err_set(e, me.code, "read_log", "cannot convert read log %s: %s",
+                                        path, me.msg)
+                           : rl_err(q->db, path, "cannot convert", e);
             sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
             goto out;
         }

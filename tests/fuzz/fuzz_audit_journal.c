@@ -1,5 +1,5 @@
 /* Fuzz the read log's tail-file parser (audit_journal_frame and
- * audit_decode): any bytes are split into frames or rejected with a
+ * store_audit_decode): any bytes are split into frames or rejected with a
  * reason, never a crash; a frame whose encoding decodes re-encodes to
  * exactly the same bytes (the hash covers those bytes, so a parse that
  * loses or invents anything would break the chain unseen). */
@@ -30,10 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         store_audit_row r;
         int64_t eseq = 0;
-        if (audit_decode(enc, el, &eseq, &r, scratch, el + 16, &why)) {
+        if (store_audit_decode(enc, el, &eseq, &r, scratch, el + 16, &why)) {
             tn_buf b;
             tn_buf_init(&b, AUDIT_JOURNAL_MAX_ENC + 64);
-            if (!audit_encode(eseq, &r, &b) || b.len != el || memcmp(b.data, enc, el) != 0)
+            if (!store_audit_encode(eseq, &r, &b) || b.len != el || memcmp(b.data, enc, el) != 0)
                 __builtin_trap();
             tn_buf_free(&b);
         } else if (!why || !why[0]) {

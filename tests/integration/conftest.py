@@ -66,13 +66,24 @@ class Tunnus:
         """Read the registry directly (tests only), to check what was written.
         audit_event and audit_checkpoint name the whole audit trail: the
         registry's chain and the read log's (seq is per chain; the column
-        log tells them apart)."""
+        log tells them apart). The read log's events are decoded from its
+        blocks into a table of the same columns."""
         import sqlite3
         self.settle_reads()
         con = sqlite3.connect(self.db)
         if self.reads.exists():
+            import readlog
             con.execute("ATTACH DATABASE ? AS rl", (str(self.reads),))
-            for t in ("audit_event", "audit_checkpoint", "audit_subject"):
+            # The read log keeps its events in blocks: decoded here into a
+            # table of the registry's audit_event columns.
+            cols = ", ".join(readlog.COLUMNS)
+            con.execute(f"CREATE TEMP TABLE rl_event ({cols})")
+            con.executemany(f"INSERT INTO rl_event VALUES ({', '.join('?' * len(readlog.COLUMNS))})",
+                            [tuple(ev[c] for c in readlog.COLUMNS)
+                             for ev in readlog.events(con, "rl")])
+            con.execute("CREATE TEMP VIEW audit_event AS SELECT *, 'registry' AS log "
+                        "FROM main.audit_event UNION ALL SELECT *, 'reads' AS log FROM temp.rl_event")
+            for t in ("audit_checkpoint", "audit_subject"):
                 con.execute(f"CREATE TEMP VIEW {t} AS SELECT *, 'registry' AS log FROM main.{t} "
                             f"UNION ALL SELECT *, 'reads' AS log FROM rl.{t}")
         try:

@@ -8,15 +8,30 @@ import sqlite3
 
 import pytest
 
+import readlog
 from conftest import hetu
 
 
 def rcon(t):
     c = sqlite3.connect(t.reads)
     # An attacker with file access removes the guards first.
-    c.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
-    c.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    c.execute("DROP TRIGGER IF EXISTS audit_block_no_update")
+    c.execute("DROP TRIGGER IF EXISTS audit_block_no_delete")
     return c
+
+
+def tamper(t, change):
+    """Rewrite the read log's events as change(events) returns them (the
+    events decoded from their blocks, each with its stored hash)."""
+    c = rcon(t)
+    evs = readlog.events(c)
+    readlog.rewrite(c, change(evs))
+    c.commit()
+    c.close()
+
+
+def at(evs, seq):
+    return next(i for i, ev in enumerate(evs) if ev["seq"] == seq)
 
 
 def verify(t):
@@ -39,50 +54,50 @@ def log(tunnus):
 def test_reads_are_in_the_read_log_not_the_registry(log):
     assert log.reads.exists()
     reg = log.sql("SELECT count(*) FROM main.audit_event WHERE action = 'person.read'")[0][0]
-    rl = log.sql("SELECT count(*) FROM rl.audit_event WHERE action = 'person.read'")[0][0]
+    rl = log.sql("SELECT count(*) FROM audit_event WHERE log = 'reads' AND action = 'person.read'")[0][0]
     assert reg == 0 and rl >= 10
     # Writes stay with the change they record.
-    assert log.sql("SELECT count(*) FROM rl.audit_event WHERE action = 'person.enrol'")[0][0] == 0
+    assert log.sql("SELECT count(*) FROM audit_event WHERE log = 'reads' AND action = 'person.enrol'")[0][0] == 0
     rc, v = verify(log)
     assert rc == 0 and v["ok"] and v["reads"]["events"] >= 10
 
 
 def test_read_log_edit_is_found(log):
-    c = rcon(log)
-    c.execute("UPDATE audit_event SET actor_id = 'os:mallory' WHERE seq = 5")
-    c.commit()
+    def edit(evs):
+        evs[at(evs, 5)]["actor_id"] = "os:mallory"
+        return evs
+    tamper(log, edit)
     rc, v = verify(log)
     assert rc == 1 and v["ok"] is False and v["bad_log"] == "reads" and v["bad_seq"] == 5
 
 
 def test_read_log_delete_is_found(log):
-    c = rcon(log)
-    c.execute("DELETE FROM audit_event WHERE seq = 4")
-    c.commit()
+    tamper(log, lambda evs: [ev for ev in evs if ev["seq"] != 4])
     rc, v = verify(log)
     assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == 4
     assert "missing" in v["reason"]
 
 
 def test_read_log_insert_is_found(log):
-    c = rcon(log)
-    n = c.execute("SELECT max(seq) FROM audit_event").fetchone()[0]
-    for s in range(n, 2, -1):
-        c.execute("UPDATE audit_event SET seq = seq + 1 WHERE seq = ?", (s,))
-    c.execute("INSERT INTO audit_event (seq, time_us, actor_kind, actor_id, channel, action, "
-              "result, hash) SELECT 3, time_us, actor_kind, actor_id, channel, 'person.read', "
-              "'allowed', hash FROM audit_event WHERE seq = 2")
-    c.commit()
+    def insert(evs):
+        i = at(evs, 2)
+        forged = dict(evs[i], action="person.read")
+        for ev in evs[i + 1:]:
+            ev["seq"] += 1
+        forged["seq"] = 3
+        return evs[:i + 1] + [forged] + evs[i + 1:]
+    tamper(log, insert)
     rc, v = verify(log)
     assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == 3
 
 
 def test_read_log_reorder_is_found(log):
-    c = rcon(log)
-    c.execute("UPDATE audit_event SET seq = -6 WHERE seq = 6")
-    c.execute("UPDATE audit_event SET seq = 6 WHERE seq = 7")
-    c.execute("UPDATE audit_event SET seq = 7 WHERE seq = -6")
-    c.commit()
+    def swap(evs):
+        i = at(evs, 6)
+        evs[i]["seq"], evs[i + 1]["seq"] = 7, 6
+        evs[i], evs[i + 1] = evs[i + 1], evs[i]
+        return evs
+    tamper(log, swap)
     rc, v = verify(log)
     assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == 6
 
@@ -90,11 +105,35 @@ def test_read_log_reorder_is_found(log):
 def test_read_log_truncation_after_checkpoint_is_found(log):
     log.run("audit", "checkpoint")
     c = rcon(log)
-    n = c.execute("SELECT max(seq) FROM audit_event").fetchone()[0]
-    c.execute("DELETE FROM audit_event WHERE seq >= ?", (n - 1,))
-    c.commit()
+    n = readlog.events(c)[-1]["seq"]
+    c.close()
+    tamper(log, lambda evs: [ev for ev in evs if ev["seq"] < n - 1])
     rc, v = verify(log)
     assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == n
+
+
+def test_damaged_block_is_found_at_its_event(log):
+    """Bytes of a block that are no longer an event (a length overwritten)
+    are reported at the event they held, and the export refuses to run."""
+    # Each command's read came in a block of its own: four to a block.
+    tamper(log, lambda evs: evs)
+    assert verify(log)[0] == 0
+    c = rcon(log)
+    seq, first, blob = c.execute("SELECT seq, first, events FROM audit_block "
+                                 "ORDER BY seq LIMIT 1").fetchone()
+    ents = list(readlog.entries(blob))
+    assert len(ents) >= 3
+    # The third entry's length now runs past the block.
+    off = sum(4 + len(enc) + 32 for enc, _ in ents[:2])
+    bad = blob[:off] + b"\xff\xff\xff\x00" + blob[off + 4:]
+    c.execute("UPDATE audit_block SET events = ? WHERE seq = ?", (bad, seq))
+    c.commit()
+    c.close()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == first + 2
+    assert "damaged" in v["reason"]
+    p = log.run("audit", "export", "--out", log.dir / "x.jsonl", check=False)
+    assert p.returncode != 0 and "damaged" in p.stderr
 
 
 def test_read_log_checkpoint_forgery_fails_the_signature(log):
@@ -114,9 +153,11 @@ def test_registry_break_is_named_first(log):
     c.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
     c.execute("UPDATE audit_event SET actor_id = 'os:mallory' WHERE seq = 2")
     c.commit()
-    r = rcon(log)
-    r.execute("UPDATE audit_event SET actor_id = 'os:mallory' WHERE seq = 3")
-    r.commit()
+
+    def edit(evs):
+        evs[at(evs, 3)]["actor_id"] = "os:mallory"
+        return evs
+    tamper(log, edit)
     rc, v = verify(log)
     assert rc == 1 and v["bad_log"] == "registry" and v["bad_seq"] == 2
 
@@ -170,7 +211,7 @@ def test_subject_report_merges_both_logs_in_time_order(log):
     i = actions.index("person.update")
     assert "person.read" in actions[1:i] and "person.read" in actions[i + 1:]
     # The report itself went to the read log.
-    assert log.sql("SELECT count(*) FROM rl.audit_event WHERE subject_id = ? "
+    assert log.sql("SELECT count(*) FROM audit_event WHERE log = 'reads' AND subject_id = ? "
                    "AND action = 'audit.subject'", pid)[0][0] == 1
 
 

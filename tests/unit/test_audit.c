@@ -40,7 +40,7 @@ static void test_encoding_layout(void **state)
     store_audit_row r = sample();
     tn_buf b;
     tn_buf_init(&b, 4096);
-    assert_true(audit_encode(7, &r, &b));
+    assert_true(store_audit_encode(7, &r, &b));
     /* tag with NUL, seq, time, then 11 length-prefixed fields */
     const char tag[] = "tunnus.audit.event.v1";
     assert_memory_equal(b.data, tag, sizeof tag);
@@ -97,7 +97,7 @@ static void test_digest_sensitivity(void **state)
 }
 
 /* audit_digest encodes on its own (no growable buffer); it must hash the
- * very bytes of audit_encode, for small events (stack) and big ones. */
+ * very bytes of store_audit_encode, for small events (stack) and big ones. */
 static void test_digest_is_the_hash_of_the_encoding(void **state)
 {
     (void)state;
@@ -111,7 +111,7 @@ static void test_digest_is_the_hash_of_the_encoding(void **state)
         tn_buf b;
         unsigned char want[32], got[32];
         tn_buf_init(&b, 1024 * 1024);
-        assert_true(audit_encode(42, &rows[i], &b));
+        assert_true(store_audit_encode(42, &rows[i], &b));
         sec_hash(b.data, b.len, want);
         audit_digest(42, &rows[i], got);
         assert_memory_equal(want, got, 32);

@@ -1,8 +1,8 @@
-/* audit_be — big-endian integers in byte arrays, for the audit layer's
- * binary formats (the canonical event encoding, checkpoint messages, the
- * tail file's frames). Internal to src/audit. */
-#ifndef AUDIT_BE_H
-#define AUDIT_BE_H
+/* tn_be — big-endian integers in byte arrays, for the binary formats of
+ * the audit trail (the canonical event encoding, checkpoint messages, the
+ * tail file's frames, the read log's blocks). */
+#ifndef TN_BE_H
+#define TN_BE_H
 
 #include <stdint.h>
 
