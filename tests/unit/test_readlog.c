@@ -382,6 +382,16 @@ static void test_version_1_is_converted(void **state)
     assert_int_equal(count_rows(f->v1, "SELECT count(*) FROM sqlite_master "
                                        "WHERE name = 'audit_event'"),
                      0);
+    /* A conversion whose process stopped before the old table went: the
+     * next open drops it, and nothing else changes. */
+    exec_sql(f->v1, "CREATE TABLE audit_event (seq INTEGER PRIMARY KEY, x);"
+                    "INSERT INTO audit_event VALUES (1, 'old');");
+    assert_int_equal(store_open_readlog(f->v1, NULL, STORE_OPEN_EXISTING, &rl, &e), TN_OK);
+    verify_ok(rl, f, 320);
+    store_close(rl);
+    assert_int_equal(count_rows(f->v1, "SELECT count(*) FROM sqlite_master "
+                                       "WHERE name = 'audit_event'"),
+                     0);
 }
 
 int main(void)
