@@ -11,9 +11,7 @@
 #include "tn_be.h"
 #include "tn_mem.h"
 
-#define EVENT_TAG STORE_AUDIT_EVENT_TAG
 #define CP_TAG "tunnus.audit.checkpoint.v1"
-#define ENCODE_MAX (1024 * 1024)
 
 static void put_u64(tn_buf *b, uint64_t v)
 {
@@ -47,40 +45,12 @@ static void put_str(tn_buf *b, const char *s)
 
 void audit_digest(int64_t seq, const store_audit_row *r, unsigned char out[AUDIT_HASH_BYTES])
 {
-    const char *f[] = {r->actor_kind, r->actor_id, r->channel, r->action,
-                       r->subject_id, r->attrs,    r->changes, r->result,
-                       r->request_id, r->source,   r->detail};
-    size_t nf = sizeof f / sizeof f[0], flen[sizeof f / sizeof f[0]];
-    size_t n = sizeof EVENT_TAG + 16;
-    for (size_t i = 0; i < nf; i++) {
-        flen[i] = f[i] ? strlen(f[i]) : 0;
-        n += 4 + flen[i];
-    }
-    if (n <= ENCODE_STACK) {
-        unsigned char buf[ENCODE_STACK], *p = buf;
-        memcpy(p, EVENT_TAG, sizeof EVENT_TAG);
-        p += sizeof EVENT_TAG;
-        be_put64(p, (uint64_t)seq);
-        be_put64(p + 8, (uint64_t)r->time_us);
-        p += 16;
-        for (size_t i = 0; i < nf; i++) {
-            be_put32(p, (uint32_t)flen[i]);
-            p += 4;
-            if (flen[i])
-                memcpy(p, f[i], flen[i]);
-            p += flen[i];
-        }
-        sec_hash(buf, n, out);
-        return;
-    }
-    tn_buf b;
-    tn_buf_init(&b, ENCODE_MAX);
-    tn_buf_reserve(&b, 2048);
-    /* An event over the ceiling cannot be stored either (changes are
-     * bounded far below it); hash what fits rather than nothing. */
-    (void)store_audit_encode(seq, r, &b);
-    sec_hash(b.data ? b.data : "", b.len, out);
-    tn_buf_free(&b);
+    size_t n = store_audit_encoded_len(r);
+    unsigned char stack[ENCODE_STACK], *buf = n <= sizeof stack ? stack : tn_malloc(n);
+    store_audit_encode_into(seq, r, buf);
+    sec_hash(buf, n, out);
+    if (buf != stack)
+        free(buf);
 }
 
 void audit_link(const unsigned char prev[AUDIT_HASH_BYTES],

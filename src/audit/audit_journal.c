@@ -443,6 +443,13 @@ static int lease_room(audit_journal *j, off_t need)
                 j->no_map = true;
                 room = false;
             } else {
+#ifdef MADV_POPULATE_WRITE
+                /* The new room's pages in one call rather than a fault
+                 * each at the first copy; advice only, so a failure (an
+                 * older kernel) changes nothing. */
+                size_t from = j->mapped & ~((size_t)sysconf(_SC_PAGESIZE) - 1);
+                (void)madvise((char *)m + from, (size_t)j->alloc - from, MADV_POPULATE_WRITE);
+#endif
                 j->map = m;
                 j->mapped = (size_t)j->alloc;
             }
@@ -466,6 +473,29 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
     tn_code rc = TN_OK;
     off_t size;
     audit_head head;
+    /* The frames are built before the lock, numbered from 1: only the
+     * numbers and the chain, which depend on the head, are filled in under
+     * it, so that appenders wait on each other for as little as possible. */
+    size_t *at = n > 1 ? tn_malloc(n * sizeof *at) : &(size_t){0};
+    for (size_t i = 0; i < n; i++) {
+        unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER] = {0};
+        at[i] = b.len;
+        tn_buf_append(&b, hd, sizeof hd);
+        if (!store_audit_encode(1, &rows[i], &b) ||
+            b.len - at[i] - AUDIT_JOURNAL_HEAD > AUDIT_JOURNAL_MAX_ENC) {
+            rc = tn_err_set(e, TN_EINVAL, "read_log", "a read event is too large to record");
+            goto refused;
+        }
+        size_t el = b.len - at[i] - AUDIT_JOURNAL_HEAD;
+        be_put32((unsigned char *)b.data + at[i] + 4, (uint32_t)el);
+        be_put32(t + 40, (uint32_t)el);
+        memcpy(t + 44, TAIL_MAGIC, 4);
+        tn_buf_append(&b, t, sizeof t);
+    }
+    if (b.toobig) {
+        rc = tn_err_set(e, TN_EINVAL, "read_log", "too many read events for one append");
+        goto refused;
+    }
     pthread_mutex_lock(&j->mu);
     if (j->leased) {
         size = j->end;
@@ -487,31 +517,17 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         j->end = j->alloc = size;
     }
     for (size_t i = 0; i < n; i++) {
-        unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER];
-        size_t at = b.len;
-        tn_buf_append(&b, hd, sizeof hd);
+        unsigned char *f = (unsigned char *)b.data + at[i];
+        size_t el = be_get32(f + 4);
+        unsigned char *enc = f + AUDIT_JOURNAL_HEAD, *t = enc + el;
         int64_t seq = head.seq + 1;
-        if (!store_audit_encode(seq, &rows[i], &b) || b.len - at - AUDIT_JOURNAL_HEAD >
-                                                     AUDIT_JOURNAL_MAX_ENC) {
-            rc = tn_err_set(e, TN_EINVAL, "read_log", "a read event is too large to record");
-            goto unlock_file;
-        }
-        size_t el = b.len - at - AUDIT_JOURNAL_HEAD;
-        unsigned char *enc = (unsigned char *)b.data + at + AUDIT_JOURNAL_HEAD;
-        be_put32((unsigned char *)b.data + at + 4, (uint32_t)el);
+        be_put64(enc + sizeof STORE_AUDIT_EVENT_TAG, (uint64_t)seq);
         unsigned char d[AUDIT_HASH_BYTES];
         sec_hash(enc, el, d);
         audit_link(head.hash, d, head.hash);
         head.seq = seq;
         be_put64(t, (uint64_t)seq);
         memcpy(t + 8, head.hash, AUDIT_HASH_BYTES);
-        be_put32(t + 40, (uint32_t)el);
-        memcpy(t + 44, TAIL_MAGIC, 4);
-        tn_buf_append(&b, t, sizeof t);
-    }
-    if (b.toobig) {
-        rc = tn_err_set(e, TN_EINVAL, "read_log", "too many read events for one append");
-        goto unlock_file;
     }
     size_t done = 0;
     int room = j->leased ? lease_room(j, size + (off_t)b.len) : 0;
@@ -556,6 +572,15 @@ unlock:
         j->stats.failed_commits++;
     }
     pthread_mutex_unlock(&j->mu);
+    goto out;
+refused:
+    pthread_mutex_lock(&j->mu);
+    j->stats.flushes++;
+    j->stats.failed_commits++;
+    pthread_mutex_unlock(&j->mu);
+out:
+    if (n > 1)
+        free(at);
     tn_buf_free(&b);
     return rc;
 }

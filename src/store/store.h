@@ -275,6 +275,10 @@ tn_code store_audit_by_subject(store *s, const char *subject_id, int64_t from_us
 
 /* The canonical encoding of an event; false if too big for out. */
 bool store_audit_encode(int64_t seq, const store_audit_row *r, tn_buf *out);
+/* The same in two steps, for a caller with its own memory: the length,
+ * then exactly that many bytes written at p. */
+size_t store_audit_encoded_len(const store_audit_row *r);
+void store_audit_encode_into(int64_t seq, const store_audit_row *r, unsigned char *p);
 /* Parse a canonical encoding back into a row. The strings are copied,
  * NUL-terminated, into scratch (cap bytes; the encoding's length plus 11
  * is always enough); r points into it. Empty subject, changes and detail
