@@ -74,16 +74,19 @@ for (kind, g, audit) in sorted(runs):
     what = "reads per flush" if kind == "read" else "updates per tx"
     print(f"| {kind} | {g} {what} | {on:,.0f} | {off:,.0f} | {on / off:.2f} "
           f"| ≥ {goal} {'met' if on / off >= goal else 'NOT met'} |")
-# Writes are chained in the registry, reads in the read log (db + ".reads"):
-# the audit's storage is the sum of both.
-tables = ("audit_event", "audit_subject", "audit_checkpoint", "audit_checkpoint_seq",
-          "audit_checkpoint_cut")
+# Writes are chained in the registry, reads in the read log (db + ".reads",
+# its events in blocks): the audit's storage is the sum of both.
+tables = ("audit_event", "audit_block", "audit_subject", "audit_checkpoint",
+          "audit_checkpoint_seq", "audit_checkpoint_cut")
 events, sizes = 0, {}
 for path in (db, db + ".reads"):
     if not os.path.exists(path):  # a build from before the read log
         continue
     con = sqlite3.connect(path)
-    events += con.execute("SELECT count(*) FROM audit_event").fetchone()[0]
+    # The registry keeps a row per event; the read log (format 2) blocks.
+    has = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    events += con.execute("SELECT count(*) FROM audit_event" if "audit_event" in has
+                          else "SELECT coalesce(sum(n), 0) FROM audit_block").fetchone()[0]
     for n, s in con.execute(
             "SELECT name, sum(pgsize) FROM dbstat WHERE name IN (%s) GROUP BY name"
             % ",".join("?" * len(tables)), tables):

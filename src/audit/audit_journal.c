@@ -59,6 +59,14 @@ struct audit_journal {
     bool leased;
     off_t end;
     audit_head head;
+    /* Guarded by mu: where this process's leased appends began. The frames
+     * from there to end were copied by this process from its own memory
+     * (complete, and chained as it appended them), so its ingest takes
+     * them as they are; verify checks the chain over the same bytes in
+     * the read log. Frames before it (another process's, or a crash's)
+     * are checked link by link as they move. */
+    off_t own_from;
+    uint64_t epoch; /* guarded by mu: leases ended so far */
     /* Guarded by mu, leased appends only: the map (NULL until the first),
      * the file's size while leased (end plus room allocated ahead; the
      * room is cut off again before the lock is let go), and no_map: write(2)
@@ -514,7 +522,7 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         if ((rc = tail_head(j, rl, &size, &head, e)) != TN_OK)
             goto unlock_file;
         j->leased = j->lease_mode;
-        j->end = j->alloc = size;
+        j->end = j->alloc = j->own_from = size;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char *f = (unsigned char *)b.data + at[i];
@@ -537,6 +545,7 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
     } else if (room < 0) {
         rc = io_err(e, "cut the room allocated ahead");
         j->leased = false; /* the end is unknown: look again next time */
+        j->epoch++;
         goto unlock_file;
     }
     while (done < b.len) {
@@ -546,8 +555,10 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         if (w <= 0) {
             rc = io_err(e, "write");
             /* All or nothing: a part of a frame must not stay behind. */
-            if (cut_to(j, size) != 0)
+            if (cut_to(j, size) != 0) {
                 j->leased = false; /* the end is unknown: look again next time */
+                j->epoch++;
+            }
             break;
         }
         done += (size_t)w;
@@ -593,6 +604,7 @@ void audit_journal_lease(audit_journal *j, bool on)
         lease_trim(j);
         lock_file(j->fd, LOCK_UN);
         j->leased = false;
+        j->epoch++;
     }
     pthread_mutex_unlock(&j->mu);
 }
@@ -608,6 +620,9 @@ typedef struct ingest_state {
     char *scratch; /* decoded strings of one event */
     tn_buf blk;    /* events checked, not yet stored: one block of the read log */
     int nblk;
+    off_t own_from; /* frames from here on are this process's own (-1: none) */
+    uint64_t epoch; /* of the lease own_from belongs to */
+    char reason[160];
 } ingest_state;
 
 /* Store the block being built (in the round's transaction). */
@@ -619,6 +634,33 @@ static tn_code put_block(store *rl, const sec_keys *k, ingest_state *g, tn_err *
     tn_buf_reset(&g->blk);
     g->nblk = 0;
     return rc;
+}
+
+void (*audit_journal_round_hook)(audit_journal *j);
+
+/* Whether a frame's encoding is one event with its frame's number, chained
+ * to the head: *link its chain hash, or *why. */
+static bool frame_checks(ingest_state *g, int64_t seq, const unsigned char *enc, size_t el,
+                         const unsigned char *h, unsigned char link[AUDIT_HASH_BYTES],
+                         const char **why)
+{
+    store_audit_row row;
+    int64_t eseq = seq;
+    const char *reason = "";
+    if (!store_audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &reason) || eseq != seq) {
+        snprintf(g->reason, sizeof g->reason, "is damaged: %s",
+                 eseq != seq ? "its number differs from its frame's" : reason);
+        *why = g->reason;
+        return false;
+    }
+    unsigned char d[AUDIT_HASH_BYTES];
+    sec_hash(enc, el, d);
+    audit_link(g->head.hash, d, link);
+    if (memcmp(link, h, AUDIT_HASH_BYTES) != 0) {
+        *why = "does not match its hash (edited, or chained to another event)";
+        return false;
+    }
+    return true;
 }
 
 /* Move the frames of [r's position, r->end) that follow the table's head,
@@ -654,28 +696,16 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
                      (long long)g->bad_seq, (long long)seq, (long long)at);
             return TN_OK;
         }
-        store_audit_row row;
-        int64_t eseq = seq;
-        unsigned char d[AUDIT_HASH_BYTES], link[AUDIT_HASH_BYTES];
-        if (!store_audit_decode(enc, el, &eseq, &row, g->scratch, el + 16, &why) ||
-            eseq != seq) {
+        unsigned char link[AUDIT_HASH_BYTES];
+        if (g->own_from >= 0 && at >= g->own_from) {
+            /* Appended by this process during its lease: as it wrote them. */
+            memcpy(link, h, AUDIT_HASH_BYTES);
+        } else if (!frame_checks(g, seq, enc, el, h, link, &why)) {
             if (!judge)
                 return TN_OK;
             g->bad_seq = seq;
-            snprintf(g->why, g->why_cap, "event %lld in the read log's tail file is damaged: %s",
-                     (long long)seq, eseq != seq ? "its number differs from its frame's" : why);
-            return TN_OK;
-        }
-        sec_hash(enc, el, d);
-        audit_link(g->head.hash, d, link);
-        if (memcmp(link, h, AUDIT_HASH_BYTES) != 0) {
-            if (!judge)
-                return TN_OK;
-            g->bad_seq = seq;
-            snprintf(g->why, g->why_cap,
-                     "event %lld in the read log's tail file does not match its hash "
-                     "(edited, or chained to another event)",
-                     (long long)seq);
+            snprintf(g->why, g->why_cap, "event %lld in the read log's tail file %s",
+                     (long long)seq, why);
             return TN_OK;
         }
         store_audit_block_add(&g->blk, enc, el, link);
@@ -720,6 +750,7 @@ static tn_code ingest_round(audit_journal *j, reader *r, store *rl, const sec_ke
                             ingest_state *g, off_t end, int64_t limit, bool held, off_t *off,
                             tn_err *e)
 {
+    int64_t moved0 = g->moved;
     tn_code rc = store_tx_begin(rl, e);
     if (rc != TN_OK)
         return rc;
@@ -748,6 +779,25 @@ static tn_code ingest_round(audit_journal *j, reader *r, store *rl, const sec_ke
     tn_code rc2 = put_block(rl, k, g, rc == TN_OK ? e : NULL);
     if (rc == TN_OK)
         rc = rc2;
+    if (rc == TN_OK && !held && audit_journal_round_hook)
+        audit_journal_round_hook(j);
+    if (rc == TN_OK && g->own_from >= 0 && !held) {
+        /* Frames were taken as this process's own only while its lease
+         * kept every other process off the file. Had the lease ended in
+         * the meantime, they may have been another's: undo the round; the
+         * next one checks every frame it does not own. */
+        pthread_mutex_lock(&j->mu);
+        bool kept = j->epoch == g->epoch;
+        pthread_mutex_unlock(&j->mu);
+        if (!kept) {
+            store_tx_rollback(rl);
+            g->moved = moved0;
+            g->bad_seq = 0;
+            if (g->why_cap)
+                g->why[0] = '\0';
+            return TN_OK;
+        }
+    }
 out:
     if (rc == TN_OK)
         rc = store_tx_commit(rl, e);
@@ -782,6 +832,10 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
         pthread_mutex_lock(&j->mu);
         off_t hint = j->hint_off;
         off_t end = j->leased ? j->end : sb.st_size; /* not the room allocated ahead */
+        /* Stays true through the round: no other process can empty the
+         * file while the round's transaction holds the read log. */
+        g.own_from = j->leased ? j->own_from : -1;
+        g.epoch = j->epoch;
         pthread_mutex_unlock(&j->mu);
         if (end == 0)
             break;
@@ -800,6 +854,8 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
             if (fstat(j->fd, &sb) != 0)
                 rc = io_err(e, "stat");
             end = j->leased ? j->end : sb.st_size;
+            g.own_from = j->leased ? j->own_from : -1;
+            g.epoch = j->epoch;
         }
         off_t off = 0;
         if (rc == TN_OK)
@@ -824,6 +880,7 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
              * rather than losing the race to the next append. */
             bool was_leased = j->leased;
             j->leased = false;
+            j->epoch++;
             lock_file(j->fd, LOCK_UN);
             if (was_leased)
                 nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);

@@ -80,4 +80,9 @@ int audit_journal_frame(const unsigned char *p, size_t n, size_t *len, int64_t *
                         const unsigned char **enc, size_t *enc_len, const unsigned char **hash,
                         const char **why);
 
+/* Tests only: called by an ingest round that moved frames without the
+ * file's lock, before it commits (NULL: nothing), so that a test can end
+ * the lease in the middle of a round. */
+extern void (*audit_journal_round_hook)(audit_journal *j);
+
 #endif

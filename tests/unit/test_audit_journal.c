@@ -245,6 +245,78 @@ static void test_edit_is_found_at_its_event(void **state)
     free(b);
 }
 
+/* A lease holder's ingest takes the frames it copied itself as they are
+ * (no second hash of each): an edit made to them in the file before the
+ * ingest moves into the read log and verify finds it at its event, as it
+ * finds one made in the read log. Frames it did not copy are still
+ * checked as they move (the test above). */
+static void test_own_leased_frames_are_checked_by_verify(void **state)
+{
+    fx *f = *state;
+    audit_journal_lease(f->j, true);
+    append_range(f, 0, 10);
+    size_t n, at[16];
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, 16), 10); /* the room allocated ahead: zeros */
+    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
+    assert_non_null(p);
+    int fd = open(f->tail, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "F", 1, (off_t)(p - b)), 1);
+    close(fd);
+    free(b);
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 10);
+    assert_int_equal(bad, 0);
+    assert_int_equal(tail_size(f), 0);
+    tn_err e;
+    audit_verify_result v;
+    assert_int_equal(audit_verify(f->st, f->k.sign_pk, &v, &e), TN_OK);
+    assert_false(v.ok);
+    assert_int_equal(v.bad_seq, 6);
+    assert_non_null(strstr(v.reason, "hash does not match"));
+    audit_journal_lease(f->j, false);
+}
+
+static int hook_calls;
+static void end_lease_once(audit_journal *j)
+{
+    if (hook_calls++ == 0)
+        audit_journal_lease(j, false);
+}
+
+/* The lease ends while a round without the file's lock is moving frames
+ * it took as its own: they may be another process's by then, so the
+ * round is undone and the next one checks them. The edit made to one of
+ * them is then found by the ingest itself. */
+static void test_round_undone_when_the_lease_ends(void **state)
+{
+    fx *f = *state;
+    audit_journal_lease(f->j, true);
+    append_range(f, 0, 3000); /* more than the locked tail: unlocked rounds */
+    size_t n, at[16];
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, 16), 16);
+    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
+    assert_non_null(p);
+    int fd = open(f->tail, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "F", 1, (off_t)(p - b)), 1);
+    close(fd);
+    free(b);
+    hook_calls = 0;
+    audit_journal_round_hook = end_lease_once;
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 5);
+    audit_journal_round_hook = NULL;
+    assert_true(hook_calls >= 2);
+    assert_int_equal(bad, 6);
+    assert_non_null(strstr(why, "does not match its hash"));
+    verify_ok(f->st, f, 5);
+}
+
 static void test_removed_or_swapped_frames_are_found(void **state)
 {
     fx *f = *state;
@@ -602,6 +674,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_and_hashes_equal_the_direct_chain, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_edit_is_found_at_its_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_leased_frames_are_checked_by_verify, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_round_undone_when_the_lease_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_removed_or_swapped_frames_are_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut_and_the_chain_goes_on, setup,
                                         teardown),
