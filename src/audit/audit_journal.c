@@ -47,6 +47,12 @@ struct audit_journal {
     /* Orders this process's appenders and the ingest's final step before
      * the flock (a flock is per open file, not per thread). */
     pthread_mutex_t mu;
+    /* One ingest at a time per process: ingests of the same file from
+     * several threads (the ingester and closing handles) would otherwise
+     * queue on the read log's write lock in SQLite's busy handler, whose
+     * sleeps grow to 100 ms, while one of them holds mu for its last
+     * round. Taken before mu. */
+    pthread_mutex_t ingest_mu;
     /* Guarded by mu: where the ingest stopped (the frame of hint_seq
      * starts at hint_off), so the next one need not scan from the start. */
     int64_t hint_seq;
@@ -143,6 +149,7 @@ tn_code audit_journal_open(const char *path, audit_journal **out, tn_err *e)
         pthread_mutexattr_init(&ma);
         pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
         pthread_mutex_init(&j->mu, &ma);
+        pthread_mutex_init(&j->ingest_mu, NULL);
         pthread_mutexattr_destroy(&ma);
         j->next = journals;
         journals = j;
@@ -173,6 +180,7 @@ void audit_journal_close(audit_journal *j)
     map_drop(j);
     close(j->fd);
     pthread_mutex_destroy(&j->mu);
+    pthread_mutex_destroy(&j->ingest_mu);
     free(j->key);
     free(j);
 }
@@ -816,6 +824,7 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
                              int64_t *bad_seq, char *why, size_t why_cap, tn_err *e)
 {
     ingest_state g = {.why = why, .why_cap = why_cap};
+    pthread_mutex_lock(&j->ingest_mu);
     reader r = {0};
     tn_code rc = TN_OK;
     if (why_cap)
@@ -898,6 +907,7 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
     if (g.bad_seq)
         j->stats.ingest_stops++;
     pthread_mutex_unlock(&j->mu);
+    pthread_mutex_unlock(&j->ingest_mu);
     *moved = g.moved;
     *bad_seq = g.bad_seq;
     return rc;
