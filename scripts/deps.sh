@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc clang libclang-rt-14-dev meson ninja-build pkg-config
-libsqlite3-dev sqlite3 libsodium-dev libjansson-dev libcsv-dev libinih-dev
+libsqlite3-dev sqlite3 libzstd-dev python3-zstandard libsodium-dev libjansson-dev libcsv-dev libinih-dev
 libcmocka-dev python3 python3-pytest valgrind time faketime
 libldap-dev ldap-utils python3-ldap3 nslcd libnss-ldapd openssl slapd
 libcurl4-gnutls-dev nodejs npm libmicrohttpd-dev libgnutls28-dev python3-requests curl"

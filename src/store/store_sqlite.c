@@ -653,6 +653,7 @@ static void sq_close(void *priv)
         sqlite3_finalize(q->xst[i].st);
     /* An open transaction is rolled back by the close. */
     sqlite3_close_v2(q->db);
+    sq_rl_free(q);
     free(q);
 }
 

@@ -16,9 +16,8 @@
  * beyond it (the events at the cut were pruned, held ones kept): then the
  * chain continues from the cut. */
 static const char SQL_HEAD[] = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1";
-/* A read log block ends with its last event's hash. */
 static const char SQL_HEAD_BLOCK[] =
-    "SELECT seq, substr(events, -32, 32) FROM audit_block ORDER BY seq DESC LIMIT 1";
+    "SELECT seq, hash FROM audit_block ORDER BY seq DESC LIMIT 1";
 static const char SQL_HEAD_CUT[] =
     "SELECT seq, hash FROM audit_checkpoint WHERE kind = 'cut' ORDER BY seq DESC, id DESC LIMIT 1";
 static const char SQL_INSERT[] =

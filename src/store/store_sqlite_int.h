@@ -32,6 +32,10 @@ typedef struct sq {
     uint64_t writes; /* write transactions begun (store_data_version) */
     bool reading; /* a read scope (store_read_begin) is open at depth 0 */
     bool blocks;  /* a read log: events in blocks (store_sqlite_rlblock.c) */
+    /* A read log's compression contexts, made at first use (reused: a
+     * context costs more to make than a block to compress). */
+    struct ZSTD_CCtx_s *zc;
+    struct ZSTD_DCtx_s *zd;
     /* The last person resolved from UUID to number. A service call inserts
      * a person and then its affiliation and account, so remembering one
      * pair saves a lookup per dependent row. Ids and numbers never change,
@@ -105,6 +109,8 @@ tn_code sq_audit_by_subject(void *priv, const char *subject_id, int64_t from_us,
 /* The read log's blocks (store_sqlite_rlblock.c): the methods above hand
  * over to these when q->blocks. */
 tn_code sq_rl_put_block(sq *q, const unsigned char *events, size_t len, tn_err *e);
+/* Free what the read log's methods keep with q. */
+void sq_rl_free(sq *q);
 tn_code sq_rl_scan(sq *q, int64_t from_seq, int64_t to_seq, const char *held_on,
                    store_audit_rec_cb cb, void *ctx, tn_err *e);
 tn_code sq_rl_cut_seq(sq *q, int64_t cut_us, int64_t *out, tn_err *e);

@@ -32,10 +32,12 @@
  * are the registry's (0001_registry.sql, 0002_audit.sql), so that the SQL
  * of store_sqlite_audit.c runs on both; the events are in blocks
  * (store_sqlite_rlblock.c): `seq` is a block's last event, `first` its
- * first, `max_us` its newest time, `events` the entries back to back. */
+ * first, `max_us` its newest time, `hash` its last event's chain hash,
+ * `events` the entries back to back, compressed (zstd). */
 #define SQL_BLOCKS                                                                      \
     "CREATE TABLE audit_block (seq INTEGER PRIMARY KEY, first INTEGER NOT NULL,"        \
-    " n INTEGER NOT NULL, max_us INTEGER NOT NULL, events BLOB NOT NULL);"              \
+    " n INTEGER NOT NULL, max_us INTEGER NOT NULL, hash BLOB NOT NULL,"                 \
+    " events BLOB NOT NULL);"                                                           \
     "CREATE TRIGGER audit_block_no_update BEFORE UPDATE ON audit_block "                \
     "BEGIN SELECT RAISE(ABORT, 'audit_block is append-only'); END;"                     \
     "CREATE TRIGGER audit_block_no_delete BEFORE DELETE ON audit_block "                \
@@ -290,6 +292,7 @@ out:
     if (q) {
         if (q->db)
             sqlite3_close_v2(q->db);
+        sq_rl_free(q);
         free(q);
         if (created) {
             unlink(path);

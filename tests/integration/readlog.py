@@ -1,7 +1,9 @@
 """The read log's blocks (docs/audit.md, "The read log"), for tests that
 read or tamper with read events directly: decode a block into events and
-write events back as blocks."""
+write events back as blocks (each stored compressed with zstd)."""
 import struct
+
+import zstandard
 
 TAG = b"tunnus.audit.event.v1\x00"
 FIELDS = ("actor_kind", "actor_id", "channel", "action", "subject_id", "attrs", "changes",
@@ -36,8 +38,16 @@ def encode(ev):
     return out
 
 
+def unpack(stored):
+    return zstandard.ZstdDecompressor().decompress(stored)
+
+
+def pack(blob):
+    return zstandard.ZstdCompressor(level=1).compress(blob)
+
+
 def entries(blob):
-    """(encoding, hash) of each entry of a block."""
+    """(encoding, hash) of each entry of an unpacked block."""
     off = 0
     while off < len(blob):
         (n,) = struct.unpack_from(">I", blob, off)
@@ -49,8 +59,8 @@ def events(con, schema="main"):
     """Every event of the read log open on con, in stored order, each with
     its stored hash."""
     out = []
-    for (blob,) in con.execute(f"SELECT events FROM {schema}.audit_block ORDER BY seq"):
-        for enc, h in entries(blob):
+    for (stored,) in con.execute(f"SELECT events FROM {schema}.audit_block ORDER BY seq"):
+        for enc, h in entries(unpack(stored)):
             ev = decode(enc)
             ev["hash"] = h
             out.append(ev)
@@ -66,7 +76,7 @@ def rewrite(con, evs, per_block=4):
         chunk = evs[i:i + per_block]
         blob = b"".join(struct.pack(">I", len(enc)) + enc + ev["hash"]
                         for ev in chunk for enc in [encode(ev)])
-        con.execute("INSERT INTO audit_block (seq, first, n, max_us, events) "
-                    "VALUES (?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO audit_block (seq, first, n, max_us, hash, events) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (max(ev["seq"] for ev in chunk), chunk[0]["seq"], len(chunk),
-                     max(ev["time_us"] for ev in chunk), blob))
+                     max(ev["time_us"] for ev in chunk), chunk[-1]["hash"], pack(blob)))

@@ -119,14 +119,15 @@ def test_damaged_block_is_found_at_its_event(log):
     tamper(log, lambda evs: evs)
     assert verify(log)[0] == 0
     c = rcon(log)
-    seq, first, blob = c.execute("SELECT seq, first, events FROM audit_block "
-                                 "ORDER BY seq LIMIT 1").fetchone()
+    seq, first, stored = c.execute("SELECT seq, first, events FROM audit_block "
+                                   "ORDER BY seq LIMIT 1").fetchone()
+    blob = readlog.unpack(stored)
     ents = list(readlog.entries(blob))
     assert len(ents) >= 3
     # The third entry's length now runs past the block.
     off = sum(4 + len(enc) + 32 for enc, _ in ents[:2])
     bad = blob[:off] + b"\xff\xff\xff\x00" + blob[off + 4:]
-    c.execute("UPDATE audit_block SET events = ? WHERE seq = ?", (bad, seq))
+    c.execute("UPDATE audit_block SET events = ? WHERE seq = ?", (readlog.pack(bad), seq))
     c.commit()
     c.close()
     rc, v = verify(log)
@@ -134,6 +135,20 @@ def test_damaged_block_is_found_at_its_event(log):
     assert "damaged" in v["reason"]
     p = log.run("audit", "export", "--out", log.dir / "x.jsonl", check=False)
     assert p.returncode != 0 and "damaged" in p.stderr
+
+
+def test_block_that_does_not_unpack_is_found_at_its_first_event(log):
+    tamper(log, lambda evs: evs)  # four events to a block
+    c = rcon(log)
+    seq, first, stored = c.execute("SELECT seq, first, events FROM audit_block "
+                                   "ORDER BY seq LIMIT 1 OFFSET 1").fetchone()
+    c.execute("UPDATE audit_block SET events = ? WHERE seq = ?",
+              (stored[:len(stored) // 2], seq))
+    c.commit()
+    c.close()
+    rc, v = verify(log)
+    assert rc == 1 and v["bad_log"] == "reads" and v["bad_seq"] == first
+    assert "damaged" in v["reason"]
 
 
 def test_read_log_checkpoint_forgery_fails_the_signature(log):
