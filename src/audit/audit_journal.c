@@ -646,6 +646,17 @@ static tn_code put_block(store *rl, const sec_keys *k, ingest_state *g, tn_err *
 
 void (*audit_journal_round_hook)(audit_journal *j);
 
+/* The checks an own frame still gets (a few loads): that it is an event
+ * with its frame's number, so that the block it joins is well formed and in
+ * order whatever was done to the file. The rest, and the chain, verify
+ * checks in the read log. */
+static bool own_frame_ok(const unsigned char *enc, size_t el, int64_t seq)
+{
+    size_t tag = sizeof STORE_AUDIT_EVENT_TAG;
+    return el >= tag + 16 && memcmp(enc, STORE_AUDIT_EVENT_TAG, tag) == 0 &&
+           be_get64(enc + tag) == (uint64_t)seq && be_get64(enc + tag + 8) <= INT64_MAX;
+}
+
 /* Whether a frame's encoding is one event with its frame's number, chained
  * to the head: *link its chain hash, or *why. */
 static bool frame_checks(ingest_state *g, int64_t seq, const unsigned char *enc, size_t el,
@@ -705,7 +716,7 @@ static tn_code move_frames(reader *r, store *rl, const sec_keys *k, ingest_state
             return TN_OK;
         }
         unsigned char link[AUDIT_HASH_BYTES];
-        if (g->own_from >= 0 && at >= g->own_from) {
+        if (g->own_from >= 0 && at >= g->own_from && own_frame_ok(enc, el, seq)) {
             /* Appended by this process during its lease: as it wrote them. */
             memcpy(link, h, AUDIT_HASH_BYTES);
         } else if (!frame_checks(g, seq, enc, el, h, link, &why)) {
@@ -811,6 +822,8 @@ out:
         rc = store_tx_commit(rl, e);
     else
         store_tx_rollback(rl);
+    if (rc != TN_OK)
+        g->moved = moved0; /* nothing of the round stayed */
     if (rc == TN_OK) {
         hint_lock(j, held);
         j->hint_seq = g->head.seq + 1;

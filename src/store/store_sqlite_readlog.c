@@ -71,7 +71,7 @@ static const char SQL_V1_DONE[] = "DROP TRIGGER audit_event_no_update;"
  * it. */
 static const char SQL_V1_LEFT[] =
     "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'";
-static const char SQL_V1_DROP[] = "DROP TABLE audit_event";
+static const char SQL_V1_DROP[] = "DROP TABLE IF EXISTS audit_event";
 
 /* As the registry's connections (store_sqlite.c), for the same reasons:
  * WAL, no fsync per commit (a commit survives a crash of the process),
@@ -269,13 +269,11 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
         }
         v = READLOG_VERSION;
     }
+    /* Only space is at stake: should the drop fail (another process holds
+     * the write lock, or dropped it first), a later open tries again. */
     int left = 0;
-    if (v == READLOG_VERSION &&
-        (!one_int(q->db, SQL_V1_LEFT, &left) ||
-         (left && sqlite3_exec(q->db, SQL_V1_DROP, NULL, NULL, NULL) != SQLITE_OK))) {
-        code = rl_err(q->db, path, "cannot convert", e);
-        goto out;
-    }
+    if (v == READLOG_VERSION && one_int(q->db, SQL_V1_LEFT, &left) && left)
+        (void)sqlite3_exec(q->db, SQL_V1_DROP, NULL, NULL, NULL);
     if (v != READLOG_VERSION) {
         code = tn_err_set(e, TN_ESTATE, "read_log",
                           "the read log %s has format version %d; this build knows %d", path, v,

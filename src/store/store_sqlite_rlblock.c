@@ -30,8 +30,7 @@ static const char SQL_BLOCK_INSERT[] =
     "INSERT INTO audit_block (seq, first, n, max_us, hash, events) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_BLOCK_SCAN[] =
-    "SELECT seq, first, events FROM audit_block "
-    "WHERE seq >= ?1 AND (?2 = 0 OR first <= ?2) ORDER BY seq";
+    "SELECT seq, first, events FROM audit_block WHERE seq >= ?1 ORDER BY seq";
 static const char SQL_BLOCK_AT[] =
     "SELECT seq, first, events FROM audit_block WHERE seq >= ?1 ORDER BY seq LIMIT 1";
 static const char SQL_BLOCK_AFTER[] =
@@ -40,8 +39,7 @@ static const char SQL_BLOCK_TIME[] =
     "SELECT seq, first, events FROM audit_block WHERE max_us >= ?1 ORDER BY seq";
 static const char SQL_BLOCK_LAST[] = "SELECT coalesce(max(seq), 0) FROM audit_block";
 static const char SQL_BLOCK_CUT[] =
-    "SELECT seq, first, events FROM audit_block WHERE seq > ?1 AND first <= ?2 "
-    "ORDER BY seq LIMIT 64";
+    "SELECT seq, first, events FROM audit_block WHERE seq > ?1 ORDER BY seq LIMIT 64";
 static const char SQL_BLOCK_DELETE[] = "DELETE FROM audit_block WHERE seq = ?1";
 static const char SQL_SUBJECTS[] =
     "SELECT seq FROM audit_subject WHERE subject_id = ?1 ORDER BY seq";
@@ -211,7 +209,11 @@ static int walk_block(const unsigned char *p, size_t n, int64_t first, const cha
         if (cb(&x, ctx) != 0)
             return 1;
     }
-    if (f == -1 && !o->skip_damaged && next >= o->from && (!o->to || next <= o->to)) {
+    /* A scan that starts inside the damage still reports it, at its first
+     * event: the events there cannot be left out unseen. */
+    if (next < o->from)
+        next = o->from;
+    if (f == -1 && !o->skip_damaged && (!o->to || next <= o->to)) {
         store_audit_rec x = {
             .seq = next,
             .r = {.actor_kind = "", .actor_id = "", .channel = "", .action = "", .attrs = "",
@@ -224,12 +226,15 @@ static int walk_block(const unsigned char *p, size_t n, int64_t first, const cha
 }
 
 /* Walk the blocks that a prepared statement (columns seq, first, events)
- * selects. */
+ * selects, in seq order. Blocks are disjoint: the first one that starts
+ * after o->to ends the walk (SQLite would visit every later one). */
 static tn_code walk_rows(sq *q, sqlite3_stmt *st, walk_opts *o, store_audit_rec_cb cb,
                          void *ctx, tn_err *e)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (o->to && sqlite3_column_int64(st, 1) > o->to)
+            return TN_OK;
         const char *bad = NULL;
         bool ok = unpack(q, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
                          &o->block, &bad);
@@ -312,8 +317,7 @@ tn_code sq_rl_scan(sq *q, int64_t from_seq, int64_t to_seq, const char *held_on,
     tn_code code = held_on ? held_load(q, held_on, &h, e) : TN_OK;
     if (code != TN_OK || (code = sq_prep_sql(q, SQL_BLOCK_SCAN, &st, &own, e)) != TN_OK)
         goto out;
-    if (sqlite3_bind_int64(st, 1, from_seq) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, to_seq) != SQLITE_OK) {
+    if (sqlite3_bind_int64(st, 1, from_seq) != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }
@@ -595,13 +599,17 @@ tn_code sq_rl_prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t 
         if ((code = sq_prep_sql(q, SQL_BLOCK_CUT, &st, &own, e)) != TN_OK)
             break;
         int rc = sqlite3_bind_int64(st, 1, cursor);
-        rc |= sqlite3_bind_int64(st, 2, cut_seq);
         if (rc != SQLITE_OK) {
             code = sq_bind_fail(q, e);
             sq_done(st, own);
             break;
         }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && nv < 64) {
+        bool past = false; /* a block that starts after the cut: the rest do too */
+        while (!past && nv < 64 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (sqlite3_column_int64(st, 1) > cut_seq) {
+                past = true;
+                break;
+            }
             cut_block *b = &v[nv++];
             b->key = sqlite3_column_int64(st, 0);
             b->len = (size_t)sqlite3_column_bytes(st, 2);
@@ -609,7 +617,7 @@ tn_code sq_rl_prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t 
             if (b->len)
                 memcpy(b->events, sqlite3_column_blob(st, 2), b->len);
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        if (!past && rc != SQLITE_ROW && rc != SQLITE_DONE)
             code = sq_fail(q, rc, e);
         sq_done(st, own);
         if (nv == 0)

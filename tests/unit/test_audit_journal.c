@@ -279,6 +279,34 @@ static void test_own_leased_frames_are_checked_by_verify(void **state)
     audit_journal_lease(f->j, false);
 }
 
+/* An own frame whose number was changed in the file is not taken as it
+ * is: it would put the read log's blocks out of order. The ingest checks
+ * it like any other frame and stops there. */
+static void test_own_frame_with_another_number_is_checked(void **state)
+{
+    fx *f = *state;
+    audit_journal_lease(f->j, true);
+    append_range(f, 0, 10);
+    size_t n, at[16];
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, 16), 10);
+    /* Event 6's number inside its encoding (after the 8-byte frame head
+     * and the 22-byte tag): 6 becomes 60. */
+    unsigned char sixty[8] = {0, 0, 0, 0, 0, 0, 0, 60};
+    int fd = open(f->tail, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, sixty, 8, (off_t)(at[5] + 8 + 22)), 8);
+    close(fd);
+    free(b);
+    int64_t bad = -1;
+    char why[200];
+    assert_int_equal(ingest(f, &bad, why, sizeof why), 5);
+    assert_int_equal(bad, 6);
+    assert_non_null(strstr(why, "number differs"));
+    verify_ok(f->st, f, 5);
+    audit_journal_lease(f->j, false);
+}
+
 static int hook_calls;
 static void end_lease_once(audit_journal *j)
 {
@@ -677,6 +705,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_own_leased_frames_are_checked_by_verify, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_round_undone_when_the_lease_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_frame_with_another_number_is_checked, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_removed_or_swapped_frames_are_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut_and_the_chain_goes_on, setup,
                                         teardown),

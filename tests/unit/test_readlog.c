@@ -313,6 +313,53 @@ static void test_cut_rewrites_blocks_and_keeps_held_events(void **state)
     store_close(rl);
 }
 
+typedef struct first_rec {
+    int64_t seq;
+    const char *damaged;
+    int n;
+} first_rec;
+
+static int first_cb(const store_audit_rec *x, void *ctx)
+{
+    first_rec *r = ctx;
+    if (r->n++ == 0) {
+        r->seq = x->seq;
+        r->damaged = x->damaged;
+    }
+    return 0;
+}
+
+/* A block whose stored bytes no longer unpack is reported at the first
+ * event a scan asks for, also when the scan starts inside it (an export
+ * of a later period), and verify names its first event. */
+static void test_damage_is_reported_where_a_scan_starts(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    store *rl;
+    assert_int_equal(store_open_readlog(f->rl, NULL, STORE_OPEN_CREATE, &rl, &e), TN_OK);
+    put_blocks(rl, &f->k, 0, 200, 50); /* blocks 1-50, 51-100, ... */
+    store_close(rl);
+    exec_sql(f->rl, "DROP TRIGGER audit_block_no_update;"
+                    "UPDATE audit_block SET events = substr(events, 1, 20) WHERE seq = 100;");
+    assert_int_equal(store_open_readlog(f->rl, NULL, STORE_OPEN_EXISTING, &rl, &e), TN_OK);
+    first_rec r = {0};
+    assert_int_equal(store_audit_scan(rl, 70, 80, NULL, first_cb, &r, &e), TN_OK);
+    assert_int_equal(r.n, 1); /* the rest of the block cannot be read */
+    assert_int_equal(r.seq, 70);
+    assert_non_null(r.damaged);
+    r = (first_rec){0};
+    assert_int_equal(store_audit_scan(rl, 40, 0, NULL, first_cb, &r, &e), TN_OK);
+    assert_int_equal(r.seq, 40);
+    assert_null(r.damaged);
+    audit_verify_result v;
+    assert_int_equal(audit_verify(rl, f->k.sign_pk, &v, &e), TN_OK);
+    assert_false(v.ok);
+    assert_int_equal(v.bad_seq, 51);
+    assert_non_null(strstr(v.reason, "damaged"));
+    store_close(rl);
+}
+
 /* Version 1 of the read log, as it was created. */
 static const char V1_SCHEMA[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
@@ -401,6 +448,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cut_rewrites_blocks_and_keeps_held_events, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_version_1_is_converted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_is_reported_where_a_scan_starts, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
