@@ -245,6 +245,29 @@ static void test_edit_is_found_at_its_event(void **state)
     free(b);
 }
 
+/* Lease the file, append events [0, count) and find their frames (the
+ * room allocated ahead after them is zeros): *b the file's bytes, at[] the
+ * frames' offsets. */
+static unsigned char *leased_frames(fx *f, int count, size_t *at, size_t cap)
+{
+    audit_journal_lease(f->j, true);
+    append_range(f, 0, count);
+    size_t n;
+    unsigned char *b = slurp(f, &n);
+    assert_int_equal(frames(b, n, at, cap), cap < (size_t)count ? cap : (size_t)count);
+    return b;
+}
+
+/* Overwrite n bytes of the tail file at off, as someone with access to
+ * the file would. */
+static void poke(const fx *f, off_t off, const void *p, size_t n)
+{
+    int fd = open(f->tail, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, p, n, off), (ssize_t)n);
+    close(fd);
+}
+
 /* A lease holder's ingest takes the frames it copied itself as they are
  * (no second hash of each): an edit made to them in the file before the
  * ingest moves into the read log and verify finds it at its event, as it
@@ -253,17 +276,11 @@ static void test_edit_is_found_at_its_event(void **state)
 static void test_own_leased_frames_are_checked_by_verify(void **state)
 {
     fx *f = *state;
-    audit_journal_lease(f->j, true);
-    append_range(f, 0, 10);
-    size_t n, at[16];
-    unsigned char *b = slurp(f, &n);
-    assert_int_equal(frames(b, n, at, 16), 10); /* the room allocated ahead: zeros */
+    size_t at[16];
+    unsigned char *b = leased_frames(f, 10, at, 16);
     unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
     assert_non_null(p);
-    int fd = open(f->tail, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, "F", 1, (off_t)(p - b)), 1);
-    close(fd);
+    poke(f, (off_t)(p - b), "F", 1);
     free(b);
     int64_t bad = -1;
     char why[200];
@@ -285,19 +302,12 @@ static void test_own_leased_frames_are_checked_by_verify(void **state)
 static void test_own_frame_with_another_number_is_checked(void **state)
 {
     fx *f = *state;
-    audit_journal_lease(f->j, true);
-    append_range(f, 0, 10);
-    size_t n, at[16];
-    unsigned char *b = slurp(f, &n);
-    assert_int_equal(frames(b, n, at, 16), 10);
+    size_t at[16];
+    free(leased_frames(f, 10, at, 16));
     /* Event 6's number inside its encoding (after the 8-byte frame head
      * and the 22-byte tag): 6 becomes 60. */
     unsigned char sixty[8] = {0, 0, 0, 0, 0, 0, 0, 60};
-    int fd = open(f->tail, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, sixty, 8, (off_t)(at[5] + 8 + 22)), 8);
-    close(fd);
-    free(b);
+    poke(f, (off_t)(at[5] + 8 + 22), sixty, sizeof sixty);
     int64_t bad = -1;
     char why[200];
     assert_int_equal(ingest(f, &bad, why, sizeof why), 5);
@@ -321,17 +331,12 @@ static void end_lease_once(audit_journal *j)
 static void test_round_undone_when_the_lease_ends(void **state)
 {
     fx *f = *state;
-    audit_journal_lease(f->j, true);
-    append_range(f, 0, 3000); /* more than the locked tail: unlocked rounds */
-    size_t n, at[16];
-    unsigned char *b = slurp(f, &n);
-    assert_int_equal(frames(b, n, at, 16), 16);
+    size_t at[16];
+    /* More than the locked tail: the ingest moves them in unlocked rounds. */
+    unsigned char *b = leased_frames(f, 3000, at, 16);
     unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
     assert_non_null(p);
-    int fd = open(f->tail, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, "F", 1, (off_t)(p - b)), 1);
-    close(fd);
+    poke(f, (off_t)(p - b), "F", 1);
     free(b);
     hook_calls = 0;
     audit_journal_round_hook = end_lease_once;
