@@ -73,6 +73,10 @@ struct audit_journal {
      * are checked link by link as they move. */
     off_t own_from;
     uint64_t epoch; /* guarded by mu: leases ended so far */
+    /* The head's number as the last append left it, read without mu (an
+     * atomic): appenders number and hash their frames before the lock on
+     * the guess that nobody appends in between. */
+    int64_t seq_hint;
     /* Guarded by mu, leased appends only: the map (NULL until the first),
      * the file's size while leased (end plus room allocated ahead; the
      * room is cut off again before the lock is let go), and no_map: write(2)
@@ -489,21 +493,28 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
     tn_code rc = TN_OK;
     off_t size;
     audit_head head;
-    /* The frames are built before the lock, numbered from 1: only the
-     * numbers and the chain, which depend on the head, are filled in under
-     * it, so that appenders wait on each other for as little as possible. */
-    size_t *at = n > 1 ? tn_malloc(n * sizeof *at) : &(size_t){0};
+    /* The frames are built and their digests computed before the lock, on
+     * the guess that the head does not move in between: under it only the
+     * chain links are made (and, when the guess was wrong, the numbers and
+     * digests made again), so that appenders wait on each other for as
+     * little as possible. */
+    typedef struct pre {
+        size_t at;
+        unsigned char d[AUDIT_HASH_BYTES];
+    } pre;
+    pre one, *v = n > 1 ? tn_malloc(n * sizeof *v) : &one;
+    int64_t guess = __atomic_load_n(&j->seq_hint, __ATOMIC_RELAXED);
     for (size_t i = 0; i < n; i++) {
         unsigned char hd[AUDIT_JOURNAL_HEAD] = HEAD_MAGIC, t[AUDIT_JOURNAL_TRAILER] = {0};
-        at[i] = b.len;
+        v[i].at = b.len;
         tn_buf_append(&b, hd, sizeof hd);
-        if (!store_audit_encode(1, &rows[i], &b) ||
-            b.len - at[i] - AUDIT_JOURNAL_HEAD > AUDIT_JOURNAL_MAX_ENC) {
+        if (!store_audit_encode(guess + 1 + (int64_t)i, &rows[i], &b) ||
+            b.len - v[i].at - AUDIT_JOURNAL_HEAD > AUDIT_JOURNAL_MAX_ENC) {
             rc = tn_err_set(e, TN_EINVAL, "read_log", "a read event is too large to record");
             goto refused;
         }
-        size_t el = b.len - at[i] - AUDIT_JOURNAL_HEAD;
-        be_put32((unsigned char *)b.data + at[i] + 4, (uint32_t)el);
+        size_t el = b.len - v[i].at - AUDIT_JOURNAL_HEAD;
+        be_put32((unsigned char *)b.data + v[i].at + 4, (uint32_t)el);
         be_put32(t + 40, (uint32_t)el);
         memcpy(t + 44, TAIL_MAGIC, 4);
         tn_buf_append(&b, t, sizeof t);
@@ -511,6 +522,10 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
     if (b.toobig) {
         rc = tn_err_set(e, TN_EINVAL, "read_log", "too many read events for one append");
         goto refused;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *enc = (unsigned char *)b.data + v[i].at + AUDIT_JOURNAL_HEAD;
+        sec_hash(enc, be_get32((unsigned char *)b.data + v[i].at + 4), v[i].d);
     }
     pthread_mutex_lock(&j->mu);
     if (j->leased) {
@@ -533,14 +548,15 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         j->end = j->alloc = j->own_from = size;
     }
     for (size_t i = 0; i < n; i++) {
-        unsigned char *f = (unsigned char *)b.data + at[i];
+        unsigned char *f = (unsigned char *)b.data + v[i].at;
         size_t el = be_get32(f + 4);
         unsigned char *enc = f + AUDIT_JOURNAL_HEAD, *t = enc + el;
         int64_t seq = head.seq + 1;
-        be_put64(enc + sizeof STORE_AUDIT_EVENT_TAG, (uint64_t)seq);
-        unsigned char d[AUDIT_HASH_BYTES];
-        sec_hash(enc, el, d);
-        audit_link(head.hash, d, head.hash);
+        if (seq != guess + 1 + (int64_t)i) { /* someone appended in between */
+            be_put64(enc + sizeof STORE_AUDIT_EVENT_TAG, (uint64_t)seq);
+            sec_hash(enc, el, v[i].d);
+        }
+        audit_link(head.hash, v[i].d, head.hash);
         head.seq = seq;
         be_put64(t, (uint64_t)seq);
         memcpy(t + 8, head.hash, AUDIT_HASH_BYTES);
@@ -576,6 +592,7 @@ tn_code audit_journal_append(audit_journal *j, store *rl, const store_audit_row 
         if (j->alloc < j->end)
             j->alloc = j->end;
         j->head = head;
+        __atomic_store_n(&j->seq_hint, head.seq, __ATOMIC_RELAXED);
     }
 unlock_file:
     if (!j->leased)
@@ -599,7 +616,7 @@ refused:
     pthread_mutex_unlock(&j->mu);
 out:
     if (n > 1)
-        free(at);
+        free(v);
     tn_buf_free(&b);
     return rc;
 }
