@@ -463,13 +463,6 @@ static int lease_room(audit_journal *j, off_t need)
                 j->no_map = true;
                 room = false;
             } else {
-#ifdef MADV_POPULATE_WRITE
-                /* The new room's pages in one call rather than a fault
-                 * each at the first copy; advice only, so a failure (an
-                 * older kernel) changes nothing. */
-                size_t from = j->mapped & ~((size_t)sysconf(_SC_PAGESIZE) - 1);
-                (void)madvise((char *)m + from, (size_t)j->alloc - from, MADV_POPULATE_WRITE);
-#endif
                 j->map = m;
                 j->mapped = (size_t)j->alloc;
             }
