@@ -268,6 +268,18 @@ static void poke(const fx *f, off_t off, const void *p, size_t n)
     close(fd);
 }
 
+/* Lease, append events [0, count) and change one letter of the sixth
+ * event's attribute list in the file. */
+static void leased_then_edited(fx *f, int count)
+{
+    size_t at[16];
+    unsigned char *b = leased_frames(f, count, at, 16);
+    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
+    assert_non_null(p);
+    poke(f, (off_t)(p - b), "F", 1);
+    free(b);
+}
+
 /* A lease holder's ingest takes the frames it copied itself as they are
  * (no second hash of each): an edit made to them in the file before the
  * ingest moves into the read log and verify finds it at its event, as it
@@ -276,12 +288,7 @@ static void poke(const fx *f, off_t off, const void *p, size_t n)
 static void test_own_leased_frames_are_checked_by_verify(void **state)
 {
     fx *f = *state;
-    size_t at[16];
-    unsigned char *b = leased_frames(f, 10, at, 16);
-    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
-    assert_non_null(p);
-    poke(f, (off_t)(p - b), "F", 1);
-    free(b);
+    leased_then_edited(f, 10);
     int64_t bad = -1;
     char why[200];
     assert_int_equal(ingest(f, &bad, why, sizeof why), 10);
@@ -331,13 +338,8 @@ static void end_lease_once(audit_journal *j)
 static void test_round_undone_when_the_lease_ends(void **state)
 {
     fx *f = *state;
-    size_t at[16];
     /* More than the locked tail: the ingest moves them in unlocked rounds. */
-    unsigned char *b = leased_frames(f, 3000, at, 16);
-    unsigned char *p = memmem(b + at[5], at[6] - at[5], "family", 6);
-    assert_non_null(p);
-    poke(f, (off_t)(p - b), "F", 1);
-    free(b);
+    leased_then_edited(f, 3000);
     hook_calls = 0;
     audit_journal_round_hook = end_lease_once;
     int64_t bad = -1;
