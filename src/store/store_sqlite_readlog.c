@@ -27,6 +27,7 @@
 
 #define READLOG_VERSION 2
 #define READLOG_BUSY_MS 5000
+#define READLOG_CONVERT_WAIT_MS (30 * 60 * 1000)
 
 /* The tables of version 2. The checkpoints, the per-subject index and meta
  * are the registry's (0001_registry.sql, 0002_audit.sql), so that the SQL
@@ -257,6 +258,11 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
     }
     q->blocks = true;
     if (v == 1) {
+        /* The conversion takes about a minute per five million events, and
+         * every other opener (a server opens a handle per thread) waits for
+         * it here rather than fail after the usual busy timeout; it then
+         * finds version 2 inside its own transaction. */
+        sqlite3_busy_timeout(q->db, READLOG_CONVERT_WAIT_MS);
         tn_err me = {0};
         if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
             !one_int(q->db, SQL_VERSION, &v) || (v == 1 && !migrate_v1(q, &me)) ||
@@ -267,6 +273,7 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
             sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
             goto out;
         }
+        sqlite3_busy_timeout(q->db, READLOG_BUSY_MS);
         v = READLOG_VERSION;
     }
     /* Only space is at stake: should the drop fail (another process holds
