@@ -864,8 +864,8 @@ tn_code audit_journal_ingest(audit_journal *j, store *rl, const sec_keys *k, int
         pthread_mutex_lock(&j->mu);
         off_t hint = j->hint_off;
         off_t end = j->leased ? j->end : sb.st_size; /* not the room allocated ahead */
-        /* Stays true through the round: no other process can empty the
-         * file while the round's transaction holds the read log. */
+        /* Whether the lease held through the round is checked (epoch)
+         * before the round commits. */
         g.own_from = j->leased ? j->own_from : -1;
         g.epoch = j->epoch;
         pthread_mutex_unlock(&j->mu);

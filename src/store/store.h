@@ -304,6 +304,10 @@ int store_audit_block_next(const unsigned char *p, size_t n, size_t *off,
 /* Append an entry to a block being built (toobig set past its ceiling). */
 void store_audit_block_add(tn_buf *block, const unsigned char *enc, size_t len,
                            const unsigned char hash[STORE_HASH_BYTES]);
+/* The same from the event's row, encoded in place; false past the
+ * block's ceiling. */
+bool store_audit_block_put(tn_buf *block, int64_t seq, const store_audit_row *r,
+                           const unsigned char hash[STORE_HASH_BYTES]);
 
 /* ---- reports (AU-4, store_sqlite_report.c) ----------------------------- */
 

@@ -162,3 +162,18 @@ void store_audit_block_add(tn_buf *block, const unsigned char *enc, size_t len,
     block->len += 4 + len + STORE_HASH_BYTES;
     block->data[block->len] = '\0';
 }
+
+bool store_audit_block_put(tn_buf *block, int64_t seq, const store_audit_row *r,
+                           const unsigned char hash[STORE_HASH_BYTES])
+{
+    size_t n = store_audit_encoded_len(r);
+    if (!tn_buf_reserve(block, 4 + n + STORE_HASH_BYTES))
+        return false;
+    unsigned char *p = (unsigned char *)block->data + block->len;
+    be_put32(p, (uint32_t)n);
+    store_audit_encode_into(seq, r, p + 4);
+    memcpy(p + 4 + n, hash, STORE_HASH_BYTES);
+    block->len += 4 + n + STORE_HASH_BYTES;
+    block->data[block->len] = '\0';
+    return true;
+}

@@ -173,17 +173,11 @@ tn_code sq_audit_insert(void *priv, int64_t seq, const store_audit_row *r,
     if (code == TN_OK && q->blocks) {
         /* A block of one: the read log's events come in blocks from its
          * tail file (audit_chain_put_block); this is the direct path. */
-        tn_buf enc, blk;
-        tn_buf_init(&enc, 4 * 1024 * 1024);
-        tn_buf_init(&blk, 4 * 1024 * 1024 + 64);
-        if (store_audit_encode(seq, r, &enc)) {
-            store_audit_block_add(&blk, (const unsigned char *)enc.data, enc.len, hash);
-            code = blk.toobig ? tn_err_set(e, TN_EINVAL, "audit", "audit event too big")
-                              : sq_rl_put_block(q, (const unsigned char *)blk.data, blk.len, e);
-        } else {
-            code = tn_err_set(e, TN_EINVAL, "audit", "audit event too big");
-        }
-        tn_buf_free(&enc);
+        tn_buf blk;
+        tn_buf_init(&blk, 4 * 1024 * 1024);
+        code = store_audit_block_put(&blk, seq, r, hash)
+                   ? sq_rl_put_block(q, (const unsigned char *)blk.data, blk.len, e)
+                   : tn_err_set(e, TN_EINVAL, "audit", "audit event too big");
         tn_buf_free(&blk);
         return code;
     }

@@ -153,8 +153,7 @@ static bool v1_flush(sq *q, tn_buf *blk, tn_err *e)
 static bool migrate_v1(sq *q, tn_err *e)
 {
     sqlite3_stmt *st = NULL;
-    tn_buf enc, blk;
-    tn_buf_init(&enc, 4 * 1024 * 1024);
+    tn_buf blk;
     tn_buf_init(&blk, 64 * 1024 * 1024);
     int n = 0, rc = SQLITE_DONE;
     bool ok = sqlite3_exec(q->db, SQL_BLOCKS, NULL, NULL, NULL) == SQLITE_OK &&
@@ -180,11 +179,7 @@ static bool migrate_v1(sq *q, tn_err *e)
         const unsigned char *h = sqlite3_column_bytes(st, 13) == STORE_HASH_BYTES
                                      ? sqlite3_column_blob(st, 13)
                                      : zero;
-        tn_buf_reset(&enc);
-        ok = store_audit_encode(sqlite3_column_int64(st, 0), &r, &enc);
-        if (ok)
-            store_audit_block_add(&blk, (const unsigned char *)enc.data, enc.len, h);
-        ok = ok && !blk.toobig;
+        ok = store_audit_block_put(&blk, sqlite3_column_int64(st, 0), &r, h);
         if (ok && (++n == STORE_AUDIT_BLOCK_EVENTS || blk.len >= STORE_AUDIT_BLOCK_BYTES)) {
             ok = v1_flush(q, &blk, e);
             n = 0;
@@ -195,7 +190,6 @@ static bool migrate_v1(sq *q, tn_err *e)
     sqlite3_finalize(st);
     ok = ok && v1_flush(q, &blk, e) &&
          sqlite3_exec(q->db, SQL_V1_DONE, NULL, NULL, NULL) == SQLITE_OK;
-    tn_buf_free(&enc);
     tn_buf_free(&blk);
     return ok;
 }

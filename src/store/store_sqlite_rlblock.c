@@ -112,24 +112,9 @@ void sq_rl_free(sq *q)
     q->zd = NULL;
 }
 
-/* A growable buffer of bytes (tn_buf's ceiling is not wanted here). */
-typedef struct bytes {
-    unsigned char *p;
-    size_t n, cap;
-} bytes;
-
-static unsigned char *bytes_room(bytes *b, size_t n)
-{
-    if (b->cap < n) {
-        b->cap = n > 2 * b->cap ? n : 2 * b->cap;
-        b->p = tn_realloc(b->p, b->cap);
-    }
-    return b->p;
-}
-
 /* A stored block's entries into out; false with *why when the bytes do
  * not decompress to a block. */
-static bool unpack(sq *q, const void *z, size_t zn, bytes *out, const char **why)
+static bool unpack(sq *q, const void *z, size_t zn, tn_buf *out, const char **why)
 {
     unsigned long long n = ZSTD_getFrameContentSize(z, zn);
     if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > UNPACKED_MAX) {
@@ -140,12 +125,17 @@ static bool unpack(sq *q, const void *z, size_t zn, bytes *out, const char **why
         *why = "out of memory";
         return false;
     }
-    size_t got = ZSTD_decompressDCtx(q->zd, bytes_room(out, (size_t)n + 1), (size_t)n + 1, z, zn);
+    tn_buf_reset(out);
+    if (!tn_buf_reserve(out, (size_t)n)) {
+        *why = "the block is too large";
+        return false;
+    }
+    size_t got = ZSTD_decompressDCtx(q->zd, out->data, (size_t)n + 1, z, zn);
     if (ZSTD_isError(got) || got != n) {
         *why = "the block does not decompress";
         return false;
     }
-    out->n = got;
+    out->len = got;
     return true;
 }
 
@@ -157,13 +147,13 @@ typedef struct walk_opts {
     bool skip_damaged;      /* leave out what cannot be decoded */
     char *scratch;          /* decoded strings of one event */
     size_t cap;
-    bytes block;            /* the block being walked, unpacked */
+    tn_buf block;           /* the block being walked, unpacked (tn_buf_init: UNPACKED_MAX) */
 } walk_opts;
 
 static void walk_free(walk_opts *o)
 {
     free(o->scratch);
-    free(o->block.p);
+    tn_buf_free(&o->block);
 }
 
 static char *scratch_for(walk_opts *o, size_t len)
@@ -239,7 +229,8 @@ static tn_code walk_rows(sq *q, sqlite3_stmt *st, walk_opts *o, store_audit_rec_
         const char *bad = NULL;
         bool ok = unpack(q, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
                          &o->block, &bad);
-        if (walk_block(o->block.p, ok ? o->block.n : 0, sqlite3_column_int64(st, 1),
+        if (walk_block((const unsigned char *)o->block.data, ok ? o->block.len : 0,
+                       sqlite3_column_int64(st, 1),
                        ok ? NULL : bad, o, cb, ctx))
             return TN_OK;
     }
@@ -313,6 +304,7 @@ tn_code sq_rl_scan(sq *q, int64_t from_seq, int64_t to_seq, const char *held_on,
 {
     held_set h = {0};
     walk_opts o = {.from = from_seq, .to = to_seq, .held = held_on ? &h : NULL};
+    tn_buf_init(&o.block, UNPACKED_MAX);
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = held_on ? held_load(q, held_on, &h, e) : TN_OK;
@@ -350,6 +342,7 @@ tn_code sq_rl_cut_seq(sq *q, int64_t cut_us, int64_t *out, tn_err *e)
 {
     first_at f = {.cut_us = cut_us};
     walk_opts o = {.skip_damaged = true};
+    tn_buf_init(&o.block, UNPACKED_MAX);
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = sq_prep_sql(q, SQL_BLOCK_TIME, &st, &own, e);
@@ -428,6 +421,7 @@ tn_code sq_rl_index_fill(sq *q, int64_t wm, int64_t head, int64_t *indexed, tn_e
 {
     fill f = {.q = q, .head = head, .code = TN_OK, .e = e};
     walk_opts o = {.from = wm + 1, .skip_damaged = true};
+    tn_buf_init(&o.block, UNPACKED_MAX);
     sqlite3_stmt *st = NULL;
     bool own = false;
     tn_code code = sq_prep_sql(q, SQL_BLOCK_AFTER, &st, &own, e);
@@ -452,10 +446,12 @@ tn_code sq_rl_by_subject(sq *q, const char *subject_id, int64_t from_us, int64_t
 {
     int64_t *seqs = NULL;
     size_t n = 0, cap = 0;
-    bytes blk = {0}; /* the block that holds seqs[i], unpacked */
+    tn_buf blk; /* the block that holds seqs[i], unpacked */
+    tn_buf_init(&blk, UNPACKED_MAX);
     bool have = false, ok = false;
     int64_t bkey = 0, bfirst = 0;
     walk_opts o = {.from_us = from_us, .to_us = to_us, .skip_damaged = true};
+    tn_buf_init(&o.block, UNPACKED_MAX);
     sqlite3_stmt *st = NULL;
     bool own = false;
     /* The index first, whole: the walk below steps other statements. */
@@ -504,13 +500,13 @@ tn_code sq_rl_by_subject(sq *q, const char *subject_id, int64_t from_us, int64_t
         }
         o.from = o.to = seqs[i];
         /* A block that does not unpack is left out here: verify reports it. */
-        if (ok && walk_block(blk.p, blk.n, bfirst, NULL, &o, cb, ctx))
+        if (ok && walk_block((const unsigned char *)blk.data, blk.len, bfirst, NULL, &o, cb, ctx))
             break;
     }
 out:
     sq_done(st, own);
     free(seqs);
-    free(blk.p);
+    tn_buf_free(&blk);
     walk_free(&o);
     return code;
 }
@@ -536,10 +532,10 @@ static tn_code cut_one(sq *q, const cut_block *b, int64_t cut_seq, const held_se
     const char *why = "";
     int f = 0;
     tn_code code = TN_OK;
-    bytes *u = &o->block;
+    tn_buf *u = &o->block;
     if (!unpack(q, b->events, b->len, u, &why))
         f = -1;
-    while (f != -1 && (f = store_audit_block_next(u->p, u->n, &off, &en, &why)) == 1) {
+    while (f != -1 && (f = store_audit_block_next((const unsigned char *)u->data, u->len, &off, &en, &why)) == 1) {
         store_audit_row r;
         int64_t seq;
         char *scratch = scratch_for(o, en.len);
@@ -588,6 +584,7 @@ tn_code sq_rl_prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t 
 {
     held_set h = {0};
     walk_opts o = {0};
+    tn_buf_init(&o.block, UNPACKED_MAX);
     cut_block v[64];
     size_t nv = 0;
     int64_t cursor = 0;
