@@ -486,11 +486,12 @@ static tn_code apply_row(imp *im, const feed_row *r, const feed_checked *c, cons
     if (c->has_nid) {
         char canon[HETU_BUFSZ];
         unsigned char hash[SEC_HASH_BYTES];
-        if ((rc = hetu_parse(r->v[FEED_NATIONAL_ID], canon, NULL, e)) != TN_OK)
+        hetu_info info;
+        if ((rc = hetu_parse(r->v[FEED_NATIONAL_ID], canon, &info, e)) != TN_OK)
             goto out;
         sec_nid_hash(&s->keys, canon, hash);
         explicit_bzero(canon, sizeof canon);
-        rc = store_person_find_by_nid_hash(s->st, hash, pid, &nf);
+        rc = store_person_find_by_nid_hash(s->st, info.birth_date, hash, pid, &nf);
         if (rc == TN_ENOTFOUND)
             pid[0] = '\0';
         else if (rc != TN_OK) {

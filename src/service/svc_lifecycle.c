@@ -659,7 +659,7 @@ static tn_code do_archive(apply_ctx *c, svc_changes *ch, tn_err *e)
         p->birth_date = TN_DATE_NONE;
     }
     if (!(keep & PATTR_BIT(PATTR_NATIONAL_ID)) && p->has_national_id) {
-        if ((rc = store_person_set_nid(c->s->st, p->id, NULL, 0, NULL, e)) != TN_OK)
+        if ((rc = store_person_set_nid(c->s->st, p->id, TN_DATE_NONE, NULL, 0, NULL, e)) != TN_OK)
             return rc;
         svc_changes_add_secret(ch, "national_id", true, false);
         p->has_national_id = false;
@@ -684,7 +684,7 @@ static tn_code do_erase(apply_ctx *c, svc_changes *ch, tn_err *e)
     person *p = &c->f->p;
     tn_code rc;
     if (p->has_national_id) {
-        if ((rc = store_person_set_nid(c->s->st, p->id, NULL, 0, NULL, e)) != TN_OK)
+        if ((rc = store_person_set_nid(c->s->st, p->id, TN_DATE_NONE, NULL, 0, NULL, e)) != TN_OK)
             return rc;
         p->has_national_id = false;
     }

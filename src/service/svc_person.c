@@ -198,12 +198,13 @@ static void person_blank(person *p)
 
 /* Map a uniqueness conflict on the national ID to a message that names the
  * existing person by number, never by the ID. */
-static tn_code nid_conflict(svc *s, const unsigned char hash[SEC_HASH_BYTES], tn_err *e)
+static tn_code nid_conflict(svc *s, const nid_parts *np, const unsigned char hash[SEC_HASH_BYTES],
+                            tn_err *e)
 {
     char id[UUID_BUFSZ];
     person other;
     tn_err ignored;
-    if (store_person_find_by_nid_hash(s->st, hash, id, &ignored) == TN_OK &&
+    if (store_person_find_by_nid_hash(s->st, np->info.birth_date, hash, id, &ignored) == TN_OK &&
         store_person_get(s->st, id, &other, &ignored) == TN_OK)
         return tn_err_set(e, TN_ECONFLICT, "national_id",
                           "a person with this national ID already exists (number %lld)",
@@ -237,7 +238,7 @@ tn_code svc_person_create_tx(svc *s, const person_input *in, person *out, svc_ch
     rc = store_person_insert(s->st, &p, np.present ? sealed : NULL, sealed_len,
                              np.present ? hash : NULL, e);
     if (rc == TN_ECONFLICT && np.present)
-        rc = nid_conflict(s, hash, e);
+        rc = nid_conflict(s, &np, hash, e);
     if (rc == TN_OK) {
         svc_changes_add(ch, "state", NULL, person_state_name(p.state));
         *out = p;
@@ -373,7 +374,8 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
         tn_err ignored;
         sec_nid_hash(&s->keys, np.canon, hash);
         bool same = had_nid &&
-                    store_person_find_by_nid_hash(s->st, hash, holder, &ignored) == TN_OK &&
+                    store_person_find_by_nid_hash(s->st, np.info.birth_date, hash, holder,
+                                                  &ignored) == TN_OK &&
                     strcmp(holder, p.id) == 0;
         if (!same) {
             nid_change = true;
@@ -397,10 +399,10 @@ tn_code svc_person_update(svc *s, const svc_actor *a, const char *selector,
     if ((rc = svc_tx_begin(s, e)) != TN_OK)
         goto out;
     if (nid_change || nid_clear) {
-        rc = store_person_set_nid(s->st, p.id, nid_change ? sealed : NULL, sealed_len,
-                                  nid_change ? hash : NULL, e);
+        rc = store_person_set_nid(s->st, p.id, np.info.birth_date, nid_change ? sealed : NULL,
+                                  sealed_len, nid_change ? hash : NULL, e);
         if (rc == TN_ECONFLICT)
-            rc = nid_conflict(s, hash, e);
+            rc = nid_conflict(s, &np, hash, e);
         p.has_national_id = nid_change;
     }
     if (rc == TN_OK)
@@ -564,9 +566,9 @@ tn_code svc_person_attach_nid_tx(svc *s, person *p, const char *national_id, svc
     if ((rc = sec_nid_seal(&s->keys, np.canon, sealed, &sealed_len, e)) != TN_OK)
         goto out;
     sec_nid_hash(&s->keys, np.canon, hash);
-    rc = store_person_set_nid(s->st, p->id, sealed, sealed_len, hash, e);
+    rc = store_person_set_nid(s->st, p->id, np.info.birth_date, sealed, sealed_len, hash, e);
     if (rc == TN_ECONFLICT)
-        rc = nid_conflict(s, hash, e);
+        rc = nid_conflict(s, &np, hash, e);
     if (rc != TN_OK)
         goto out;
     next.has_national_id = true;

@@ -159,10 +159,11 @@ tn_code store_person_update(store *s, const person *p, tn_err *e)
     return s->ops->person_update(s->priv, p, e);
 }
 
-tn_code store_person_set_nid(store *s, const char *person_id, const unsigned char *sealed_nid,
-                             size_t sealed_len, const unsigned char *nid_hash, tn_err *e)
+tn_code store_person_set_nid(store *s, const char *person_id, tn_date birth,
+                             const unsigned char *sealed_nid, size_t sealed_len,
+                             const unsigned char *nid_hash, tn_err *e)
 {
-    return s->ops->person_set_nid(s->priv, person_id, sealed_nid, sealed_len, nid_hash, e);
+    return s->ops->person_set_nid(s->priv, person_id, birth, sealed_nid, sealed_len, nid_hash, e);
 }
 
 tn_code store_person_get_nid(store *s, const char *person_id, unsigned char *out, size_t cap,
@@ -181,10 +182,11 @@ tn_code store_person_get_by_number(store *s, int64_t number, person *out, tn_err
     return s->ops->person_get_by_number(s->priv, number, out, e);
 }
 
-tn_code store_person_find_by_nid_hash(store *s, const unsigned char hash[STORE_HASH_BYTES],
+tn_code store_person_find_by_nid_hash(store *s, tn_date birth,
+                                      const unsigned char hash[STORE_HASH_BYTES],
                                       char id_out[UUID_BUFSZ], tn_err *e)
 {
-    return s->ops->person_find_by_nid_hash(s->priv, hash, id_out, e);
+    return s->ops->person_find_by_nid_hash(s->priv, birth, hash, id_out, e);
 }
 
 tn_code store_person_find_by_username(store *s, const char *username, char id_out[UUID_BUFSZ],

@@ -93,22 +93,29 @@ tn_code store_meta_set(store *s, const char *key, const char *value, tn_err *e);
 
 /* Insert p; the store allocates p->number (identity number, strictly
  * increasing, never reused). sealed_nid/nid_hash may be NULL (no national
- * ID); a second person with the same nid_hash is TN_ECONFLICT. */
+ * ID); a second person with the same nid_hash is TN_ECONFLICT. With a
+ * national ID, p->birth_date must be the date the ID encodes: the store
+ * keys the ID by date and hash (migration 0017), so that the persons born
+ * on a date are one range of its index. */
 tn_code store_person_insert(store *s, person *p, const unsigned char *sealed_nid,
                             size_t sealed_len, const unsigned char *nid_hash, tn_err *e);
 /* Write every mutable attribute of p (all but id, number, created_at and
  * the national ID). */
 tn_code store_person_update(store *s, const person *p, tn_err *e);
-/* Replace or clear (sealed_nid NULL) the national ID. */
-tn_code store_person_set_nid(store *s, const char *person_id, const unsigned char *sealed_nid,
-                             size_t sealed_len, const unsigned char *nid_hash, tn_err *e);
+/* Replace or clear (sealed_nid NULL) the national ID; birth is the date
+ * the new ID encodes (ignored when clearing). */
+tn_code store_person_set_nid(store *s, const char *person_id, tn_date birth,
+                             const unsigned char *sealed_nid, size_t sealed_len,
+                             const unsigned char *nid_hash, tn_err *e);
 /* The sealed national ID of a person; TN_ENOTFOUND if it has none. */
 tn_code store_person_get_nid(store *s, const char *person_id, unsigned char *out, size_t cap,
                              size_t *outlen, tn_err *e);
 tn_code store_person_get(store *s, const char *person_id, person *out, tn_err *e);
 tn_code store_person_get_by_number(store *s, int64_t number, person *out, tn_err *e);
-/* Resolve to a person id. */
-tn_code store_person_find_by_nid_hash(store *s, const unsigned char hash[STORE_HASH_BYTES],
+/* Resolve to a person id: the national ID by the date it encodes and its
+ * keyed hash. */
+tn_code store_person_find_by_nid_hash(store *s, tn_date birth,
+                                      const unsigned char hash[STORE_HASH_BYTES],
                                       char id_out[UUID_BUFSZ], tn_err *e);
 tn_code store_person_find_by_username(store *s, const char *username, char id_out[UUID_BUFSZ],
                                       tn_err *e);

@@ -35,14 +35,15 @@ typedef struct store_ops {
     tn_code (*person_insert)(void *priv, person *p, const unsigned char *sealed, size_t sealed_len,
                              const unsigned char *hash, tn_err *e);
     tn_code (*person_update)(void *priv, const person *p, tn_err *e);
-    tn_code (*person_set_nid)(void *priv, const char *id, const unsigned char *sealed,
-                              size_t sealed_len, const unsigned char *hash, tn_err *e);
+    tn_code (*person_set_nid)(void *priv, const char *id, tn_date birth,
+                              const unsigned char *sealed, size_t sealed_len,
+                              const unsigned char *hash, tn_err *e);
     tn_code (*person_get_nid)(void *priv, const char *id, unsigned char *out, size_t cap,
                               size_t *outlen, tn_err *e);
     tn_code (*person_get)(void *priv, const char *id, person *out, tn_err *e);
     tn_code (*person_get_by_number)(void *priv, int64_t number, person *out, tn_err *e);
-    tn_code (*person_find_by_nid_hash)(void *priv, const unsigned char *hash, char *id_out,
-                                       tn_err *e);
+    tn_code (*person_find_by_nid_hash)(void *priv, tn_date birth, const unsigned char *hash,
+                                       char *id_out, tn_err *e);
     tn_code (*person_find_by_username)(void *priv, const char *username, char *id_out, tn_err *e);
     tn_code (*person_get_by_username)(void *priv, const char *username, person *out, tn_err *e);
     tn_code (*person_find_by_source_key)(void *priv, const char *source, const char *key,

@@ -1123,6 +1123,27 @@ tn_code sq_bad_state(const char *what, tn_err *e)
     return tn_err_set(e, TN_EINVAL, "state", "invalid %s state", what);
 }
 
+bool nid_date_prefix(tn_date birth, unsigned char out[NID_DATE_BYTES])
+{
+    char iso[DATE_ISO_LEN];
+    if (birth == TN_DATE_NONE || strlen(date_format(birth, iso)) != 10 || iso[4] != '-')
+        return false;
+    memcpy(out, iso, 4);
+    memcpy(out + 4, iso + 5, 2);
+    memcpy(out + 6, iso + 8, 2);
+    return true;
+}
+
+tn_code nid_key(tn_date birth, const unsigned char hash[STORE_HASH_BYTES],
+                unsigned char out[NID_KEY_BYTES], tn_err *e)
+{
+    if (!nid_date_prefix(birth, out))
+        return tn_err_set(e, TN_EINTERNAL, "national_id",
+                          "a national ID is stored with the birth date it encodes");
+    memcpy(out + NID_DATE_BYTES, hash, STORE_HASH_BYTES);
+    return TN_OK;
+}
+
 static tn_code sq_person_insert(void *priv, person *p, const unsigned char *sealed,
                                 size_t sealed_len, const unsigned char *hash, tn_err *e)
 {
@@ -1143,6 +1164,9 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
                           "a national ID needs its sealed form and its hash");
         goto out;
     }
+    unsigned char key[NID_KEY_BYTES];
+    if (hash && (code = nid_key(p->birth_date, hash, key, e)) != TN_OK)
+        goto out;
     if ((code = prep(q, ST_PERSON_INSERT, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sq_b_text(st, 1, p->id);
@@ -1158,7 +1182,7 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
     rc |= sq_b_text(st, 11, p->language);
     rc |= sealed ? sqlite3_bind_blob(st, 12, sealed, (int)sealed_len, SQLITE_STATIC)
                  : sqlite3_bind_null(st, 12);
-    rc |= hash ? sqlite3_bind_blob(st, 13, hash, STORE_HASH_BYTES, SQLITE_STATIC)
+    rc |= hash ? sqlite3_bind_blob(st, 13, key, sizeof key, SQLITE_STATIC)
                : sqlite3_bind_null(st, 13);
     rc |= sq_b_date(st, 14, p->legal_hold_until, lh);
     rc |= sq_b_date(st, 15, p->death_date, dd);
@@ -1232,8 +1256,9 @@ out:
     return code;
 }
 
-static tn_code sq_person_set_nid(void *priv, const char *id, const unsigned char *sealed,
-                                 size_t sealed_len, const unsigned char *hash, tn_err *e)
+static tn_code sq_person_set_nid(void *priv, const char *id, tn_date birth,
+                                 const unsigned char *sealed, size_t sealed_len,
+                                 const unsigned char *hash, tn_err *e)
 {
     sq *q = priv;
     sqlite3_stmt *st = NULL;
@@ -1246,12 +1271,15 @@ static tn_code sq_person_set_nid(void *priv, const char *id, const unsigned char
                           "a national ID needs its sealed form and its hash");
         goto out;
     }
+    unsigned char key[NID_KEY_BYTES];
+    if (hash && (code = nid_key(birth, hash, key, e)) != TN_OK)
+        goto out;
     if ((code = prep(q, ST_PERSON_SET_NID, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sq_b_text(st, 1, id);
     rc |= sealed ? sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC)
                  : sqlite3_bind_null(st, 2);
-    rc |= hash ? sqlite3_bind_blob(st, 3, hash, STORE_HASH_BYTES, SQLITE_STATIC)
+    rc |= hash ? sqlite3_bind_blob(st, 3, key, sizeof key, SQLITE_STATIC)
                : sqlite3_bind_null(st, 3);
     if (rc != SQLITE_OK) {
         code = sq_bind_fail(q, e);
@@ -1355,16 +1383,17 @@ static tn_code sq_person_get_by_username(void *priv, const char *username, perso
     return code;
 }
 
-static tn_code sq_person_find_by_nid_hash(void *priv, const unsigned char *hash, char *id_out,
-                                          tn_err *e)
+static tn_code sq_person_find_by_nid_hash(void *priv, tn_date birth, const unsigned char *hash,
+                                          char *id_out, tn_err *e)
 {
     sq *q = priv;
     sqlite3_stmt *st = NULL;
     bool own = false;
-    tn_code code = prep(q, ST_PERSON_BY_NID_HASH, &st, &own, e);
-    if (code != TN_OK)
+    unsigned char key[NID_KEY_BYTES];
+    tn_code code = nid_key(birth, hash, key, e);
+    if (code != TN_OK || (code = prep(q, ST_PERSON_BY_NID_HASH, &st, &own, e)) != TN_OK)
         goto out;
-    if (sqlite3_bind_blob(st, 1, hash, STORE_HASH_BYTES, SQLITE_STATIC) != SQLITE_OK) {
+    if (sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_STATIC) != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }

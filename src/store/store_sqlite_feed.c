@@ -37,9 +37,21 @@ static const char SQL_REVIEW_LIST[] =
     "WHERE ?1 IS NULL OR r.state = ?1 ORDER BY r.id";
 static const char SQL_REVIEW_DECIDE[] =
     "UPDATE import_review SET state = ?2, decided_at = ?3 WHERE id = ?1 AND state = 'pending'";
-static const char SQL_SIMILAR[] =
-    "SELECT id FROM person WHERE family_name = ?1 AND given_names = ?2 AND birth_date = ?3 "
-    "AND state <> 'erased' ORDER BY number";
+/* The persons born on a date: with a national ID, one range of the ID's
+ * unique key, which leads with the date (?4 <= key < ?5, migration 0017);
+ * without one, the partial index of persons without an ID (named: without
+ * statistics the planner would take the unique index's NULL entries, every
+ * person without an ID). No index of names is kept for this rare search (a
+ * feed row without a national ID): a day's births are a few dozen rows
+ * even in a large registry. */
+const char sq_sql_similar[] =
+    "SELECT id, number FROM person WHERE nid_hash >= ?4 AND nid_hash < ?5 "
+    "AND birth_date = ?3 AND family_name = ?1 AND given_names = ?2 AND state <> 'erased' "
+    "UNION ALL "
+    "SELECT id, number FROM person INDEXED BY person_nonid_birth "
+    "WHERE nid_hash IS NULL AND birth_date = ?3 "
+    "AND family_name = ?1 AND given_names = ?2 AND state <> 'erased' "
+    "ORDER BY 2";
 static const char SQL_ACTIVE_BY_SOURCE[] =
     "SELECT id, source_key FROM affiliation WHERE source = ?1 "
     "AND (valid_to IS NULL OR valid_to >= ?2) ORDER BY id";
@@ -320,11 +332,17 @@ tn_code sq_person_find_similar(void *priv, const char *given, const char *family
     bool own = false;
     char bbuf[DATE_ISO_LEN];
     *n = 0;
-    tn_code code = prep(q, SQL_SIMILAR, &st, &own, e);
+    unsigned char lo[NID_DATE_BYTES] = {0}, hi[NID_DATE_BYTES];
+    bool dated = nid_date_prefix(birth, lo);
+    memcpy(hi, lo, sizeof hi);
+    hi[NID_DATE_BYTES - 1]++; /* just past every key of that date */
+    tn_code code = prep(q, sq_sql_similar, &st, &own, e);
     if (code != TN_OK)
         goto out;
-    if ((sq_b_str(st, 1, family) | sq_b_str(st, 2, given) | sq_b_date(st, 3, birth, bbuf)) !=
-        SQLITE_OK) {
+    int b = sq_b_str(st, 1, family) | sq_b_str(st, 2, given) | sq_b_date(st, 3, birth, bbuf);
+    b |= dated ? sqlite3_bind_blob(st, 4, lo, sizeof lo, SQLITE_STATIC) : sqlite3_bind_null(st, 4);
+    b |= dated ? sqlite3_bind_blob(st, 5, hi, sizeof hi, SQLITE_STATIC) : sqlite3_bind_null(st, 5);
+    if (b != SQLITE_OK) {
         code = sq_bind_fail(q, e);
         goto out;
     }

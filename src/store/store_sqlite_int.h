@@ -80,6 +80,21 @@ int sq_b_num(sqlite3_stmt *st, int i, int64_t n);
 bool sq_col_str(sqlite3_stmt *st, int i, char *out, size_t cap);
 bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
 
+/* The stored key of a national ID (person.nid_hash, migration 0017): the
+ * date the ID encodes as eight digits YYYYMMDD, then its keyed hash, so
+ * that the persons born on a date are one range of the unique index.
+ * nid_date_prefix writes the date part alone; nid_key fails (TN_EINTERNAL)
+ * without a date or for a year outside 1000..9999, which no national ID
+ * encodes. */
+#define NID_DATE_BYTES 8
+#define NID_KEY_BYTES (NID_DATE_BYTES + STORE_HASH_BYTES)
+bool nid_date_prefix(tn_date birth, unsigned char out[NID_DATE_BYTES]);
+/* The search for persons of the same names and birth date
+ * (store_person_find_similar), for a test of its query plan. */
+extern const char sq_sql_similar[];
+tn_code nid_key(tn_date birth, const unsigned char hash[STORE_HASH_BYTES],
+                unsigned char out[NID_KEY_BYTES], tn_err *e);
+
 /* A person's row number from their id. must_exist: TN_ENOTFOUND (with the
  * field and what) when unknown; remember: keep the pair for the next call. */
 tn_code sq_person_num(sq *q, const char *id, bool remember, const char *field, const char *what,

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_sqlite_int.h"
 
 #define ID_A "00000000-0000-4000-8000-00000000000a"
 #define ID_B "00000000-0000-4000-8000-00000000000b"
@@ -419,8 +420,12 @@ static void test_person_nid(void **state)
     memset(s1, 0xA1, sizeof s1);
     memset(s2, 0xB2, sizeof s2);
 
+    tn_date d1 = date_from_ymd(1980, 5, 17), d2 = date_from_ymd(1990, 1, 2);
     mk_person(&a, ID_A, "Anna", "Aalto");
     assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    /* The ID is stored with the birth date it encodes: none is refused. */
+    assert_int_equal(store_person_insert(f->s, &a, s1, sizeof s1, h1, &e), TN_EINTERNAL);
+    a.birth_date = d1;
     assert_int_equal(store_person_insert(f->s, &a, s1, sizeof s1, h1, &e), TN_OK);
     assert_true(a.has_national_id);
     assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
@@ -430,13 +435,18 @@ static void test_person_nid(void **state)
     assert_memory_equal(out, s1, sizeof s1);
     assert_int_equal(store_person_get_nid(f->s, ID_A, out, 10, &n, &e), TN_EINTERNAL);
     assert_int_equal(store_person_get_nid(f->s, ID_X, out, sizeof out, &n, &e), TN_ENOTFOUND);
-    assert_int_equal(store_person_find_by_nid_hash(f->s, h1, id, &e), TN_OK);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h1, id, &e), TN_OK);
     assert_string_equal(id, ID_A);
-    assert_int_equal(store_person_find_by_nid_hash(f->s, h2, id, &e), TN_ENOTFOUND);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h2, id, &e), TN_ENOTFOUND);
+    /* The same hash under another date is another key. */
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d2, h1, id, &e), TN_ENOTFOUND);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, TN_DATE_NONE, h1, id, &e),
+                     TN_EINTERNAL);
 
     /* A second person with the same national ID is a conflict, and the
      * message does not carry the hash or ID. */
     mk_person(&b, ID_B, "Bo", "Berg");
+    b.birth_date = d1;
     assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
     assert_int_equal(store_person_insert(f->s, &b, s2, sizeof s2, h1, &e), TN_ECONFLICT);
     assert_string_equal(e.field, "national_id");
@@ -444,11 +454,11 @@ static void test_person_nid(void **state)
     assert_int_equal(store_person_insert(f->s, &b, NULL, 0, NULL, &e), TN_OK);
     assert_false(b.has_national_id);
     assert_int_equal(store_person_get_nid(f->s, ID_B, out, sizeof out, &n, &e), TN_ENOTFOUND);
-    assert_int_equal(store_person_set_nid(f->s, ID_B, s2, sizeof s2, h1, &e), TN_ECONFLICT);
-    assert_int_equal(store_person_set_nid(f->s, ID_B, s2, sizeof s2, h2, &e), TN_OK);
-    assert_int_equal(store_person_set_nid(f->s, ID_X, s2, sizeof s2, h2, &e), TN_ENOTFOUND);
+    assert_int_equal(store_person_set_nid(f->s, ID_B, d1, s2, sizeof s2, h1, &e), TN_ECONFLICT);
+    assert_int_equal(store_person_set_nid(f->s, ID_B, d2, s2, sizeof s2, h2, &e), TN_OK);
+    assert_int_equal(store_person_set_nid(f->s, ID_X, d2, s2, sizeof s2, h2, &e), TN_ENOTFOUND);
     /* clearing */
-    assert_int_equal(store_person_set_nid(f->s, ID_A, NULL, 0, NULL, &e), TN_OK);
+    assert_int_equal(store_person_set_nid(f->s, ID_A, TN_DATE_NONE, NULL, 0, NULL, &e), TN_OK);
     assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
 
     person got;
@@ -456,9 +466,90 @@ static void test_person_nid(void **state)
     assert_true(got.has_national_id);
     assert_int_equal(store_person_get(f->s, ID_A, &got, &e), TN_OK);
     assert_false(got.has_national_id);
-    assert_int_equal(store_person_find_by_nid_hash(f->s, h2, id, &e), TN_OK);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d2, h2, id, &e), TN_OK);
     assert_string_equal(id, ID_B);
-    assert_int_equal(store_person_find_by_nid_hash(f->s, h1, id, &e), TN_ENOTFOUND);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h1, id, &e), TN_ENOTFOUND);
+}
+
+/* The search for a person of the same names and birth date reads the
+ * date's range of the national ID's key and the partial index of persons
+ * without an ID (migration 0017): both kinds are found, the day before
+ * and after and other names are not, and the plan scans no table. */
+static void test_person_similar(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    static const char *ids[] = {
+        "00000000-0000-4000-8000-000000000101", "00000000-0000-4000-8000-000000000102",
+        "00000000-0000-4000-8000-000000000103", "00000000-0000-4000-8000-000000000104",
+        "00000000-0000-4000-8000-000000000105", "00000000-0000-4000-8000-000000000106",
+    };
+    struct {
+        const char *given, *family;
+        int day;
+        unsigned char h; /* 0: no national ID */
+    } rows[] = {
+        {"Anna", "Aalto", 17, 0x11}, {"Anna", "Aalto", 17, 0},    {"Anna", "Aalto", 18, 0x33},
+        {"Anna", "Aalto", 16, 0},    {"Bo", "Aalto", 17, 0x55},   {"Anna", "Aalto", 17, 0xFF},
+    };
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        person p;
+        unsigned char h[STORE_HASH_BYTES], sealed[16];
+        memset(h, rows[i].h, sizeof h);
+        memset(sealed, 0xA0, sizeof sealed);
+        mk_person(&p, ids[i], rows[i].given, rows[i].family);
+        p.birth_date = date_from_ymd(1980, 5, rows[i].day);
+        assert_int_equal(store_person_insert(f->s, &p, rows[i].h ? sealed : NULL, sizeof sealed,
+                                             rows[i].h ? h : NULL, &e),
+                         TN_OK);
+    }
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+
+    char found[8][UUID_BUFSZ];
+    size_t n = 0;
+    assert_int_equal(store_person_find_similar(f->s, "Anna", "Aalto", date_from_ymd(1980, 5, 17),
+                                               found, 8, &n, &e),
+                     TN_OK);
+    assert_int_equal(n, 3); /* in the order they were added */
+    assert_string_equal(found[0], ids[0]);
+    assert_string_equal(found[1], ids[1]);
+    assert_string_equal(found[2], ids[5]);
+    assert_int_equal(store_person_find_similar(f->s, "Anna", "Aalto", date_from_ymd(1980, 5, 18),
+                                               found, 8, &n, &e),
+                     TN_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(found[0], ids[2]);
+    assert_int_equal(store_person_find_similar(f->s, "Anna", "Aalto", TN_DATE_NONE, found, 8, &n,
+                                               &e),
+                     TN_OK);
+    assert_int_equal(n, 0);
+
+    /* The plan: two index searches, no scan of person. */
+    char sql[1024];
+    snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sq_sql_similar);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    int searches = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        assert_non_null(d);
+        assert_null(strstr(d, "SCAN person"));
+        if (strstr(d, "SEARCH person USING INDEX sqlite_autoindex_person_") &&
+            strstr(d, "nid_hash>? AND nid_hash<?"))
+            searches |= 1;
+        if (strstr(d, "SEARCH person USING INDEX person_nonid_birth (birth_date=?)"))
+            searches |= 2;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(searches, 3);
+    /* The index of names it replaces is gone. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
+                                      "WHERE name = 'person_names_birth'"),
+                     0);
 }
 
 /* ---- affiliations ------------------------------------------------------- */
@@ -1102,7 +1193,7 @@ static void test_write_outside_tx(void **state)
     assert_int_equal(store_person_insert(f->s, &p, NULL, 0, NULL, &e), TN_EINTERNAL);
     assert_string_equal(e.msg, "write outside a transaction");
     assert_int_equal(store_person_update(f->s, &p, &e), TN_EINTERNAL);
-    assert_int_equal(store_person_set_nid(f->s, ID_A, sealed, sizeof sealed, h, &e),
+    assert_int_equal(store_person_set_nid(f->s, ID_A, date_from_ymd(1980, 1, 1), sealed, sizeof sealed, h, &e),
                      TN_EINTERNAL);
     assert_int_equal(store_aff_insert(f->s, &a, &e), TN_EINTERNAL);
     assert_int_equal(store_aff_update(f->s, &a, &e), TN_EINTERNAL);
@@ -1127,6 +1218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_scope, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_crud, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_nid, setup_store, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_person_similar, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_affiliations, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_accounts, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reserved_names, setup_store, teardown_dir),
