@@ -741,16 +741,21 @@ static tn_code set_wal(sq *q, const char *path, tn_err *e)
  * every allocation and free, about a tenth of the work of an insert; the
  * registry never reads them. Every service call in a batch is a savepoint,
  * whose sub-journal copies each page the call first changes: with a
- * 256 KiB statement-journal spill size (and temp_store = FILE, see
+ * 128 KiB statement-journal spill size (and temp_store = FILE, see
  * open_pragmas) that journal is one block in memory, where with temp_store
- * = MEMORY it grew in 1 KiB chunks, five allocations per page. Both are
- * library-wide, so set once, before the first connection initialises the
- * library (later they are refused, harmlessly: only slower). */
+ * = MEMORY it grew in 1 KiB chunks, five allocations per page. Not more
+ * than 128 KiB: SQLite 3.40 keeps the journal in one chunk of the spill
+ * size, and with a spill size from about 136 KiB up (256 KiB included) a
+ * statement whose journal outgrows it fails with "database or disk is
+ * full" (a migration rewriting 200,000 rows did; test_store checks a
+ * journal past the spill). Both are library-wide, so set once, before the
+ * first connection initialises the library (later they are refused,
+ * harmlessly: only slower). */
 static pthread_once_t sq_lib_once = PTHREAD_ONCE_INIT;
 static void sq_lib_config(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 * 1024);
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STORE_STMTJRNL_SPILL);
 }
 
 static tn_code sq_open(const char *path, store_open_mode mode, void **priv, tn_err *e)
