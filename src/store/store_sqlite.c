@@ -687,8 +687,10 @@ static void unlink_created(const char *path)
  *   over the registry write several times less with fewer checkpoints.
  * - trusted_schema=OFF: SQL functions in the schema may not touch
  *   anything outside it (defence against a tampered registry file). */
-/* temp_store = FILE for the sub-journal's sake (sq_lib_config): it stays
- * in memory up to the spill size; docs/architecture.md has the trade-off. */
+/* temp_store = FILE: large ephemeral tables (a DISTINCT or GROUP BY without
+ * an index) go to a temporary file instead of memory; sub-journals stay in
+ * memory regardless (sq_lib_config); docs/architecture.md has the
+ * trade-off. */
 static const char open_pragmas[] = "PRAGMA foreign_keys = ON;"
                                    "PRAGMA synchronous = NORMAL;"
                                    "PRAGMA cache_size = -65536;"
@@ -740,15 +742,16 @@ static tn_code set_wal(sq *q, const char *path, tn_err *e)
 /* SQLite's memory statistics take a global mutex and update counters on
  * every allocation and free, about a tenth of the work of an insert; the
  * registry never reads them. Every service call in a batch is a savepoint,
- * whose sub-journal copies each page the call first changes: with a
- * 128 KiB statement-journal spill size (and temp_store = FILE, see
- * open_pragmas) that journal is one block in memory, where with temp_store
- * = MEMORY it grew in 1 KiB chunks, five allocations per page. Not more
- * than 128 KiB: SQLite 3.40 keeps the journal in one chunk of the spill
- * size, and with a spill size from about 136 KiB up (256 KiB included) a
- * statement whose journal outgrows it fails with "database or disk is
- * full" (a migration rewriting 200,000 rows did; test_store checks a
- * journal past the spill). Both are library-wide, so set once, before the
+ * whose sub-journal copies each page the call first changes. Those
+ * journals stay in memory (a negative statement-journal spill size), in
+ * SQLite's 1 KiB chunks. Tried and given up: a spill size of 256 KiB kept
+ * an enrolment's journal in one block (10-15 % faster inserts), but with
+ * SQLite 3.40 any spill size from about 136 KiB up fails a statement whose
+ * journal outgrows it with "database or disk is full" (migration 0017 on a
+ * 200,000-person registry did; so would a large retention cut), and at
+ * 128 KiB an enrolment's journal (about 40 pages) spills to a temporary
+ * file every time: 40 % slower inserts. test_store checks a journal far
+ * past 256 KiB. Both settings are library-wide, so set once, before the
  * first connection initialises the library (later they are refused,
  * harmlessly: only slower). */
 static pthread_once_t sq_lib_once = PTHREAD_ONCE_INIT;

@@ -80,8 +80,9 @@ int sq_b_num(sqlite3_stmt *st, int i, int64_t n);
 bool sq_col_str(sqlite3_stmt *st, int i, char *out, size_t cap);
 bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
 
-/* The statement-journal spill size set library-wide (store_sqlite.c). */
-#define STORE_STMTJRNL_SPILL (128 * 1024)
+/* The statement-journal spill size set library-wide (store_sqlite.c):
+ * negative, statement journals stay in memory. */
+#define STORE_STMTJRNL_SPILL (-1)
 
 /* The stored key of a national ID (person.nid_hash, migration 0017): the
  * date the ID encodes as eight digits YYYYMMDD, then its keyed hash, so
