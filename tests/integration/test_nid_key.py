@@ -5,24 +5,10 @@ persons are still found by national ID, the import's fingerprints survive
 (an unchanged feed stays unchanged, with no audit noise), and a row without
 a national ID still finds its namesake. National IDs are synthetic and
 never printed."""
-import json
 import sqlite3
 
 from conftest import hetu
-
-AS_OF = "2026-11-01"
-HEAD = "source_key,national_id,given_names,family_name,birth_date,valid_from,valid_to,end_reason\n"
-
-
-def feed(tmp, name, *rows):
-    p = tmp / name
-    p.write_text(HEAD + "".join(r + "\n" for r in rows), encoding="utf-8")
-    return p
-
-
-def imp(t, path, source="hr"):
-    p = t.run("--as-of", AS_OF, "--json", "import", "--source", source, "--kind", "staff", path)
-    return json.loads(p.stdout)
+from test_import_facts import feed, imp
 
 
 def to_version_16(db):
