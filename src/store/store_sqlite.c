@@ -28,6 +28,10 @@
 #include "tn_str.h"
 
 #define BUSY_TIMEOUT_MS 5000
+/* While the schema is behind, an opener waits this long for the write lock
+ * (another process may be migrating a large registry; migration 0017 takes
+ * seconds per million persons) rather than fail after BUSY_TIMEOUT_MS. */
+#define MIGRATE_WAIT_MS (30 * 60 * 1000)
 #define SEALED_MAX_BYTES 4096 /* far above any real sealed national ID */
 
 /* ---- statements --------------------------------------------------------- */
@@ -603,9 +607,11 @@ static tn_code migrate(sq *q, tn_err *e)
         return code;
     if (v > store_migrations_count)
         return too_new(v, e);
+    if (v < store_migrations_count)
+        sqlite3_busy_timeout(q->db, MIGRATE_WAIT_MS);
     while (v < store_migrations_count) {
         if ((code = run(q, ST_BEGIN, e)) != TN_OK)
-            return code;
+            goto fail;
         if ((code = read_user_version(q, &v, e)) != TN_OK)
             goto fail;
         if (v >= store_migrations_count) {
@@ -633,10 +639,12 @@ static tn_code migrate(sq *q, tn_err *e)
             goto fail;
         v = m->version;
     }
+    sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
     return TN_OK;
 fail:
     if (!sqlite3_get_autocommit(q->db))
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
     return code;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -582,6 +583,54 @@ static void test_big_statement_journal(void **state)
     sqlite3_free(err);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM big WHERE length(v) = 1502"), 400);
     sqlite3_close(db);
+}
+
+/* While one process migrates a large registry (migration 0017 takes
+ * seconds per million persons), another that opens it waits for the write
+ * lock instead of failing after the usual 5 s busy timeout: here a process
+ * holds the lock past that timeout while the schema is one migration
+ * behind. */
+static void test_opener_waits_for_a_migration(void **state)
+{
+    fx *f = *state;
+    store_close(f->s);
+    f->s = NULL;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DROP INDEX person_nonid_birth;"
+             "CREATE INDEX person_names_birth ON person(family_name, given_names, birth_date);"
+             "PRAGMA user_version = %d;",
+             store_schema_latest() - 1);
+    assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t kid = fork();
+    assert_true(kid >= 0);
+    if (kid == 0) {
+        sqlite3 *db;
+        int rc = sqlite3_open(f->path, &db) == SQLITE_OK &&
+                         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+                         write(p[1], "x", 1) == 1
+                     ? 0
+                     : 2;
+        usleep(6500 * 1000); /* past the 5 s busy timeout of other opens */
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+        _exit(rc);
+    }
+    char c;
+    assert_int_equal(read(p[0], &c, 1), 1);
+    tn_err e;
+    assert_int_equal(store_open(f->path, STORE_OPEN_EXISTING, &f->s, &e), TN_OK);
+    int status;
+    assert_int_equal(waitpid(kid, &status, 0), kid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_latest());
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
+                                      "WHERE name = 'person_nonid_birth'"),
+                     1);
+    close(p[0]);
+    close(p[1]);
 }
 
 /* ---- affiliations ------------------------------------------------------- */
@@ -1252,6 +1301,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_person_nid, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_similar, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_big_statement_journal, setup_store, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_opener_waits_for_a_migration, setup_store,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_affiliations, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_accounts, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reserved_names, setup_store, teardown_dir),
