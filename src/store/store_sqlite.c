@@ -151,7 +151,11 @@ static const char *const sql_text[ST__COUNT] = {
         "preferred_name = ?5, email = ?6, phone = ?7, birth_date = ?8, gender = ?9, "
         "nationality = ?10, language = ?11, legal_hold_until = ?12, death_date = ?13, "
         "updated_at = ?14 WHERE id = ?1",
-    [ST_PERSON_SET_NID] = "UPDATE person SET nid_sealed = ?2, nid_hash = ?3 WHERE id = ?1",
+    /* The key's date is the row's birth date, or zeros without one (0017). */
+    [ST_PERSON_SET_NID] =
+        "UPDATE person SET nid_sealed = ?2, nid_hash = CASE WHEN ?3 IS NULL THEN NULL "
+        "ELSE CAST(COALESCE(replace(birth_date, '-', ''), '00000000') || ?3 AS BLOB) END "
+        "WHERE id = ?1",
     [ST_PERSON_GET_NID] = "SELECT nid_sealed FROM person WHERE id = ?1",
     [ST_PERSON_GET] = "SELECT " PERSON_COLS " FROM person p WHERE p.id = ?1",
     [ST_PERSON_GET_BY_NUMBER] = "SELECT " PERSON_COLS " FROM person p WHERE p.number = ?1",
@@ -1160,6 +1164,52 @@ tn_code nid_key(tn_date birth, const unsigned char hash[STORE_HASH_BYTES],
     return TN_OK;
 }
 
+/* The person holding one form of a national ID's key (TN_ENOTFOUND: none). */
+static tn_code nid_holder(sq *q, const unsigned char key[NID_KEY_BYTES], char *id_out, tn_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    bool own = false;
+    tn_code code = prep(q, ST_PERSON_BY_NID_HASH, &st, &own, e);
+    if (code != TN_OK)
+        goto out;
+    if (sqlite3_bind_blob(st, 1, key, NID_KEY_BYTES, SQLITE_STATIC) != SQLITE_OK) {
+        code = sq_bind_fail(q, e);
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        code = tn_err_set(e, TN_ENOTFOUND, "national_id", "no person has this national ID");
+    else if (rc != SQLITE_ROW)
+        code = sq_fail(q, rc, e);
+    else if (!sq_col_str(st, 0, id_out, UUID_BUFSZ))
+        code = sq_corrupt("person", e);
+out:
+    sq_done(st, own);
+    return code;
+}
+
+/* Before a national ID is written: nobody but self may hold it, under its
+ * dated key or the undated one (a person whose birth date was removed),
+ * which the unique index does not tell apart. dated: the ID's key. */
+static tn_code nid_free(sq *q, const unsigned char dated[NID_KEY_BYTES], const char *self,
+                        tn_err *e)
+{
+    unsigned char key[NID_KEY_BYTES];
+    char holder[UUID_BUFSZ];
+    memcpy(key, dated, sizeof key);
+    for (int form = 0; form < 2; form++) {
+        if (form == 1)
+            memset(key, '0', NID_DATE_BYTES);
+        tn_code code = nid_holder(q, key, holder, e);
+        if (code == TN_OK && !(self && strcmp(holder, self) == 0))
+            code = tn_err_set(e, TN_ECONFLICT, "national_id",
+                              "another person has the same national ID");
+        if (code != TN_OK && code != TN_ENOTFOUND)
+            return code;
+    }
+    return TN_OK;
+}
+
 static tn_code sq_person_insert(void *priv, person *p, const unsigned char *sealed,
                                 size_t sealed_len, const unsigned char *hash, tn_err *e)
 {
@@ -1181,7 +1231,9 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
         goto out;
     }
     unsigned char key[NID_KEY_BYTES];
-    if (hash && (code = nid_key(p->birth_date, hash, key, e)) != TN_OK)
+    /* The unique index sees a dated twin; the undated one is probed. */
+    if (hash && ((code = nid_key(p->birth_date, hash, key, e)) != TN_OK ||
+                 (code = nid_free(q, key, NULL, e)) != TN_OK))
         goto out;
     if ((code = prep(q, ST_PERSON_INSERT, &st, &own, e)) != TN_OK)
         goto out;
@@ -1288,14 +1340,15 @@ static tn_code sq_person_set_nid(void *priv, const char *id, tn_date birth,
         goto out;
     }
     unsigned char key[NID_KEY_BYTES];
-    if (hash && (code = nid_key(birth, hash, key, e)) != TN_OK)
+    if (hash && ((code = nid_key(birth, hash, key, e)) != TN_OK ||
+                 (code = nid_free(q, key, id, e)) != TN_OK))
         goto out;
     if ((code = prep(q, ST_PERSON_SET_NID, &st, &own, e)) != TN_OK)
         goto out;
     int rc = sq_b_text(st, 1, id);
     rc |= sealed ? sqlite3_bind_blob(st, 2, sealed, (int)sealed_len, SQLITE_STATIC)
                  : sqlite3_bind_null(st, 2);
-    rc |= hash ? sqlite3_bind_blob(st, 3, key, sizeof key, SQLITE_STATIC)
+    rc |= hash ? sqlite3_bind_blob(st, 3, hash, STORE_HASH_BYTES, SQLITE_STATIC)
                : sqlite3_bind_null(st, 3);
     if (rc != SQLITE_OK) {
         code = sq_bind_fail(q, e);
@@ -1403,25 +1456,14 @@ static tn_code sq_person_find_by_nid_hash(void *priv, tn_date birth, const unsig
                                           char *id_out, tn_err *e)
 {
     sq *q = priv;
-    sqlite3_stmt *st = NULL;
-    bool own = false;
     unsigned char key[NID_KEY_BYTES];
     tn_code code = nid_key(birth, hash, key, e);
-    if (code != TN_OK || (code = prep(q, ST_PERSON_BY_NID_HASH, &st, &own, e)) != TN_OK)
-        goto out;
-    if (sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_STATIC) != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
+    if (code == TN_OK)
+        code = nid_holder(q, key, id_out, e);
+    if (code == TN_ENOTFOUND) { /* a person whose birth date was removed */
+        memset(key, '0', NID_DATE_BYTES);
+        code = nid_holder(q, key, id_out, e);
     }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        code = tn_err_set(e, TN_ENOTFOUND, "national_id", "no person has this national ID");
-    else if (rc != SQLITE_ROW)
-        code = sq_fail(q, rc, e);
-    else if (!sq_col_str(st, 0, id_out, UUID_BUFSZ))
-        code = sq_corrupt("person", e);
-out:
-    sq_done(st, own);
     return code;
 }
 

@@ -135,6 +135,24 @@ def test_archive_keeps_exactly_the_archive_set(tunnus):
     row = tunnus.sql("SELECT phone, email, preferred_name, language, birth_date "
                      "FROM person WHERE number = ?", n)[0]
     assert row == ("", "", "", "", None)
+    # The national ID's key kept the birth date in front (migration 0017):
+    # with the date deleted, zeros stand there instead.
+    key = tunnus.sql("SELECT nid_hash FROM person WHERE number = ?", n)[0][0]
+    assert key[:8] == b"00000000" and len(key) == 40
+    # Still the ID's only holder, and still found by it: a feed row with the
+    # ID joins this person instead of creating another.
+    p2 = tunnus.run("person", "add", "--given", "Liisa", "--family", "Laine", "--national-id", "-",
+                    "--kind", "student", "--from", "2025-01-01", input=nid + "\n", check=False)
+    assert p2.returncode != 0 and "already exists (number" in p2.stderr
+    feed = tunnus.dir / "back.csv"
+    feed.write_text("source_key,national_id,given_names,family_name,valid_from\n"
+                    f"S9,{nid},Liisa Maria,Laine,2025-01-01\n", encoding="utf-8")
+    tunnus.run("--as-of", "2025-01-01", "import", "--source", "sis", "--kind", "student", feed)
+    assert tunnus.sql("SELECT count(*) FROM person")[0][0] == 1
+    assert tunnus.sql("SELECT person_num FROM affiliation WHERE source_key = 'S9'") == [(n,)]
+    # The row had no birth date to give back: the key stays without one.
+    assert tunnus.sql("SELECT birth_date, substr(CAST(nid_hash AS TEXT), 1, 8) FROM person "
+                      "WHERE number = ?", n) == [(None, "00000000")]
     summary = tunnus.sql("SELECT kinds, first_start, last_end, archived_on, purged_on "
                          "FROM lc_archive WHERE person_num = ?", n)[0]
     assert set(summary[0].split(",")) == {"student", "staff"}

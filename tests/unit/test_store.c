@@ -452,12 +452,18 @@ static void test_person_nid(void **state)
     assert_int_equal(store_person_insert(f->s, &b, s2, sizeof s2, h1, &e), TN_ECONFLICT);
     assert_string_equal(e.field, "national_id");
     assert_null(strstr(e.msg, "nid_hash"));
+    /* Recorded without an ID, with the birth date of the ID it gets next
+     * (the key's date is the row's birth date). */
+    b.birth_date = d2;
     assert_int_equal(store_person_insert(f->s, &b, NULL, 0, NULL, &e), TN_OK);
     assert_false(b.has_national_id);
     assert_int_equal(store_person_get_nid(f->s, ID_B, out, sizeof out, &n, &e), TN_ENOTFOUND);
     assert_int_equal(store_person_set_nid(f->s, ID_B, d1, s2, sizeof s2, h1, &e), TN_ECONFLICT);
     assert_int_equal(store_person_set_nid(f->s, ID_B, d2, s2, sizeof s2, h2, &e), TN_OK);
-    assert_int_equal(store_person_set_nid(f->s, ID_X, d2, s2, sizeof s2, h2, &e), TN_ENOTFOUND);
+    assert_int_equal(store_person_set_nid(f->s, ID_X, d2, s2, sizeof s2, h2, &e), TN_ECONFLICT);
+    unsigned char h3[STORE_HASH_BYTES];
+    memset(h3, 0x33, sizeof h3);
+    assert_int_equal(store_person_set_nid(f->s, ID_X, d2, s2, sizeof s2, h3, &e), TN_ENOTFOUND);
     /* clearing */
     assert_int_equal(store_person_set_nid(f->s, ID_A, TN_DATE_NONE, NULL, 0, NULL, &e), TN_OK);
     assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
@@ -472,6 +478,61 @@ static void test_person_nid(void **state)
     assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h1, id, &e), TN_ENOTFOUND);
 }
 
+/* A person whose birth date is removed (archiving keeps the ID, not the
+ * date) keeps the ID's key with zeros where the date stood: the key keeps
+ * nothing the policy deleted. The person is still found by the ID, still
+ * its only holder, and the date comes back into the key with the date. */
+static void test_person_nid_undated(void **state)
+{
+    fx *f = *state;
+    tn_err e;
+    tn_date d1 = date_from_ymd(1980, 5, 17);
+    unsigned char h1[STORE_HASH_BYTES], s1[20];
+    memset(h1, 0x11, sizeof h1);
+    memset(s1, 0xA1, sizeof s1);
+    char id[UUID_BUFSZ];
+    person a, b;
+    mk_person(&a, ID_A, "Anna", "Aalto");
+    a.birth_date = d1;
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    assert_int_equal(store_person_insert(f->s, &a, s1, sizeof s1, h1, &e), TN_OK);
+    a.birth_date = TN_DATE_NONE;
+    assert_int_equal(store_person_update(f->s, &a, &e), TN_OK);
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM person WHERE substr(nid_hash, 1, 8) "
+                                      "= CAST('00000000' AS BLOB) AND length(nid_hash) = 40"),
+                     1);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h1, id, &e), TN_OK);
+    assert_string_equal(id, ID_A);
+
+    /* The unique index does not see a dated key against the undated one. */
+    mk_person(&b, ID_B, "Bo", "Berg");
+    b.birth_date = d1;
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    assert_int_equal(store_person_insert(f->s, &b, s1, sizeof s1, h1, &e), TN_ECONFLICT);
+    assert_string_equal(e.field, "national_id");
+    assert_int_equal(store_person_insert(f->s, &b, NULL, 0, NULL, &e), TN_OK);
+    assert_int_equal(store_person_set_nid(f->s, ID_B, d1, s1, sizeof s1, h1, &e), TN_ECONFLICT);
+    /* The holder itself may set it again; without a birth date its key
+     * stays undated. */
+    assert_int_equal(store_person_set_nid(f->s, ID_A, d1, s1, sizeof s1, h1, &e), TN_OK);
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM person WHERE substr(nid_hash, 1, 8) "
+                                      "= CAST('00000000' AS BLOB)"),
+                     1);
+
+    /* Give the date back: the key follows. */
+    assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
+    a.birth_date = d1;
+    assert_int_equal(store_person_update(f->s, &a, &e), TN_OK);
+    assert_int_equal(store_tx_commit(f->s, &e), TN_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM person WHERE substr(nid_hash, 1, 8) "
+                                      "= CAST('19800517' AS BLOB) AND length(nid_hash) = 40"),
+                     1);
+    assert_int_equal(store_person_find_by_nid_hash(f->s, d1, h1, id, &e), TN_OK);
+    assert_string_equal(id, ID_A);
+}
+
 /* The search for a person of the same names and birth date reads the
  * date's range of the national ID's key and the partial index of persons
  * without an ID (migration 0017): both kinds are found, the day before
@@ -484,6 +545,7 @@ static void test_person_similar(void **state)
         "00000000-0000-4000-8000-000000000101", "00000000-0000-4000-8000-000000000102",
         "00000000-0000-4000-8000-000000000103", "00000000-0000-4000-8000-000000000104",
         "00000000-0000-4000-8000-000000000105", "00000000-0000-4000-8000-000000000106",
+        "00000000-0000-4000-8000-000000000107", "00000000-0000-4000-8000-000000000108",
     };
     struct {
         const char *given, *family;
@@ -492,6 +554,8 @@ static void test_person_similar(void **state)
     } rows[] = {
         {"Anna", "Aalto", 17, 0x11}, {"Anna", "Aalto", 17, 0},    {"Anna", "Aalto", 18, 0x33},
         {"Anna", "Aalto", 16, 0},    {"Bo", "Aalto", 17, 0x55},   {"Anna", "Aalto", 17, 0xFF},
+        /* erased: never a namesake, with an ID or without */
+        {"Anna", "Aalto", 17, 0x77}, {"Anna", "Aalto", 17, 0},
     };
     assert_int_equal(store_tx_begin(f->s, &e), TN_OK);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -501,6 +565,8 @@ static void test_person_similar(void **state)
         memset(sealed, 0xA0, sizeof sealed);
         mk_person(&p, ids[i], rows[i].given, rows[i].family);
         p.birth_date = date_from_ymd(1980, 5, rows[i].day);
+        if (i >= 6)
+            p.state = PSTATE_ERASED;
         assert_int_equal(store_person_insert(f->s, &p, rows[i].h ? sealed : NULL, sizeof sealed,
                                              rows[i].h ? h : NULL, &e),
                          TN_OK);
@@ -597,7 +663,7 @@ static void test_opener_waits_for_a_migration(void **state)
     f->s = NULL;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "DROP INDEX person_nonid_birth;"
+             "DROP INDEX person_nonid_birth; DROP TRIGGER person_nid_key;"
              "CREATE INDEX person_names_birth ON person(family_name, given_names, birth_date);"
              "PRAGMA user_version = %d;",
              store_schema_latest() - 1);
@@ -607,6 +673,7 @@ static void test_opener_waits_for_a_migration(void **state)
     pid_t kid = fork();
     assert_true(kid >= 0);
     if (kid == 0) {
+        close(p[0]);
         sqlite3 *db;
         int rc = sqlite3_open(f->path, &db) == SQLITE_OK &&
                          sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
@@ -618,6 +685,9 @@ static void test_opener_waits_for_a_migration(void **state)
         sqlite3_close(db);
         _exit(rc);
     }
+    /* The parent's copy of the write end is closed, so a child that
+     * cannot take the lock ends the read (0 bytes) instead of hanging it. */
+    close(p[1]);
     char c;
     assert_int_equal(read(p[0], &c, 1), 1);
     tn_err e;
@@ -630,7 +700,6 @@ static void test_opener_waits_for_a_migration(void **state)
                                       "WHERE name = 'person_nonid_birth'"),
                      1);
     close(p[0]);
-    close(p[1]);
 }
 
 /* ---- affiliations ------------------------------------------------------- */
@@ -1299,6 +1368,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_scope, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_crud, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_nid, setup_store, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_person_nid_undated, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_person_similar, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_big_statement_journal, setup_store, teardown_dir),
         cmocka_unit_test_setup_teardown(test_opener_waits_for_a_migration, setup_store,
