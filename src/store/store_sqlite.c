@@ -1190,14 +1190,16 @@ out:
 
 /* Before a national ID is written: nobody but self may hold it, under its
  * dated key or the undated one (a person whose birth date was removed),
- * which the unique index does not tell apart. dated: the ID's key. */
-static tn_code nid_free(sq *q, const unsigned char dated[NID_KEY_BYTES], const char *self,
-                        tn_err *e)
+ * which the unique index does not tell apart. dated: the ID's key;
+ * check_dated: false when the key written is the dated one (the unique
+ * index itself refuses a second). */
+static tn_code nid_free(sq *q, const unsigned char dated[NID_KEY_BYTES], bool check_dated,
+                        const char *self, tn_err *e)
 {
     unsigned char key[NID_KEY_BYTES];
     char holder[UUID_BUFSZ];
     memcpy(key, dated, sizeof key);
-    for (int form = 0; form < 2; form++) {
+    for (int form = check_dated ? 0 : 1; form < 2; form++) {
         if (form == 1)
             memset(key, '0', NID_DATE_BYTES);
         tn_code code = nid_holder(q, key, holder, e);
@@ -1233,7 +1235,7 @@ static tn_code sq_person_insert(void *priv, person *p, const unsigned char *seal
     unsigned char key[NID_KEY_BYTES];
     /* The unique index sees a dated twin; the undated one is probed. */
     if (hash && ((code = nid_key(p->birth_date, hash, key, e)) != TN_OK ||
-                 (code = nid_free(q, key, NULL, e)) != TN_OK))
+                 (code = nid_free(q, key, false, NULL, e)) != TN_OK))
         goto out;
     if ((code = prep(q, ST_PERSON_INSERT, &st, &own, e)) != TN_OK)
         goto out;
@@ -1341,7 +1343,7 @@ static tn_code sq_person_set_nid(void *priv, const char *id, tn_date birth,
     }
     unsigned char key[NID_KEY_BYTES];
     if (hash && ((code = nid_key(birth, hash, key, e)) != TN_OK ||
-                 (code = nid_free(q, key, id, e)) != TN_OK))
+                 (code = nid_free(q, key, true, id, e)) != TN_OK))
         goto out;
     if ((code = prep(q, ST_PERSON_SET_NID, &st, &own, e)) != TN_OK)
         goto out;
