@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "lock_holder.h"
 #include "sec.h"
 #include "store.h"
 
@@ -451,34 +452,14 @@ static void test_opener_waits_for_a_conversion(void **state)
     fx *f = *state;
     exec_sql(f->v1, V1_SCHEMA);
     exec_sql(f->v1, "PRAGMA journal_mode = WAL");
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t kid = fork();
-    assert_true(kid >= 0);
-    if (kid == 0) {
-        sqlite3 *db;
-        int rc = sqlite3_open(f->v1, &db) == SQLITE_OK &&
-                         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-                         write(p[1], "x", 1) == 1
-                     ? 0
-                     : 2;
-        usleep(6500 * 1000); /* past the 5 s busy timeout of other opens */
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close(db);
-        _exit(rc);
-    }
-    char c;
-    assert_int_equal(read(p[0], &c, 1), 1);
+    pid_t kid = lock_holder_start(f->v1, 6500); /* past the 5 s busy timeout */
+    assert_true(kid > 0);
     tn_err e;
     store *rl;
     assert_int_equal(store_open_readlog(f->v1, NULL, STORE_OPEN_EXISTING, &rl, &e), TN_OK);
     store_close(rl);
-    int status;
-    assert_int_equal(waitpid(kid, &status, 0), kid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(lock_holder_end(kid));
     assert_int_equal(count_rows(f->v1, "PRAGMA user_version"), 2);
-    close(p[0]);
-    close(p[1]);
 }
 
 int main(void)

@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "store.h"
+#include "lock_holder.h"
 #include "store_sqlite_int.h"
 
 #define ID_A "00000000-0000-4000-8000-00000000000a"
@@ -668,38 +668,15 @@ static void test_opener_waits_for_a_migration(void **state)
              "PRAGMA user_version = %d;",
              store_schema_latest() - 1);
     assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t kid = fork();
-    assert_true(kid >= 0);
-    if (kid == 0) {
-        close(p[0]);
-        sqlite3 *db;
-        int rc = sqlite3_open(f->path, &db) == SQLITE_OK &&
-                         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-                         write(p[1], "x", 1) == 1
-                     ? 0
-                     : 2;
-        usleep(6500 * 1000); /* past the 5 s busy timeout of other opens */
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close(db);
-        _exit(rc);
-    }
-    /* The parent's copy of the write end is closed, so a child that
-     * cannot take the lock ends the read (0 bytes) instead of hanging it. */
-    close(p[1]);
-    char c;
-    assert_int_equal(read(p[0], &c, 1), 1);
+    pid_t kid = lock_holder_start(f->path, 6500); /* past the 5 s busy timeout */
+    assert_true(kid > 0);
     tn_err e;
     assert_int_equal(store_open(f->path, STORE_OPEN_EXISTING, &f->s, &e), TN_OK);
-    int status;
-    assert_int_equal(waitpid(kid, &status, 0), kid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(lock_holder_end(kid));
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_latest());
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
                                       "WHERE name = 'person_nonid_birth'"),
                      1);
-    close(p[0]);
 }
 
 /* ---- affiliations ------------------------------------------------------- */
