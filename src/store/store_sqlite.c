@@ -28,10 +28,6 @@
 #include "tn_str.h"
 
 #define BUSY_TIMEOUT_MS 5000
-/* While the schema is behind, an opener waits this long for the write lock
- * (another process may be migrating a large registry; migration 0017 takes
- * seconds per million persons) rather than fail after BUSY_TIMEOUT_MS. */
-#define MIGRATE_WAIT_MS (30 * 60 * 1000)
 #define SEALED_MAX_BYTES 4096 /* far above any real sealed national ID */
 
 /* ---- statements --------------------------------------------------------- */
@@ -612,7 +608,7 @@ static tn_code migrate(sq *q, tn_err *e)
     if (v > store_migrations_count)
         return too_new(v, e);
     if (v < store_migrations_count)
-        sqlite3_busy_timeout(q->db, MIGRATE_WAIT_MS);
+        sqlite3_busy_timeout(q->db, SQ_MIGRATE_WAIT_MS);
     while (v < store_migrations_count) {
         if ((code = run(q, ST_BEGIN, e)) != TN_OK)
             goto fail;
@@ -1188,28 +1184,37 @@ out:
     return code;
 }
 
-/* Before a national ID is written: nobody but self may hold it, under its
- * dated key or the undated one (a person whose birth date was removed),
- * which the unique index does not tell apart. dated: the ID's key;
+/* The person holding a national ID: under its dated key (unless
+ * !dated_too), else under the undated one, eight zeros where the date
+ * stood (a person whose birth date was removed). TN_ENOTFOUND: nobody. */
+static tn_code nid_lookup(sq *q, const unsigned char dated[NID_KEY_BYTES], bool dated_too,
+                          char *id_out, tn_err *e)
+{
+    tn_code code = dated_too ? nid_holder(q, dated, id_out, e) : TN_ENOTFOUND;
+    if (code == TN_ENOTFOUND) {
+        unsigned char undated[NID_KEY_BYTES];
+        memset(undated, '0', NID_DATE_BYTES);
+        memcpy(undated + NID_DATE_BYTES, dated + NID_DATE_BYTES, STORE_HASH_BYTES);
+        code = nid_holder(q, undated, id_out, e);
+    }
+    return code;
+}
+
+/* Before a national ID is written: nobody but self may hold it, under
+ * either form of its key, which the unique index does not tell apart.
  * check_dated: false when the key written is the dated one (the unique
  * index itself refuses a second). */
 static tn_code nid_free(sq *q, const unsigned char dated[NID_KEY_BYTES], bool check_dated,
                         const char *self, tn_err *e)
 {
-    unsigned char key[NID_KEY_BYTES];
     char holder[UUID_BUFSZ];
-    memcpy(key, dated, sizeof key);
-    for (int form = check_dated ? 0 : 1; form < 2; form++) {
-        if (form == 1)
-            memset(key, '0', NID_DATE_BYTES);
-        tn_code code = nid_holder(q, key, holder, e);
-        if (code == TN_OK && !(self && strcmp(holder, self) == 0))
-            code = tn_err_set(e, TN_ECONFLICT, "national_id",
-                              "another person has the same national ID");
-        if (code != TN_OK && code != TN_ENOTFOUND)
-            return code;
-    }
-    return TN_OK;
+    tn_code code = nid_lookup(q, dated, check_dated, holder, e);
+    if (code == TN_ENOTFOUND || (code == TN_OK && self && strcmp(holder, self) == 0))
+        return TN_OK;
+    if (code == TN_OK)
+        code = tn_err_set(e, TN_ECONFLICT, "national_id",
+                          "another person has the same national ID");
+    return code;
 }
 
 static tn_code sq_person_insert(void *priv, person *p, const unsigned char *sealed,
@@ -1457,16 +1462,9 @@ static tn_code sq_person_get_by_username(void *priv, const char *username, perso
 static tn_code sq_person_find_by_nid_hash(void *priv, tn_date birth, const unsigned char *hash,
                                           char *id_out, tn_err *e)
 {
-    sq *q = priv;
     unsigned char key[NID_KEY_BYTES];
     tn_code code = nid_key(birth, hash, key, e);
-    if (code == TN_OK)
-        code = nid_holder(q, key, id_out, e);
-    if (code == TN_ENOTFOUND) { /* a person whose birth date was removed */
-        memset(key, '0', NID_DATE_BYTES);
-        code = nid_holder(q, key, id_out, e);
-    }
-    return code;
+    return code == TN_OK ? nid_lookup(priv, key, true, id_out, e) : code;
 }
 
 static tn_code sq_person_find_by_username(void *priv, const char *username, char *id_out,

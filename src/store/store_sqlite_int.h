@@ -84,6 +84,13 @@ bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
  * negative, statement journals stay in memory. */
 #define STORE_STMTJRNL_SPILL (-1)
 
+/* While a file's format is behind this build (a registry migration, a read
+ * log conversion), an opener waits this long for the write lock: another
+ * process may be converting a large file (seconds to minutes per million
+ * rows), and failing after the usual 5 s busy timeout would keep a server
+ * from starting. */
+#define SQ_MIGRATE_WAIT_MS (30 * 60 * 1000)
+
 /* The stored key of a national ID (person.nid_hash, migration 0017): the
  * date the ID encodes as eight digits YYYYMMDD, then its keyed hash, so
  * that the persons born on a date are one range of the unique index.
@@ -93,11 +100,12 @@ bool sq_col_date(sqlite3_stmt *st, int i, tn_date *d);
 #define NID_DATE_BYTES 8
 #define NID_KEY_BYTES (NID_DATE_BYTES + STORE_HASH_BYTES)
 bool nid_date_prefix(tn_date birth, unsigned char out[NID_DATE_BYTES]);
+tn_code nid_key(tn_date birth, const unsigned char hash[STORE_HASH_BYTES],
+                unsigned char out[NID_KEY_BYTES], tn_err *e);
+
 /* The search for persons of the same names and birth date
  * (store_person_find_similar), for a test of its query plan. */
 extern const char sq_sql_similar[];
-tn_code nid_key(tn_date birth, const unsigned char hash[STORE_HASH_BYTES],
-                unsigned char out[NID_KEY_BYTES], tn_err *e);
 
 /* A person's row number from their id. must_exist: TN_ENOTFOUND (with the
  * field and what) when unknown; remember: keep the pair for the next call. */

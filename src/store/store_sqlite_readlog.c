@@ -27,7 +27,6 @@
 
 #define READLOG_VERSION 2
 #define READLOG_BUSY_MS 5000
-#define READLOG_CONVERT_WAIT_MS (30 * 60 * 1000)
 
 /* The tables of version 2. The checkpoints, the per-subject index and meta
  * are the registry's (0001_registry.sql, 0002_audit.sql), so that the SQL
@@ -256,7 +255,7 @@ tn_code sq_open_readlog(const char *path, const char *registry, store_open_mode 
          * every other opener (a server opens a handle per thread) waits for
          * it here rather than fail after the usual busy timeout; it then
          * finds version 2 inside its own transaction. */
-        sqlite3_busy_timeout(q->db, READLOG_CONVERT_WAIT_MS);
+        sqlite3_busy_timeout(q->db, SQ_MIGRATE_WAIT_MS);
         tn_err me = {0};
         if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
             !one_int(q->db, SQL_VERSION, &v) || (v == 1 && !migrate_v1(q, &me)) ||
