@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "feed.h"
+#include "feed_ahead.h"
 #include "service.h"
 #include "svc_internal.h"
 #include "tn_buf.h"
@@ -919,6 +920,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     store_import_run rec;
     memset(&rec, 0, sizeof rec);
     feed_reader *rd = NULL;
+    feed_ahead *ahead = NULL;
     feed_map *map = NULL;
     feed_fmt fmt = FEED_FMT_AUTO;
     bool one_tx = o->dry_run || o->strict;
@@ -978,17 +980,20 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         goto out;
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
+    /* The file is read and its rows checked on a second thread. */
+    if ((rc = feed_ahead_start(rd, &ahead, e)) != TN_OK)
+        goto abort;
     size_t in_chunk = 0;
-    feed_row row;
-    while ((rc = feed_next(rd, &row, e)) == TN_OK) {
+    const feed_ahead_row *ar;
+    while ((rc = feed_ahead_next(ahead, &ar, e)) == TN_OK) {
+        const feed_row *row = &ar->row;
         out->rows++;
-        feed_checked chk;
-        feed_issue iss;
-        bool ok = feed_row_check(&row, &chk, &iss);
+        feed_issue iss = ar->iss;
+        bool ok = ar->ok;
         if (ok) {
-            long first = keymap_put(&im.keys, row.v[FEED_SOURCE_KEY], row.line);
-            if (first != row.line) {
-                iss.line = row.line;
+            long first = keymap_put(&im.keys, row->v[FEED_SOURCE_KEY], row->line);
+            if (first != row->line) {
+                iss.line = row->line;
                 tn_strlcpy(iss.column, "source_key", sizeof iss.column);
                 snprintf(iss.reason, sizeof iss.reason, "duplicate key (first on line %ld)",
                          first);
@@ -997,20 +1002,20 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         }
         row_result res = ROW_REJECTED;
         bool same = false;
-        if (ok && (rc = fp_match(&im, &row, &same, e)) != TN_OK)
+        if (ok && (rc = fp_match(&im, row, &same, e)) != TN_OK)
             goto abort;
         if (same) {
             res = ROW_UNCHANGED;
         } else if (ok) {
             tn_err re;
             tn_err_clear(&re);
-            rc = apply_row(&im, &row, &chk, NULL, &res, &re);
+            rc = apply_row(&im, row, &ar->chk, NULL, &res, &re);
             if (rc != TN_OK) {
                 if (fatal(rc)) {
                     *e = re;
                     break;
                 }
-                iss.line = row.line;
+                iss.line = row->line;
                 tn_strlcpy(iss.column, re.field, sizeof iss.column);
                 tn_strlcpy(iss.reason, re.msg, sizeof iss.reason);
                 res = ROW_REJECTED;
@@ -1023,7 +1028,7 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         case ROW_UNCHANGED: out->unchanged++; break;
         case ROW_QUEUED:
             out->queued++;
-            note(&im, "queued", row.line, "", "looks like an existing person (same names and "
+            note(&im, "queued", row->line, "", "looks like an existing person (same names and "
                                               "birth date) but has no national ID");
             break;
         case ROW_REJECTED:
@@ -1045,6 +1050,8 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
     }
     if (rc != TN_ENOTFOUND)
         goto abort;
+    feed_ahead_stop(ahead);
+    ahead = NULL;
     if ((rc = resolve_deferred(&im, e)) != TN_OK)
         goto abort;
     if (!one_tx && ((rc = svc_batch_commit(s, e)) != TN_OK || (rc = svc_batch_begin(s, e)) != TN_OK))
@@ -1082,6 +1089,7 @@ abort:
 out:
     if (s->in_batch)
         svc_batch_rollback(s);
+    feed_ahead_stop(ahead);
     feed_close(rd);
     feed_map_free(map);
     free(im.srcs);
