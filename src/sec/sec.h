@@ -83,6 +83,18 @@ void sec_hash2(const void *a, size_t alen, const void *b, size_t blen,
  * lookup-hash key, so a fingerprint of a row holding a national ID cannot
  * be brute-forced without the key file. */
 void sec_fp_hash(const sec_keys *k, const void *in, size_t n, unsigned char out[SEC_HASH_BYTES]);
+/* The same hash begun once for many fingerprints that share a prefix (an
+ * import run's context): sec_fp_finish(b, in) equals sec_fp_hash(k,
+ * prefix || in), without hashing the key block and the prefix again for
+ * every row. A begun hash is a plain value (copy it, share it read-only
+ * between threads) but holds what the key became: sodium_memzero it when
+ * done. */
+typedef struct sec_fp_begun {
+    _Alignas(64) unsigned char state[384];
+} sec_fp_begun;
+void sec_fp_begin(const sec_keys *k, const void *prefix, size_t n, sec_fp_begun *out);
+void sec_fp_finish(const sec_fp_begun *b, const void *in, size_t n,
+                   unsigned char out[SEC_HASH_BYTES]);
 /* Parse exactly 2n hex digits into n bytes; false if malformed. */
 bool sec_unhex(const char *hex, unsigned char *out, size_t n);
 

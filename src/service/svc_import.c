@@ -8,6 +8,7 @@
  * transaction. So a run killed at any point and run again reaches the state
  * of an uninterrupted run. */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,10 +32,45 @@ typedef struct keyslot {
     long line;
 } keyslot;
 
+/* The keys' bytes live in blocks of KEY_BLOCK bytes: one allocation per
+ * few thousand keys instead of one each. */
+#define KEY_BLOCK (64 * 1024)
+
 typedef struct keymap {
     keyslot *slot;
     size_t cap, n;
+    char **block;
+    size_t nblock, used; /* used: bytes taken in the last block */
 } keymap;
+
+static char *keymap_copy(keymap *m, const char *key)
+{
+    size_t len = strlen(key) + 1;
+    if (len > KEY_BLOCK / 4) {
+        /* A long key (the prescan sees unchecked ones) gets a block of its
+         * own, kept behind the block being filled. */
+        m->block = tn_realloc(m->block, (m->nblock + 1) * sizeof *m->block);
+        char *p = tn_malloc(len);
+        memcpy(p, key, len);
+        m->block[m->nblock++] = p;
+        if (m->nblock >= 2) {
+            m->block[m->nblock - 1] = m->block[m->nblock - 2];
+            m->block[m->nblock - 2] = p;
+        } else {
+            m->used = KEY_BLOCK; /* full: the next key starts a block */
+        }
+        return p;
+    }
+    if (!m->nblock || m->used + len > KEY_BLOCK) {
+        m->block = tn_realloc(m->block, (m->nblock + 1) * sizeof *m->block);
+        m->block[m->nblock++] = tn_malloc(KEY_BLOCK);
+        m->used = 0;
+    }
+    char *p = m->block[m->nblock - 1] + m->used;
+    memcpy(p, key, len);
+    m->used += len;
+    return p;
+}
 
 static uint64_t key_hash(const char *s)
 {
@@ -59,8 +95,9 @@ static keyslot *keymap_find(keymap *m, const char *key, uint64_t h)
 static long keymap_put(keymap *m, const char *key, long line)
 {
     if (2 * (m->n + 1) > m->cap) {
-        keymap bigger = {tn_calloc(m->cap ? 2 * m->cap : 1024, sizeof(keyslot)),
-                         m->cap ? 2 * m->cap : 1024, m->n};
+        keymap bigger = *m; /* the same key blocks, a table twice the size */
+        bigger.cap = m->cap ? 2 * m->cap : 1024;
+        bigger.slot = tn_calloc(bigger.cap, sizeof(keyslot));
         for (size_t i = 0; i < m->cap; i++)
             if (m->slot[i].key)
                 *keymap_find(&bigger, m->slot[i].key, m->slot[i].hash) = m->slot[i];
@@ -72,7 +109,7 @@ static long keymap_put(keymap *m, const char *key, long line)
     if (k->key)
         return k->line;
     k->hash = h;
-    k->key = tn_strdup(key);
+    k->key = keymap_copy(m, key);
     k->line = line;
     m->n++;
     return line;
@@ -86,8 +123,9 @@ static bool keymap_has(keymap *m, const char *key)
 
 static void keymap_free(keymap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->slot[i].key);
+    for (size_t i = 0; i < m->nblock; i++)
+        free(m->block[i]);
+    free(m->block);
     free(m->slot);
     memset(m, 0, sizeof *m);
 }
@@ -121,6 +159,7 @@ typedef struct imp {
      * registry), and the current row's fingerprint when it should be
      * recorded once the row is applied. */
     unsigned char fpctx[SEC_HASH_BYTES];
+    sec_fp_begun fpbegun; /* the keyed hash over fpctx, row_fp's start */
     unsigned char fp[SEC_HASH_BYTES];
     bool fp_want;
     tn_buf fpbuf;
@@ -316,13 +355,12 @@ static void row_fp(imp *im, const feed_row *r, unsigned char out[SEC_HASH_BYTES]
 {
     tn_buf *b = &im->fpbuf;
     tn_buf_reset(b);
-    tn_buf_append(b, im->fpctx, sizeof im->fpctx);
     for (int i = 0; i < FEED_NCOLS; i++) {
         uint32_t n = (uint32_t)strlen(r->v[i]);
         tn_buf_append(b, &n, sizeof n);
         tn_buf_append(b, r->v[i], n);
     }
-    sec_fp_hash(&im->s->keys, b->data, b->len, out);
+    sec_fp_finish(&im->fpbegun, b->data, b->len, out);
 }
 
 static void fp_context(imp *im)
@@ -337,6 +375,7 @@ static void fp_context(imp *im)
     }
     sec_hash(b.data, b.len, im->fpctx);
     tn_buf_free(&b);
+    sec_fp_begin(&im->s->keys, im->fpctx, sizeof im->fpctx, &im->fpbegun);
 }
 
 /* Whether the row is the one last applied for its key (and still
@@ -1098,6 +1137,7 @@ out:
     keymap_free(&im.keys);
     keymap_free(&im.units);
     tn_buf_free(&im.fpbuf);
+    sodium_memzero(&im.fpbegun, sizeof im.fpbegun);
     return rc;
 }
 

@@ -228,6 +228,35 @@ def test_full_snapshot_refused_then_applied(tunnus):
     assert tunnus.sql("SELECT count(*) FROM affiliation WHERE valid_to IS NULL")[0][0] == 100
 
 
+def test_many_long_keys_full_snapshot(tunnus):
+    # Enough rows for several of the reader thread's batches and keys long
+    # enough to fill several of the key set's blocks; keys too long to
+    # accept (the prescan of --full still holds them) and a duplicate key
+    # are rejected with their lines, in file order, and a re-run of the same
+    # file changes nothing.
+    rows = [{"source_key": f"E{i:0120d}", "given_names": "Aino",
+             "family_name": f"Test{letters(i)}", "org_unit": "City/IT",
+             "valid_from": "2020-01-01"} for i in range(1500)]
+    rows.insert(700, dict(rows[3], family_name="Dup"))
+    rows.insert(300, dict(rows[0], source_key="L" * 20000))
+    rows.append(dict(rows[0], source_key="M" * 20000))
+    f = tunnus.dir / "hr.csv"
+    write_csv(f, rows)
+    p = imp(tunnus, "hr", "staff", f, "--full")
+    s = summary(p)
+    assert (s["rows"], s["created"], s["rejected"]) == (1503, 1500, 3)
+    issues = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
+    assert [(i["line"], i["column"], i["reason"]) for i in issues] == [
+        (302, "source_key", "is longer than 128 bytes"),
+        (703, "source_key", "duplicate key (first on line 5)"),
+        (1504, "source_key", "is longer than 128 bytes")]
+    assert tunnus.sql("SELECT count(*) FROM affiliation")[0][0] == 1500
+    n = audit_count(tunnus)
+    s = summary(imp(tunnus, "hr", "staff", f, "--full"))
+    assert (s["unchanged"], s["rejected"], s["ended"], s["created"]) == (1500, 3, 0, 0)
+    assert audit_count(tunnus) == n
+
+
 def test_strict_applies_nothing(tunnus):
     rows = staff_rows(5)
     rows[3]["valid_from"] = "2025-02-30"

@@ -493,6 +493,41 @@ static void test_hash_differs_across_keys(void **state)
     sec_keys_wipe(&k2);
 }
 
+/* A fingerprint begun over a prefix is the fingerprint of prefix || rest,
+ * for every split around BLAKE2b's 128-byte blocks, and keyed: another key
+ * gives another digest. Import fingerprints written before the begun form
+ * existed stay valid through this equality. */
+static void test_fp_begun_equals_whole(void **state)
+{
+    fixture *f = *state;
+    sec_keys k1, k2;
+    make_keys(f, "k1", &k1);
+    make_keys(f, "k2", &k2);
+    unsigned char buf[600];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 7 + 3);
+    const size_t cuts[] = {0, 1, 32, 111, 127, 128, 129, 256, 300, 600};
+    for (size_t a = 0; a < sizeof cuts / sizeof *cuts; a++) {
+        for (size_t b = a; b < sizeof cuts / sizeof *cuts; b++) {
+            size_t pre = cuts[a], total = cuts[b];
+            unsigned char whole[SEC_HASH_BYTES], parts[SEC_HASH_BYTES], other[SEC_HASH_BYTES];
+            sec_fp_hash(&k1, buf, total, whole);
+            sec_fp_begun bg;
+            sec_fp_begin(&k1, buf, pre, &bg);
+            sec_fp_finish(&bg, buf + pre, total - pre, parts);
+            assert_memory_equal(whole, parts, SEC_HASH_BYTES);
+            /* Finishing does not use up the begun hash. */
+            sec_fp_finish(&bg, buf + pre, total - pre, parts);
+            assert_memory_equal(whole, parts, SEC_HASH_BYTES);
+            sec_fp_begin(&k2, buf, pre, &bg);
+            sec_fp_finish(&bg, buf + pre, total - pre, other);
+            assert_memory_not_equal(whole, other, SEC_HASH_BYTES);
+        }
+    }
+    sec_keys_wipe(&k1);
+    sec_keys_wipe(&k2);
+}
+
 /* ---- UUIDs, randomness, hex ---------------------------------------------- */
 
 static int cmp_uuid(const void *a, const void *b)
@@ -697,6 +732,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_with_other_key_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_any_byte_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_differs_across_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fp_begun_equals_whole, setup, teardown),
         cmocka_unit_test(test_uuid_format_and_uniqueness),
         cmocka_unit_test(test_random_and_hex),
         cmocka_unit_test(test_password_hash_verify),
