@@ -1,9 +1,11 @@
 /* store_impl — what a storage backend implements (private to src/store).
  *
- * A backend fills a store_ops table. The table is versioned like SQLite's
- * sqlite3_vfs: methods are only ever appended, and `version` tells which
- * exist, so an older backend keeps working with a newer store.c that
- * checks the version before calling an appended method. */
+ * A backend fills a store_ops table. The table is internal to this tree:
+ * every backend is built with store.c and changes with it, so methods are
+ * added and their signatures changed as the store needs (the "(appended)"
+ * notes below only say when a group arrived). `version` is 1 and nothing
+ * checks it; a backend kept outside the tree would need a stable,
+ * versioned table first. */
 #ifndef STORE_IMPL_H
 #define STORE_IMPL_H
 
