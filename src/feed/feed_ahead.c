@@ -6,6 +6,7 @@
 #include "feed_ahead.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@ struct feed_ahead {
     batch *b;          /* NBATCH of them */
     size_t head;       /* the batch the caller reads (or reads next) */
     size_t nfull;      /* filled and not yet given back, from head on */
-    bool stop;
+    atomic_bool stop;  /* set under mu; also read between rows */
+    bool threaded;     /* false: rows are read in feed_ahead_next */
+    feed_ahead_row one; /* !threaded: the row just read */
     /* the caller's side */
     batch *cur;
     size_t pos;
@@ -75,6 +78,12 @@ static void fill(feed_ahead *a, batch *b)
     tn_buf_reset(&b->text);
     tn_err_clear(&b->err);
     while (b->n < BATCH_ROWS && b->text.len < BATCH_TEXT) {
+        /* A caller that stopped waits for this thread: do not read on. */
+        if (atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+            b->last = true;
+            b->rc = TN_ENOTFOUND;
+            break;
+        }
         feed_row row;
         tn_code rc = feed_next(a->rd, &row, &b->err);
         if (rc != TN_OK) {
@@ -116,9 +125,9 @@ static void *reader_main(void *arg)
     size_t tail = 0;
     for (;;) {
         pthread_mutex_lock(&a->mu);
-        while (a->nfull == NBATCH && !a->stop)
+        while (a->nfull == NBATCH && !atomic_load(&a->stop))
             pthread_cond_wait(&a->cv, &a->mu);
-        bool stop = a->stop;
+        bool stop = atomic_load(&a->stop);
         pthread_mutex_unlock(&a->mu);
         if (stop)
             return NULL;
@@ -134,11 +143,17 @@ static void *reader_main(void *arg)
     }
 }
 
-tn_code feed_ahead_start(feed_reader *r, feed_ahead **out, tn_err *e)
+tn_code feed_ahead_start(feed_reader *r, bool threaded, feed_ahead **out, tn_err *e)
 {
     *out = NULL;
     feed_ahead *a = tn_calloc(1, sizeof *a);
     a->rd = r;
+    atomic_init(&a->stop, false);
+    a->threaded = threaded;
+    if (!threaded) {
+        *out = a;
+        return TN_OK;
+    }
     a->b = tn_calloc(NBATCH, sizeof *a->b);
     for (size_t i = 0; i < NBATCH; i++)
         tn_buf_init(&a->b[i].text, BATCH_TEXT_MAX);
@@ -157,9 +172,32 @@ tn_code feed_ahead_start(feed_reader *r, feed_ahead **out, tn_err *e)
     return TN_OK;
 }
 
+/* Without a thread: the reader's row as it is, checked here. */
+static tn_code next_here(feed_ahead *a, const feed_ahead_row **out, tn_err *e)
+{
+    if (!a->done) {
+        feed_ahead_row *x = &a->one;
+        memset(x, 0, sizeof *x);
+        tn_err_clear(&a->end_err);
+        tn_code rc = feed_next(a->rd, &x->row, &a->end_err);
+        if (rc == TN_OK) {
+            x->ok = feed_row_check(&x->row, &x->chk, &x->iss);
+            *out = x;
+            return TN_OK;
+        }
+        a->done = true;
+        a->end_rc = rc;
+    }
+    if (a->end_rc != TN_ENOTFOUND)
+        *e = a->end_err;
+    return a->end_rc;
+}
+
 tn_code feed_ahead_next(feed_ahead *a, const feed_ahead_row **out, tn_err *e)
 {
     *out = NULL;
+    if (!a->threaded)
+        return next_here(a, out, e);
     for (;;) {
         if (a->done) {
             if (a->end_rc != TN_ENOTFOUND)
@@ -197,8 +235,12 @@ void feed_ahead_stop(feed_ahead *a)
 {
     if (!a)
         return;
+    if (!a->threaded) {
+        free(a);
+        return;
+    }
     pthread_mutex_lock(&a->mu);
-    a->stop = true;
+    atomic_store(&a->stop, true);
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->th, NULL);

@@ -8,8 +8,13 @@
  *
  * Rows come out in file order, each with what feed_row_check found, and
  * the reader's end (TN_ENOTFOUND) or file-level error comes after the last
- * row read before it, as feed_next would have given them. The reader ends
- * up read at most a few hundred rows further than the caller has taken. */
+ * row read before it, as feed_next would have given them. The thread
+ * reads at most about a thousand rows (four batches) further than the
+ * caller has taken.
+ *
+ * Only for input that is at hand (a regular file): stopping waits for the
+ * thread's current read, and a read from a pipe waits for its writer. For
+ * other input the same interface reads each row in feed_ahead_next. */
 #ifndef FEED_AHEAD_H
 #define FEED_AHEAD_H
 
@@ -25,8 +30,8 @@ typedef struct feed_ahead_row {
 } feed_ahead_row;
 
 /* Start reading r (borrowed: nobody else may use it until feed_ahead_stop)
- * on a new thread. */
-tn_code feed_ahead_start(feed_reader *r, feed_ahead **out, tn_err *e);
+ * on a new thread, or, when !threaded, on the caller's. */
+tn_code feed_ahead_start(feed_reader *r, bool threaded, feed_ahead **out, tn_err *e);
 /* The next row: TN_OK with *out set (valid until the next call or
  * feed_ahead_stop), TN_ENOTFOUND after the last row, or the reader's
  * error. After anything but TN_OK, every later call returns the same. */

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "feed.h"
 #include "feed_ahead.h"
@@ -1019,8 +1020,11 @@ tn_code svc_import(svc *s, const svc_actor *a, const svc_import_opts *o, svc_imp
         goto out;
     if ((rc = svc_batch_begin(s, e)) != TN_OK)
         goto out;
-    /* The file is read and its rows checked on a second thread. */
-    if ((rc = feed_ahead_start(rd, &ahead, e)) != TN_OK)
+    /* A file is read and its rows checked on a second thread; a pipe on
+     * this one, so that an early stop never waits for its writer. */
+    struct stat in_st;
+    bool regular = fstat(fileno(o->in), &in_st) == 0 && S_ISREG(in_st.st_mode);
+    if ((rc = feed_ahead_start(rd, regular, &ahead, e)) != TN_OK)
         goto abort;
     size_t in_chunk = 0;
     const feed_ahead_row *ar;

@@ -257,6 +257,32 @@ def test_many_long_keys_full_snapshot(tunnus):
     assert audit_count(tunnus) == n
 
 
+def test_strict_stop_does_not_wait_for_a_pipe(tunnus):
+    # A file is read ahead on a second thread; standard input from a pipe
+    # is read row by row, so a --strict stop on a bad row returns while the
+    # program writing to the pipe is still there.
+    rows = staff_rows(3)
+    rows[1]["source_key"] = ""
+    f = tunnus.dir / "hr.csv"
+    write_csv(f, rows)
+    p = subprocess.Popen([BIN, "--db", str(tunnus.db), "--as-of", AS_OF, "import", "--source",
+                          "hr", "--kind", "staff", "--strict", "-"], cwd=tunnus.dir,
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(f.read_bytes())
+        p.stdin.flush()
+        rc = p.wait(timeout=30)  # the pipe is still open
+        err = p.stderr.read().decode()
+    finally:
+        p.stdin.close()
+        p.kill()
+        p.wait()
+    assert rc == 3, err
+    assert "line 3" in err
+    assert tunnus.sql("SELECT count(*) FROM person")[0][0] == 0
+
+
 def test_strict_applies_nothing(tunnus):
     rows = staff_rows(5)
     rows[3]["valid_from"] = "2025-02-30"
