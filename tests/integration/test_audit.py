@@ -239,6 +239,46 @@ def test_prune_keeps_held_rows_and_still_verifies(log, tmp_path):
     assert p.returncode == 7
 
 
+def test_prune_in_chunks_keeps_held_rows(tunnus):
+    # The retention cut deletes events and subject-index entries in chunks
+    # of 8,192 (its statement journals stay small); with 9,000 imported
+    # persons both walks take more than one chunk, and held persons at the
+    # start, middle and end keep their events and index entries.
+    n = 9000
+    f = tunnus.dir / "hr.csv"
+    with open(f, "w", encoding="utf-8") as out:
+        out.write("source_key,given_names,family_name,org_unit,valid_from\n")
+        for i in range(n):
+            family = "".join(chr(97 + i // 26 ** k % 26) for k in range(3))
+            out.write(f"E{i},Aino,Test{family},City/IT,2020-01-01\n")
+    s = tunnus.json("--as-of", "2026-11-01", "import", "--source", "hr", "--kind", "staff", f)
+    assert s["created"] == n
+    c = sqlite3.connect(tunnus.db)
+    c.execute("UPDATE person SET legal_hold_until = '2999-12-31' WHERE number IN (1, 4500, ?)", (n,))
+    c.commit()
+    held = {r[0] for r in c.execute("SELECT id FROM person WHERE legal_hold_until IS NOT NULL")}
+    assert len(held) == 3
+    tunnus.run("audit", "index")
+    total = tunnus.sql("SELECT count(*) FROM main.audit_event")[0][0]
+    held_events = tunnus.sql("SELECT count(*) FROM main.audit_event WHERE subject_id IN "
+                             "(SELECT id FROM person WHERE legal_hold_until IS NOT NULL)")[0][0]
+    assert total >= n and held_events >= 3
+    assert tunnus.sql("SELECT count(*) FROM audit_subject")[0][0] >= n
+    r = tunnus.json("audit", "prune", "--before", "2999-01-01", "--as-of", "2999-01-01")
+    assert r["cut_seq"] == total and r["deleted"] == total - held_events
+    assert tunnus.sql("SELECT count(*) FROM main.audit_event WHERE seq <= ?", total)[0][0] == held_events
+    # The index keeps exactly the held events' entries.
+    kept = tunnus.sql("SELECT subject_id, seq FROM audit_subject WHERE seq <= ?", total)
+    assert {x[0] for x in kept} == held and len(kept) == held_events
+    assert tunnus.sql("SELECT count(*) FROM audit_subject s WHERE NOT EXISTS "
+                      "(SELECT 1 FROM main.audit_event e WHERE e.seq = s.seq)")[0][0] == 0
+    rc, v = verify(tunnus)
+    assert rc == 0 and v["ok"] and v["kept"] == held_events and v["cut_seq"] == total
+    for number in (1, 4500, n):
+        rows = tunnus.json("audit", "subject", f"number:{number}", "--as-of", "2999-01-01")
+        assert any(x["action"] == "person.import" for x in rows)
+
+
 def test_prune_refuses_the_future_and_delete_stays_guarded(log):
     assert log.run("audit", "prune", "--before", "2999-01-01", check=False).returncode == 3
     c = sqlite3.connect(log.db)
