@@ -546,16 +546,24 @@ tn_code sq_audit_index_catch_up(void *priv, int64_t *indexed, tn_err *e)
     }
     if ((code = sq_prep_sql(q, SQL_INDEX_FILL, &st, &own, e)) != TN_OK)
         goto out;
-    if (sqlite3_bind_int64(st, 1, wm) != SQLITE_OK || sqlite3_bind_int64(st, 2, head) != SQLITE_OK) {
-        code = sq_bind_fail(q, e);
-        goto out;
+    /* In chunks, like the retention cut: a statement's journal is kept in
+     * memory, and entries land at random places of a large index. */
+    for (int64_t lo = wm; lo < head;) {
+        int64_t hi = head - lo > PRUNE_CHUNK ? lo + PRUNE_CHUNK : head;
+        if (sqlite3_bind_int64(st, 1, lo) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, hi) != SQLITE_OK) {
+            code = sq_bind_fail(q, e);
+            goto out;
+        }
+        rc = sq_step_write(st);
+        if (rc != SQLITE_OK) {
+            code = sq_fail(q, rc, e);
+            goto out;
+        }
+        *indexed += sqlite3_changes64(q->db);
+        sqlite3_reset(st);
+        lo = hi;
     }
-    rc = sq_step_write(st);
-    if (rc != SQLITE_OK) {
-        code = sq_fail(q, rc, e);
-        goto out;
-    }
-    *indexed = sqlite3_changes64(q->db);
     sq_done(st, own);
     st = NULL;
 mark:

@@ -661,7 +661,7 @@ static void test_big_statement_journal(void **state)
  * seconds per million persons), another that opens it waits for the write
  * lock instead of failing after the usual 5 s busy timeout: here a process
  * holds the lock past that timeout while the schema is one migration
- * behind. */
+ * behind (the latest, 0018, undone: a new migration must update this). */
 static void test_opener_waits_for_a_migration(void **state)
 {
     fx *f = *state;
@@ -669,10 +669,7 @@ static void test_opener_waits_for_a_migration(void **state)
     f->s = NULL;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "DROP INDEX person_nonid_birth; DROP TRIGGER person_nid_key;"
-             "CREATE INDEX person_names_birth ON person(family_name, given_names, birth_date);"
-             "PRAGMA user_version = %d;",
-             store_schema_latest() - 1);
+             "DROP INDEX person_held; PRAGMA user_version = %d;", store_schema_latest() - 1);
     assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
     pid_t kid = lock_holder_start(f->path, 6500); /* past the 5 s busy timeout */
     assert_true(kid > 0);
@@ -681,7 +678,7 @@ static void test_opener_waits_for_a_migration(void **state)
     assert_true(lock_holder_end(kid));
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_latest());
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_schema "
-                                      "WHERE name = 'person_nonid_birth'"),
+                                      "WHERE name = 'person_held'"),
                      1);
 }
 
