@@ -13,7 +13,8 @@ from test_import_facts import feed, imp
 
 def to_version_16(db):
     """Put the registry back into the layout before 0017: hash-only keys
-    and the index of names and birth dates."""
+    and the index of names and birth dates (and without 0018's index of
+    held persons)."""
     con = sqlite3.connect(db)
     trig = con.execute("SELECT sql FROM sqlite_schema WHERE name = 'import_fp_person'").fetchone()[0]
     con.executescript(
@@ -22,6 +23,7 @@ def to_version_16(db):
         f"{trig};"
         "DROP INDEX person_nonid_birth;"
         "DROP TRIGGER person_nid_key;"
+        "DROP INDEX person_held;"
         "CREATE INDEX person_names_birth ON person(family_name, given_names, birth_date);"
         "PRAGMA user_version = 16;")
     con.commit()
