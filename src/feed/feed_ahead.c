@@ -143,6 +143,17 @@ static void *reader_main(void *arg)
     }
 }
 
+/* What feed_ahead_start set up for a thread, once none runs. */
+static void ahead_free(feed_ahead *a)
+{
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    for (size_t i = 0; i < NBATCH; i++)
+        tn_buf_free(&a->b[i].text);
+    free(a->b);
+    free(a);
+}
+
 tn_code feed_ahead_start(feed_reader *r, bool threaded, feed_ahead **out, tn_err *e)
 {
     *out = NULL;
@@ -160,12 +171,7 @@ tn_code feed_ahead_start(feed_reader *r, bool threaded, feed_ahead **out, tn_err
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     if (pthread_create(&a->th, NULL, reader_main, a) != 0) {
-        pthread_cond_destroy(&a->cv);
-        pthread_mutex_destroy(&a->mu);
-        for (size_t i = 0; i < NBATCH; i++)
-            tn_buf_free(&a->b[i].text);
-        free(a->b);
-        free(a);
+        ahead_free(a);
         return tn_err_set(e, TN_EINTERNAL, NULL, "cannot start the feed reader thread");
     }
     *out = a;
@@ -244,10 +250,5 @@ void feed_ahead_stop(feed_ahead *a)
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->th, NULL);
-    pthread_cond_destroy(&a->cv);
-    pthread_mutex_destroy(&a->mu);
-    for (size_t i = 0; i < NBATCH; i++)
-        tn_buf_free(&a->b[i].text);
-    free(a->b);
-    free(a);
+    ahead_free(a);
 }
