@@ -86,12 +86,6 @@ static const char *ctext(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-static const char *ctext_or_empty(sqlite3_stmt *st, int i)
-{
-    const char *t = ctext(st, i);
-    return t ? t : "";
-}
-
 /* Run a statement that selects one integer into *out. */
 static tn_code one_int(sq *q, const char *sql, int64_t p1, int64_t *out, tn_err *e)
 {
@@ -423,7 +417,7 @@ static tn_code prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t
         sqlite3_reset(next);
         if (none || first > cut_seq)
             break;
-        int64_t hi = first - 1 > cut_seq - PRUNE_CHUNK ? cut_seq : first - 1 + PRUNE_CHUNK;
+        int64_t hi = cut_seq - first < PRUNE_CHUNK ? cut_seq : first - 1 + PRUNE_CHUNK;
         rc = sqlite3_bind_int64(del, 1, first - 1);
         rc |= sqlite3_bind_int64(del, 2, hi);
         rc |= sq_b_text(del, 3, held_on);
@@ -451,11 +445,14 @@ static tn_code prune_index(sq *q, int64_t cut_seq, tn_err *e)
     sqlite3_stmt *bound = NULL, *del = NULL;
     bool own_bound = false, own_del = false;
     tn_code code = sq_prep_sql(q, SQL_PRUNE_INDEX_BOUND, &bound, &own_bound, e);
-    /* The cursor: every subject_id is text, and '' is the least text. */
-    char *cur_id = tn_strdup("");
+    /* The cursor, kept as the stored value itself (a subject_id written by
+     * hand as a BLOB must not sort anew as text). It starts below every
+     * key: subject_ids are text, and '' is the least text. */
+    sqlite3_value *cur_id = NULL;
     int64_t cur_seq = INT64_MIN;
     while (code == TN_OK) {
-        int rc = sq_b_text(bound, 1, cur_id);
+        int rc = cur_id ? sqlite3_bind_value(bound, 1, cur_id)
+                        : sqlite3_bind_text(bound, 1, "", 0, SQLITE_STATIC);
         rc |= sqlite3_bind_int64(bound, 2, cur_seq);
         rc |= sqlite3_bind_int64(bound, 3, PRUNE_CHUNK - 1);
         if (rc != SQLITE_OK) {
@@ -468,15 +465,20 @@ static tn_code prune_index(sq *q, int64_t cut_seq, tn_err *e)
             code = sq_fail(q, rc, e);
             break;
         }
-        char *hi_id = last ? NULL : tn_strdup(ctext_or_empty(bound, 0));
+        sqlite3_value *hi_id = last ? NULL : sqlite3_value_dup(sqlite3_column_value(bound, 0));
         int64_t hi_seq = last ? 0 : sqlite3_column_int64(bound, 1);
         sqlite3_reset(bound);
+        if (!last && !hi_id) {
+            code = tn_err_set(e, TN_EINTERNAL, "audit", "out of memory");
+            break;
+        }
         code = sq_prep_sql(q, last ? SQL_PRUNE_INDEX_REST : SQL_PRUNE_INDEX_TO, &del, &own_del, e);
         if (code == TN_OK) {
-            rc = sq_b_text(del, 1, cur_id);
+            rc = cur_id ? sqlite3_bind_value(del, 1, cur_id)
+                        : sqlite3_bind_text(del, 1, "", 0, SQLITE_STATIC);
             rc |= sqlite3_bind_int64(del, 2, cur_seq);
             if (!last) {
-                rc |= sq_b_text(del, 3, hi_id);
+                rc |= sqlite3_bind_value(del, 3, hi_id);
                 rc |= sqlite3_bind_int64(del, 4, hi_seq);
             }
             rc |= sqlite3_bind_int64(del, 5, cut_seq);
@@ -487,14 +489,14 @@ static tn_code prune_index(sq *q, int64_t cut_seq, tn_err *e)
         }
         sq_done(del, own_del);
         del = NULL;
-        free(cur_id);
+        sqlite3_value_free(cur_id);
         cur_id = hi_id;
         cur_seq = hi_seq;
         if (last)
             break;
     }
-    free(cur_id);
     sq_done(bound, own_bound);
+    sqlite3_value_free(cur_id);
     return code;
 }
 
