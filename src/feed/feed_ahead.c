@@ -102,20 +102,22 @@ static void fill(feed_ahead *a, batch *b)
         s->err_off = put_text(&b->text, row.error);
         s->errcol_off = put_text(&b->text, row.error_column);
     }
-    /* The text is complete: the cells can be pointed at now. A row bigger
-     * than the text's room (which a row within FEED_ROW_MAX cannot reach)
-     * would come out empty; say so rather than hand out a cut row. */
+    /* The text is complete: the cells can be pointed at now. It cannot
+     * overflow (a batch closes past BATCH_TEXT, a row is at most
+     * FEED_ROW_MAX); if it ever did, the read stops with an error rather
+     * than hand out cut rows. */
+    if (b->text.toobig) {
+        b->n = 0;
+        b->last = true;
+        b->rc = tn_err_set(&b->err, TN_EINTERNAL, NULL, "a row overflowed the read-ahead buffer");
+        return;
+    }
     for (size_t k = 0; k < b->n; k++) {
         slot *s = &b->rows[k];
-        for (int i = 0; i < FEED_NCOLS; i++) {
-            const char *v = b->text.toobig ? "" : text_at(&b->text, s->off[i]);
-            s->r.row.v[i] = v ? v : "";
-        }
-        s->r.row.error = b->text.toobig ? "row is larger than the limit"
-                                        : text_at(&b->text, s->err_off);
-        s->r.row.error_column = b->text.toobig ? NULL : text_at(&b->text, s->errcol_off);
-        if (b->text.toobig)
-            s->r.ok = feed_row_check(&s->r.row, &s->r.chk, &s->r.iss);
+        for (int i = 0; i < FEED_NCOLS; i++)
+            s->r.row.v[i] = text_at(&b->text, s->off[i]);
+        s->r.row.error = text_at(&b->text, s->err_off);
+        s->r.row.error_column = text_at(&b->text, s->errcol_off);
     }
 }
 

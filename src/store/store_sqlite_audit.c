@@ -50,7 +50,9 @@ static const char SQL_GATE_CLOSE[] = "DELETE FROM meta WHERE key = 'audit_prune'
  * the whole cut. One DELETE of 200,000 imported events took 360 MB. The
  * held persons come from the partial index person_held (migration 0018). */
 #define PRUNE_CHUNK 8192
-static const char SQL_PRUNE_NEXT[] = "SELECT min(seq) FROM audit_event WHERE seq > ?1";
+/* The next event after ?1; INT64_MAX (past any cut) when there is none. */
+static const char SQL_PRUNE_NEXT[] =
+    "SELECT coalesce(min(seq), 9223372036854775807) FROM audit_event WHERE seq > ?1";
 static const char SQL_PRUNE[] =
     "DELETE FROM audit_event WHERE seq > ?1 AND seq <= ?2 AND (subject_id IS NULL OR "
     "subject_id NOT IN (SELECT id FROM person WHERE legal_hold_until >= ?3))";
@@ -395,47 +397,26 @@ tn_code sq_audit_cut_seq(void *priv, int64_t cut_us, int64_t *out, tn_err *e)
 static tn_code prune_events(sq *q, int64_t cut_seq, const char *held_on, int64_t *deleted,
                             tn_err *e)
 {
-    sqlite3_stmt *next = NULL, *del = NULL;
-    bool own_next = false, own_del = false;
-    tn_code code = sq_prep_sql(q, SQL_PRUNE_NEXT, &next, &own_next, e);
-    if (code == TN_OK)
-        code = sq_prep_sql(q, SQL_PRUNE, &del, &own_del, e);
-    int64_t lo = INT64_MIN;
-    while (code == TN_OK) {
-        int rc = sqlite3_bind_int64(next, 1, lo);
-        if (rc != SQLITE_OK) {
-            code = sq_bind_fail(q, e);
-            break;
-        }
-        rc = sqlite3_step(next);
-        if (rc != SQLITE_ROW) {
-            code = sq_fail(q, rc, e);
-            break;
-        }
-        bool none = sqlite3_column_type(next, 0) == SQLITE_NULL;
-        int64_t first = sqlite3_column_int64(next, 0);
-        sqlite3_reset(next);
-        if (none || first > cut_seq)
-            break;
+    sqlite3_stmt *del = NULL;
+    bool own = false;
+    tn_code code = sq_prep_sql(q, SQL_PRUNE, &del, &own, e);
+    int64_t lo = INT64_MIN, first = 0;
+    while (code == TN_OK && (code = one_int(q, SQL_PRUNE_NEXT, lo, &first, e)) == TN_OK &&
+           first <= cut_seq) {
         int64_t hi = cut_seq - first < PRUNE_CHUNK ? cut_seq : first - 1 + PRUNE_CHUNK;
-        rc = sqlite3_bind_int64(del, 1, first - 1);
+        int rc = sqlite3_bind_int64(del, 1, first - 1);
         rc |= sqlite3_bind_int64(del, 2, hi);
         rc |= sq_b_text(del, 3, held_on);
-        if (rc != SQLITE_OK) {
+        if (rc != SQLITE_OK)
             code = sq_bind_fail(q, e);
-            break;
-        }
-        rc = sq_step_write(del);
-        if (rc != SQLITE_OK) {
+        else if ((rc = sq_step_write(del)) != SQLITE_OK)
             code = sq_fail(q, rc, e);
-            break;
-        }
-        *deleted += sqlite3_changes64(q->db);
+        else
+            *deleted += sqlite3_changes64(q->db);
         sqlite3_reset(del);
         lo = hi;
     }
-    sq_done(next, own_next);
-    sq_done(del, own_del);
+    sq_done(del, own);
     return code;
 }
 
